@@ -1,0 +1,270 @@
+//! Public and secret key newtypes.
+
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::str::FromStr;
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use rand_core::{CryptoRng, RngCore};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{Error, Result};
+use crate::point;
+use crate::text;
+
+pub use ed25519_dalek::Signature;
+
+/// An Ed25519 public key that libsodium would accept: canonically encoded, on the curve and not
+/// of low order.
+///
+/// Signatures are verified exactly as libsodium's `crypto_sign_verify_detached` does, so a
+/// signature this type accepts is one every Session client accepts, and the other way round.
+#[derive(Clone, Copy)]
+pub struct Ed25519PublicKey {
+    bytes: [u8; 32],
+    point: EdwardsPoint,
+}
+
+impl Ed25519PublicKey {
+    /// The length of the encoded key.
+    pub const LENGTH: usize = 32;
+
+    const WHAT: &'static str = "Ed25519 public key";
+
+    /// Decodes a key, refusing encodings libsodium refuses.
+    ///
+    /// # Errors
+    /// [`Error::NonCanonical`], [`Error::NotOnCurve`] or [`Error::LowOrderPoint`].
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
+        Self::decode(bytes, Self::WHAT)
+    }
+
+    /// Decodes a key, naming it `what` in errors.
+    pub(crate) fn decode(bytes: &[u8; 32], what: &'static str) -> Result<Self> {
+        let point = point::decode_ed25519(bytes, what)?;
+        Ok(Self { bytes: *bytes, point })
+    }
+
+    /// Wraps a point computed by this crate, which is never of low order.
+    pub(crate) fn from_point(point: EdwardsPoint) -> Self {
+        Self { bytes: point.compress().to_bytes(), point }
+    }
+
+    /// Wraps a point computed by this crate and its encoding, already compressed.
+    pub(crate) fn from_parts(bytes: [u8; 32], point: EdwardsPoint) -> Self {
+        Self { bytes, point }
+    }
+
+    /// The 32-byte encoding.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// The 32-byte encoding, by value.
+    pub fn to_bytes(self) -> [u8; 32] {
+        self.bytes
+    }
+
+    /// The sign bit of the encoding (the top bit of the last byte), which the X25519 form of the
+    /// key loses.
+    pub fn is_negative(&self) -> bool {
+        self.bytes[31] & 0x80 != 0
+    }
+
+    pub(crate) fn point(&self) -> &EdwardsPoint {
+        &self.point
+    }
+
+    /// Checks `signature` over `message` as libsodium's `crypto_sign_verify_detached` does
+    /// (`S < L`, `R` not of low order, the recomputed `R` equal byte for byte).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSignature`], whatever the reason.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
+        if point::verify(&self.bytes, &self.point, message, &signature.to_bytes()) {
+            Ok(())
+        } else {
+            Err(Error::InvalidSignature)
+        }
+    }
+
+    /// The X25519 form of the key, `u = (1 + y) / (1 − y)`, as libsodium's
+    /// `crypto_sign_ed25519_pk_to_curve25519`.
+    ///
+    /// # Errors
+    /// [`Error::NotInPrimeOrderSubgroup`] if the point has a torsion component: libsodium refuses
+    /// to convert such keys, and no secret key has one.
+    pub fn to_x25519(&self) -> Result<X25519PublicKey> {
+        point::require_prime_order(&self.point, Self::WHAT)?;
+        Ok(X25519PublicKey(self.point.to_montgomery().to_bytes()))
+    }
+}
+
+impl PartialEq for Ed25519PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+impl Eq for Ed25519PublicKey {}
+impl Hash for Ed25519PublicKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+impl PartialOrd for Ed25519PublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ed25519PublicKey {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.bytes.cmp(&other.bytes)
+    }
+}
+
+impl TryFrom<&[u8]> for Ed25519PublicKey {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes(&text::array(bytes, Self::WHAT)?)
+    }
+}
+
+impl fmt::Display for Ed25519PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        text::write_hex(f, &self.bytes)
+    }
+}
+
+impl fmt::Debug for Ed25519PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ed25519PublicKey({self})")
+    }
+}
+
+impl FromStr for Ed25519PublicKey {
+    type Err = Error;
+    /// Parses 64 hex digits (either case).
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_bytes(&text::parse_hex(s, Self::WHAT)?)
+    }
+}
+
+/// An X25519 public key: 32 bytes, the Montgomery `u` coordinate.
+///
+/// Any 32 bytes are accepted here, as libsodium's `crypto_box` accepts them; whether a key is a
+/// usable point is checked where it matters (a [`SessionId`](crate::SessionId) always holds a
+/// valid one, and a Diffie-Hellman result of zero is refused by the crates that do DH).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct X25519PublicKey([u8; 32]);
+
+impl X25519PublicKey {
+    /// The length of the encoded key.
+    pub const LENGTH: usize = 32;
+
+    const WHAT: &'static str = "X25519 public key";
+
+    /// Wraps 32 bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The 32 bytes, by value.
+    pub const fn to_bytes(self) -> [u8; 32] {
+        self.0
+    }
+}
+
+impl From<[u8; 32]> for X25519PublicKey {
+    fn from(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl TryFrom<&[u8]> for X25519PublicKey {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self> {
+        Ok(Self(text::array(bytes, Self::WHAT)?))
+    }
+}
+
+impl fmt::Display for X25519PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        text::write_hex(f, &self.0)
+    }
+}
+
+impl fmt::Debug for X25519PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "X25519PublicKey({self})")
+    }
+}
+
+impl FromStr for X25519PublicKey {
+    type Err = Error;
+    /// Parses 64 hex digits (either case).
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(Self(text::parse_hex(s, Self::WHAT)?))
+    }
+}
+
+/// An X25519 secret key: 32 bytes, zeroized on drop, never printed.
+///
+/// The bytes are kept as given; X25519 clamps them when it uses them, as libsodium does. The
+/// secret key of an account is the clamped Ed25519 scalar (libsodium's
+/// `crypto_sign_ed25519_sk_to_curve25519`).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct X25519SecretKey([u8; 32]);
+
+impl X25519SecretKey {
+    /// The length of the key.
+    pub const LENGTH: usize = 32;
+
+    /// Wraps 32 secret bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// 32 fresh random bytes, as libsodium's `crypto_box_keypair` makes them.
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// The secret bytes. Handle them as a secret: do not log or store them unencrypted.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The matching public key, `X25519(clamp(sk), 9)`.
+    pub fn public_key(&self) -> X25519PublicKey {
+        X25519PublicKey(MontgomeryPoint::mul_base_clamped(self.0).to_bytes())
+    }
+}
+
+impl ConstantTimeEq for X25519SecretKey {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for X25519SecretKey {
+    /// Compares in constant time.
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+impl Eq for X25519SecretKey {}
+
+impl fmt::Debug for X25519SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("X25519SecretKey(<secret>)")
+    }
+}

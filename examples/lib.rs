@@ -1,0 +1,1 @@
+//! Runnable examples of the sesh crates; see the `[[example]]` entries of this package.
