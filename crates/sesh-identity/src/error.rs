@@ -134,6 +134,11 @@ pub enum Error {
     #[error("the secret key's public half does not belong to its seed: the key is corrupt")]
     MismatchedKeyPair,
 
+    /// A ciphertext did not decrypt: a wrong key, or the bytes were changed. The reason is not
+    /// given, on purpose.
+    #[error("decryption failed")]
+    DecryptionFailed,
+
     /// A signature did not verify. The reason is not given, on purpose.
     #[error("signature verification failed")]
     InvalidSignature,

@@ -46,12 +46,17 @@ fn blake2b<const N: usize, const K: usize>(
     out
 }
 
+/// Unkeyed BLAKE2b with a 32-byte output.
+pub(crate) fn blake2b_256(parts: &[&[u8]]) -> [u8; 32] {
+    blake2b(&[], NO_PERSONAL, parts)
+}
+
 /// Unkeyed BLAKE2b with a 64-byte output.
 pub(crate) fn blake2b_512(parts: &[&[u8]]) -> [u8; 64] {
     blake2b(&[], NO_PERSONAL, parts)
 }
 
-/// Keyed BLAKE2b with a 32-byte output. The keys are the protocol's constant labels.
+/// Keyed BLAKE2b with a 32-byte output.
 pub(crate) fn blake2b_256_keyed<const K: usize>(key: &[u8; K], parts: &[&[u8]]) -> [u8; 32] {
     blake2b(key, NO_PERSONAL, parts)
 }

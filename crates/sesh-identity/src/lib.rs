@@ -10,6 +10,7 @@ mod id;
 mod identity;
 mod keys;
 pub mod mnemonic;
+pub mod ons;
 mod point;
 mod seed;
 #[cfg(feature = "serde")]
