@@ -2,6 +2,9 @@
 //! (`identity-envelopes.md` §1.4 and §2.7): `test_ed25519.cpp`, `test_curve25519.cpp`,
 //! `test_xed25519.cpp`, `test_session_encrypt.cpp` and `test_blinding.cpp`.
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use sesh_identity::{
     BlindedId, Ed25519PublicKey, Identity, Platform, Seed, SessionId, blinding, xed25519,
 };

@@ -2,6 +2,9 @@
 //! every record of `identity.jsonl`, `blinding.jsonl`, `xed25519.jsonl`, and the `session_id`
 //! and `xed25519` records of `negative.jsonl`.
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use blake2::digest::{Update, VariableOutput};
 use serde_json::Value;
 use sesh_identity::{
