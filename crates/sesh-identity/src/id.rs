@@ -66,9 +66,58 @@ fn join(prefix: u8, key: &[u8; 32]) -> [u8; 33] {
     out
 }
 
-fn write_id(f: &mut fmt::Formatter<'_>, prefix: u8, key: &[u8; 32]) -> fmt::Result {
-    write!(f, "{prefix:02x}")?;
-    text::write_hex(f, key)
+/// The byte and text forms every ID type shares: `from_bytes` and `TryFrom<&[u8]>` (33 bytes),
+/// `FromStr` (66 hex digits), `Display` (lowercase hex) and a `Debug` that shows the ID. Each
+/// type has `WHAT`, `with_prefix` and `to_bytes`.
+macro_rules! id_forms {
+    ($($ty:ident: $parses:literal),* $(,)?) => {$(
+        impl $ty {
+            /// Parses the 33-byte form: the prefix byte and the 32-byte key.
+            ///
+            /// # Errors
+            /// [`Error::WrongPrefix`] for a prefix of another kind of ID, or the error of the
+            /// key rule the 32 bytes break.
+            pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self> {
+                let (prefix, key) = split(bytes);
+                Self::with_prefix(prefix, key)
+            }
+        }
+
+        impl TryFrom<&[u8]> for $ty {
+            type Error = Error;
+            fn try_from(bytes: &[u8]) -> Result<Self> {
+                Self::from_bytes(&text::array(bytes, Self::WHAT)?)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = Error;
+            #[doc = $parses]
+            fn from_str(s: &str) -> Result<Self> {
+                let (prefix, key) = parse_prefixed(s, Self::WHAT)?;
+                Self::with_prefix(prefix, key)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                text::write_hex(f, &self.to_bytes())
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self)
+            }
+        }
+    )*};
+}
+
+id_forms! {
+    SessionId: "Parses 66 hex digits (either case) starting with `05`.",
+    GroupId: "Parses 66 hex digits (either case) starting with `03`.",
+    BlindedId: "Parses 66 hex digits (either case) starting with `15` or `25`.",
+    AnyId: "Parses 66 hex digits (either case) with any known prefix.",
 }
 
 /// A user's Session ID: `05` followed by the account's X25519 public key.
@@ -126,15 +175,6 @@ impl SessionId {
         Self(key)
     }
 
-    /// Parses the 33-byte form, `05` and the key.
-    ///
-    /// # Errors
-    /// [`Error::WrongPrefix`] or any error of [`from_x25519`](Self::from_x25519).
-    pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self> {
-        let (prefix, key) = split(bytes);
-        Self::with_prefix(prefix, key)
-    }
-
     fn with_prefix(prefix: u8, key: [u8; 32]) -> Result<Self> {
         if prefix != Self::PREFIX {
             return Err(Error::WrongPrefix { what: Self::WHAT, expected: "05", found: prefix });
@@ -153,34 +193,6 @@ impl SessionId {
     }
 }
 
-impl TryFrom<&[u8]> for SessionId {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(&text::array(bytes, Self::WHAT)?)
-    }
-}
-
-impl FromStr for SessionId {
-    type Err = Error;
-    /// Parses 66 hex digits (either case) starting with `05`.
-    fn from_str(s: &str) -> Result<Self> {
-        let (prefix, key) = parse_prefixed(s, Self::WHAT)?;
-        Self::with_prefix(prefix, key)
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_id(f, Self::PREFIX, self.0.as_bytes())
-    }
-}
-
-impl fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionId({self})")
-    }
-}
-
 /// A group's ID: `03` followed by the group's Ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupId(Ed25519PublicKey);
@@ -194,15 +206,6 @@ impl GroupId {
     /// The ID of a group's Ed25519 key.
     pub const fn from_ed25519(key: Ed25519PublicKey) -> Self {
         Self(key)
-    }
-
-    /// Parses the 33-byte form.
-    ///
-    /// # Errors
-    /// [`Error::WrongPrefix`], or an error of [`Ed25519PublicKey::from_bytes`].
-    pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self> {
-        let (prefix, key) = split(bytes);
-        Self::with_prefix(prefix, key)
     }
 
     fn with_prefix(prefix: u8, key: [u8; 32]) -> Result<Self> {
@@ -220,34 +223,6 @@ impl GroupId {
     /// The group's Ed25519 public key.
     pub const fn ed25519_public_key(&self) -> &Ed25519PublicKey {
         &self.0
-    }
-}
-
-impl TryFrom<&[u8]> for GroupId {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(&text::array(bytes, Self::WHAT)?)
-    }
-}
-
-impl FromStr for GroupId {
-    type Err = Error;
-    /// Parses 66 hex digits (either case) starting with `03`.
-    fn from_str(s: &str) -> Result<Self> {
-        let (prefix, key) = parse_prefixed(s, Self::WHAT)?;
-        Self::with_prefix(prefix, key)
-    }
-}
-
-impl fmt::Display for GroupId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_id(f, Self::PREFIX, self.0.as_bytes())
-    }
-}
-
-impl fmt::Debug for GroupId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GroupId({self})")
     }
 }
 
@@ -289,16 +264,6 @@ impl BlindedId {
         Self { blinding, key }
     }
 
-    /// Parses the 33-byte form.
-    ///
-    /// # Errors
-    /// [`Error::WrongPrefix`] unless the prefix is `15` or `25`, or an error of
-    /// [`Ed25519PublicKey::from_bytes`].
-    pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self> {
-        let (prefix, key) = split(bytes);
-        Self::with_prefix(prefix, key)
-    }
-
     fn with_prefix(prefix: u8, key: [u8; 32]) -> Result<Self> {
         let blinding = match IdPrefix::from_byte(prefix) {
             Some(IdPrefix::Blinded15) => Blinding::Blind15,
@@ -338,34 +303,6 @@ impl BlindedId {
     }
 }
 
-impl TryFrom<&[u8]> for BlindedId {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(&text::array(bytes, Self::WHAT)?)
-    }
-}
-
-impl FromStr for BlindedId {
-    type Err = Error;
-    /// Parses 66 hex digits (either case) starting with `15` or `25`.
-    fn from_str(s: &str) -> Result<Self> {
-        let (prefix, key) = parse_prefixed(s, Self::WHAT)?;
-        Self::with_prefix(prefix, key)
-    }
-}
-
-impl fmt::Display for BlindedId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_id(f, self.blinding.prefix(), self.key.as_bytes())
-    }
-}
-
-impl fmt::Debug for BlindedId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BlindedId({self})")
-    }
-}
-
 /// Any of the prefixed IDs, told apart by their prefix: what a client gets when a person pastes
 /// an ID.
 ///
@@ -376,7 +313,7 @@ impl fmt::Debug for BlindedId {
 /// assert_eq!(id.prefix(), IdPrefix::Blinded25);
 /// # Ok::<(), sesh_identity::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum AnyId {
     /// `05`.
@@ -406,15 +343,6 @@ impl AnyId {
             Self::Unblinded(_) => IdPrefix::Unblinded,
             Self::VersionBlinded(_) => IdPrefix::VersionBlinded,
         }
-    }
-
-    /// Parses the 33-byte form of any known kind of ID.
-    ///
-    /// # Errors
-    /// [`Error::WrongPrefix`] for an unknown prefix, or the error of the kind's own parser.
-    pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self> {
-        let (prefix, key) = split(bytes);
-        Self::with_prefix(prefix, key)
     }
 
     fn with_prefix(prefix: u8, key: [u8; 32]) -> Result<Self> {
@@ -464,34 +392,5 @@ impl From<GroupId> for AnyId {
 impl From<BlindedId> for AnyId {
     fn from(id: BlindedId) -> Self {
         Self::Blinded(id)
-    }
-}
-
-impl TryFrom<&[u8]> for AnyId {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(&text::array(bytes, Self::WHAT)?)
-    }
-}
-
-impl FromStr for AnyId {
-    type Err = Error;
-    /// Parses 66 hex digits (either case) with any known prefix.
-    fn from_str(s: &str) -> Result<Self> {
-        let (prefix, key) = parse_prefixed(s, Self::WHAT)?;
-        Self::with_prefix(prefix, key)
-    }
-}
-
-impl fmt::Display for AnyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Session(id) => id.fmt(f),
-            Self::Group(id) => id.fmt(f),
-            Self::Blinded(id) => id.fmt(f),
-            Self::Unblinded(key) | Self::VersionBlinded(key) => {
-                write_id(f, self.prefix().as_byte(), key.as_bytes())
-            }
-        }
     }
 }

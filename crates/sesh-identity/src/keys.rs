@@ -6,8 +6,6 @@ use core::str::FromStr;
 
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::montgomery::MontgomeryPoint;
-use rand_core::{CryptoRng, RngCore};
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, Result};
@@ -223,48 +221,10 @@ impl FromStr for X25519PublicKey {
 pub struct X25519SecretKey([u8; 32]);
 
 impl X25519SecretKey {
-    /// The length of the key.
-    pub const LENGTH: usize = 32;
-
-    /// Wraps 32 secret bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// 32 fresh random bytes, as libsodium's `crypto_box_keypair` makes them.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; 32];
-        rng.fill_bytes(&mut bytes);
-        Self(bytes)
-    }
-
-    /// The secret bytes. Handle them as a secret: do not log or store them unencrypted.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// The matching public key, `X25519(clamp(sk), 9)`.
     pub fn public_key(&self) -> X25519PublicKey {
         X25519PublicKey(MontgomeryPoint::mul_base_clamped(self.0).to_bytes())
     }
 }
 
-impl ConstantTimeEq for X25519SecretKey {
-    fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.0.ct_eq(&other.0)
-    }
-}
-
-impl PartialEq for X25519SecretKey {
-    /// Compares in constant time.
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-impl Eq for X25519SecretKey {}
-
-impl fmt::Debug for X25519SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("X25519SecretKey(<secret>)")
-    }
-}
+crate::secret::secret_bytes!(X25519SecretKey: 32);

@@ -12,6 +12,7 @@ mod keys;
 pub mod mnemonic;
 pub mod ons;
 mod point;
+mod secret;
 mod seed;
 #[cfg(feature = "serde")]
 mod serde_impls;

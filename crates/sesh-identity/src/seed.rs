@@ -1,9 +1,5 @@
 //! The secret an account is made from.
 
-use core::fmt;
-
-use rand_core::{CryptoRng, RngCore};
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::mnemonic::RecoveryPhrase;
@@ -17,26 +13,6 @@ use crate::mnemonic::RecoveryPhrase;
 pub struct AccountSeed([u8; 16]);
 
 impl AccountSeed {
-    /// The length of the seed.
-    pub const LENGTH: usize = 16;
-
-    /// A new seed from 16 bytes of `rng`: a new account.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; 16];
-        rng.fill_bytes(&mut bytes);
-        Self(bytes)
-    }
-
-    /// Wraps 16 secret bytes.
-    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(bytes)
-    }
-
-    /// The secret bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
     /// The 32-byte Ed25519 seed: these 16 bytes, then 16 zero bytes.
     pub fn to_seed(&self) -> Seed {
         let mut seed = [0u8; 32];
@@ -51,55 +27,15 @@ impl AccountSeed {
     }
 }
 
-impl ConstantTimeEq for AccountSeed {
-    fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.0.ct_eq(&other.0)
-    }
-}
-
-impl PartialEq for AccountSeed {
-    /// Compares in constant time.
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-impl Eq for AccountSeed {}
-
-impl fmt::Debug for AccountSeed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccountSeed(<secret>)")
-    }
-}
-
 /// A 32-byte Ed25519 seed, from which the Ed25519 and X25519 keys of an identity derive.
 ///
 /// Accounts made since 2020 have seeds whose last 16 bytes are zero ([`AccountSeed`]); older
-/// ("Loki Messenger") accounts have a full 32-byte seed and a 25-word phrase.
+/// ("Loki Messenger") accounts have a full 32-byte seed and a 25-word phrase. A new account
+/// should come from [`AccountSeed::generate`], so that its phrase has 13 words.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Seed([u8; 32]);
 
 impl Seed {
-    /// The length of the seed.
-    pub const LENGTH: usize = 32;
-
-    /// Wraps 32 secret bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// A full 32-byte seed from `rng`. New accounts use [`AccountSeed::generate`] instead, so
-    /// that their phrase has 13 words.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; 32];
-        rng.fill_bytes(&mut bytes);
-        Self(bytes)
-    }
-
-    /// The secret bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// The 16-byte account seed, if this seed is one zero-padded (as every account made since
     /// 2020 is).
     pub fn account_seed(&self) -> Option<AccountSeed> {
@@ -119,22 +55,4 @@ impl From<&AccountSeed> for Seed {
     }
 }
 
-impl ConstantTimeEq for Seed {
-    fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.0.ct_eq(&other.0)
-    }
-}
-
-impl PartialEq for Seed {
-    /// Compares in constant time.
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-impl Eq for Seed {}
-
-impl fmt::Debug for Seed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Seed(<secret>)")
-    }
-}
+crate::secret::secret_bytes!(AccountSeed: 16, Seed: 32);
