@@ -77,13 +77,13 @@ impl fmt::Debug for BlindingFactor {
 
 /// The 15-blinding factor of a server: `BLAKE2b-512(server_pk)` reduced modulo `L`.
 pub fn blind15_factor(server_pk: &[u8; 32]) -> BlindingFactor {
-    BlindingFactor::from_hash(&hash::blake2b_512(&[server_pk]))
+    BlindingFactor::from_hash(&hash::blake2b::<64>(b"", &[server_pk]))
 }
 
 /// The 25-blinding factor of a Session ID on a server:
 /// `BLAKE2b-512(05 ‖ X25519 key ‖ server_pk)` reduced modulo `L`.
 pub fn blind25_factor(session_id: &SessionId, server_pk: &[u8; 32]) -> BlindingFactor {
-    BlindingFactor::from_hash(&hash::blake2b_512(&[
+    BlindingFactor::from_hash(&hash::blake2b::<64>(b"", &[
         &[SessionId::PREFIX],
         session_id.x25519_public_key().as_bytes(),
         server_pk,
@@ -204,7 +204,7 @@ impl BlindedKeypair {
         let mut wide = match self.id.blinding() {
             Blinding::Blind15 => hash::sha512(&[&self.nonce_key, public, message]),
             Blinding::Blind25 => {
-                hash::blake2b_512_keyed(BLIND25_SIG_KEY, &[&self.nonce_key, public, message])
+                hash::blake2b::<64>(BLIND25_SIG_KEY, &[&self.nonce_key, public, message])
             }
         };
         let mut r = Scalar::from_bytes_mod_order_wide(&wide);
@@ -255,7 +255,7 @@ impl Identity {
     pub fn blind25_keypair(&self, server_pk: &[u8; 32]) -> Result<BlindedKeypair> {
         let k = blind25_factor(&self.session_id(), server_pk);
         let factor = if self.ed25519_public_key().is_negative() { BlindingFactor(-k.0) } else { k };
-        let nonce_key = hash::blake2b_256_keyed(BLIND25_SEED_KEY, &[self.seed().as_bytes()]);
+        let nonce_key = hash::blake2b::<32>(BLIND25_SEED_KEY, &[self.seed().as_bytes()]);
         self.blinded_keypair(Blinding::Blind25, factor, nonce_key)
     }
 

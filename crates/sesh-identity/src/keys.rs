@@ -6,6 +6,7 @@ use core::str::FromStr;
 
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::montgomery::MontgomeryPoint;
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, Result};
@@ -225,6 +226,65 @@ impl X25519SecretKey {
     pub fn public_key(&self) -> X25519PublicKey {
         X25519PublicKey(MontgomeryPoint::mul_base_clamped(self.0).to_bytes())
     }
+
+    /// X25519 with a peer's public key, as libsodium's `crypto_scalarmult`: the one place every
+    /// sesh crate does Diffie-Hellman.
+    ///
+    /// # Errors
+    /// [`Error::LowOrderPoint`] if the result is all zeros, which happens exactly when the peer's
+    /// key is of low order: libsodium refuses such a key exchange, because the "shared" secret
+    /// would be known to anyone.
+    pub fn diffie_hellman(&self, peer: &X25519PublicKey) -> Result<SharedSecret> {
+        let shared = SharedSecret(MontgomeryPoint(peer.0).mul_clamped(self.0).to_bytes());
+        if bool::from(shared.0.ct_eq(&[0u8; 32])) {
+            return Err(Error::LowOrderPoint { what: X25519PublicKey::WHAT });
+        }
+        Ok(shared)
+    }
 }
 
 crate::secret::secret_bytes!(X25519SecretKey: 32);
+
+/// The result of an X25519 key exchange: 32 secret bytes, zeroized on drop, never printed. It is
+/// an input to a key derivation, never a key itself.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SharedSecret([u8; 32]);
+
+impl SharedSecret {
+    /// The secret bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedSecret(<secret>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffie_hellman_agrees_and_refuses_low_order_keys() {
+        let a = X25519SecretKey::from_bytes([1; 32]);
+        let b = X25519SecretKey::from_bytes([2; 32]);
+        let ab = a.diffie_hellman(&b.public_key()).unwrap();
+        let ba = b.diffie_hellman(&a.public_key()).unwrap();
+        assert_eq!(ab.as_bytes(), ba.as_bytes());
+        // u = 0 and u = 1 are of low order: the result would be all zeros.
+        for u in [[0u8; 32], {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one
+        }] {
+            assert_eq!(
+                a.diffie_hellman(&X25519PublicKey::from_bytes(u)).unwrap_err(),
+                Error::LowOrderPoint { what: "X25519 public key" }
+            );
+        }
+        assert_eq!(format!("{ab:?}"), "SharedSecret(<secret>)");
+    }
+}

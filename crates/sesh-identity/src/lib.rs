@@ -5,7 +5,7 @@
 
 pub mod blinding;
 mod error;
-mod hash;
+pub mod hash;
 mod id;
 mod identity;
 mod keys;
@@ -24,7 +24,7 @@ pub use blinding::{BlindedKeypair, BlindingFactor};
 pub use error::{Error, Result};
 pub use id::{AnyId, BlindedId, Blinding, GroupId, IdPrefix, SessionId};
 pub use identity::Identity;
-pub use keys::{Ed25519PublicKey, Signature, X25519PublicKey, X25519SecretKey};
+pub use keys::{Ed25519PublicKey, SharedSecret, Signature, X25519PublicKey, X25519SecretKey};
 pub use mnemonic::RecoveryPhrase;
 pub use seed::{AccountSeed, Seed};
 pub use version::{Platform, VersionBlindedKey};

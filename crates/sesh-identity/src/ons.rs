@@ -28,8 +28,8 @@ use crate::id::SessionId;
 
 fn cipher(name: &str) -> XChaCha20Poly1305 {
     let name = name.to_lowercase();
-    let name_hash = hash::blake2b_256(&[name.as_bytes()]);
-    let key = Zeroizing::new(hash::blake2b_256_keyed(&name_hash, &[name.as_bytes()]));
+    let name_hash = hash::blake2b::<32>(b"", &[name.as_bytes()]);
+    let key = Zeroizing::new(hash::blake2b::<32>(&name_hash, &[name.as_bytes()]));
     XChaCha20Poly1305::new(key.as_ref().into())
 }
 

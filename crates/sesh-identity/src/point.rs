@@ -45,6 +45,53 @@ pub(crate) fn is_canonical_u(bytes: &[u8; 32]) -> bool {
     bytes[31] & 0x80 == 0 && is_canonical_y(bytes)
 }
 
+/// The encodings of the points of order 1, 2, 4 and 8, including the non-canonical ones, as
+/// libsodium's `ge25519_has_small_order` lists them; the sign bit is not compared.
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 7] = [
+    // 0 (order 4)
+    [0; 32],
+    // 1 (order 1)
+    {
+        let mut b = [0; 32];
+        b[0] = 1;
+        b
+    },
+    // order 8
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+    // order 8
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+    // p - 1 (order 2)
+    U_MINUS_ONE,
+    // p, a non-canonical 0 (order 4)
+    {
+        let mut b = U_MINUS_ONE;
+        b[0] = 0xed;
+        b
+    },
+    // p + 1, a non-canonical 1 (order 1)
+    {
+        let mut b = U_MINUS_ONE;
+        b[0] = 0xee;
+        b
+    },
+];
+
+/// Whether an encoded Edwards point is one of low order, by its bytes alone (no decoding), as
+/// libsodium's `ge25519_has_small_order`.
+pub(crate) fn has_small_order(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    SMALL_ORDER_ENCODINGS.iter().any(|small| *small == y)
+}
+
 /// Decodes an Ed25519 point by libsodium's rules for public keys: canonical, on the curve, not of
 /// low order. Whether it has a torsion component is checked separately, where libsodium does.
 pub(crate) fn decode_ed25519(bytes: &[u8; 32], what: &'static str) -> Result<EdwardsPoint> {
@@ -143,10 +190,10 @@ pub(crate) fn verify(
     let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
         return false;
     };
-    // R must not be of low order. A point that does not decode cannot equal the recomputed R.
-    match CompressedEdwardsY(r_bytes).decompress() {
-        Some(r) if !r.is_small_order() => {}
-        _ => return false,
+    // R must not be of low order. (A point that does not decode cannot equal the recomputed R,
+    // which is why it need not be decoded.)
+    if has_small_order(&r_bytes) {
+        return false;
     }
     let k = challenge(&r_bytes, public_bytes, message);
     let recomputed = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-public_point, &s);
@@ -184,6 +231,24 @@ mod tests {
             b[31] = 0x80;
             b
         }));
+    }
+
+    #[test]
+    fn small_order_list_is_the_eight_torsion() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        for t in EIGHT_TORSION {
+            let bytes = t.compress().to_bytes();
+            assert!(has_small_order(&bytes), "{}", hex::encode(bytes));
+            let mut flipped = bytes;
+            flipped[31] ^= 0x80;
+            assert!(has_small_order(&flipped));
+        }
+        for encoding in SMALL_ORDER_ENCODINGS {
+            let point = CompressedEdwardsY(encoding).decompress().unwrap();
+            assert!(point.is_small_order());
+        }
+        let b = EdwardsPoint::mul_base(&Scalar::ONE).compress().to_bytes();
+        assert!(!has_small_order(&b));
     }
 
     #[test]

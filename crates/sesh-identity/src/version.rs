@@ -107,7 +107,7 @@ impl fmt::Debug for VersionBlindedKey {
 impl Identity {
     /// The account's version-blinded key.
     pub fn version_blinded_key(&self) -> VersionBlindedKey {
-        let seed = hash::blake2b_256_keyed(VERSION_KEY, &[self.seed().as_bytes()]);
+        let seed = hash::blake2b::<32>(VERSION_KEY, &[self.seed().as_bytes()]);
         VersionBlindedKey(Identity::from_seed(&Seed::from_bytes(seed)))
     }
 }

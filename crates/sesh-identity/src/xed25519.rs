@@ -63,7 +63,7 @@ pub fn sign<R: RngCore + CryptoRng>(
 
     let mut z = [0u8; 64];
     rng.fill_bytes(&mut z);
-    let mut wide = hash::blake2b_512_personal(PERSONAL, &[&a_bytes, message, &z]);
+    let mut wide = hash::blake2b_personal::<64>(PERSONAL, &[&a_bytes, message, &z]);
     let mut r = Scalar::from_bytes_mod_order_wide(&wide);
     let signature = point::sign_with_scalar(&a, &public, &r, message);
 
