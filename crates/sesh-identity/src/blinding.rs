@@ -83,11 +83,10 @@ pub fn blind15_factor(server_pk: &[u8; 32]) -> BlindingFactor {
 /// The 25-blinding factor of a Session ID on a server:
 /// `BLAKE2b-512(05 ‖ X25519 key ‖ server_pk)` reduced modulo `L`.
 pub fn blind25_factor(session_id: &SessionId, server_pk: &[u8; 32]) -> BlindingFactor {
-    BlindingFactor::from_hash(&hash::blake2b::<64>(b"", &[
-        &[SessionId::PREFIX],
-        session_id.x25519_public_key().as_bytes(),
-        server_pk,
-    ]))
+    BlindingFactor::from_hash(&hash::blake2b::<64>(
+        b"",
+        &[&[SessionId::PREFIX], session_id.x25519_public_key().as_bytes(), server_pk],
+    ))
 }
 
 /// The Ed25519 point with sign bit 0 behind a Session ID. A `SessionId` only holds keys in the
@@ -257,6 +256,32 @@ impl Identity {
         let factor = if self.ed25519_public_key().is_negative() { BlindingFactor(-k.0) } else { k };
         let nonce_key = hash::blake2b::<32>(BLIND25_SEED_KEY, &[self.seed().as_bytes()]);
         self.blinded_keypair(Blinding::Blind25, factor, nonce_key)
+    }
+
+    /// The key exchange of community-inbox messages between two blinded IDs (libsession-util's
+    /// `blinded_shared_secret` before its final hash): `x·P`, where `P` is the peer's blinded key
+    /// and `x` is this account's secret scalar `a` for 15-blinding (the factor is the same for
+    /// both sides, so it cancels) or its blinded scalar `k'·a` for 25-blinding. Both sides get
+    /// the same point.
+    ///
+    /// # Errors
+    /// [`Error::NotInPrimeOrderSubgroup`] if the peer's key has a torsion component (libsodium
+    /// refuses it), or [`Error::DegenerateBlinding`].
+    pub fn blinded_key_exchange(
+        &self,
+        server_pk: &[u8; 32],
+        peer: &BlindedId,
+    ) -> Result<crate::keys::SharedSecret> {
+        let peer_point = peer.ed25519_public_key().point();
+        point::require_prime_order(peer_point, "blinded ID")?;
+        let shared = match peer.blinding() {
+            Blinding::Blind15 => point::mul_noclamp_secret(self.secret_scalar(), peer_point)?,
+            Blinding::Blind25 => {
+                let keypair = self.blind25_keypair(server_pk)?;
+                point::mul_noclamp_secret(&keypair.secret, peer_point)?
+            }
+        };
+        Ok(crate::keys::SharedSecret::from_bytes(shared.compress().to_bytes()))
     }
 
     fn blinded_keypair(

@@ -116,7 +116,10 @@ mod tests {
             let want: [u8; 32] = mac.finalize().into_bytes().into();
             assert_eq!(blake2b::<32>(b"k3y", &[a, b]), want);
         }
-        assert_ne!(blake2b_personal::<64>(b"xed25519signatur", &[b"x"]), blake2b::<64>(b"", &[b"x"]));
+        assert_ne!(
+            blake2b_personal::<64>(b"xed25519signatur", &[b"x"]),
+            blake2b::<64>(b"", &[b"x"])
+        );
         // Keys past 64 bytes are cut to 64.
         assert_eq!(blake2b::<32>(&[7; 80], &[b"x"]), blake2b::<32>(&[7; 64], &[b"x"]));
     }

@@ -251,6 +251,10 @@ crate::secret::secret_bytes!(X25519SecretKey: 32);
 pub struct SharedSecret([u8; 32]);
 
 impl SharedSecret {
+    pub(crate) const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The secret bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0

@@ -89,7 +89,7 @@ const SMALL_ORDER_ENCODINGS: [[u8; 32]; 7] = [
 pub(crate) fn has_small_order(bytes: &[u8; 32]) -> bool {
     let mut y = *bytes;
     y[31] &= 0x7f;
-    SMALL_ORDER_ENCODINGS.iter().any(|small| *small == y)
+    SMALL_ORDER_ENCODINGS.contains(&y)
 }
 
 /// Decodes an Ed25519 point by libsodium's rules for public keys: canonical, on the curve, not of
@@ -149,6 +149,13 @@ pub(crate) fn montgomery_to_positive_edwards(
 /// so it runs in variable time.
 pub(crate) fn mul_noclamp_public(k: &Scalar, point: &EdwardsPoint) -> Result<EdwardsPoint> {
     let product = mul_vartime(k, point);
+    if product.is_identity() { Err(Error::DegenerateBlinding) } else { Ok(product) }
+}
+
+/// `x·P` for a secret scalar and a public point already known to be in the prime-order
+/// subgroup, in constant time, as libsodium's `crypto_scalarmult_ed25519_noclamp`.
+pub(crate) fn mul_noclamp_secret(x: &Scalar, point: &EdwardsPoint) -> Result<EdwardsPoint> {
+    let product = x * point;
     if product.is_identity() { Err(Error::DegenerateBlinding) } else { Ok(product) }
 }
 
