@@ -1,6 +1,6 @@
 //! sesh-identity: seed → Session ID, and 25-blinded ID derivation, each against the raw
 //! curve25519-dalek / RustCrypto primitives it is built from.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 

@@ -33,14 +33,14 @@ pub fn mean_ns(group: &str, function: &str) -> Option<f64> {
     json.get("mean")?.get("point_estimate")?.as_f64()
 }
 
-/// Prints `ratio: group/function = R x raw (t vs t_raw)` for each `(function, raw function)`
+/// Prints `ratio: group/function = R x <raw> (t vs t_raw)` for each `(function, raw function)`
 /// pair of `group`, or says which measurement is missing (as after `cargo bench -- --test`,
 /// which measures nothing).
 pub fn report_ratios(group: &str, pairs: &[(&str, &str)]) {
     for (function, raw) in pairs {
         match (mean_ns(group, function), mean_ns(group, raw)) {
             (Some(t), Some(t_raw)) if t_raw > 0.0 => println!(
-                "ratio: {group}/{function} = {:.2} x raw ({} vs {})",
+                "ratio: {group}/{function} = {:.2} x {raw} ({} vs {})",
                 t / t_raw,
                 human(t),
                 human(t_raw)

@@ -1,0 +1,6 @@
+//! sesh-envelope: `unpad` on arbitrary bytes.
+#![no_main]
+
+include!("../checks/envelope.rs");
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| unpad(data));
