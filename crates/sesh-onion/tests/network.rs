@@ -4,7 +4,13 @@
 //! path meets. Also: no bytes make a node's parsers panic.
 
 // Test code: a panic is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 use std::collections::HashMap;
 

@@ -2,7 +2,13 @@
 //! test, and the constructed 3-hop request to a node, built byte for byte and peeled.
 
 // Test code: a panic is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 use sesh_identity::{Identity, Seed, X25519PublicKey, X25519SecretKey};
 use sesh_onion::hop::{EncType, HopKey, Role};

@@ -3,7 +3,13 @@
 //! `negative.jsonl`.
 
 // Test code: a panic is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 use serde_json::Value;
 use sesh_identity::{Ed25519PublicKey, X25519PublicKey, X25519SecretKey};
