@@ -102,6 +102,9 @@ impl Layer {
     }
 
     fn parse_node(message: &[u8]) -> Result<Self> {
+        if message.len() > MAX_REQUEST_SIZE {
+            return Err(Error::TooLarge { actual: message.len(), limit: MAX_REQUEST_SIZE });
+        }
         let invalid = |e: bendy::decoding::Error| Error::InvalidRelayMessage(e.to_string());
         let mut decoder = Decoder::new(message).with_max_depth(2);
         let mut dict = match decoder.next_object().map_err(invalid)? {
