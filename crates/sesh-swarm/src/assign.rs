@@ -250,20 +250,23 @@ pub fn calc_swarm_changes(swarms: &mut Swarms, seed: u64, order: SortOrder) {
     // 3. New swarms from the excess.
     create_new_swarms(swarms, &mut rng);
 
-    // 4. Dissolve what is still starving.
-    if swarms.len() > 1 {
-        while let Some(id) =
-            swarms.iter().find(|(_, m)| m.len() < MIN_SWARM_SIZE).map(|(id, _)| *id)
-        {
-            let members = swarms.remove(&id).unwrap_or_default();
-            assign_nodes(
-                &members,
-                swarms,
-                &mut rng,
-                DECOMMISSIONED_REDISTRIBUTION_LOWER_PERCENTILE,
-                order,
-            );
-        }
+    // 4. Dissolve what is still starving, but never the last swarm. oxend checks for more than
+    // one swarm only before the loop: when dissolutions leave one swarm that is still starving
+    // it dissolves that too and then throws (`std::vector::at` on an empty list of sizes). So on
+    // every input oxend completes this gives its result, and on the others no node is lost.
+    while swarms.len() > 1 {
+        let Some(id) = swarms.iter().find(|(_, m)| m.len() < MIN_SWARM_SIZE).map(|(id, _)| *id)
+        else {
+            break;
+        };
+        let members = swarms.remove(&id).unwrap_or_default();
+        assign_nodes(
+            &members,
+            swarms,
+            &mut rng,
+            DECOMMISSIONED_REDISTRIBUTION_LOWER_PERCENTILE,
+            order,
+        );
     }
 }
 
@@ -282,5 +285,20 @@ mod tests {
         assert_eq!(id(&[0, (1 << 63) - 1]), 13835058055282163711);
         assert_eq!(id(&[0, (1 << 62) - 1, (1 << 63) - 1]), 13835058055282163711);
         assert_eq!(id(&[100, 200]), 9223372036854775957);
+    }
+
+    fn key(k: u8) -> NodeKey {
+        NodeKey::from_bytes([k; 32])
+    }
+
+    /// Two swarms of 2: oxend dissolves both and throws; here the second keeps all four.
+    #[test]
+    fn last_swarm_is_never_dissolved() {
+        let mut swarms = Swarms::new();
+        swarms.insert(SwarmId(10), vec![key(1), key(2)]);
+        swarms.insert(SwarmId(20), vec![key(3), key(4)]);
+        calc_swarm_changes(&mut swarms, 1, SortOrder::Compat);
+        assert_eq!(swarms.len(), 1);
+        assert_eq!(swarms.get(&SwarmId(20)).map(Vec::len), Some(4));
     }
 }
