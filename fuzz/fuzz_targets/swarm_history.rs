@@ -1,0 +1,6 @@
+//! sesh-swarm: `swarm_history` (see `checks/swarm.rs`).
+#![no_main]
+
+include!("../checks/swarm.rs");
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| swarm_history(data));
