@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::map::{NodeKey, SwarmId};
 use crate::rng::{Mt19937_64, uniform};
-use crate::sort::std_sort;
+use crate::sort::std_sort_window;
 
 /// A swarm below this size is starving; if it cannot be refilled it is dissolved.
 pub const MIN_SWARM_SIZE: usize = 5;
@@ -53,17 +53,13 @@ pub enum SortOrder {
 /// [`SwarmId::UNASSIGNED`] holds nodes that need a swarm.
 pub type Swarms = BTreeMap<SwarmId, Vec<NodeKey>>;
 
-#[derive(Clone, Copy, Debug)]
-struct SwarmSize {
-    id: SwarmId,
-    size: usize,
-}
-
 /// The id for a new swarm, given the existing ids: halfway across the largest gap (the first of
 /// equal gaps), where the gap from the largest id back round to the smallest counts too
-/// ([`SwarmId::MAX`] and 0 are one apart). Without ids, 0.
+/// ([`SwarmId::MAX`] and 0 are one apart). Without ids, 0. The ids may come in any order.
 pub fn new_swarm_id<'a>(ids: impl IntoIterator<Item = &'a SwarmId>) -> SwarmId {
-    let ids: Vec<u64> = ids.into_iter().map(|id| id.0).collect();
+    let mut ids: Vec<u64> = ids.into_iter().map(|id| id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
         return SwarmId(0);
     };
@@ -88,12 +84,70 @@ pub fn new_swarm_id<'a>(ids: impl IntoIterator<Item = &'a SwarmId>) -> SwarmId {
     if diff > to_max { SwarmId(diff - to_max - 1) } else { SwarmId(best + diff) }
 }
 
-fn excess(swarms: &Swarms) -> usize {
-    swarms.values().map(|m| m.len().saturating_sub(EXCESS_BASE)).sum()
+/// The map while the algorithm works on it: ids ascending, and each swarm's members, side by
+/// side in flat vectors so that the scans the algorithm repeats after every move (sizes, excess,
+/// starving swarms) run over contiguous memory. Converted from and back to [`Swarms`] once per
+/// call.
+struct Work {
+    ids: Vec<SwarmId>,
+    members: Vec<Vec<NodeKey>>,
 }
 
-fn threshold(swarms: &Swarms) -> usize {
-    NEW_SWARM_SIZE + swarms.len() * IDEAL_SWARM_MARGIN
+impl Work {
+    fn from_swarms(swarms: Swarms) -> Self {
+        let (ids, members) = swarms.into_iter().unzip();
+        Self { ids, members }
+    }
+
+    fn into_swarms(self) -> Swarms {
+        self.ids.into_iter().zip(self.members).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn sizes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.members.iter().map(Vec::len)
+    }
+
+    fn has_starving(&self) -> bool {
+        self.sizes().any(|size| size < MIN_SWARM_SIZE)
+    }
+
+    /// Members above [`EXCESS_BASE`], summed over all swarms.
+    fn excess(&self) -> usize {
+        self.sizes().map(|size| size.saturating_sub(EXCESS_BASE)).sum()
+    }
+
+    /// The excess at which a new swarm is split off.
+    fn threshold(&self) -> usize {
+        NEW_SWARM_SIZE + self.len() * IDEAL_SWARM_MARGIN
+    }
+
+    /// Adds a swarm; `false` (and the members dropped, as in oxend) if the id is taken.
+    fn insert(&mut self, id: SwarmId, members: Vec<NodeKey>) -> bool {
+        match self.ids.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.ids.insert(at, id);
+                self.members.insert(at, members);
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, at: usize) -> Vec<NodeKey> {
+        self.ids.remove(at);
+        self.members.remove(at)
+    }
+
+    /// Takes `node` out of swarm `at` (every copy, like oxend's erase-remove).
+    fn take(&mut self, at: usize, node: &NodeKey) {
+        if let Some(members) = self.members.get_mut(at) {
+            members.retain(|m| m != node);
+        }
+    }
 }
 
 /// The pool oxend draws donors from: every member of every swarm larger than `threshold`, in id
@@ -107,27 +161,31 @@ struct ExcessPool {
 }
 
 impl ExcessPool {
-    fn new(threshold: usize, swarms: &Swarms) -> Self {
+    fn new(threshold: usize, work: &Work) -> Self {
         let mut pool = Self { threshold, members: 0, excess: 0 };
         if threshold < MIN_SWARM_SIZE {
             return pool;
         }
-        for members in swarms.values().filter(|m| m.len() > threshold) {
-            pool.members += members.len();
-            pool.excess += members.len() - MIN_SWARM_SIZE;
+        for size in work.sizes().filter(|size| *size > threshold) {
+            pool.members += size;
+            pool.excess += size - MIN_SWARM_SIZE;
         }
         pool
     }
 
-    /// Draws `pool[uniform(rng, len)]`; `None` (and no draw) if the pool is empty.
-    fn pick(self, swarms: &Swarms, rng: &mut Mt19937_64) -> Option<(NodeKey, SwarmId)> {
+    /// Draws `pool[uniform(rng, len)]`: the member and the position of its swarm. `None` (and no
+    /// draw) if the pool is empty.
+    fn pick(self, work: &Work, rng: &mut Mt19937_64) -> Option<(NodeKey, usize)> {
         if self.members == 0 {
             return None;
         }
         let mut index = usize::try_from(uniform(rng, self.members as u64)).ok()?;
-        for (id, members) in swarms.iter().filter(|(_, m)| m.len() > self.threshold) {
+        for (at, members) in work.members.iter().enumerate() {
+            if members.len() <= self.threshold {
+                continue;
+            }
             match members.get(index) {
-                Some(node) => return Some((*node, *id)),
+                Some(node) => return Some((*node, at)),
                 None => index -= members.len(),
             }
         }
@@ -135,67 +193,158 @@ impl ExcessPool {
     }
 }
 
-fn remove_member(swarms: &mut Swarms, node: &NodeKey, from: SwarmId) {
-    if let Some(members) = swarms.get_mut(&from) {
-        members.retain(|m| m != node);
-    }
-}
-
-fn create_new_swarms(swarms: &mut Swarms, rng: &mut Mt19937_64) {
-    if swarms.values().any(|m| m.len() < MIN_SWARM_SIZE) {
+fn create_new_swarms(work: &mut Work, rng: &mut Mt19937_64) {
+    if work.has_starving() {
         return;
     }
-    while excess(swarms) >= threshold(swarms) {
+    while work.excess() >= work.threshold() {
         let mut members = Vec::with_capacity(NEW_SWARM_SIZE);
         while members.len() < NEW_SWARM_SIZE {
-            let Some((node, from)) = ExcessPool::new(EXCESS_BASE, swarms).pick(swarms, rng) else {
+            let Some((node, from)) = ExcessPool::new(EXCESS_BASE, work).pick(work, rng) else {
                 return; // oxend logs "Error while getting excess pool" and gives up
             };
             members.push(node);
-            remove_member(swarms, &node, from);
+            work.take(from, &node);
         }
-        let id = new_swarm_id(swarms.keys());
-        // oxend only logs a collision (which would need ids one apart everywhere); the members
-        // taken for the new swarm are then lost, as there.
-        swarms.entry(id).or_insert(members);
+        // oxend only logs a collision (which would need ids one apart all round the circle); the
+        // members taken for the new swarm are then lost, as there.
+        let id = new_swarm_id(&work.ids);
+        work.insert(id, members);
     }
 }
 
-fn sorted_sizes(swarms: &Swarms, order: SortOrder) -> Vec<SwarmSize> {
-    let mut sizes: Vec<SwarmSize> =
-        swarms.iter().map(|(id, members)| SwarmSize { id: *id, size: members.len() }).collect();
-    match order {
-        SortOrder::Compat => std_sort(&mut sizes, |a, b| a.size < b.size),
-        // The input is in ascending id order, so a stable sort by size is (size, id).
-        SortOrder::Canonical => sizes.sort_by_key(|s| s.size),
+/// The swarms ranked by size, as oxend's `calc_swarm_sizes` sorts them, answering only the
+/// questions the algorithm asks of that order (the size at a rank, how many swarms are no larger
+/// than a size, the swarm at a rank) in `O(S)`, rather than by a full `O(S log S)` sort each
+/// time.
+///
+/// Entries are packed `size << 32 | position`, so that comparing sizes is comparing high halves
+/// and the whole value is the (size, id) order.
+#[derive(Default)]
+struct Ranking {
+    packed: Vec<u64>,
+    /// `histogram[size]`: how many swarms have that size. Sizes above [`Self::DENSE`] are counted
+    /// in `large` instead.
+    histogram: Vec<usize>,
+    large: BTreeMap<usize, usize>,
+}
+
+impl Ranking {
+    /// Sizes up to this are counted in a flat histogram.
+    const DENSE: usize = 256;
+
+    fn fill(&mut self, work: &Work) {
+        self.packed.clear();
+        self.histogram.clear();
+        self.histogram.resize(Self::DENSE + 1, 0);
+        self.large.clear();
+        for (position, size) in work.sizes().enumerate() {
+            let packed_size = u32::try_from(size).unwrap_or(u32::MAX);
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            self.packed.push(u64::from(packed_size) << 32 | u64::from(position));
+            match self.histogram.get_mut(size) {
+                Some(count) => *count += 1,
+                None => *self.large.entry(size).or_insert(0) += 1,
+            }
+        }
     }
-    sizes
+
+    fn len(&self) -> usize {
+        self.packed.len()
+    }
+
+    fn size_of(entry: u64) -> usize {
+        (entry >> 32) as usize
+    }
+
+    fn position_of(entry: u64) -> usize {
+        (entry & 0xffff_ffff) as usize
+    }
+
+    /// (size, how many swarms have it), ascending.
+    fn classes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let dense = self.histogram.iter().enumerate().filter(|(_, c)| **c > 0);
+        dense.map(|(size, count)| (size, *count)).chain(self.large.iter().map(|(s, c)| (*s, *c)))
+    }
+
+    /// The size at `rank` in size order, and how many swarms are smaller (the same for any
+    /// order of ties).
+    fn size_at(&self, rank: usize) -> Option<(usize, usize)> {
+        let mut below = 0;
+        for (size, count) in self.classes() {
+            if rank < below + count {
+                return Some((size, below));
+            }
+            below += count;
+        }
+        None
+    }
+
+    /// How many swarms have at most `size` members.
+    fn count_at_most(&self, size: usize) -> usize {
+        self.classes().take_while(|(s, _)| *s <= size).map(|(_, count)| count).sum()
+    }
+
+    /// The position of the swarm at `rank` of the size order, ties ordered by `order`. In
+    /// `Compat` this replays libstdc++'s sort on the array as filled: call it at most once per
+    /// [`fill`](Self::fill).
+    fn swarm_at(&mut self, rank: usize, order: SortOrder) -> Option<usize> {
+        match order {
+            SortOrder::Compat => {
+                std_sort_window(&mut self.packed, rank..rank + 1, |a, b| (a >> 32) < (b >> 32));
+                self.packed.get(rank).map(|e| Self::position_of(*e))
+            }
+            SortOrder::Canonical => {
+                // Ties in id order: the rank's size class, then the n-th swarm of that size.
+                let (size, below) = self.size_at(rank)?;
+                let mut of_size = self.packed.iter().filter(|e| Self::size_of(**e) == size);
+                of_size.nth(rank - below).map(|e| Self::position_of(*e))
+            }
+        }
+    }
+
+    /// The positions of the swarms of the first `count` ranks, in rank order. Call at most once
+    /// per [`fill`](Self::fill).
+    fn first(&mut self, count: usize, order: SortOrder) -> Vec<usize> {
+        let count = count.min(self.len());
+        match order {
+            SortOrder::Compat => {
+                std_sort_window(&mut self.packed, 0..count, |a, b| (a >> 32) < (b >> 32));
+            }
+            SortOrder::Canonical => {
+                if count < self.len() {
+                    self.packed.select_nth_unstable(count);
+                }
+                if let Some(head) = self.packed.get_mut(..count) {
+                    head.sort_unstable();
+                }
+            }
+        }
+        self.packed.iter().take(count).map(|e| Self::position_of(*e)).collect()
+    }
 }
 
 fn assign_nodes(
     nodes: &[NodeKey],
-    swarms: &mut Swarms,
+    work: &mut Work,
     rng: &mut Mt19937_64,
     percentile: usize,
     order: SortOrder,
+    ranking: &mut Ranking,
 ) {
     for node in nodes {
-        let sizes = sorted_sizes(swarms, order);
-        let Some(last) = sizes.len().checked_sub(1) else { return };
+        ranking.fill(work);
+        let Some(last) = ranking.len().checked_sub(1) else { return };
         let percentile_index = percentile * last / 100;
-        let Some(percentile_size) = sizes.get(percentile_index).map(|s| s.size) else { return };
-        let upper = sizes
-            .iter()
-            .enumerate()
-            .skip(percentile_index)
-            .find(|(_, s)| s.size > percentile_size)
-            .map_or(last, |(i, _)| i - 1);
-        let chosen =
-            usize::try_from(uniform(rng, upper as u64 + 1)).ok().and_then(|i| sizes.get(i));
-        if let Some(members) = chosen.and_then(|s| swarms.get_mut(&s.id)) {
+        let Some((percentile_size, _)) = ranking.size_at(percentile_index) else { return };
+        // The last rank holding that size: in size order, everything up to it is no larger.
+        let upper = ranking.count_at_most(percentile_size).saturating_sub(1);
+        let rank = usize::try_from(uniform(rng, upper as u64 + 1)).unwrap_or(upper);
+        let chosen = ranking.swarm_at(rank, order);
+        if let Some(members) = chosen.and_then(|at| work.members.get_mut(at)) {
             members.push(*node);
         }
-        create_new_swarms(swarms, rng);
+        create_new_swarms(work, rng);
     }
 }
 
@@ -209,37 +358,46 @@ pub fn calc_swarm_changes(swarms: &mut Swarms, seed: u64, order: SortOrder) {
     }
     let mut rng = Mt19937_64::new(seed);
     let unassigned = swarms.remove(&SwarmId::UNASSIGNED).unwrap_or_default();
+    let mut work = Work::from_swarms(core::mem::take(swarms));
+    let mut ranking = Ranking::default();
 
     // 0. There is always a swarm.
-    if swarms.is_empty() {
-        swarms.insert(new_swarm_id([]), Vec::new());
+    if work.len() == 0 {
+        work.insert(new_swarm_id([]), Vec::new());
     }
 
     // 1. Newcomers.
-    assign_nodes(&unassigned, swarms, &mut rng, FILL_SWARM_LOWER_PERCENTILE, order);
+    assign_nodes(
+        &unassigned,
+        &mut work,
+        &mut rng,
+        FILL_SWARM_LOWER_PERCENTILE,
+        order,
+        &mut ranking,
+    );
 
-    // 2. Robin Hood: the poor take from the rich, by one snapshot of the sizes.
-    let snapshot = sorted_sizes(swarms, order);
-    let percentile_index = STEALING_SWARM_UPPER_PERCENTILE * snapshot.len().saturating_sub(1) / 100;
-    'round: for poor in &snapshot {
-        if poor.size >= MIN_SWARM_SIZE {
-            break;
-        }
+    // 2. Robin Hood: the poor take from the rich, by one snapshot of the sizes. Only the
+    // starving swarms (the first ranks) are visited, so only their ranks are sorted. No swarm is
+    // added or removed in this step, so positions stay valid.
+    ranking.fill(&work);
+    let percentile_index = STEALING_SWARM_UPPER_PERCENTILE * ranking.len().saturating_sub(1) / 100;
+    // Only sizes strictly above this count; oxend's size_t arithmetic wraps at 0.
+    let threshold = ranking
+        .size_at(percentile_index)
+        .map_or(usize::MAX, |(size, _)| size.wrapping_sub(1))
+        .max(MIN_SWARM_SIZE);
+    let starving = ranking.count_at_most(MIN_SWARM_SIZE - 1);
+    'round: for poor in ranking.first(starving, order) {
         loop {
-            // Only sizes strictly above this count; oxend's size_t arithmetic wraps at 0.
-            let threshold = snapshot
-                .get(percentile_index)
-                .map_or(usize::MAX, |s| s.size.wrapping_sub(1))
-                .max(MIN_SWARM_SIZE);
-            let pool = ExcessPool::new(threshold, swarms);
-            let poor_size = swarms.get(&poor.id).map_or(0, Vec::len);
+            let pool = ExcessPool::new(threshold, &work);
+            let poor_size = work.members.get(poor).map_or(0, Vec::len);
             let deficit = MIN_SWARM_SIZE.saturating_sub(poor_size);
             if pool.excess < deficit {
                 break 'round;
             }
-            let Some((node, from)) = pool.pick(swarms, &mut rng) else { break 'round };
-            remove_member(swarms, &node, from);
-            let Some(poor_members) = swarms.get_mut(&poor.id) else { break 'round };
+            let Some((node, from)) = pool.pick(&work, &mut rng) else { break 'round };
+            work.take(from, &node);
+            let Some(poor_members) = work.members.get_mut(poor) else { break 'round };
             poor_members.push(node);
             if poor_members.len() >= MIN_SWARM_SIZE {
                 break;
@@ -248,26 +406,26 @@ pub fn calc_swarm_changes(swarms: &mut Swarms, seed: u64, order: SortOrder) {
     }
 
     // 3. New swarms from the excess.
-    create_new_swarms(swarms, &mut rng);
+    create_new_swarms(&mut work, &mut rng);
 
     // 4. Dissolve what is still starving, but never the last swarm. oxend checks for more than
     // one swarm only before the loop: when dissolutions leave one swarm that is still starving
     // it dissolves that too and then throws (`std::vector::at` on an empty list of sizes). So on
     // every input oxend completes this gives its result, and on the others no node is lost.
-    while swarms.len() > 1 {
-        let Some(id) = swarms.iter().find(|(_, m)| m.len() < MIN_SWARM_SIZE).map(|(id, _)| *id)
-        else {
-            break;
-        };
-        let members = swarms.remove(&id).unwrap_or_default();
+    while work.len() > 1 {
+        let Some(at) = work.sizes().position(|size| size < MIN_SWARM_SIZE) else { break };
+        let members = work.remove(at);
         assign_nodes(
             &members,
-            swarms,
+            &mut work,
             &mut rng,
             DECOMMISSIONED_REDISTRIBUTION_LOWER_PERCENTILE,
             order,
+            &mut ranking,
         );
     }
+
+    *swarms = work.into_swarms();
 }
 
 #[cfg(test)]

@@ -21,11 +21,9 @@
 //! # Ok::<(), sesh_swarm::Error>(())
 //! ```
 
+use crate::error::{Error, Result};
 use core::fmt;
 use core::str::FromStr;
-use std::collections::BTreeMap;
-
-use crate::error::{Error, Result};
 
 fn decode_hex<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N]> {
     if text.len() != 2 * N {
@@ -50,8 +48,22 @@ fn decode_hex<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N]>
 ///
 /// Assignment only compares keys byte by byte (as oxend's `crypto::public_key` does), so any 32
 /// bytes are accepted; whether they are a curve point is the staking ledger's concern.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NodeKey([u8; 32]);
+
+/// Byte order (oxend's `crypto::public_key` order), compared as four big-endian words, which is
+/// the same order without a call to `memcmp`.
+impl Ord for NodeKey {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.words().cmp(&other.words())
+    }
+}
+
+impl PartialOrd for NodeKey {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl NodeKey {
     /// The key with these bytes.
@@ -62,6 +74,16 @@ impl NodeKey {
     /// The 32 key bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    fn words(&self) -> [u64; 4] {
+        let mut words = [0u64; 4];
+        for (word, chunk) in words.iter_mut().zip(self.0.chunks_exact(8)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            *word = u64::from_be_bytes(bytes);
+        }
+        words
     }
 }
 
@@ -296,12 +318,15 @@ impl SwarmIds {
 /// Every active node's swarm: the consensus state that swarm assignment produces each block.
 ///
 /// Members are kept in key order (the order oxend rebuilds them in before each block); a
-/// swarm exists exactly while it has members. Lookup of an account's swarm is `O(log S)`.
+/// swarm exists exactly while it has members. Finding an account's swarm is `O(log S)`, a
+/// node's swarm `O(log n)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SwarmMap {
-    swarms: BTreeMap<SwarmId, Vec<NodeKey>>,
-    nodes: BTreeMap<NodeKey, SwarmId>,
     ids: SwarmIds,
+    /// `members[i]`: the members of swarm `ids[i]`, in key order.
+    members: Vec<Vec<NodeKey>>,
+    /// Every node with its swarm, in key order.
+    nodes: Vec<(NodeKey, SwarmId)>,
 }
 
 impl SwarmMap {
@@ -316,25 +341,34 @@ impl SwarmMap {
     /// [`Error::DuplicateNode`] for a node given twice, [`Error::UnassignedSwarm`] for one placed
     /// in [`SwarmId::UNASSIGNED`].
     pub fn from_assignments(pairs: impl IntoIterator<Item = (NodeKey, SwarmId)>) -> Result<Self> {
-        let mut nodes = BTreeMap::new();
-        for (node, swarm) in pairs {
-            if swarm.is_unassigned() {
-                return Err(Error::UnassignedSwarm { node: node.to_string() });
-            }
-            if nodes.insert(node, swarm).is_some() {
-                return Err(Error::DuplicateNode { node: node.to_string() });
+        let mut nodes: Vec<(NodeKey, SwarmId)> = pairs.into_iter().collect();
+        if let Some((node, _)) = nodes.iter().find(|(_, swarm)| swarm.is_unassigned()) {
+            return Err(Error::UnassignedSwarm { node: node.to_string() });
+        }
+        nodes.sort_unstable_by_key(|pair| pair.0);
+        if let Some(pair) = nodes.windows(2).find(|pair| matches!(pair, [a, b] if a.0 == b.0)) {
+            let node = pair.first().map(|(node, _)| node.to_string()).unwrap_or_default();
+            return Err(Error::DuplicateNode { node });
+        }
+        let ids = SwarmIds::new(nodes.iter().map(|(_, swarm)| *swarm));
+        let mut members = vec![Vec::new(); ids.len()];
+        for (node, swarm) in &nodes {
+            if let Some(list) = ids.0.binary_search(swarm).ok().and_then(|at| members.get_mut(at)) {
+                list.push(*node);
             }
         }
-        Ok(Self::from_nodes(nodes))
+        Ok(Self { ids, members, nodes })
     }
 
-    pub(crate) fn from_nodes(nodes: BTreeMap<NodeKey, SwarmId>) -> Self {
-        let mut swarms: BTreeMap<SwarmId, Vec<NodeKey>> = BTreeMap::new();
-        for (node, swarm) in &nodes {
-            swarms.entry(*swarm).or_default().push(*node);
-        }
-        let ids = SwarmIds(swarms.keys().copied().collect());
-        Self { swarms, nodes, ids }
+    /// Assembles a map from parts that already hold its invariants: `ids` ascending and
+    /// distinct, `members[i]` the non-empty key-ordered members of `ids[i]`, `nodes` the same
+    /// pairs in key order.
+    pub(crate) fn from_parts(
+        ids: Vec<SwarmId>,
+        members: Vec<Vec<NodeKey>>,
+        nodes: Vec<(NodeKey, SwarmId)>,
+    ) -> Self {
+        Self { ids: SwarmIds(ids), members, nodes }
     }
 
     /// The swarm that holds messages for the account at `space`; `None` without swarms.
@@ -344,12 +378,16 @@ impl SwarmMap {
 
     /// The members of swarm `id` in key order; empty if there is no such swarm.
     pub fn members(&self, id: SwarmId) -> &[NodeKey] {
-        self.swarms.get(&id).map_or(&[], Vec::as_slice)
+        match self.ids.0.binary_search(&id) {
+            Ok(at) => self.members.get(at).map_or(&[], Vec::as_slice),
+            Err(_) => &[],
+        }
     }
 
     /// The swarm `node` is in, if it is an active node with a swarm.
     pub fn swarm_of(&self, node: &NodeKey) -> Option<SwarmId> {
-        self.nodes.get(node).copied()
+        let at = self.nodes.binary_search_by(|(key, _)| key.cmp(node)).ok()?;
+        self.nodes.get(at).map(|(_, swarm)| *swarm)
     }
 
     /// The swarm ids, ascending.
@@ -359,17 +397,17 @@ impl SwarmMap {
 
     /// The swarms in id order, each with its members in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (SwarmId, &[NodeKey])> + '_ {
-        self.swarms.iter().map(|(id, members)| (*id, members.as_slice()))
+        self.ids.0.iter().zip(&self.members).map(|(id, members)| (*id, members.as_slice()))
     }
 
     /// Every node with its swarm, in key order.
     pub fn assignments(&self) -> impl ExactSizeIterator<Item = (NodeKey, SwarmId)> + '_ {
-        self.nodes.iter().map(|(node, swarm)| (*node, *swarm))
+        self.nodes.iter().copied()
     }
 
     /// How many swarms.
     pub fn swarm_count(&self) -> usize {
-        self.swarms.len()
+        self.ids.len()
     }
 
     /// How many nodes have a swarm.
@@ -379,7 +417,7 @@ impl SwarmMap {
 
     /// `true` when there is no swarm.
     pub fn is_empty(&self) -> bool {
-        self.swarms.is_empty()
+        self.ids.is_empty()
     }
 }
 

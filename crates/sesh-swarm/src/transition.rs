@@ -27,8 +27,6 @@
 //! # Ok::<(), sesh_swarm::Error>(())
 //! ```
 
-use std::collections::BTreeMap;
-
 use crate::assign::{SortOrder, Swarms, calc_swarm_changes};
 use crate::error::{Error, Result};
 use crate::map::{NodeKey, SwarmId, SwarmMap};
@@ -157,36 +155,76 @@ pub fn next(
     seed: u64,
     order: SortOrder,
 ) -> Result<Transition> {
-    let mut states = BTreeMap::new();
-    for (node, state) in nodes {
-        if states.insert(node, state).is_some() {
-            return Err(Error::DuplicateNode { node: node.to_string() });
-        }
+    // In key order (callers usually give them so, and then this sort is linear).
+    let mut states: Vec<(NodeKey, NodeState)> = nodes.into_iter().collect();
+    states.sort_unstable_by_key(|pair| pair.0);
+    if let Some(pair) = states.windows(2).find(|pair| matches!(pair, [a, b] if a.0 == b.0)) {
+        let node = pair.first().map(|(node, _)| node.to_string()).unwrap_or_default();
+        return Err(Error::DuplicateNode { node });
     }
 
-    // The input as oxend builds it: active nodes in key order, each pushed into its swarm.
-    let mut swarms = Swarms::new();
-    let mut active = 0usize;
-    for (node, _) in states.iter().filter(|(_, s)| **s == NodeState::Active) {
-        active += 1;
-        let swarm = previous.swarm_of(node).unwrap_or(SwarmId::UNASSIGNED);
-        swarms.entry(swarm).or_default().push(*node);
+    // The active nodes in key order, each with its previous swarm: a merge of two sorted lists.
+    let mut before = previous.assignments().peekable();
+    let mut active: Vec<(NodeKey, Option<SwarmId>)> = Vec::with_capacity(states.len());
+    for (node, state) in states {
+        while before.next_if(|(key, _)| *key < node).is_some() {}
+        let swarm = before.next_if(|(key, _)| *key == node).map(|(_, swarm)| swarm);
+        if state == NodeState::Active {
+            active.push((node, swarm));
+        }
     }
     let previous_ids = previous.ids().as_slice().to_vec();
-    let newcomers = swarms.get(&SwarmId::UNASSIGNED).map_or(0, Vec::len);
-    if newcomers == 0 && active == previous.node_count() {
+    let newcomers = active.iter().filter(|(_, swarm)| swarm.is_none()).count();
+    if newcomers == 0 && active.len() == previous.node_count() {
         return Ok(Transition { previous_ids, map: previous.clone(), changes: Vec::new() });
+    }
+
+    // oxend's input: each swarm's remaining members in key order, newcomers in the bucket.
+    let mut buckets: Vec<Vec<NodeKey>> = vec![Vec::new(); previous_ids.len()];
+    let mut unassigned = Vec::with_capacity(newcomers);
+    for (node, swarm) in &active {
+        let bucket = swarm
+            .and_then(|id| previous_ids.binary_search(&id).ok())
+            .and_then(|at| buckets.get_mut(at));
+        match bucket {
+            Some(bucket) => bucket.push(*node),
+            None => unassigned.push(*node),
+        }
+    }
+    let mut swarms: Swarms =
+        previous_ids.iter().copied().zip(buckets).filter(|(_, m)| !m.is_empty()).collect();
+    if !unassigned.is_empty() {
+        swarms.insert(SwarmId::UNASSIGNED, unassigned);
     }
 
     calc_swarm_changes(&mut swarms, seed, order);
 
-    let assigned: BTreeMap<NodeKey, SwarmId> = swarms
-        .iter()
-        .filter(|(id, _)| !id.is_unassigned())
-        .flat_map(|(id, members)| members.iter().map(move |m| (*m, *id)))
+    // The new map. A node changed swarm exactly when it is in a swarm that did not hold it
+    // before; finding those is a merge per swarm, so most nodes are never looked up.
+    let mut ids = Vec::with_capacity(swarms.len());
+    let mut members = Vec::with_capacity(swarms.len());
+    let mut moved: Vec<(NodeKey, SwarmId)> = Vec::new();
+    for (id, mut list) in swarms {
+        list.sort_unstable();
+        let mut old = previous.members(id).iter().peekable();
+        for node in &list {
+            while old.next_if(|key| *key < node).is_some() {}
+            if old.next_if(|key| *key == node).is_none() {
+                moved.push((*node, id));
+            }
+        }
+        ids.push(id);
+        members.push(list);
+    }
+    moved.sort_unstable_by_key(|pair| pair.0);
+    let mut moved = moved.into_iter().peekable();
+    let nodes: Vec<(NodeKey, SwarmId)> = active
+        .into_iter()
+        .filter_map(|(node, swarm)| {
+            moved.next_if(|(key, _)| *key == node).map(|(_, to)| to).or(swarm).map(|id| (node, id))
+        })
         .collect();
-    let map = SwarmMap::from_nodes(assigned);
-
+    let map = SwarmMap::from_parts(ids, members, nodes);
     let changes = diff(previous, &map);
     Ok(Transition { previous_ids, map, changes })
 }

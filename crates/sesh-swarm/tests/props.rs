@@ -223,6 +223,14 @@ proptest! {
     }
 
     #[test]
+    fn node_key_order_is_byte_order(a in any::<[u8; 32]>(), b in any::<[u8; 32]>(), common in 0usize..32) {
+        // Share a prefix often, so that later bytes decide.
+        let mut b = b;
+        b[..common].copy_from_slice(&a[..common]);
+        prop_assert_eq!(NodeKey::from_bytes(a).cmp(&NodeKey::from_bytes(b)), a.cmp(&b));
+    }
+
+    #[test]
     fn space_of_account_ignores_the_prefix(key in any::<[u8; 32]>(), prefix in any::<u8>()) {
         let mut id = [prefix; 33];
         id[1..].copy_from_slice(&key);
