@@ -10,18 +10,7 @@ mod checks {
     include!("../../../fuzz/checks/onion.rs");
 }
 
-fn replay(target: &str, check: fn(&[u8])) {
-    let dir = sesh_testkit::workspace_root().join("fuzz/corpus").join(target);
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            check(&std::fs::read(&path).unwrap());
-            count += 1;
-        }
-    }
-    assert!(count > 0, "{} has no corpus files", dir.display());
-}
+use sesh_testkit::replay_corpus as replay;
 
 #[test]
 fn onion_payload_corpus() {

@@ -215,3 +215,24 @@ impl RngCore for ReplayRng {
 }
 
 impl CryptoRng for ReplayRng {}
+
+/// Runs `check` on every file of the committed fuzz corpus `fuzz/corpus/<target>`, so that every
+/// input the fuzzer kept is tested on stable Rust, through the same check the fuzz target runs.
+///
+/// # Panics
+/// If the directory cannot be read or holds no file (and, through `check`, if an input fails).
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn replay_corpus(target: &str, check: fn(&[u8])) {
+    let dir = workspace_root().join("fuzz/corpus").join(target);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut count = 0;
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_file() {
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            check(&data);
+            count += 1;
+        }
+    }
+    assert!(count > 0, "{} has no corpus files", dir.display());
+}
