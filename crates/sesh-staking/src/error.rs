@@ -1,5 +1,8 @@
 //! The one error type of this crate, and the reasons a transaction is rejected.
 
+use crate::keys::{Address, NodeId};
+use crate::node::NodeStatus;
+
 /// What went wrong. Every variant names the input at fault and the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -117,6 +120,249 @@ pub enum LogProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
+    /// The signer's nonce is not the next one (a replay, or a transaction out of order).
+    #[error("nonce {got} is not the signer's next nonce {expected}")]
+    BadNonce {
+        /// The nonce the ledger expects.
+        expected: u64,
+        /// The nonce given.
+        got: u64,
+    },
+    /// No node with this id.
+    #[error("no node {node}")]
+    UnknownNode {
+        /// The id given.
+        node: NodeId,
+    },
+    /// The node is already registered.
+    #[error("node {node} is already registered")]
+    NodeAlreadyRegistered {
+        /// The id.
+        node: NodeId,
+    },
+    /// An all-zero BLS key.
+    #[error("the BLS key is zero")]
+    ZeroBlsKey,
+    /// The BLS key belongs to another node.
+    #[error("the BLS key is already used by node {node}")]
+    BlsKeyInUse {
+        /// The node that has it.
+        node: NodeId,
+    },
+    /// The operator fee is above the maximum.
+    #[error("fee {fee_bp} bp is above the maximum {max} bp")]
+    FeeTooHigh {
+        /// The fee given.
+        fee_bp: u16,
+        /// The maximum.
+        max: u16,
+    },
+    /// A reservation list whose first entry is not the operator.
+    #[error("the first reserved spot must be the operator's")]
+    FirstReservationNotOperator,
+    /// An address reserved twice.
+    #[error("{address} is reserved twice")]
+    DuplicateReservation {
+        /// The address.
+        address: Address,
+    },
+    /// A reserved contributor's first stake below its reservation.
+    #[error("stake {amount} is below the {reserved} reserved for this contributor")]
+    ContributionBelowReservation {
+        /// The amount.
+        amount: u64,
+        /// The reservation.
+        reserved: u64,
+    },
+    /// A public contributor's first stake below the minimum.
+    #[error("stake {amount} is below the minimum contribution {minimum}")]
+    ContributionBelowMinimum {
+        /// The amount.
+        amount: u64,
+        /// The minimum now.
+        minimum: u64,
+    },
+    /// Contributions plus open reservations would exceed the requirement.
+    #[error(
+        "{total} contributed plus {reserved} still reserved would exceed the requirement {requirement}"
+    )]
+    ContributionExceedsRequirement {
+        /// Contributed, with this stake.
+        total: u64,
+        /// Reserved and not yet contributed.
+        reserved: u64,
+        /// The requirement.
+        requirement: u64,
+    },
+    /// A zero amount.
+    #[error("the amount is zero")]
+    ZeroAmount,
+    /// Contributions and withdrawals need a node that is awaiting contributions.
+    #[error("the node is {status}, not awaiting contributions")]
+    NotAwaitingContributions {
+        /// Its status.
+        status: NodeStatus,
+    },
+    /// The signer has no stake in the node.
+    #[error("{address} is not a contributor of this node")]
+    NotAContributor {
+        /// The signer.
+        address: Address,
+    },
+    /// A withdrawal before the delay after the contributor's last contribution.
+    #[error("too early to withdraw: allowed from height {allowed_from}")]
+    WithdrawTooEarly {
+        /// The first height it is allowed at.
+        allowed_from: u64,
+    },
+    /// The node is not in service (active or decommissioned).
+    #[error("the node is {status}, not in service")]
+    NotServing {
+        /// Its status.
+        status: NodeStatus,
+    },
+    /// The node has an exit request already.
+    #[error("an exit is already requested; the node leaves after height {unlock_height}")]
+    ExitAlreadyRequested {
+        /// The unlock height set by the first request.
+        unlock_height: u64,
+    },
+    /// A small contributor asked for an exit before its delay.
+    #[error(
+        "a contributor of less than a quarter of the stake may request an exit from height {allowed_from}"
+    )]
+    SmallContributorTooEarly {
+        /// The first height it may.
+        allowed_from: u64,
+    },
+    /// Exits and liquidations need a removed node.
+    #[error("the node is {status}, not removed")]
+    NotRemoved {
+        /// Its status.
+        status: NodeStatus,
+    },
+    /// A deregistered node's stake cannot be exited without penalty.
+    #[error("the node was deregistered: its stake can only be liquidated")]
+    MustBeLiquidated,
+    /// The penalty-free exit window is over.
+    #[error("the exit window closed at height {closed_at}: the node can only be liquidated now")]
+    ExitWindowClosed {
+        /// The height it closed at.
+        closed_at: u64,
+    },
+    /// Liquidation before the exit window closed.
+    #[error(
+        "the node's stake can still be exited without penalty; it can be liquidated from height {from}"
+    )]
+    LiquidationTooEarly {
+        /// The first height it can.
+        from: u64,
+    },
+    /// The liquidation penalty is more than the operator staked.
+    #[error("the penalty {penalty} exceeds the operator's stake {operator_stake}")]
+    PenaltyExceedsOperatorStake {
+        /// The penalty.
+        penalty: u64,
+        /// The operator's stake.
+        operator_stake: u64,
+    },
+    /// Decommissions need an active node.
+    #[error("the node is {status}, not active")]
+    NotActive {
+        /// Its status.
+        status: NodeStatus,
+    },
+    /// Recommissions need a decommissioned node.
+    #[error("the node is {status}, not decommissioned")]
+    NotDecommissioned {
+        /// Its status.
+        status: NodeStatus,
+    },
+    /// Too little credit to be decommissioned.
+    #[error(
+        "credit {credit} is below the {minimum} blocks needed to decommission: deregister instead"
+    )]
+    CreditTooLow {
+        /// The node's credit.
+        credit: i64,
+        /// The minimum.
+        minimum: i64,
+    },
+    /// Votes cast for a height the ledger has not reached.
+    #[error("votes are for height {vote_height}, but the ledger is at {height}")]
+    VoteHeightInFuture {
+        /// The votes' height.
+        vote_height: u64,
+        /// The ledger's.
+        height: u64,
+    },
+    /// Votes older than the vote window.
+    #[error("votes for height {vote_height} have expired at height {height}")]
+    VotesExpired {
+        /// The votes' height.
+        vote_height: u64,
+        /// The ledger's.
+        height: u64,
+    },
+    /// Votes cast before the node's last state change (a replay of an old decision).
+    #[error("votes for height {vote_height} predate the node's last change at {last_change}")]
+    VotesPredateLastChange {
+        /// The votes' height.
+        vote_height: u64,
+        /// The node's last change.
+        last_change: u64,
+    },
+    /// A node voting on itself.
+    #[error("node {voter} cannot vote on itself")]
+    VoterIsTheNode {
+        /// The voter.
+        voter: NodeId,
+    },
+    /// A voter listed twice.
+    #[error("node {voter} voted twice")]
+    DuplicateVoter {
+        /// The voter.
+        voter: NodeId,
+    },
+    /// A vote by a node that is not active.
+    #[error("voter {voter} is not an active node")]
+    VoterNotActive {
+        /// The voter.
+        voter: NodeId,
+    },
+    /// No other node is active to vote.
+    #[error("no other node is active, so no quorum can decide")]
+    NoQuorumPossible,
+    /// Too few votes.
+    #[error("{got} votes, {needed} needed")]
+    NotEnoughVotes {
+        /// Votes given.
+        got: usize,
+        /// Votes needed.
+        needed: usize,
+    },
+    /// An uptime proof made for another height.
+    #[error("uptime proof for height {proof}, but the ledger is at {height}")]
+    ProofNotForThisHeight {
+        /// The proof's height.
+        proof: u64,
+        /// The ledger's.
+        height: u64,
+    },
+    /// An uptime proof too soon after the last.
+    #[error("the next uptime proof is due from height {next}")]
+    ProofTooSoon {
+        /// The first height the next proof is accepted at.
+        next: u64,
+    },
+    /// A height advance that is not to the next height.
+    #[error("the next height is {expected}, not {got}")]
+    HeightNotNext {
+        /// The next height.
+        expected: u64,
+        /// The height given.
+        got: u64,
+    },
     /// A rule of another era (e.g. portion registrations after HF19).
     #[error("{what} is not allowed")]
     NotInThisEra {

@@ -7,9 +7,21 @@
 
 pub mod contract;
 mod error;
+mod event;
+pub mod journal;
+mod keys;
+mod ledger;
+mod node;
 pub mod oxen;
+mod params;
+pub mod tx;
 
 pub use error::{Error, LogProblem, Rejection};
+pub use event::Event;
+pub use keys::{Address, BlsKey, NodeId};
+pub use ledger::{Ledger, PendingReturn, Totals};
+pub use node::{Contributor, Node, NodeStatus, RemovalReason, Reservation};
+pub use params::{CreditParams, LiquidationRatios, MinimumRule, Params};
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
