@@ -98,7 +98,7 @@ impl Journal {
         verified: &VerifiedTx,
     ) -> Result<(Vec<Event>, Vec<u8>), Error> {
         let events = self.ledger.apply(verified)?;
-        let record = record(tx);
+        let record = record_bytes(tx);
         self.log_len += record.len() as u64;
         Ok((events, record))
     }
@@ -177,9 +177,9 @@ impl Journal {
     }
 }
 
-/// A log record: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload (format
-/// version, then the signed transaction's bytes).
-fn record(tx: &SignedTx) -> Vec<u8> {
+/// The log record of `tx`: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload
+/// (format version, then the signed transaction's bytes). [`Journal::apply`] returns these.
+pub fn record_bytes(tx: &SignedTx) -> Vec<u8> {
     let mut payload = vec![FORMAT_VERSION];
     payload.extend_from_slice(&tx.to_bytes());
     let mut out = Vec::with_capacity(payload.len() + 8);
