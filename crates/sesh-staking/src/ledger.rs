@@ -748,7 +748,7 @@ impl Ledger {
         if let Some(payable) = payable {
             self.payable_at.remove(&(payable, d.node));
         }
-        self.active -= 1;
+        self.active = self.active.saturating_sub(1);
         events.push(Event::Decommissioned { node: d.node, credit });
         Ok(())
     }
@@ -798,7 +798,7 @@ impl Ledger {
             node.last_state_change_height = h;
         }
         if was_active {
-            self.active -= 1;
+            self.active = self.active.saturating_sub(1);
         }
         events.push(Event::Deregistered { node: d.node });
         Ok(())
@@ -846,7 +846,7 @@ impl Ledger {
             let payable_after = self.params.payable_after_blocks;
             if let Some(node) = self.nodes.get_mut(&id) {
                 if node.is_active() {
-                    self.active -= 1;
+                    self.active = self.active.saturating_sub(1);
                 }
                 if let Some(since) = node.active_since_height {
                     self.payable_at.remove(&(since.saturating_add(payable_after), id));

@@ -225,10 +225,11 @@ fn check_oxen(r: &Value) -> Result<(), String> {
         ),
         "calculate_decommission_credit" => {
             let info = credit_info(r)?;
-            let credit = oxen::decommission_credit(&info, u64_arg(r, "args.current_height")?);
+            let credit =
+                oxen::decommission_credit(network(r)?, &info, u64_arg(r, "args.current_height")?);
             expect_eq("credit", credit, i64_arg(r, "result")?)?;
             if let Some(vote) = r.get("derived_vote_if_failing").and_then(Value::as_str) {
-                let ours = match oxen::vote_if_failing(&info, credit) {
+                let ours = match oxen::vote_if_failing(network(r)?, &info, credit) {
                     FailingVote::Decommission => "decommission",
                     FailingVote::Deregister => "deregister",
                     FailingVote::Abstain => "abstain",
@@ -238,7 +239,8 @@ fn check_oxen(r: &Value) -> Result<(), String> {
             Ok(())
         }
         "recommission" => {
-            let got = oxen::recommission(&credit_info(r)?, u64_arg(r, "args.block_height")?);
+            let got =
+                oxen::recommission(network(r)?, &credit_info(r)?, u64_arg(r, "args.block_height")?);
             expect_eq(
                 "active_since_height",
                 got.active_since_height,

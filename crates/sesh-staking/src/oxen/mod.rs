@@ -37,14 +37,17 @@ pub const MAX_CONTRIBUTORS_V1: usize = 4;
 /// Contributors per node from HF19.
 pub const MAX_CONTRIBUTORS_HF19: usize = 10;
 
-/// Blocks per day at oxend's 2-minute target.
-const BLOCKS_PER_DAY: i64 = 720;
-/// Decommission credit earned per day up: 48 minutes.
-const CREDIT_PER_DAY: i64 = 24;
-/// The most credit a node can hold: 48 hours.
-const MAX_CREDIT: i64 = 1440;
-/// The credit needed to be decommissioned rather than deregistered: 2 hours.
+/// The credit needed to be decommissioned rather than deregistered, 2 hours: 60 blocks at the
+/// 2-minute block time of every network but localdev (which has 5-second blocks: 1440).
 pub const DECOMMISSION_MINIMUM: i64 = 60;
+
+/// oxend's credit constants in blocks of `network`'s target block time: (credit per day up
+/// (48 minutes), blocks per day, maximum credit (48 hours), decommission minimum (2 hours)).
+fn credit_schedule(network: Network) -> (i64, i64, i64, i64) {
+    let block_seconds = if network == Network::Localdev { 5 } else { 120 };
+    let blocks = |seconds: i64| seconds / block_seconds;
+    (blocks(48 * 60), blocks(86_400), blocks(48 * 3_600), blocks(2 * 3_600))
+}
 
 /// An oxend network type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -456,9 +459,10 @@ impl CreditInfo {
 }
 
 /// Decommission credit in blocks at `height` (oxend's `calculate_decommission_credit`): the
-/// credit at the last recommission plus 24 blocks per 720 up, at most 1440, less the blocks of
-/// the current downtime.
-pub fn decommission_credit(info: &CreditInfo, height: u64) -> i64 {
+/// credit at the last recommission plus 24 blocks per 720 up, at most 1440 (in 2-minute
+/// blocks), less the blocks of the current downtime.
+pub fn decommission_credit(network: Network, info: &CreditInfo, height: u64) -> i64 {
+    let (per_day, blocks_per_day, max_credit, _) = credit_schedule(network);
     let as_i64 = |h: u64| i64::try_from(h).unwrap_or(i64::MAX);
     let blocks_up = if info.total_contributed < info.staking_requirement {
         0
@@ -469,9 +473,9 @@ pub fn decommission_credit(info: &CreditInfo, height: u64) -> i64 {
     };
     let mut credit = info.recommission_credit;
     if blocks_up > 0 {
-        credit = credit.saturating_add(blocks_up.saturating_mul(CREDIT_PER_DAY) / BLOCKS_PER_DAY);
+        credit = credit.saturating_add(blocks_up.saturating_mul(per_day) / blocks_per_day);
     }
-    credit = credit.min(MAX_CREDIT);
+    credit = credit.min(max_credit);
     if info.is_decommissioned() {
         credit = credit
             .saturating_sub(as_i64(height).saturating_sub(as_i64(info.last_decommission_height)));
@@ -491,11 +495,12 @@ pub enum FailingVote {
 }
 
 /// The vote oxend's quorum casts for a failing node (`service_node_quorum_cop.cpp`).
-pub fn vote_if_failing(info: &CreditInfo, credit: i64) -> FailingVote {
+pub fn vote_if_failing(network: Network, info: &CreditInfo, credit: i64) -> FailingVote {
+    let (_, _, _, minimum) = credit_schedule(network);
     match (info.is_decommissioned(), credit) {
         (true, c) if c >= 0 => FailingVote::Abstain,
         (true, _) => FailingVote::Deregister,
-        (false, c) if c >= DECOMMISSION_MINIMUM => FailingVote::Decommission,
+        (false, c) if c >= minimum => FailingVote::Decommission,
         (false, _) => FailingVote::Deregister,
     }
 }
@@ -514,8 +519,8 @@ pub struct Recommission {
 }
 
 /// oxend's recommission of a decommissioned node at `height`.
-pub fn recommission(info: &CreditInfo, height: u64) -> Recommission {
-    let credit_at_decommission = decommission_credit(info, info.last_decommission_height);
+pub fn recommission(network: Network, info: &CreditInfo, height: u64) -> Recommission {
+    let credit_at_decommission = decommission_credit(network, info, info.last_decommission_height);
     let as_i64 = |h: u64| i64::try_from(h).unwrap_or(i64::MAX);
     let blocks_down = as_i64(height).saturating_sub(as_i64(info.last_decommission_height));
     Recommission {
@@ -627,16 +632,19 @@ mod tests {
             total_contributed: 1,
             staking_requirement: 1,
         };
-        assert_eq!(decommission_credit(&info, 1_000 + 21_600), 780);
-        assert_eq!(decommission_credit(&info, 1_000 + 41_400), 1_440);
+        assert_eq!(decommission_credit(Network::Mainnet, &info, 1_000 + 21_600), 780);
+        assert_eq!(decommission_credit(Network::Mainnet, &info, 1_000 + 41_400), 1_440);
+        // localdev's 5-second blocks: the same 1/30 rate, a cap of 48 hours = 34,560 blocks.
+        assert_eq!(decommission_credit(Network::Localdev, &info, 1_000 + 2_000_000), 34_560);
         assert_eq!(recommission_credit(1_000, 100), 800);
         assert_eq!(recommission_credit(1_000, 500), 0);
-        assert_eq!(vote_if_failing(&info, 60), FailingVote::Decommission);
-        assert_eq!(vote_if_failing(&info, 59), FailingVote::Deregister);
+        assert_eq!(vote_if_failing(Network::Mainnet, &info, 60), FailingVote::Decommission);
+        assert_eq!(vote_if_failing(Network::Localdev, &info, 60), FailingVote::Deregister);
+        assert_eq!(vote_if_failing(Network::Mainnet, &info, 59), FailingVote::Deregister);
         let down =
             CreditInfo { active_since_height: -1_000, last_decommission_height: 5_000, ..info };
-        assert_eq!(vote_if_failing(&down, 0), FailingVote::Abstain);
-        assert_eq!(vote_if_failing(&down, -1), FailingVote::Deregister);
+        assert_eq!(vote_if_failing(Network::Mainnet, &down, 0), FailingVote::Abstain);
+        assert_eq!(vote_if_failing(Network::Mainnet, &down, -1), FailingVote::Deregister);
     }
 
     /// The fee strings the vectors' README singles out, and the refusals.
