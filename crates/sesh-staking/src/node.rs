@@ -224,7 +224,7 @@ impl Node {
 /// oxend's credit formula with a network's schedule.
 pub(crate) fn credit(info: &CreditInfo, height: u64, params: &CreditParams) -> i64 {
     let as_i64 = |h: u64| i64::try_from(h).unwrap_or(i64::MAX);
-    let decommissioned = info.active_since_height < 0;
+    let decommissioned = info.is_decommissioned();
     let blocks_up = if info.total_contributed < info.staking_requirement {
         0
     } else if decommissioned {

@@ -27,6 +27,7 @@ use core::str::FromStr;
 
 use crate::Result;
 use crate::error::{Error, Rejection};
+use crate::params::CreditParams;
 
 /// oxend's `STAKING_PORTIONS`: a whole stake in portions, `2^64 − 4`.
 pub const PORTIONS: u64 = 0xffff_ffff_ffff_fffc;
@@ -453,7 +454,7 @@ pub struct CreditInfo {
 }
 
 impl CreditInfo {
-    fn is_decommissioned(&self) -> bool {
+    pub(crate) fn is_decommissioned(&self) -> bool {
         self.active_since_height < 0
     }
 }
@@ -462,25 +463,13 @@ impl CreditInfo {
 /// credit at the last recommission plus 24 blocks per 720 up, at most 1440 (in 2-minute
 /// blocks), less the blocks of the current downtime.
 pub fn decommission_credit(network: Network, info: &CreditInfo, height: u64) -> i64 {
-    let (per_day, blocks_per_day, max_credit, _) = credit_schedule(network);
-    let as_i64 = |h: u64| i64::try_from(h).unwrap_or(i64::MAX);
-    let blocks_up = if info.total_contributed < info.staking_requirement {
-        0
-    } else if info.is_decommissioned() {
-        as_i64(info.last_decommission_height).saturating_add(info.active_since_height)
-    } else {
-        as_i64(height).saturating_sub(info.active_since_height)
-    };
-    let mut credit = info.recommission_credit;
-    if blocks_up > 0 {
-        credit = credit.saturating_add(blocks_up.saturating_mul(per_day) / blocks_per_day);
-    }
-    credit = credit.min(max_credit);
-    if info.is_decommissioned() {
-        credit = credit
-            .saturating_sub(as_i64(height).saturating_sub(as_i64(info.last_decommission_height)));
-    }
-    credit
+    crate::node::credit(info, height, &credit_params(network))
+}
+
+/// oxend's credit schedule for `network`, as the ledger's [`CreditParams`].
+pub fn credit_params(network: Network) -> CreditParams {
+    let (per_day, blocks_per_day, max, decommission_minimum) = credit_schedule(network);
+    CreditParams { initial: decommission_minimum, per_day, blocks_per_day, max, decommission_minimum }
 }
 
 /// What a validator votes for a node that fails its tests, given its credit.
