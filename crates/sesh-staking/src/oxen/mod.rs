@@ -469,7 +469,13 @@ pub fn decommission_credit(network: Network, info: &CreditInfo, height: u64) -> 
 /// oxend's credit schedule for `network`, as the ledger's [`CreditParams`].
 pub fn credit_params(network: Network) -> CreditParams {
     let (per_day, blocks_per_day, max, decommission_minimum) = credit_schedule(network);
-    CreditParams { initial: decommission_minimum, per_day, blocks_per_day, max, decommission_minimum }
+    CreditParams {
+        initial: decommission_minimum,
+        per_day,
+        blocks_per_day,
+        max,
+        decommission_minimum,
+    }
 }
 
 /// What a validator votes for a node that fails its tests, given its credit.
