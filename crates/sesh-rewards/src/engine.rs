@@ -339,3 +339,63 @@ impl RewardEngine for Accumulator {
         self.totals
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Per-block arithmetic over `blocks` equal shares, as Exact does it.
+    fn exact_over(blocks: u64, share: u64, portions: u64, amounts: &[u64]) -> (u128, Vec<u128>) {
+        let split = split_node(share, portions, amounts);
+        let b = u128::from(blocks);
+        (u128::from(split.fee) * b, split.contributors.iter().map(|c| u128::from(*c) * b).collect())
+    }
+
+    /// A fee just under one milli per block: Exact floors it to 0 every block. Settling the
+    /// whole interval at once with the plain floor would hand the operator 999 milli taken
+    /// from the stakers; the accumulator's lower-bound fee does not.
+    #[test]
+    fn settlement_never_moves_stakers_money_to_the_fee() {
+        let (blocks, share) = (1_000u64, 9_999u64);
+        let portions = portions_for_operator(1);
+        let amounts = [25u64, 75];
+        let (exact_fee, exact_shares) = exact_over(blocks, share, portions, &amounts);
+        assert_eq!(exact_fee, 0);
+        let (fee, shares) = settle_split(u128::from(blocks * share), blocks, portions, &amounts);
+        assert!(fee <= exact_fee);
+        for (got, want) in shares.iter().zip(&exact_shares) {
+            assert!(got >= want && got - want <= 2 * u128::from(blocks), "{got} vs {want}");
+        }
+        // The plain floor would have given the operator 999 and short-changed the 75 % staker.
+        let plain_fee = u128::from(portions) * u128::from(blocks * share) / u128::from(PORTIONS);
+        assert_eq!(plain_fee, 999);
+        assert!((u128::from(blocks * share) - plain_fee) * 75 / 100 < exact_shares[1]);
+    }
+
+    /// The bound on many shapes: fee between Exact − B and Exact, stakes between Exact and
+    /// Exact + 2B.
+    #[test]
+    fn settlement_bounds() {
+        for fee_bp in [0u16, 1, 7, 1_000, 3_333, 9_999, 10_000] {
+            for share in [0u64, 1, 999, 9_999, 22_983_257_229, 17_163_417_141_001] {
+                for blocks in [1u64, 2, 720, 262_800] {
+                    let portions = portions_for_operator(fee_bp);
+                    let amounts = [6_250_000_000_000u64, 12_500_000_000_000, 1, 6_249_999_999_999];
+                    let (exact_fee, exact_shares) = exact_over(blocks, share, portions, &amounts);
+                    let (fee, shares) = settle_split(
+                        u128::from(blocks) * u128::from(share),
+                        blocks,
+                        portions,
+                        &amounts,
+                    );
+                    let b = u128::from(blocks);
+                    assert!(fee <= exact_fee && exact_fee - fee <= b, "fee {fee} vs {exact_fee}");
+                    for (got, want) in shares.iter().zip(&exact_shares) {
+                        assert!(got >= want && got - want <= 2 * b, "{got} vs {want}");
+                    }
+                    assert!(fee + shares.iter().sum::<u128>() <= b * u128::from(share));
+                }
+            }
+        }
+    }
+}

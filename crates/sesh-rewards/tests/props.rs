@@ -1,0 +1,289 @@
+//! Random networks over up to a year of blocks: `Accumulator` stays within its documented bound
+//! of `Exact` for every beneficiary; rewards are conserved; claims never exceed balances and the
+//! claim cap holds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(clippy::cast_possible_truncation)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use sesh_identity::{Identity, Seed};
+use sesh_rewards::claims::{BalanceUpdate, Claims, Committee};
+use sesh_rewards::engine::{Accumulator, Exact, RewardEngine};
+use sesh_rewards::pool::BlockRewards;
+use sesh_staking::tx::{
+    ByContributor, Contribute, DecisionKind, QuorumDecision, Register, SignedTx, Tx,
+};
+use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, Params};
+
+fn identity(n: u32) -> Identity {
+    let mut seed = [0u8; 32];
+    seed[..4].copy_from_slice(&n.to_be_bytes());
+    seed[31] = 0xee;
+    Identity::from_seed(&Seed::from_bytes(seed))
+}
+
+fn node_key(n: u32) -> Identity {
+    identity(1_000_000 + n)
+}
+
+fn node_id(n: u32) -> NodeId {
+    NodeId::from_identity(&node_key(n))
+}
+
+/// A node: fee, and the contributors' count.
+#[derive(Clone, Debug)]
+struct NodeSpec {
+    fee_bp: u16,
+    contributors: usize,
+    operator_extra: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Change {
+    Decommission(usize),
+    Recommission(usize),
+    Exit(usize),
+}
+
+fn node_spec() -> impl Strategy<Value = NodeSpec> {
+    (prop_oneof![Just(0u16), Just(10_000), 0..=10_000u16], 1..=10usize, 0..1_000_000_000u64)
+        .prop_map(|(fee_bp, contributors, operator_extra)| NodeSpec {
+            fee_bp,
+            contributors,
+            operator_extra,
+        })
+}
+
+struct Net {
+    params: Params,
+    ledger: Ledger,
+    events: Vec<Event>,
+}
+
+impl Net {
+    fn apply(&mut self, tx: &SignedTx) -> bool {
+        match self.ledger.apply_signed(tx) {
+            Ok(events) => {
+                self.events.extend(events);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Node `n` with contributors `n*100 + j`, each its own beneficiary.
+    fn register(&mut self, n: u32, spec: &NodeSpec) {
+        let req = self.params.staking_requirement;
+        let operator = identity(n * 100);
+        let op = Address::from_identity(&operator);
+        let (id, bls) = (node_id(n), BlsKey::from_bytes([n as u8 + 1; 64]));
+        let stake = if spec.contributors == 1 {
+            req
+        } else {
+            (req.div_ceil(4) + spec.operator_extra).min(req / 2)
+        };
+        let tx = Tx::Register(Register {
+            operator: op,
+            nonce: self.ledger.nonce(&op),
+            node: id,
+            bls_key: bls,
+            fee_bp: spec.fee_bp,
+            stake,
+            beneficiary: op,
+            reservations: vec![],
+            node_signature: node_key(n)
+                .sign(&Register::node_message(&id, &bls, &op, &self.params))
+                .to_bytes(),
+        });
+        assert!(self.apply(&tx.sign(&operator, &self.params).unwrap()));
+        let mut remaining = req - stake;
+        for j in 1..spec.contributors {
+            let amount = if j + 1 == spec.contributors {
+                remaining
+            } else {
+                remaining.div_ceil((10 - j) as u64)
+            };
+            let who = identity(n * 100 + j as u32);
+            let a = Address::from_identity(&who);
+            let tx = Tx::Contribute(Contribute {
+                contributor: a,
+                nonce: self.ledger.nonce(&a),
+                node: id,
+                amount,
+                beneficiary: a,
+            });
+            assert!(
+                self.apply(&tx.sign(&who, &self.params).unwrap()),
+                "contribution {j} of {spec:?}"
+            );
+            remaining -= amount;
+        }
+        assert_eq!(remaining, 0);
+    }
+
+    fn decide(&mut self, kind: DecisionKind, n: u32, voters: &[u32]) {
+        let keys: Vec<Identity> =
+            voters.iter().filter(|v| **v != n).map(|v| node_key(*v)).collect();
+        let refs: Vec<&Identity> = keys.iter().collect();
+        let d = QuorumDecision::signed(kind, node_id(n), self.ledger.height(), &refs, &self.params);
+        let tx = match kind {
+            DecisionKind::Decommission => Tx::Decommission(d),
+            DecisionKind::Recommission => Tx::Recommission(d),
+            _ => Tx::Deregister(d),
+        };
+        self.apply(&tx.unsigned());
+    }
+
+    fn exit(&mut self, n: u32) {
+        let operator = identity(n * 100);
+        let a = Address::from_identity(&operator);
+        let tx = Tx::RequestExit(ByContributor {
+            contributor: a,
+            nonce: self.ledger.nonce(&a),
+            node: node_id(n),
+        });
+        self.apply(&tx.sign(&operator, &self.params).unwrap());
+    }
+
+    fn exit_stake(&mut self, n: u32) {
+        let operator = identity(n * 100);
+        let a = Address::from_identity(&operator);
+        let tx = Tx::Exit(ByContributor {
+            contributor: a,
+            nonce: self.ledger.nonce(&a),
+            node: node_id(n),
+        });
+        self.apply(&tx.sign(&operator, &self.params).unwrap());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn accumulator_tracks_exact(
+        specs in prop::collection::vec(node_spec(), 2..10),
+        blocks in prop_oneof![1_000u64..20_000, 200_000u64..262_800],
+        changes in prop::collection::vec((0..262_800u64, prop_oneof![
+            (0..10usize).prop_map(Change::Decommission),
+            (0..10usize).prop_map(Change::Recommission),
+            (0..10usize).prop_map(Change::Exit),
+        ]), 0..30),
+        claim_every in 2_000u64..20_000,
+    ) {
+        let params = Params::testnet(100_000_000_000);
+        let mut net = Net { ledger: Ledger::new(params.clone()), params, events: Vec::new() };
+        let count = specs.len() as u32;
+        for (i, spec) in specs.iter().enumerate() {
+            net.register(i as u32 + 1, spec);
+        }
+        let voters: Vec<u32> = (1..=count).collect();
+        let changes: BTreeMap<u64, Vec<Change>> = changes.into_iter().fold(BTreeMap::new(), |mut m, (at, c)| {
+            m.entry(at % blocks).or_insert_with(Vec::new).push(c);
+            m
+        });
+
+        let mut exact = Exact::new();
+        let mut fast = Accumulator::new();
+        let mut rewards = BlockRewards::new();
+        let mut payable_blocks: BTreeMap<NodeId, u64> = BTreeMap::new();
+        let mut fee_recipients = BTreeSet::new();
+        let mut pays: BTreeMap<Address, BTreeSet<NodeId>> = BTreeMap::new();
+        for node in net.ledger.nodes() {
+            fee_recipients.insert(node.contributors()[0].beneficiary);
+            for c in node.contributors() {
+                pays.entry(c.beneficiary).or_default().insert(node.id());
+            }
+        }
+        let signers: Vec<Identity> = (0..3).map(|i| identity(900_000 + i)).collect();
+        let committee = Committee::new(signers.iter().map(|s| *s.ed25519_public_key()), 2);
+        let mut claims = Claims::new(43_200, 20_000_000_000);
+        let mut claim_rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut per_cycle: BTreeMap<u64, u128> = BTreeMap::new();
+
+        for b in 0..blocks {
+            if let Some(list) = changes.get(&b) {
+                for change in list {
+                    match change {
+                        Change::Decommission(i) => net.decide(DecisionKind::Decommission, (*i as u32 % count) + 1, &voters),
+                        Change::Recommission(i) => net.decide(DecisionKind::Recommission, (*i as u32 % count) + 1, &voters),
+                        Change::Exit(i) => net.exit((*i as u32 % count) + 1),
+                    }
+                }
+            }
+            let height = net.ledger.height() + 1;
+            assert!(net.apply(&Tx::AdvanceHeight(height).unsigned()));
+            if height.is_multiple_of(97) {
+                for n in 1..=count {
+                    net.exit_stake(n);
+                }
+            }
+            // The pool's rate wanders; the chain clamps it and pays the minimum of 15.
+            let rate = 22_983_257_229 + (b % 1_000) * 1_000_000;
+            let reward = rewards.next_block(rate).unwrap().reward;
+            let events = std::mem::take(&mut net.events);
+            exact.block(&net.ledger, &events, reward).unwrap();
+            fast.block(&net.ledger, &events, reward).unwrap();
+            for node in net.ledger.nodes() {
+                if net.ledger.is_payable(&node.id()) {
+                    *payable_blocks.entry(node.id()).or_insert(0) += 1;
+                }
+            }
+
+            // Claims: a random beneficiary asks, its balance is signed and claimed in part.
+            if b % claim_every == claim_every - 1 {
+                claim_rng ^= claim_rng << 13;
+                claim_rng ^= claim_rng >> 7;
+                claim_rng ^= claim_rng << 17;
+                let addresses: Vec<Address> = pays.keys().copied().collect();
+                let who = addresses[(claim_rng % addresses.len() as u64) as usize];
+                fast.settle(&who);
+                let balance = fast.credited(&who) / 1_000;
+                let update = BalanceUpdate::signed(who, balance, &signers[..2]);
+                let before = claims.recipient(&who);
+                match claims.update_balance(&update, &committee) {
+                    Ok(()) => prop_assert!(balance > before.rewards),
+                    Err(_) => prop_assert!(balance <= before.rewards),
+                }
+                let now = b * 120;
+                let recipient = claims.recipient(&who);
+                let ask = (recipient.rewards - recipient.claimed) / 2 + 1;
+                let cycle_before = claims.total_claimed();
+                if let Ok(paid) = claims.claim(&who, Some(ask), now) {
+                    prop_assert_eq!(paid, ask);
+                    prop_assert_eq!(claims.total_claimed(), cycle_before + paid);
+                    let cycle = per_cycle.entry(now / 43_200).or_insert(0);
+                    *cycle += paid;
+                    prop_assert!(*cycle <= 20_000_000_000, "the claim cap was passed");
+                }
+                let recipient = claims.recipient(&who);
+                prop_assert!(recipient.claimed <= recipient.rewards);
+                prop_assert!(recipient.rewards * 1_000 <= fast.credited(&who));
+            }
+        }
+
+        fast.settle_all();
+        let (e, f) = (exact.totals(), fast.totals());
+        prop_assert!(e.conserved(), "exact: {:?}", e);
+        prop_assert!(f.conserved(), "accumulator: {:?}", f);
+        prop_assert_eq!(f.pending, 0);
+        prop_assert_eq!(e.rewards, f.rewards);
+        prop_assert_eq!(e.returned, f.returned);
+
+        // Per beneficiary: the accumulator's error is within 1 milli per payable block of each
+        // node paying it on the fee side, 2 on the stake side.
+        let addresses: BTreeSet<Address> = exact.balances().keys().chain(fast.balances().keys()).copied().collect();
+        for a in addresses {
+            let (x, y) = (exact.credited(&a) as i128, fast.credited(&a) as i128);
+            let blocks: i128 = pays.get(&a).map_or(0, |nodes| nodes.iter().map(|n| *payable_blocks.get(n).unwrap_or(&0) as i128).sum());
+            prop_assert!(y - x <= 2 * blocks, "{a}: accumulator {y} exact {x} over {blocks} blocks");
+            if fee_recipients.contains(&a) {
+                prop_assert!(x - y <= blocks, "{a}: fee recipient short by {} over {blocks} blocks", x - y);
+            } else {
+                prop_assert!(y >= x, "{a}: a contributor got {} less than exact", x - y);
+            }
+        }
+    }
+}
