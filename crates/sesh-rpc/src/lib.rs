@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod client;
 pub mod encoding;
 pub mod handler;
 pub mod request;

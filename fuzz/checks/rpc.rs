@@ -1,0 +1,20 @@
+// The checks behind the sesh-rpc fuzz target. Included (not compiled on its own) by
+// `fuzz_targets/rpc_request.rs` and by `crates/sesh-rpc/tests/fuzz_corpus.rs`.
+
+use sesh_identity::{Identity, Seed};
+use sesh_rpc::handler::{Body, Context, Node, Solo, handle_body};
+use sesh_rpc::store::MemoryStore;
+
+/// Any bytes as a `POST /storage_rpc/v1` body: an answer with a status, never a panic; a
+/// rejected request stores nothing.
+pub fn rpc_request(data: &[u8]) {
+    let key = Identity::from_seed(&Seed::from_bytes([3; 32]));
+    let node = Node { identity: &key, hf: [19, 4], swarm: &Solo };
+    let mut store = MemoryStore::new();
+    let response = handle_body(&node, &mut store, Context { now_ms: 1_735_689_600_000, forwarded: false }, data);
+    assert!((200..600).contains(&response.status));
+    if response.status >= 300 {
+        assert!(store.messages().is_empty());
+        assert!(matches!(response.body, Body::Text(_) | Body::Json(_)));
+    }
+}
