@@ -160,34 +160,51 @@ impl Response {
     /// Adds a swarm peer's answer to a recursive request's `swarm` map (a peer failure is
     /// `{"failed": true, …}`), and recomputes the status: 200 unless every entry failed.
     pub fn merge_peer(&mut self, peer_ed25519_hex: &str, result: Value) {
-        if let Body::Json(Value::Object(top)) = &mut self.body
-            && let Some(Value::Object(swarm)) = top.get_mut("swarm")
+        if let Body::Json(body) = &mut self.body
+            && let Some(all_failed) = merge_swarm_entry(body, peer_ed25519_hex, result)
+            && (self.status == 200 || self.status == 500)
         {
-            swarm.insert(peer_ed25519_hex.to_owned(), result);
-            let all_failed = swarm.values().all(|v| v.get("failed").is_some());
-            if self.status == 200 || self.status == 500 {
-                self.status = if all_failed { 500 } else { 200 };
-            }
+            self.status = if all_failed { 500 } else { 200 };
         }
     }
 }
 
+/// Adds a swarm peer's answer to the `swarm` map of a recursive request's result `body` (a
+/// whole response, or one `body` of a batch's `results`); returns whether every entry has now
+/// failed, or `None` if `body` has no `swarm` map.
+pub fn merge_swarm_entry(body: &mut Value, peer_ed25519_hex: &str, result: Value) -> Option<bool> {
+    let Some(Value::Object(swarm)) = body.get_mut("swarm") else { return None };
+    swarm.insert(peer_ed25519_hex.to_owned(), result);
+    Some(swarm.values().all(|v| v.get("failed").is_some()))
+}
+
 /// `POST /storage_rpc/v1`: a JSON body `{"method": …, "params": {…}}`.
 pub fn handle_body(node: &Node<'_>, store: &mut dyn Store, ctx: Context, body: &[u8]) -> Response {
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
-        return if serde_json::from_slice::<Value>(body).is_ok() {
-            Response::text(400, "invalid json: no `method` field")
-        } else {
-            Response::text(400, "invalid json")
-        };
+    match parse_body(body) {
+        Ok((method, params)) => handle_params(node, store, ctx, &method, &params),
+        Err(message) => Response::text(400, message),
+    }
+}
+
+/// Splits a `POST /storage_rpc/v1` body into its method and params (for a node that looks at
+/// them before handling, e.g. to forward a recursive request to its swarm).
+///
+/// # Errors
+/// The server's text for its `400` answer when the body is not JSON or lacks `method` or
+/// `params`.
+pub fn parse_body(body: &[u8]) -> Result<(String, Map<String, Value>), &'static str> {
+    let mut body = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) => return Err("invalid json: no `method` field"),
+        Err(_) => return Err("invalid json"),
     };
-    let Some(Value::String(method)) = body.get("method") else {
-        return Response::text(400, "invalid json: no `method` field");
+    let Some(Value::String(method)) = body.remove("method") else {
+        return Err("invalid json: no `method` field");
     };
-    let Some(Value::Object(params)) = body.get("params") else {
-        return Response::text(400, "invalid json: no `params` field");
+    let Some(Value::Object(params)) = body.remove("params") else {
+        return Err("invalid json: no `params` field");
     };
-    handle_params(node, store, ctx, method, params)
+    Ok((method, params))
 }
 
 /// One method with its params (parsing errors become `400 "invalid request: …"`).

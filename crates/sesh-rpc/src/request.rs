@@ -247,6 +247,24 @@ pub fn is_known_method(method: &str) -> bool {
     )
 }
 
+/// Whether `method` is one an entry node runs on every member of the swarm (store, the deletes,
+/// the expiries, the revocations): the node forwards the client's `{"method", "params"}` to its
+/// swarm peers and adds their answers with [`Response::merge_peer`](crate::handler::Response::merge_peer).
+/// Inside a `batch` or `sequence`, each such subrequest is forwarded on its own.
+pub fn is_recursive_method(method: &str) -> bool {
+    matches!(
+        method,
+        "store"
+            | "delete"
+            | "delete_all"
+            | "delete_before"
+            | "expire_all"
+            | "expire"
+            | "revoke_subaccount"
+            | "unrevoke_subaccount"
+    )
+}
+
 /// Parses `params` for `method`.
 ///
 /// # Errors

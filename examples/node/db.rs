@@ -1,0 +1,547 @@
+//! The message database: SQLite in WAL mode, with the live storage server's schema (owners,
+//! messages by owner, namespace, hash and expiry, revoked subaccounts), prepared statements, a
+//! size cap that drops the earliest-expiring messages first, and the storage server's semantics
+//! for every operation ([`sesh_rpc::store::Store`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use sesh_rpc::store::{Message, Store, StoreFailure, Stored};
+use sesh_rpc::{AccountId, Namespace, SubaccountToken};
+
+/// How durable a commit is (SQLite's `synchronous` in WAL mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Sync {
+    /// Every commit is fsynced: an acknowledged store survives a power cut.
+    Full,
+    /// The WAL is fsynced at checkpoints: an acknowledged store survives the process being
+    /// killed, not a power cut (the live storage server's setting).
+    Normal,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS owners (
+    id INTEGER PRIMARY KEY,
+    type INTEGER NOT NULL,
+    pubkey BLOB NOT NULL,
+    UNIQUE(pubkey, type)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    owner INTEGER NOT NULL REFERENCES owners(id),
+    namespace INTEGER NOT NULL DEFAULT 0,
+    timestamp INTEGER NOT NULL,
+    expiry INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE(hash)
+);
+CREATE TABLE IF NOT EXISTS revoked_subaccounts (
+    owner INTEGER REFERENCES owners(id) ON DELETE CASCADE,
+    token BLOB NOT NULL,
+    timestamp INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5)*86400000 AS INTEGER)),
+    PRIMARY KEY(owner, token)
+);
+CREATE TRIGGER IF NOT EXISTS revoked_autoclean
+    AFTER INSERT ON revoked_subaccounts
+    WHEN (SELECT COUNT(*) FROM revoked_subaccounts WHERE owner = NEW.owner) > 50
+    BEGIN
+        DELETE FROM revoked_subaccounts
+            WHERE owner = NEW.owner AND rowid NOT IN (
+                SELECT rowid FROM revoked_subaccounts WHERE owner = NEW.owner
+                ORDER BY timestamp DESC, rowid DESC LIMIT 50);
+    END;
+CREATE TRIGGER IF NOT EXISTS owner_autoclean
+    AFTER DELETE ON messages FOR EACH ROW
+    WHEN NOT EXISTS (SELECT * FROM messages WHERE owner = old.owner)
+    BEGIN
+        DELETE FROM owners WHERE id = old.owner;
+    END;
+CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
+CREATE INDEX IF NOT EXISTS messages_owner ON messages(owner, namespace, timestamp);
+";
+
+/// The database.
+pub(crate) struct Db {
+    conn: Connection,
+    page_size: i64,
+    /// Messages dropped to stay under the size cap, since opening.
+    pub(crate) evicted: u64,
+}
+
+impl core::fmt::Debug for Db {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Db").field("page_size", &self.page_size).finish_non_exhaustive()
+    }
+}
+
+/// A message with its row id (the order messages were stored in).
+pub(crate) type Row = (i64, Message);
+
+fn failure(e: rusqlite::Error) -> StoreFailure {
+    StoreFailure(e.to_string())
+}
+
+fn is_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::DiskFull)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, capped at `size_limit` bytes.
+    pub(crate) fn open(path: &Path, size_limit: u64, sync: Sync) -> rusqlite::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match sync {
+                Sync::Full => "FULL",
+                Sync::Normal => "NORMAL",
+            },
+        )?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = i64::try_from(size_limit).unwrap_or(i64::MAX) / page_size.max(1);
+        conn.pragma_update(None, "max_page_count", pages.max(16))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self { conn, page_size, evicted: 0 })
+    }
+
+    /// Deletes messages with `expiry <= now`; returns how many.
+    pub(crate) fn clean_expired(&mut self, now: i64) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached("DELETE FROM messages WHERE expiry <= ?")?.execute([now])
+    }
+
+    /// Message count and total body bytes.
+    pub(crate) fn stats(&self) -> rusqlite::Result<(i64, i64)> {
+        self.conn.prepare_cached("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM messages")?.query_row(
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// The database's size in bytes (pages in use).
+    pub(crate) fn size(&self) -> rusqlite::Result<i64> {
+        let pages: i64 = self.conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+        let free: i64 = self.conn.pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        Ok((pages - free) * self.page_size)
+    }
+
+    /// Up to `limit` messages with row id above `after`, in row order.
+    pub(crate) fn scan(&self, after: i64, limit: usize) -> rusqlite::Result<Vec<Row>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT messages.id, type, pubkey, hash, namespace, timestamp, expiry, data \
+             FROM messages JOIN owners ON messages.owner = owners.id \
+             WHERE messages.id > ? ORDER BY messages.id LIMIT ?",
+        )?;
+        let rows = st.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let prefix: u8 = r.get(1)?;
+            let key: Vec<u8> = r.get(2)?;
+            Ok((r.get::<_, i64>(0)?, prefix, key, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, prefix, key, hash, ns, timestamp, expiry, data) = row?;
+            let Ok(key) = <[u8; 32]>::try_from(key) else { continue };
+            out.push((
+                id,
+                Message {
+                    pubkey: AccountId::new(prefix, key),
+                    hash,
+                    namespace: Namespace(ns),
+                    timestamp,
+                    expiry,
+                    data,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Stores messages a peer handed over (existing hashes keep their row; expiries only
+    /// grow); returns how many were new.
+    pub(crate) fn import(&mut self, messages: Vec<Message>) -> Result<usize, StoreFailure> {
+        let mut new = 0;
+        for msg in messages {
+            if self.store(msg)?.new {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    /// Deletes messages by hash, whoever owns them (after handing them over).
+    pub(crate) fn delete_hashes(&mut self, hashes: &[String]) -> rusqlite::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut st = tx.prepare_cached("DELETE FROM messages WHERE hash = ?")?;
+            for h in hashes {
+                n += st.execute([h])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Drops the earliest-expiring messages (at least one, about 1 % of them) to make room.
+    fn evict(&mut self) -> rusqlite::Result<usize> {
+        let count: i64 =
+            self.conn.prepare_cached("SELECT COUNT(*) FROM messages")?.query_row([], |r| r.get(0))?;
+        if count == 0 {
+            return Ok(0);
+        }
+        let n = (count / 100).max(1);
+        let dropped = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM messages WHERE id IN \
+                 (SELECT id FROM messages ORDER BY expiry, id LIMIT ?)",
+            )?
+            .execute([n])?;
+        self.evicted += dropped as u64;
+        Ok(dropped)
+    }
+
+    fn owner_id(tx: &Transaction<'_>, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
+        tx.prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
+            .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
+            .optional()
+    }
+
+    fn owner_id_ro(&self, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
+            .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
+            .optional()
+    }
+
+    fn ensure_owner(tx: &Transaction<'_>, owner: &AccountId) -> rusqlite::Result<i64> {
+        if let Some(id) = Self::owner_id(tx, owner)? {
+            return Ok(id);
+        }
+        tx.prepare_cached("INSERT INTO owners (pubkey, type) VALUES (?, ?) RETURNING id")?
+            .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
+    }
+
+    fn try_store(&mut self, msg: &Message) -> rusqlite::Result<Stored> {
+        let tx = self.conn.transaction()?;
+        let owner = Self::ensure_owner(&tx, &msg.pubkey)?;
+        if msg.namespace.is_public_outbox() {
+            tx.prepare_cached("DELETE FROM messages WHERE owner = ? AND namespace = ? AND hash != ?")?
+                .execute(params![owner, msg.namespace.0, msg.hash])?;
+        }
+        let existing: Option<(i64, i64)> = tx
+            .prepare_cached("SELECT id, expiry FROM messages WHERE hash = ?")?
+            .query_row([&msg.hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let stored = match existing {
+            Some((id, expiry)) => {
+                if expiry < msg.expiry {
+                    tx.prepare_cached("UPDATE messages SET expiry = ? WHERE id = ?")?
+                        .execute(params![msg.expiry, id])?;
+                }
+                Stored { new: false, expiry: expiry.max(msg.expiry) }
+            }
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO messages (owner, hash, namespace, timestamp, expiry, data) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![owner, msg.hash, msg.namespace.0, msg.timestamp, msg.expiry, msg.data])?;
+                Stored { new: true, expiry: msg.expiry }
+            }
+        };
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Runs `f` in a transaction and commits.
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn ns_hashes(
+    st: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(Namespace, String)>> {
+    st.query_map(params, |r| Ok((Namespace(r.get(0)?), r.get(1)?)))?.collect()
+}
+
+/// Logs a database error that the [`Store`] trait cannot report (it then answers as if nothing
+/// matched, and nothing was changed: the transaction was rolled back).
+fn logged<T: Default>(what: &str, r: rusqlite::Result<T>) -> T {
+    r.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "database {what} failed");
+        T::default()
+    })
+}
+
+impl Store for Db {
+    fn store(&mut self, msg: Message) -> Result<Stored, StoreFailure> {
+        // A full database drops its earliest-expiring messages and tries again.
+        for _ in 0..64 {
+            match self.try_store(&msg) {
+                Err(e) if is_full(&e) => {
+                    if self.evict().map_err(failure)? == 0 {
+                        return Err(failure(e));
+                    }
+                }
+                other => return other.map_err(failure),
+            }
+        }
+        Err(StoreFailure("database is full".into()))
+    }
+
+    fn retrieve(
+        &self,
+        owner: &AccountId,
+        namespace: Namespace,
+        last_hash: Option<&str>,
+        max_count: Option<usize>,
+        max_size: Option<usize>,
+        overhead: usize,
+    ) -> (Vec<Message>, bool) {
+        let run = || -> rusqlite::Result<(Vec<Message>, bool)> {
+            let Some(oid) = self.owner_id_ro(owner)? else { return Ok((Vec::new(), false)) };
+            let last_id: Option<i64> = match last_hash {
+                Some(h) => self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id FROM messages WHERE owner = ? AND namespace = ? AND hash = ?",
+                    )?
+                    .query_row(params![oid, namespace.0, h], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            let max_count = max_count.map(|c| c.max(1));
+            let limit = max_count.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX - 1) + 1);
+            let mut st = self.conn.prepare_cached(
+                "SELECT hash, timestamp, expiry, data FROM messages \
+                 WHERE owner = ? AND namespace = ? AND id > ? ORDER BY id LIMIT ?",
+            )?;
+            let mut rows = st.query(params![oid, namespace.0, last_id.unwrap_or(0), limit])?;
+            let (mut out, mut size) = (Vec::new(), 0usize);
+            while let Some(r) = rows.next()? {
+                if max_count.is_some_and(|c| out.len() >= c) {
+                    return Ok((out, true));
+                }
+                let hash: String = r.get(0)?;
+                let data: Vec<u8> = r.get(3)?;
+                if let Some(max) = max_size {
+                    size += overhead + hash.len() + data.len() * 4 / 3;
+                    if !out.is_empty() && size > max {
+                        return Ok((out, true));
+                    }
+                }
+                out.push(Message {
+                    pubkey: *owner,
+                    hash,
+                    namespace,
+                    timestamp: r.get(1)?,
+                    expiry: r.get(2)?,
+                    data,
+                });
+            }
+            Ok((out, false))
+        };
+        logged("retrieve", run())
+    }
+
+    fn delete_by_hash(&mut self, owner: &AccountId, hashes: &[String]) -> Vec<String> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            let mut st = tx.prepare_cached(
+                "DELETE FROM messages WHERE owner = ? AND hash = ? RETURNING hash",
+            )?;
+            let mut out = Vec::new();
+            for h in hashes {
+                if let Some(h) = st.query_row(params![oid, h], |r| r.get(0)).optional()? {
+                    out.push(h);
+                }
+            }
+            Ok(out)
+        });
+        logged("delete", r)
+    }
+
+    fn delete_all(&mut self, owner: &AccountId, namespace: Option<Namespace>) -> Vec<(Namespace, String)> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            match namespace {
+                Some(ns) => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "DELETE FROM messages WHERE owner = ? AND namespace = ? RETURNING namespace, hash",
+                    )?,
+                    params![oid, ns.0],
+                ),
+                None => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "DELETE FROM messages WHERE owner = ? RETURNING namespace, hash",
+                    )?,
+                    params![oid],
+                ),
+            }
+        });
+        logged("delete_all", r)
+    }
+
+    fn delete_before(
+        &mut self,
+        owner: &AccountId,
+        namespace: Option<Namespace>,
+        before: i64,
+    ) -> Vec<(Namespace, String)> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            match namespace {
+                Some(ns) => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "DELETE FROM messages WHERE owner = ? AND namespace = ? AND timestamp <= ? \
+                         RETURNING namespace, hash",
+                    )?,
+                    params![oid, ns.0, before],
+                ),
+                None => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "DELETE FROM messages WHERE owner = ? AND timestamp <= ? RETURNING namespace, hash",
+                    )?,
+                    params![oid, before],
+                ),
+            }
+        });
+        logged("delete_before", r)
+    }
+
+    fn expire_all(
+        &mut self,
+        owner: &AccountId,
+        namespace: Option<Namespace>,
+        expiry: i64,
+    ) -> Vec<(Namespace, String)> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            match namespace {
+                Some(ns) => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "UPDATE messages SET expiry = ? WHERE owner = ? AND namespace = ? AND expiry > ? \
+                         RETURNING namespace, hash",
+                    )?,
+                    params![expiry, oid, ns.0, expiry],
+                ),
+                None => ns_hashes(
+                    &mut tx.prepare_cached(
+                        "UPDATE messages SET expiry = ? WHERE owner = ? AND expiry > ? \
+                         RETURNING namespace, hash",
+                    )?,
+                    params![expiry, oid, expiry],
+                ),
+            }
+        });
+        logged("expire_all", r)
+    }
+
+    fn expire(
+        &mut self,
+        owner: &AccountId,
+        hashes: &[String],
+        expiries: &[i64],
+        extend_only: bool,
+        shorten_only: bool,
+    ) -> Vec<(String, i64)> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            let mut get =
+                tx.prepare_cached("SELECT id, expiry FROM messages WHERE owner = ? AND hash = ?")?;
+            let mut set = tx.prepare_cached("UPDATE messages SET expiry = ? WHERE id = ?")?;
+            let mut changed = Vec::new();
+            for (i, hash) in hashes.iter().enumerate() {
+                let Some(new) = expiries.get(i).or(expiries.first()).copied() else { continue };
+                let Some((id, old)) = get
+                    .query_row(params![oid, hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()?
+                else {
+                    continue;
+                };
+                if (extend_only && old >= new) || (shorten_only && old <= new) {
+                    continue;
+                }
+                set.execute(params![new, id])?;
+                changed.push((hash.clone(), new));
+            }
+            Ok(changed)
+        });
+        logged("expire", r)
+    }
+
+    fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> BTreeMap<String, i64> {
+        let run = || -> rusqlite::Result<BTreeMap<String, i64>> {
+            let Some(oid) = self.owner_id_ro(owner)? else { return Ok(BTreeMap::new()) };
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT expiry FROM messages WHERE owner = ? AND hash = ?")?;
+            let mut out = BTreeMap::new();
+            for h in hashes {
+                if let Some(e) = st.query_row(params![oid, h], |r| r.get(0)).optional()? {
+                    out.insert(h.clone(), e);
+                }
+            }
+            Ok(out)
+        };
+        logged("get_expiries", run())
+    }
+
+    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) {
+        let r = self.write(|tx| {
+            let oid = Self::ensure_owner(tx, owner)?;
+            let mut del =
+                tx.prepare_cached("DELETE FROM revoked_subaccounts WHERE owner = ? AND token = ?")?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO revoked_subaccounts (owner, token) VALUES (?, ?)",
+            )?;
+            for t in tokens {
+                // A token revoked again counts as the newest.
+                del.execute(params![oid, t.0.as_slice()])?;
+                ins.execute(params![oid, t.0.as_slice()])?;
+            }
+            Ok(())
+        });
+        logged("revoke", r);
+    }
+
+    fn unrevoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> usize {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(0) };
+            let mut del =
+                tx.prepare_cached("DELETE FROM revoked_subaccounts WHERE owner = ? AND token = ?")?;
+            let mut n = 0;
+            for t in tokens {
+                n += del.execute(params![oid, t.0.as_slice()])?;
+            }
+            Ok(n)
+        });
+        logged("unrevoke", r)
+    }
+
+    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> bool {
+        let run = || -> rusqlite::Result<bool> {
+            let Some(oid) = self.owner_id_ro(owner)? else { return Ok(false) };
+            self.conn
+                .prepare_cached("SELECT 1 FROM revoked_subaccounts WHERE owner = ? AND token = ?")?
+                .query_row(params![oid, token.0.as_slice()], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+        };
+        // A database that cannot answer counts the token as revoked: refuse rather than allow.
+        run().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "database is_revoked failed");
+            true
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! The HTTP endpoints.
+//!
+//! | endpoint | who | what |
+//! |---|---|---|
+//! | `POST /storage_rpc/v1` | clients | the storage RPC, as live nodes answer it |
+//! | `POST /onion_req/v2` | clients | an onion request's first layer |
+//! | `GET /metrics` | operators | counters, Prometheus text format |
+//! | `POST /onion/v1/relay` | nodes (signed) | the next layer of an onion request |
+//! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
+//! | `POST /swarm/v1/push`, `/swarm/v1/fetch` | nodes (signed) | handing messages over |
+//! | `GET /network/v1/state`, `POST /network/v1/join` | the authority only | the network |
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use sesh_onion::node::Layer;
+
+use crate::app::{App, process};
+use crate::onion::process_layer;
+use crate::peer;
+
+/// The largest request body accepted (the storage server's limit): 10 MiB.
+pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// The routes.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let mut r = Router::new()
+        .route("/storage_rpc/v1", post(storage_rpc))
+        .route("/onion_req/v2", post(onion_req))
+        .route("/metrics", get(metrics))
+        .route("/onion/v1/relay", post(relay))
+        .route("/swarm/v1/forward", post(forwarded))
+        .route("/swarm/v1/push", post(push))
+        .route("/swarm/v1/fetch", post(fetch));
+    if app.authority.is_some() {
+        r = r.route("/network/v1/state", get(state)).route("/network/v1/join", post(join));
+    }
+    r.fallback(not_found).with_state(app)
+}
+
+fn text(status: u16, body: impl Into<String>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "text/plain")], body.into()).into_response()
+}
+
+fn bytes(status: u16, body: Vec<u8>, content_type: &'static str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn json(status: u16, v: &Value) -> Response {
+    bytes(status, v.to_string().into_bytes(), "application/json")
+}
+
+/// The status line's reason with a newline: the storage server's body for bare errors.
+fn reason(status: u16) -> String {
+    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+    format!("{reason}\n")
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes (`413 Request body too large` past it).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    if let Some(len) = headers.get(header::CONTENT_LENGTH) {
+        match len.to_str().ok().and_then(|l| l.parse::<u64>().ok()) {
+            None => return Err(text(400, "invalid Content-Length")),
+            Some(l) if l > MAX_BODY as u64 => return Err(text(413, "Request body too large")),
+            Some(_) => {}
+        }
+    }
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| text(413, "Request body too large"))
+}
+
+fn not_ready(app: &App) -> Option<Response> {
+    app.view().not_ready().map(|why| text(503, format!("Service node is not ready: {why}\n")))
+}
+
+async fn storage_rpc(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let refuse = |status: u16, body: Response| {
+        app.metrics.request("storage_rpc", "-", status);
+        body
+    };
+    if !app.settings.noop
+        && let Some(r) = not_ready(&app)
+    {
+        return refuse(503, r);
+    }
+    let IpAddr::V4(ip) = addr.ip() else {
+        return refuse(400, text(400, reason(400)));
+    };
+    if let Some(limiter) = &app.limiter {
+        let limited = match limiter.lock() {
+            Ok(mut l) => l.should_limit(ip, Instant::now()),
+            Err(poisoned) => poisoned.into_inner().should_limit(ip, Instant::now()),
+        };
+        if limited {
+            app.metrics.rate_limited.inc();
+            return refuse(429, text(429, reason(429)));
+        }
+    }
+    if headers.contains_key("x-loki-long-poll") {
+        return refuse(410, text(410, "long polling is no longer supported, client upgrade required"));
+    }
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return refuse(r.status().as_u16(), r),
+    };
+    let answer = process(&app, &body, false).await;
+    app.metrics.request("storage_rpc", &answer.method, answer.status);
+    tracing::debug!(method = %answer.method, status = answer.status, elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), client = %ip, "storage_rpc");
+    rpc_response(answer.status, answer.body)
+}
+
+fn rpc_response(status: u16, body: sesh_rpc::handler::Body) -> Response {
+    match body {
+        sesh_rpc::handler::Body::Json(v) => json(status, &v),
+        sesh_rpc::handler::Body::Text(t) => text(status, t),
+    }
+}
+
+async fn onion_req(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(r) = not_ready(&app) {
+        return r;
+    }
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (status, body) = match Layer::from_client(&body) {
+        Ok(layer) => process_layer(&app, layer).await,
+        Err(r) => (r.status, r.body),
+    };
+    app.metrics.request("onion_req", "-", status);
+    bytes(status, body, "text/plain")
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut r = app.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
+}
+
+/// Reads and authenticates a node's request: the body and the sender's key.
+async fn from_node(app: &App, path: &str, req: Request, known_only: bool) -> Result<([u8; 32], Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    let body = read_body(&parts.headers, body).await?;
+    let key = peer::verify(&parts.headers, path, crate::now_ms(), &body).map_err(|e| text(401, e))?;
+    if known_only && key != app.me && !app.view().nodes.contains_key(&key) {
+        return Err(text(403, "unknown node: not in this node's view of the network"));
+    }
+    Ok((key, body))
+}
+
+async fn relay(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (_, body) = match from_node(&app, "/onion/v1/relay", req, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (status, body) = match Layer::from_node(&body) {
+        Ok(layer) => process_layer(&app, layer).await,
+        Err(r) => (r.status, r.body),
+    };
+    app.metrics.request("onion_relay", "-", status);
+    bytes(status, body, "text/plain")
+}
+
+async fn forwarded(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (_, body) = match from_node(&app, "/swarm/v1/forward", req, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Some(r) = not_ready(&app) {
+        return r;
+    }
+    let answer = process(&app, &body, true).await;
+    app.metrics.request("forwarded", &answer.method, answer.status);
+    rpc_response(answer.status, answer.body)
+}
+
+async fn push(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (_, body) = match from_node(&app, "/swarm/v1/push", req, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (status, v) = crate::swarm::on_push(&app, &body).await;
+    json(status, &v)
+}
+
+async fn fetch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (from, body) = match from_node(&app, "/swarm/v1/fetch", req, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (status, v) = crate::swarm::on_fetch(&app, from, &body).await;
+    json(status, &v)
+}
+
+async fn state(State(app): State<Arc<App>>) -> Response {
+    let Some(authority) = &app.authority else { return text(404, "not the authority") };
+    let body = authority.lock().await.state().to_string().into_bytes();
+    let mut r = bytes(200, body.clone(), "application/json");
+    for (name, value) in peer::sign(&app.identity, "/network/v1/state", crate::now_ms(), &body) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            r.headers_mut().insert(name, v);
+        }
+    }
+    r
+}
+
+async fn join(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (from, body) = match from_node(&app, "/network/v1/join", req, false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(authority) = &app.authority else { return text(404, "not the authority") };
+    let result = authority.lock().await.join(from, &body);
+    match result {
+        Ok(()) => json(200, &serde_json::json!({"joined": hex::encode(from)})),
+        Err(e) => text(400, e),
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    text(404, format!("{} {} Not Found", req.method(), req.uri()))
+}
