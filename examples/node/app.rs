@@ -202,7 +202,12 @@ pub(crate) async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> Rpc
 }
 
 /// Sends a recursive request to every other member of the swarm; their answers, by key.
-async fn forward(app: &Arc<App>, view: &View, method: &str, params: &Map<String, Value>) -> Vec<(String, Value)> {
+async fn forward(
+    app: &Arc<App>,
+    view: &View,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Vec<(String, Value)> {
     let body = json!({"method": method, "params": params}).to_string().into_bytes();
     let peers: Vec<NodeInfo> = view.peers().into_iter().cloned().collect();
     let mut tasks = tokio::task::JoinSet::new();
@@ -262,7 +267,12 @@ fn peer_result(app: &App, reply: Reply) -> Value {
 
 /// Forwards each recursive subrequest of a batch or sequence that succeeded here, in order, and
 /// adds the peers' answers to its result.
-async fn forward_subrequests(app: &Arc<App>, view: &View, params: &Map<String, Value>, body: &mut Body) {
+async fn forward_subrequests(
+    app: &Arc<App>,
+    view: &View,
+    params: &Map<String, Value>,
+    body: &mut Body,
+) {
     let Some(Value::Array(subs)) = params.get("requests") else { return };
     let Body::Json(Value::Object(top)) = body else { return };
     let Some(Value::Array(results)) = top.get_mut("results") else { return };

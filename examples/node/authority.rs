@@ -35,8 +35,12 @@ pub(crate) fn register_tx(node: &Identity) -> Result<SignedTx, sesh_staking::Err
     let id = NodeId::from_identity(node);
     let operator = Address::from_identity(node);
     // Local networks have no BLS aggregation; the key only has to be unique.
-    let bls_key = BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[id.as_bytes()]));
-    let node_signature = node.sign(&Register::node_message(&id, &bls_key, &operator, &params)).to_bytes();
+    let bls_key = BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(
+        b"sesh-testnet-bls",
+        &[id.as_bytes()],
+    ));
+    let node_signature =
+        node.sign(&Register::node_message(&id, &bls_key, &operator, &params)).to_bytes();
     Tx::Register(Register {
         operator,
         nonce: 0,
@@ -72,7 +76,9 @@ pub(crate) struct Authority {
 
 impl core::fmt::Debug for Authority {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Authority").field("height", &self.journal.ledger().height()).finish_non_exhaustive()
+        f.debug_struct("Authority")
+            .field("height", &self.journal.ledger().height())
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +110,8 @@ impl Authority {
         if let Some((offset, problem)) = &recovered.damage {
             tracing::warn!(offset, %problem, "ledger log has a damaged tail; truncating it");
         }
-        let log = OpenOptions::new().create(true).append(true).open(&log_path).map_err(io(&log_path))?;
+        let log =
+            OpenOptions::new().create(true).append(true).open(&log_path).map_err(io(&log_path))?;
         log.set_len(recovered.valid_len).map_err(io(&log_path))?;
         let mut me = Self {
             journal: recovered.journal,
@@ -117,7 +124,9 @@ impl Authority {
         };
         let net_path = dir.join("network.json");
         match std::fs::read(&net_path) {
-            Ok(b) => me.load_network(&b).map_err(|why| AuthorityError::Corrupt { path: net_path, why })?,
+            Ok(b) => me
+                .load_network(&b)
+                .map_err(|why| AuthorityError::Corrupt { path: net_path, why })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&net_path)(e)),
         }
@@ -133,13 +142,19 @@ impl Authority {
             let mut key = [0u8; 32];
             let k = n.get("pubkey_ed25519").and_then(Value::as_str).ok_or("node without key")?;
             hex::decode_to_slice(k, &mut key).map_err(|e| e.to_string())?;
-            let ip = n.get("ip").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or("bad ip")?;
-            let port = n.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).ok_or("bad port")?;
+            let ip =
+                n.get("ip").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or("bad ip")?;
+            let port = n
+                .get("port")
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("bad port")?;
             let tls = n.get("tls").and_then(Value::as_bool).unwrap_or(true);
             self.addresses.insert(key, Address4 { ip, port, tls });
             if let Some(s) = n.get("swarm").and_then(Value::as_str) {
                 let id = u64::from_str_radix(s, 16).map_err(|e| e.to_string())?;
-                assignments.push((NodeKey::from_bytes(key), SwarmId::new(id).map_err(|e| e.to_string())?));
+                assignments
+                    .push((NodeKey::from_bytes(key), SwarmId::new(id).map_err(|e| e.to_string())?));
             }
         }
         self.map = SwarmMap::from_assignments(assignments).map_err(|e| e.to_string())?;
@@ -168,7 +183,8 @@ impl Authority {
     /// # Errors
     /// What was wrong with the request, for a `400` answer.
     pub(crate) fn join(&mut self, node: [u8; 32], body: &[u8]) -> Result<(), String> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
         let ip: Ipv4Addr = v
             .get("ip")
             .and_then(Value::as_str)
@@ -191,7 +207,9 @@ impl Authority {
             let tx = SignedTx::from_bytes(&bytes).map_err(|e| e.to_string())?;
             match &tx.tx {
                 Tx::Register(r) if r.node == id => {}
-                _ => return Err("\"register\" must register the node that signs the request".into()),
+                _ => {
+                    return Err("\"register\" must register the node that signs the request".into());
+                }
             }
             let (_, record) = self.journal.apply(&tx).map_err(|e| e.to_string())?;
             self.append(&record).map_err(|e| e.to_string())?;
@@ -206,20 +224,35 @@ impl Authority {
         let height = self.journal.ledger().height() + 1;
         let (_, record) = self.journal.apply(&Tx::AdvanceHeight(height).unsigned())?;
         self.append(&record)?;
-        self.block_hash = sesh_identity::hash::blake2b(b"", &[&self.block_hash, &height.to_le_bytes()]);
-        let states = self.journal.ledger().nodes().filter(|n| self.addresses.contains_key(n.id().as_bytes())).map(|n| {
-            let state = match n.status() {
-                NodeStatus::Active | NodeStatus::ExitRequested => NodeState::Active,
-                NodeStatus::Decommissioned => NodeState::Decommissioned,
-                _ => NodeState::Removed,
-            };
-            (NodeKey::from_bytes(*n.id().as_bytes()), state)
-        });
-        let transition = next(&self.map, states, seed_from_block_hash(&self.block_hash), SortOrder::Compat)
-            .map_err(|e| AuthorityError::Corrupt { path: self.dir.clone(), why: e.to_string() })?;
+        self.block_hash =
+            sesh_identity::hash::blake2b(b"", &[&self.block_hash, &height.to_le_bytes()]);
+        let states = self
+            .journal
+            .ledger()
+            .nodes()
+            .filter(|n| self.addresses.contains_key(n.id().as_bytes()))
+            .map(|n| {
+                let state = match n.status() {
+                    NodeStatus::Active | NodeStatus::ExitRequested => NodeState::Active,
+                    NodeStatus::Decommissioned => NodeState::Decommissioned,
+                    _ => NodeState::Removed,
+                };
+                (NodeKey::from_bytes(*n.id().as_bytes()), state)
+            });
+        let transition =
+            next(&self.map, states, seed_from_block_hash(&self.block_hash), SortOrder::Compat)
+                .map_err(|e| AuthorityError::Corrupt {
+                    path: self.dir.clone(),
+                    why: e.to_string(),
+                })?;
         let changed = !transition.changes().is_empty();
         if changed {
-            tracing::info!(height, swarms = transition.map().swarm_count(), nodes = transition.map().node_count(), "swarms changed");
+            tracing::info!(
+                height,
+                swarms = transition.map().swarm_count(),
+                nodes = transition.map().node_count(),
+                "swarms changed"
+            );
         }
         self.map = transition.into_map();
         self.persist()?;
@@ -233,8 +266,10 @@ impl Authority {
             .iter()
             .filter_map(|(key, a)| {
                 let node = self.journal.ledger().node(&NodeId::from_bytes(*key))?;
-                let x25519 = sesh_identity::Ed25519PublicKey::from_bytes(key).ok()?.to_x25519().ok()?;
-                let swarm = self.map.swarm_of(&NodeKey::from_bytes(*key)).map(|s| format!("{:x}", s.get()));
+                let x25519 =
+                    sesh_identity::Ed25519PublicKey::from_bytes(key).ok()?.to_x25519().ok()?;
+                let swarm =
+                    self.map.swarm_of(&NodeKey::from_bytes(*key)).map(|s| format!("{:x}", s.get()));
                 Some(json!({
                     "pubkey_ed25519": hex::encode(key),
                     "pubkey_x25519": hex::encode(x25519.as_bytes()),

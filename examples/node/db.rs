@@ -116,10 +116,9 @@ impl Db {
 
     /// Message count and total body bytes.
     pub(crate) fn stats(&self) -> rusqlite::Result<(i64, i64)> {
-        self.conn.prepare_cached("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM messages")?.query_row(
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        self.conn
+            .prepare_cached("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM messages")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// The database's size in bytes (pages in use).
@@ -139,7 +138,16 @@ impl Db {
         let rows = st.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             let prefix: u8 = r.get(1)?;
             let key: Vec<u8> = r.get(2)?;
-            Ok((r.get::<_, i64>(0)?, prefix, key, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                prefix,
+                key,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -188,8 +196,10 @@ impl Db {
 
     /// Drops the earliest-expiring messages (at least one, about 1 % of them) to make room.
     fn evict(&mut self) -> rusqlite::Result<usize> {
-        let count: i64 =
-            self.conn.prepare_cached("SELECT COUNT(*) FROM messages")?.query_row([], |r| r.get(0))?;
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM messages")?
+            .query_row([], |r| r.get(0))?;
         if count == 0 {
             return Ok(0);
         }
@@ -230,8 +240,10 @@ impl Db {
         let tx = self.conn.transaction()?;
         let owner = Self::ensure_owner(&tx, &msg.pubkey)?;
         if msg.namespace.is_public_outbox() {
-            tx.prepare_cached("DELETE FROM messages WHERE owner = ? AND namespace = ? AND hash != ?")?
-                .execute(params![owner, msg.namespace.0, msg.hash])?;
+            tx.prepare_cached(
+                "DELETE FROM messages WHERE owner = ? AND namespace = ? AND hash != ?",
+            )?
+            .execute(params![owner, msg.namespace.0, msg.hash])?;
         }
         let existing: Option<(i64, i64)> = tx
             .prepare_cached("SELECT id, expiry FROM messages WHERE hash = ?")?
@@ -250,7 +262,14 @@ impl Db {
                     "INSERT INTO messages (owner, hash, namespace, timestamp, expiry, data) \
                      VALUES (?, ?, ?, ?, ?, ?)",
                 )?
-                .execute(params![owner, msg.hash, msg.namespace.0, msg.timestamp, msg.expiry, msg.data])?;
+                .execute(params![
+                    owner,
+                    msg.hash,
+                    msg.namespace.0,
+                    msg.timestamp,
+                    msg.expiry,
+                    msg.data
+                ])?;
                 Stored { new: true, expiry: msg.expiry }
             }
         };
@@ -259,7 +278,10 @@ impl Db {
     }
 
     /// Runs `f` in a transaction and commits.
-    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
         let tx = self.conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -371,7 +393,11 @@ impl Store for Db {
         logged("delete", r)
     }
 
-    fn delete_all(&mut self, owner: &AccountId, namespace: Option<Namespace>) -> Vec<(Namespace, String)> {
+    fn delete_all(
+        &mut self,
+        owner: &AccountId,
+        namespace: Option<Namespace>,
+    ) -> Vec<(Namespace, String)> {
         let r = self.write(|tx| {
             let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
             match namespace {
@@ -464,7 +490,9 @@ impl Store for Db {
             for (i, hash) in hashes.iter().enumerate() {
                 let Some(new) = expiries.get(i).or(expiries.first()).copied() else { continue };
                 let Some((id, old)) = get
-                    .query_row(params![oid, hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .query_row(params![oid, hash], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
                     .optional()?
                 else {
                     continue;
@@ -502,9 +530,8 @@ impl Store for Db {
             let oid = Self::ensure_owner(tx, owner)?;
             let mut del =
                 tx.prepare_cached("DELETE FROM revoked_subaccounts WHERE owner = ? AND token = ?")?;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO revoked_subaccounts (owner, token) VALUES (?, ?)",
-            )?;
+            let mut ins =
+                tx.prepare_cached("INSERT INTO revoked_subaccounts (owner, token) VALUES (?, ?)")?;
             for t in tokens {
                 // A token revoked again counts as the newest.
                 del.execute(params![oid, t.0.as_slice()])?;

@@ -104,7 +104,9 @@ struct Args {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn main() -> ExitCode {
@@ -142,7 +144,8 @@ fn load_key(path: &std::path::Path) -> Result<Identity, String> {
             let key: [u8; 64] = bytes
                 .try_into()
                 .map_err(|_| format!("{}: not a 64-byte Ed25519 secret key", path.display()))?;
-            Identity::from_libsodium_secret_key(&key).map_err(|e| format!("{}: {e}", path.display()))
+            Identity::from_libsodium_secret_key(&key)
+                .map_err(|e| format!("{}: {e}", path.display()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let identity = Identity::generate(&mut rand_core::OsRng);
@@ -158,10 +161,15 @@ async fn run(args: Args) -> Result<(), String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
     let identity = load_key(&args.key.clone().unwrap_or_else(|| args.data.join("key_ed25519")))?;
-    let db = db::Db::open(&args.data.join("storage.db"), args.db_size_mb.saturating_mul(1 << 20), args.sync)
-        .map_err(|e| format!("opening the database: {e}"))?;
+    let db = db::Db::open(
+        &args.data.join("storage.db"),
+        args.db_size_mb.saturating_mul(1 << 20),
+        args.sync,
+    )
+    .map_err(|e| format!("opening the database: {e}"))?;
 
-    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| format!("binding {}: {e}", args.listen))?;
+    let listener = std::net::TcpListener::bind(args.listen)
+        .map_err(|e| format!("binding {}: {e}", args.listen))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let ip = match (args.public_ip, local.ip()) {
@@ -170,7 +178,9 @@ async fn run(args: Args) -> Result<(), String> {
         _ => return Err("listening on a wildcard or IPv6 address: give --public-ip".into()),
     };
     if args.plain_http && !local.ip().is_loopback() {
-        return Err("--plain-http is only allowed on loopback addresses; live nodes serve HTTPS".into());
+        return Err(
+            "--plain-http is only allowed on loopback addresses; live nodes serve HTTPS".into()
+        );
     }
     let tls = !args.plain_http;
     let info = NodeInfo {
@@ -444,12 +454,23 @@ async fn fetch_state(app: &App, base: &str) -> Result<(Vec<u8>, Value), String> 
 
 async fn join(app: &App, base: &str) -> Result<(), String> {
     let body = join_body(app)?;
-    match peer::post(&app.peers, &app.identity, &format!("{base}/network/v1/join"), "/network/v1/join", body, Duration::from_secs(10)).await {
+    match peer::post(
+        &app.peers,
+        &app.identity,
+        &format!("{base}/network/v1/join"),
+        "/network/v1/join",
+        body,
+        Duration::from_secs(10),
+    )
+    .await
+    {
         peer::Reply::Answered { status: 200, .. } => {
             tracing::info!("joined the network");
             Ok(())
         }
-        peer::Reply::Answered { status, body } => Err(format!("{status}: {}", String::from_utf8_lossy(&body))),
+        peer::Reply::Answered { status, body } => {
+            Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+        }
         peer::Reply::TimedOut => Err("timed out".into()),
         peer::Reply::Unreachable(e) => Err(e),
     }

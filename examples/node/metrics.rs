@@ -69,15 +69,43 @@ impl Metrics {
             height: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("requests", "Requests by endpoint, method and status", m.requests.clone());
-        registry.register("rate_limited", "Client requests refused by the rate limiter", m.rate_limited.clone());
+        registry.register(
+            "requests",
+            "Requests by endpoint, method and status",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Client requests refused by the rate limiter",
+            m.rate_limited.clone(),
+        );
         registry.register("stored_messages", "Messages in the database", m.stored_messages.clone());
-        registry.register("stored_bytes", "Bytes of message bodies in the database", m.stored_bytes.clone());
+        registry.register(
+            "stored_bytes",
+            "Bytes of message bodies in the database",
+            m.stored_bytes.clone(),
+        );
         registry.register("db_bytes", "Bytes of database pages in use", m.db_bytes.clone());
-        registry.register("expired_messages", "Messages removed by the expiry timer", m.expired.clone());
-        registry.register("evicted_messages", "Messages dropped to stay under the size cap", m.evicted.clone());
-        registry.register("swarm_forwards", "Recursive requests forwarded to swarm peers", m.forwards.clone());
-        registry.register("handover_messages", "Messages handed over or fetched on swarm changes", m.handover.clone());
+        registry.register(
+            "expired_messages",
+            "Messages removed by the expiry timer",
+            m.expired.clone(),
+        );
+        registry.register(
+            "evicted_messages",
+            "Messages dropped to stay under the size cap",
+            m.evicted.clone(),
+        );
+        registry.register(
+            "swarm_forwards",
+            "Recursive requests forwarded to swarm peers",
+            m.forwards.clone(),
+        );
+        registry.register(
+            "handover_messages",
+            "Messages handed over or fetched on swarm changes",
+            m.handover.clone(),
+        );
         registry.register("onion_layers", "Onion layers handled, by outcome", m.onion.clone());
         registry.register("network_height", "The network height last seen", m.height.clone());
         Self { registry, ..m }
@@ -85,7 +113,9 @@ impl Metrics {
 
     /// Counts a request.
     pub(crate) fn request(&self, endpoint: &'static str, method: &str, status: u16) {
-        self.requests.get_or_create(&RequestLabels { endpoint, method: method.to_owned(), status }).inc();
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, method: method.to_owned(), status })
+            .inc();
     }
 
     /// Counts an outcome in a family.

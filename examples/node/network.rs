@@ -97,7 +97,8 @@ impl View {
         let mut assignments = Vec::new();
         for n in list {
             let key = |name: &str| -> Result<[u8; 32], String> {
-                let text = n.get(name).and_then(Value::as_str).ok_or(format!("node without {name}"))?;
+                let text =
+                    n.get(name).and_then(Value::as_str).ok_or(format!("node without {name}"))?;
                 let mut out = [0u8; 32];
                 hex::decode_to_slice(text, &mut out).map_err(|_| format!("bad {name}"))?;
                 Ok(out)
@@ -146,11 +147,7 @@ impl View {
 
     /// The members of a swarm.
     pub(crate) fn members(&self, swarm: SwarmId) -> Vec<&NodeInfo> {
-        self.map
-            .members(swarm)
-            .iter()
-            .filter_map(|k| self.nodes.get(k.as_bytes()))
-            .collect()
+        self.map.members(swarm).iter().filter_map(|k| self.nodes.get(k.as_bytes())).collect()
     }
 
     /// The other members of this node's swarm.

@@ -31,7 +31,10 @@ pub(crate) async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
     if app.view().not_ready().is_some() {
         return rejected(app, Rejection::not_ready(&app.me), "not_ready");
     }
-    let keys = NodeKeys { secret: app.identity.x25519_secret_key(), public: app.identity.x25519_public_key() };
+    let keys = NodeKeys {
+        secret: app.identity.x25519_secret_key(),
+        public: app.identity.x25519_public_key(),
+    };
     let action = match node::peel(&keys, &layer, &mut OsRng) {
         Ok(action) => action,
         Err(r) => return rejected(app, r, "refused"),
@@ -43,12 +46,23 @@ pub(crate) async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
                 return rejected(app, Rejection::next_node_not_found(&next), "next_not_found");
             };
             let url = info.url("/onion/v1/relay");
-            match peer::post(&app.peers, &app.identity, &url, "/onion/v1/relay", message, NODE_TIMEOUT).await {
+            match peer::post(
+                &app.peers,
+                &app.identity,
+                &url,
+                "/onion/v1/relay",
+                message,
+                NODE_TIMEOUT,
+            )
+            .await
+            {
                 Reply::Answered { status, body } => {
                     Metrics::outcome(&app.metrics.onion, "forwarded", 1);
                     (node::relay_status(status), body)
                 }
-                Reply::TimedOut | Reply::Unreachable(_) => rejected(app, Rejection::timed_out(), "timeout"),
+                Reply::TimedOut | Reply::Unreachable(_) => {
+                    rejected(app, Rejection::timed_out(), "timeout")
+                }
             }
         }
         Action::Relay { target, body } => {

@@ -33,7 +33,12 @@ fn signing_bytes(path: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
 }
 
 /// The headers that sign `body` for `path`.
-pub(crate) fn sign(identity: &Identity, path: &str, now_ms: i64, body: &[u8]) -> [(&'static str, String); 3] {
+pub(crate) fn sign(
+    identity: &Identity,
+    path: &str,
+    now_ms: i64,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
     let signature = identity.sign(&signing_bytes(path, now_ms, body));
     [
         (NODE_HEADER, hex::encode(identity.ed25519_public_key().to_bytes())),
@@ -46,7 +51,12 @@ pub(crate) fn sign(identity: &Identity, path: &str, now_ms: i64, body: &[u8]) ->
 ///
 /// # Errors
 /// A message for a `401` answer.
-pub(crate) fn verify(headers: &HeaderMap, path: &str, now_ms: i64, body: &[u8]) -> Result<[u8; 32], String> {
+pub(crate) fn verify(
+    headers: &HeaderMap,
+    path: &str,
+    now_ms: i64,
+    body: &[u8],
+) -> Result<[u8; 32], String> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -56,8 +66,9 @@ pub(crate) fn verify(headers: &HeaderMap, path: &str, now_ms: i64, body: &[u8]) 
     let mut key = [0u8; 32];
     hex::decode_to_slice(header(NODE_HEADER)?, &mut key)
         .map_err(|_| format!("{NODE_HEADER} is not 64 hex digits"))?;
-    let ts: i64 =
-        header(TIMESTAMP_HEADER)?.parse().map_err(|_| format!("{TIMESTAMP_HEADER} is not a number"))?;
+    let ts: i64 = header(TIMESTAMP_HEADER)?
+        .parse()
+        .map_err(|_| format!("{TIMESTAMP_HEADER} is not a number"))?;
     if (ts - now_ms).abs() > TOLERANCE_MS {
         return Err(format!("{TIMESTAMP_HEADER} is more than 60 s from this node's clock"));
     }
@@ -131,10 +142,15 @@ mod tests {
         let id = Identity::generate(&mut OsRng);
         let now = 1_700_000_000_000;
         let h = headers(sign(&id, "/swarm/v1/forward", now, b"body"));
-        assert_eq!(verify(&h, "/swarm/v1/forward", now + 1000, b"body"), Ok(id.ed25519_public_key().to_bytes()));
+        assert_eq!(
+            verify(&h, "/swarm/v1/forward", now + 1000, b"body"),
+            Ok(id.ed25519_public_key().to_bytes())
+        );
         assert!(verify(&h, "/swarm/v1/forward", now, b"bodx").is_err());
         assert!(verify(&h, "/swarm/v1/push", now, b"body").is_err());
-        assert!(verify(&h, "/swarm/v1/forward", now + 61_000, b"body").unwrap_err().contains("60 s"));
+        assert!(
+            verify(&h, "/swarm/v1/forward", now + 61_000, b"body").unwrap_err().contains("60 s")
+        );
         assert!(verify(&HeaderMap::new(), "/", now, b"").unwrap_err().contains("missing"));
     }
 }

@@ -26,7 +26,8 @@ impl Bucket {
     /// taken (which moves `last` to now).
     fn fill(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).min(TOKEN_PERIOD * BUCKET_SIZE);
-        let added = u32::try_from(elapsed.as_micros() / TOKEN_PERIOD.as_micros()).unwrap_or(BUCKET_SIZE);
+        let added =
+            u32::try_from(elapsed.as_micros() / TOKEN_PERIOD.as_micros()).unwrap_or(BUCKET_SIZE);
         self.tokens = self.tokens.saturating_add(added);
         if self.tokens >= BUCKET_SIZE {
             self.tokens = BUCKET_SIZE;

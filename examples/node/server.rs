@@ -62,7 +62,8 @@ fn json(status: u16, v: &Value) -> Response {
 
 /// The status line's reason with a newline: the storage server's body for bare errors.
 fn reason(status: u16) -> String {
-    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+    let reason =
+        StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     format!("{reason}\n")
 }
 
@@ -112,7 +113,10 @@ async fn storage_rpc(
         }
     }
     if headers.contains_key("x-loki-long-poll") {
-        return refuse(410, text(410, "long polling is no longer supported, client upgrade required"));
+        return refuse(
+            410,
+            text(410, "long polling is no longer supported, client upgrade required"),
+        );
     }
     let body = match read_body(&headers, body).await {
         Ok(b) => b,
@@ -157,10 +161,16 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 /// Reads and authenticates a node's request: the body and the sender's key.
-async fn from_node(app: &App, path: &str, req: Request, known_only: bool) -> Result<([u8; 32], Bytes), Response> {
+async fn from_node(
+    app: &App,
+    path: &str,
+    req: Request,
+    known_only: bool,
+) -> Result<([u8; 32], Bytes), Response> {
     let (parts, body) = req.into_parts();
     let body = read_body(&parts.headers, body).await?;
-    let key = peer::verify(&parts.headers, path, crate::now_ms(), &body).map_err(|e| text(401, e))?;
+    let key =
+        peer::verify(&parts.headers, path, crate::now_ms(), &body).map_err(|e| text(401, e))?;
     if known_only && key != app.me && !app.view().nodes.contains_key(&key) {
         return Err(text(403, "unknown node: not in this node's view of the network"));
     }

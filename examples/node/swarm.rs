@@ -97,9 +97,10 @@ async fn push_away(app: &Arc<App>, view: &Arc<View>) -> bool {
             }
         }
         for (swarm, messages) in by_swarm {
-            let body = json!({"messages": messages.iter().map(message_to_json).collect::<Vec<_>>()})
-                .to_string()
-                .into_bytes();
+            let body =
+                json!({"messages": messages.iter().map(message_to_json).collect::<Vec<_>>()})
+                    .to_string()
+                    .into_bytes();
             let mut taken: Vec<String> = Vec::new();
             for node in view.members(swarm) {
                 let reply = peer::post(
@@ -144,9 +145,10 @@ async fn fetch_owned(app: &Arc<App>, view: &Arc<View>) -> bool {
     for node in view.peers() {
         let mut after: i64 = 0;
         loop {
-            let body = json!({"swarm": format!("{:x}", swarm.get()), "after": after, "limit": PAGE})
-                .to_string()
-                .into_bytes();
+            let body =
+                json!({"swarm": format!("{:x}", swarm.get()), "after": after, "limit": PAGE})
+                    .to_string()
+                    .into_bytes();
             let reply = peer::post(
                 &app.peers,
                 &app.identity,
@@ -191,7 +193,11 @@ fn accept(app: &App, view: &View, messages: Option<&Value>) -> Vec<Message> {
     let mut out = Vec::with_capacity(list.len());
     for v in list {
         match message_from_json(v) {
-            Some(m) if m.expiry > now && view.my_swarm().is_some() && view.swarm_for(&m.pubkey) == view.my_swarm() => {
+            Some(m)
+                if m.expiry > now
+                    && view.my_swarm().is_some()
+                    && view.swarm_for(&m.pubkey) == view.my_swarm() =>
+            {
                 out.push(m);
             }
             Some(_) => Metrics::outcome(&app.metrics.handover, "not_ours", 1),
@@ -231,9 +237,15 @@ pub(crate) async fn on_fetch(app: &Arc<App>, from: [u8; 32], body: &[u8]) -> (u1
         .and_then(|s| u64::from_str_radix(s, 16).ok())
         .and_then(|id| SwarmId::new(id).ok());
     let (Some(swarm), Some(after)) = (swarm, v.get("after").and_then(Value::as_i64)) else {
-        return (400, json!({"error": "expected {\"swarm\": hex, \"after\": int, \"limit\": int}"}));
+        return (
+            400,
+            json!({"error": "expected {\"swarm\": hex, \"after\": int, \"limit\": int}"}),
+        );
     };
-    let limit = v.get("limit").and_then(Value::as_u64).map_or(PAGE, |l| usize::try_from(l).unwrap_or(PAGE).clamp(1, PAGE));
+    let limit = v
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map_or(PAGE, |l| usize::try_from(l).unwrap_or(PAGE).clamp(1, PAGE));
     let view = app.view();
     if view.map.swarm_of(&sesh_swarm::NodeKey::from_bytes(from)) != Some(swarm) {
         return (403, json!({"error": "the requesting node is not a member of that swarm"}));

@@ -10,8 +10,10 @@ pub(crate) async fn config(dir: &Path, ip: std::net::IpAddr) -> Result<RustlsCon
     let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
     if !cert_path.exists() || !key_path.exists() {
         let names = vec!["localhost".to_owned(), ip.to_string()];
-        let made = rcgen::generate_simple_self_signed(names).map_err(|e| format!("making a certificate: {e}"))?;
-        std::fs::write(&cert_path, made.cert.pem()).map_err(|e| format!("{}: {e}", cert_path.display()))?;
+        let made = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| format!("making a certificate: {e}"))?;
+        std::fs::write(&cert_path, made.cert.pem())
+            .map_err(|e| format!("{}: {e}", cert_path.display()))?;
         write_private(&key_path, made.key_pair.serialize_pem().as_bytes())?;
     }
     RustlsConfig::from_pem_file(&cert_path, &key_path)

@@ -41,7 +41,13 @@ async fn retrieve(net: &Testnet, node: usize, account: &Account<'_>, ns: Namespa
     body
 }
 
-async fn store(net: &Testnet, node: usize, account: &Account<'_>, ns: Namespace, data: &[u8]) -> String {
+async fn store(
+    net: &Testnet,
+    node: usize,
+    account: &Account<'_>,
+    ns: Namespace,
+    data: &[u8],
+) -> String {
     let (status, body) = net.rpc(node, "store", account.store(ns, data, now_ms(), TTL)).await;
     assert_eq!(status, 200, "store on node {node}: {body}");
     body["hash"].as_str().unwrap().to_owned()
@@ -55,7 +61,8 @@ async fn store_retrieve_expire_delete_on_every_member() {
 
     // A store on node 1 is acknowledged by all three members, each signing the hash.
     let now = now_ms();
-    let (status, body) = net.rpc(1, "store", account.store(Namespace(0), b"hello swarm", now, TTL)).await;
+    let (status, body) =
+        net.rpc(1, "store", account.store(Namespace(0), b"hello swarm", now, TTL)).await;
     assert_eq!(status, 200, "{body}");
     let hash = body["hash"].as_str().unwrap().to_owned();
     let swarm = body["swarm"].as_object().unwrap();
@@ -63,7 +70,10 @@ async fn store_retrieve_expire_delete_on_every_member() {
     for node in &net.nodes {
         let entry = &swarm[&node.key_hex()];
         assert_eq!(entry["hash"], json!(hash));
-        assert!(verify_store_signature(&node.key, &hash, entry["signature"].as_str().unwrap()), "{entry}");
+        assert!(
+            verify_store_signature(&node.key, &hash, entry["signature"].as_str().unwrap()),
+            "{entry}"
+        );
     }
 
     // Every member returns it.
@@ -75,13 +85,15 @@ async fn store_retrieve_expire_delete_on_every_member() {
 
     // Shorten the expiry through node 2: every member has the new expiry.
     let expiry = now_ms() + 600_000;
-    let (status, body) =
-        net.rpc(2, "expire", account.expire(std::slice::from_ref(&hash), expiry, ExpireMode::Shorten)).await;
+    let (status, body) = net
+        .rpc(2, "expire", account.expire(std::slice::from_ref(&hash), expiry, ExpireMode::Shorten))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["swarm"].as_object().unwrap().len(), 3);
     for i in 0..3 {
-        let (status, body) =
-            net.rpc(i, "get_expiries", account.get_expiries(std::slice::from_ref(&hash), now_ms())).await;
+        let (status, body) = net
+            .rpc(i, "get_expiries", account.get_expiries(std::slice::from_ref(&hash), now_ms()))
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["expiries"][&hash], json!(expiry), "node {i}: {body}");
     }
@@ -99,8 +111,13 @@ async fn store_retrieve_expire_delete_on_every_member() {
     // delete_all in a batch is forwarded too.
     let h2 = store(&net, 0, &account, Namespace(2), b"two").await;
     let sub = account.namespace_request("delete_all", NamespaceSel::All, now_ms());
-    let (status, body) =
-        net.rpc(1, "batch", Map::from_iter([("requests".into(), json!([{"method": "delete_all", "params": sub}]))])).await;
+    let (status, body) = net
+        .rpc(
+            1,
+            "batch",
+            Map::from_iter([("requests".into(), json!([{"method": "delete_all", "params": sub}]))]),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"][0]["code"], json!(200), "{body}");
     assert_eq!(body["results"][0]["body"]["swarm"].as_object().unwrap().len(), 3, "{body}");
@@ -110,7 +127,12 @@ async fn store_retrieve_expire_delete_on_every_member() {
 
     // The counters saw it.
     let m = net.metrics(1).await;
-    assert!(m.contains("sesh_node_requests_total{endpoint=\"storage_rpc\",method=\"store\",status=\"200\"} 1"), "{m}");
+    assert!(
+        m.contains(
+            "sesh_node_requests_total{endpoint=\"storage_rpc\",method=\"store\",status=\"200\"} 1"
+        ),
+        "{m}"
+    );
     assert!(m.contains("sesh_node_swarm_forwards_total{outcome=\"ok\"}"), "{m}");
 }
 
@@ -128,7 +150,11 @@ async fn a_message_stored_on_one_member_is_on_every_member() {
         let account = Account::session(me);
         for node in 0..4 {
             let got = retrieve(&net, node, &account, Namespace(0)).await;
-            assert_eq!(hashes_of(&got), BTreeSet::from([stored[i].clone()]), "account {i} on node {node}");
+            assert_eq!(
+                hashes_of(&got),
+                BTreeSet::from([stored[i].clone()]),
+                "account {i} on node {node}"
+            );
         }
     }
 }
@@ -147,12 +173,24 @@ async fn bad_input_is_refused_and_changes_nothing() {
         }
         v
     };
-    let rpc = |params: Map<String, Value>| json!({"method": "store", "params": params}).to_string().into_bytes();
+    let rpc = |params: Map<String, Value>| {
+        json!({"method": "store", "params": params}).to_string().into_bytes()
+    };
 
     let mut cases: Vec<(&str, Vec<u8>, u16, &str)> = Vec::new();
     cases.push(("not JSON", b"{not json".to_vec(), 400, "invalid json"));
-    cases.push(("no params", br#"{"method":"store"}"#.to_vec(), 400, "invalid json: no `params` field"));
-    cases.push(("unknown method", br#"{"method":"steal","params":{}}"#.to_vec(), 400, "no method steal"));
+    cases.push((
+        "no params",
+        br#"{"method":"store"}"#.to_vec(),
+        400,
+        "invalid json: no `params` field",
+    ));
+    cases.push((
+        "unknown method",
+        br#"{"method":"steal","params":{}}"#.to_vec(),
+        400,
+        "no method steal",
+    ));
     let mut bad_b64 = account.store(Namespace(0), b"x", now_ms(), TTL);
     bad_b64.insert("data".into(), json!("!!!not base64!!!"));
     cases.push(("bad base64", rpc(bad_b64), 400, "invalid request: "));
@@ -161,7 +199,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
     bad_sig.insert("namespace".into(), json!(3));
     cases.push(("bad signature", rpc(bad_sig), 401, "store signature verification failed"));
     let stale = account.store(Namespace(2), b"x", now_ms() - 120_000, TTL);
-    cases.push(("stale timestamp", rpc(stale), 406, "store signature timestamp too far from current time"));
+    cases.push((
+        "stale timestamp",
+        rpc(stale),
+        406,
+        "store signature timestamp too far from current time",
+    ));
     let delete_other = {
         let mut p = account.delete(std::slice::from_ref(&hash));
         p.insert("signature".into(), json!("A".repeat(86) + "=="));
@@ -178,20 +221,44 @@ async fn bad_input_is_refused_and_changes_nothing() {
         }
     }
 
-    // Oversize body: 413 before it is read.
-    let (status, reply) = net.post(0, "/storage_rpc/v1", vec![b' '; 10 * 1024 * 1024 + 1]).await;
-    assert_eq!((status, parse(&reply)), (413, json!("Request body too large")));
+    // Oversize body: 413 from the Content-Length, before any of it is read.
+    {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let addr = net.nodes[0].url.trim_start_matches("http://").to_owned();
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /storage_rpc/v1 HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024 + 1
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut reply = vec![0u8; 4096];
+        let n = tcp.read(&mut reply).await.unwrap();
+        let reply = String::from_utf8_lossy(&reply[..n]);
+        assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+        assert!(reply.ends_with("Request body too large"), "{reply}");
+    }
     // The retired long-polling header.
     let body = json!({"method": "info", "params": {}}).to_string().into_bytes();
-    let (status, reply) = net.post_with(0, "/storage_rpc/v1", body, &[("x-loki-long-poll", "1")]).await;
+    let (status, reply) =
+        net.post_with(0, "/storage_rpc/v1", body, &[("x-loki-long-poll", "1")]).await;
     assert_eq!(status, 410);
-    assert_eq!(parse(&reply), json!("long polling is no longer supported, client upgrade required"));
+    assert_eq!(
+        parse(&reply),
+        json!("long polling is no longer supported, client upgrade required")
+    );
     // Bad onion layers: not a combined payload, and one that does not decrypt.
     let (status, reply) = net.post(0, "/onion_req/v2", b"\x05\x00\x00\x00abc".to_vec()).await;
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&reply).starts_with("Error parsing onion request: "));
     let other = Identity::generate(&mut OsRng);
-    let wrong_key = build(&[Hop::from_ed25519(*other.ed25519_public_key()).unwrap()], &Destination::Node(Hop::from_ed25519(*other.ed25519_public_key()).unwrap()), b"{}", EncType::XChaCha20, &mut OsRng).unwrap();
+    let wrong_key = build(
+        &[Hop::from_ed25519(*other.ed25519_public_key()).unwrap()],
+        &Destination::Node(Hop::from_ed25519(*other.ed25519_public_key()).unwrap()),
+        b"{}",
+        EncType::XChaCha20,
+        &mut OsRng,
+    )
+    .unwrap();
     let (status, reply) = net.post(0, "/onion_req/v2", wrong_key.bytes).await;
     assert_eq!((status, parse(&reply)), (400, json!("Invalid ciphertext")));
     // Node-to-node endpoints refuse unsigned requests.
@@ -205,7 +272,16 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     // Nothing changed, and both nodes still serve.
     for i in 0..2 {
-        assert_eq!(retrieve(&net, i, &account, Namespace(0)).await["messages"], before[i], "node {i}");
+        for ns in [2, 3] {
+            assert!(hashes_of(&retrieve(&net, i, &account, Namespace(ns)).await).is_empty());
+        }
+    }
+    for (i, before) in before.iter().enumerate() {
+        assert_eq!(
+            &retrieve(&net, i, &account, Namespace(0)).await["messages"],
+            before,
+            "node {i}"
+        );
     }
 }
 
@@ -213,19 +289,33 @@ fn body_of(method: &str) -> Vec<u8> {
     json!({"method": method, "params": {}}).to_string().into_bytes()
 }
 
-/// The live rate limit: a burst of 600 from one client, then 429.
+/// The live rate limit: a burst of 600 from one client, refilled at 300 a second, then 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_the_rate_limit_gets_429() {
-    let net = Testnet::start("ratelimit", 1, &[]).await;
-    let mut statuses = Vec::new();
-    for _ in 0..700 {
-        statuses.push(net.rpc(0, "info", Map::new()).await.0);
+    let net = std::sync::Arc::new(Testnet::start("ratelimit", 1, &[]).await);
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let net = net.clone();
+        tasks.spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..40 {
+                statuses.push(net.rpc(0, "info", Map::new()).await.0);
+            }
+            statuses
+        });
     }
+    let mut statuses = Vec::new();
+    while let Some(s) = tasks.join_next().await {
+        statuses.extend(s.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let passed = statuses.iter().filter(|s| **s == 200).count();
     let limited = statuses.iter().filter(|s| **s == 429).count();
-    // The waiting-for-ready loop used a few tokens, and tokens come back at 300/s while the
-    // requests run: some of the 700 pass beyond 600, but not all.
-    assert!(limited > 0, "no request was limited");
-    assert!(statuses[..550].iter().all(|s| *s == 200), "limited inside the burst");
+    assert_eq!(passed + limited, statuses.len(), "{statuses:?}");
+    // At most the bucket plus what refilled while the requests ran.
+    assert!(passed as f64 <= 600.0 + 300.0 * elapsed + 1.0, "{passed} passed in {elapsed:.2} s");
+    assert!(limited > 0, "none of {} requests in {elapsed:.2} s was limited", statuses.len());
     let m = net.metrics(0).await;
     assert_eq!(metric(&m, "sesh_node_rate_limited_total"), Some(limited as f64), "{m}");
 }
@@ -237,30 +327,57 @@ async fn onion_requests_through_a_real_path() {
     let hops: Vec<Hop> = net
         .nodes
         .iter()
-        .map(|n| Hop::from_ed25519(sesh_identity::Ed25519PublicKey::from_bytes(&n.key).unwrap()).unwrap())
+        .map(|n| {
+            Hop::from_ed25519(sesh_identity::Ed25519PublicKey::from_bytes(&n.key).unwrap()).unwrap()
+        })
         .collect();
     let me = Identity::generate(&mut OsRng);
     let account = Account::session(&me);
     for enc in [EncType::XChaCha20, EncType::AesGcm] {
         let data = format!("through the onion with {enc}");
         let store = json!({"method": "store", "params": account.store(Namespace(0), data.as_bytes(), now_ms(), TTL)});
-        let req = build(&hops[..3], &Destination::Node(hops[3]), store.to_string().as_bytes(), enc, &mut OsRng).unwrap();
+        let req = build(
+            &hops[..3],
+            &Destination::Node(hops[3]),
+            store.to_string().as_bytes(),
+            enc,
+            &mut OsRng,
+        )
+        .unwrap();
         let (status, body) = net.post(0, "/onion_req/v2", req.bytes).await;
         let reply = req.reply.read_v3(status, &body).unwrap();
         assert_eq!(reply.status, 200);
         let stored: Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(stored["swarm"].as_object().unwrap().len(), 4, "{stored}");
 
-        let retrieve = json!({"method": "retrieve", "params": account.retrieve(Namespace(0), now_ms(), None)});
-        let req = build(&hops[1..4], &Destination::Node(hops[0]), retrieve.to_string().as_bytes(), enc, &mut OsRng).unwrap();
+        let retrieve =
+            json!({"method": "retrieve", "params": account.retrieve(Namespace(0), now_ms(), None)});
+        let req = build(
+            &hops[1..4],
+            &Destination::Node(hops[0]),
+            retrieve.to_string().as_bytes(),
+            enc,
+            &mut OsRng,
+        )
+        .unwrap();
         let (status, body) = net.post(1, "/onion_req/v2", req.bytes).await;
         let reply = req.reply.read_v3(status, &body).unwrap();
         let got: Value = serde_json::from_slice(&reply.body).unwrap();
-        assert!(got["messages"].as_array().unwrap().iter().any(|m| m["hash"] == stored["hash"]), "{got}");
+        assert!(
+            got["messages"].as_array().unwrap().iter().any(|m| m["hash"] == stored["hash"]),
+            "{got}"
+        );
     }
     // A destination error comes back sealed, with its status inside.
     let bad = json!({"method": "retrieve", "params": {"pubkey": account.id().prefixed_hex()}});
-    let req = build(&hops[..3], &Destination::Node(hops[3]), bad.to_string().as_bytes(), EncType::XChaCha20, &mut OsRng).unwrap();
+    let req = build(
+        &hops[..3],
+        &Destination::Node(hops[3]),
+        bad.to_string().as_bytes(),
+        EncType::XChaCha20,
+        &mut OsRng,
+    )
+    .unwrap();
     let (status, body) = net.post(0, "/onion_req/v2", req.bytes).await;
     assert_eq!(status, 200);
     match req.reply.read_v3(status, &body) {
@@ -269,7 +386,14 @@ async fn onion_requests_through_a_real_path() {
     }
     // A path through a node the network does not know: 502 from the hop before it.
     let stranger = Hop::from_ed25519(*Identity::generate(&mut OsRng).ed25519_public_key()).unwrap();
-    let req = build(&[hops[0], stranger], &Destination::Node(hops[1]), b"{}", EncType::XChaCha20, &mut OsRng).unwrap();
+    let req = build(
+        &[hops[0], stranger],
+        &Destination::Node(hops[1]),
+        b"{}",
+        EncType::XChaCha20,
+        &mut OsRng,
+    )
+    .unwrap();
     let (status, body) = net.post(0, "/onion_req/v2", req.bytes).await;
     assert_eq!(status, 502);
     assert!(String::from_utf8_lossy(&body).starts_with("Next node not found: "));
@@ -279,7 +403,8 @@ async fn onion_requests_through_a_real_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_stores_survive_kill_9() {
     let mut net = Testnet::start("kill9", 1, &["--no-rate-limit"]).await;
-    let seed: [u8; 32] = rand_core::RngCore::next_u64(&mut OsRng).to_le_bytes().repeat(4).try_into().unwrap();
+    let seed: [u8; 32] =
+        rand_core::RngCore::next_u64(&mut OsRng).to_le_bytes().repeat(4).try_into().unwrap();
     let me = Identity::from_seed(&sesh_identity::Seed::from_bytes(seed));
     let url = format!("{}/storage_rpc/v1", net.nodes[0].url);
     let http = net.http.clone();
@@ -315,17 +440,26 @@ async fn acknowledged_stores_survive_kill_9() {
     let mut found = BTreeSet::new();
     let mut last: Option<String> = None;
     loop {
-        let (status, body) = net.rpc(0, "retrieve", account.retrieve(Namespace(0), now_ms(), last.as_deref())).await;
+        let (status, body) =
+            net.rpc(0, "retrieve", account.retrieve(Namespace(0), now_ms(), last.as_deref())).await;
         assert_eq!(status, 200, "{body}");
         let page = hashes_of(&body);
-        last = body["messages"].as_array().and_then(|m| m.last()).map(|m| m["hash"].as_str().unwrap().to_owned());
+        last = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .map(|m| m["hash"].as_str().unwrap().to_owned());
         found.extend(page);
         if body["more"] != json!(true) {
             break;
         }
     }
     let missing: Vec<_> = acknowledged.difference(&found).collect();
-    assert!(missing.is_empty(), "{} of {} acknowledged stores lost: {missing:?}", missing.len(), acknowledged.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged stores lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
 }
 
 /// SIGTERM stops the node cleanly (exit status 0), and it comes back with its data.
@@ -349,12 +483,21 @@ async fn sigterm_shuts_down_gracefully() {
 async fn serves_https_with_a_self_signed_certificate() {
     let dir = std::env::temp_dir().join(format!("sesh-node-test-{}-tls", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let node = common::NodeProc::start(&dir, "127.0.0.1:0", &["--authority".into(), "--block-ms".into(), "200".into()]);
+    let node = common::NodeProc::start(
+        &dir,
+        "127.0.0.1:0",
+        &["--authority".into(), "--block-ms".into(), "200".into()],
+    );
     assert!(node.url.starts_with("https://"), "{}", node.url);
     let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let r = http.post(format!("{}/storage_rpc/v1", node.url)).body(body_of("info")).send().await.unwrap();
+        let r = http
+            .post(format!("{}/storage_rpc/v1", node.url))
+            .body(body_of("info"))
+            .send()
+            .await
+            .unwrap();
         if r.status() == 200 {
             let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
             assert_eq!(v["version"], json!([2, 8, 0]));
@@ -364,4 +507,129 @@ async fn serves_https_with_a_self_signed_certificate() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(dir.join("tls-cert.pem").exists());
+}
+
+/// The swarms of a published state.
+fn swarm_map(state: &Value) -> sesh_swarm::SwarmMap {
+    let pairs = state["nodes"].as_array().unwrap().iter().filter_map(|n| {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(n["pubkey_ed25519"].as_str()?, &mut key).ok()?;
+        let id = u64::from_str_radix(n["swarm"].as_str()?, 16).ok()?;
+        Some((sesh_swarm::NodeKey::from_bytes(key), sesh_swarm::SwarmId::new(id).ok()?))
+    });
+    sesh_swarm::SwarmMap::from_assignments(pairs).unwrap()
+}
+
+/// Hashes in a node's SQLite file, read directly.
+fn hashes_on_disk(dir: &std::path::Path) -> BTreeSet<String> {
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join("storage.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = db.prepare("SELECT hash FROM messages").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// 13 nodes make one swarm; a 14th splits it in two. Every node hands over the messages it no
+/// longer owns (and deletes them), the newcomer fetches those it now owns, and a node asked
+/// about an account of the other swarm answers 421 with that swarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swarm_split_hands_messages_over() {
+    let mut net = Testnet::start("split", 13, &[]).await;
+    assert_eq!(swarm_map(&net.state().await).swarm_count(), 1);
+    let people: Vec<Identity> = (0..24).map(|_| Identity::generate(&mut OsRng)).collect();
+    let mut stored = Vec::new();
+    for (i, me) in people.iter().enumerate() {
+        let hash = store(
+            &net,
+            i % 13,
+            &Account::session(me),
+            Namespace(0),
+            format!("before the split {i}").as_bytes(),
+        )
+        .await;
+        stored.push(hash);
+    }
+
+    net.add_node();
+    net.wait_ready(Duration::from_secs(60)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let map = loop {
+        let map = swarm_map(&net.state().await);
+        if map.swarm_count() == 2 && map.node_count() == 14 {
+            break map;
+        }
+        assert!(std::time::Instant::now() < deadline, "no split: {}", net.state().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    // Where each message belongs, and what every node should hold once handover is done.
+    let owner = |me: &Identity| {
+        let id = Account::session(me).id();
+        map.swarm_for(sesh_swarm::SwarmSpace::of_account(&id.to_bytes())).unwrap()
+    };
+    let expected: Vec<BTreeSet<String>> = net
+        .nodes
+        .iter()
+        .map(|n| {
+            let mine = map.swarm_of(&sesh_swarm::NodeKey::from_bytes(n.key)).unwrap();
+            people
+                .iter()
+                .zip(&stored)
+                .filter(|(p, _)| owner(p) == mine)
+                .map(|(_, h)| h.clone())
+                .collect()
+        })
+        .collect();
+    assert!(
+        expected.iter().all(|e| !e.is_empty() && e.len() < people.len()),
+        "a lopsided split: {expected:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let on_disk: Vec<BTreeSet<String>> =
+            net.nodes.iter().map(|n| hashes_on_disk(&n.dir)).collect();
+        if on_disk == expected {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            for (i, (got, want)) in on_disk.iter().zip(&expected).enumerate() {
+                eprintln!(
+                    "node {i}: {} on disk, {} expected; log:\n{}",
+                    got.len(),
+                    want.len(),
+                    net.nodes[i].log()
+                );
+            }
+            panic!("handover did not converge");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Clients are served by the owners and redirected by the others.
+    for (me, hash) in people.iter().zip(&stored).take(6) {
+        let account = Account::session(me);
+        let swarm = owner(me);
+        for (i, n) in net.nodes.iter().enumerate() {
+            let (status, body) =
+                net.rpc(i, "retrieve", account.retrieve(Namespace(0), now_ms(), None)).await;
+            if map.swarm_of(&sesh_swarm::NodeKey::from_bytes(n.key)) == Some(swarm) {
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(hashes_of(&body), BTreeSet::from([hash.clone()]));
+            } else {
+                assert_eq!(status, 421, "{body}");
+                assert_eq!(body["swarm"], json!(format!("{:x}", swarm.get())));
+                let listed: BTreeSet<String> = body["snodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["pubkey_ed25519"].as_str().unwrap().to_owned())
+                    .collect();
+                let members: BTreeSet<String> =
+                    map.members(swarm).iter().map(|k| hex::encode(k.as_bytes())).collect();
+                assert_eq!(listed, members);
+            }
+        }
+    }
 }

@@ -65,15 +65,17 @@ pub struct NodeProc {
 impl NodeProc {
     /// Starts a node with `extra` arguments; waits for its `listening on` line.
     pub fn start(dir: &Path, listen: &str, extra: &[String]) -> Self {
-        let mut args = vec![
-            "--data".to_owned(),
-            dir.display().to_string(),
-            "--listen".into(),
-            listen.into(),
-        ];
+        let mut args =
+            vec!["--data".to_owned(), dir.display().to_string(), "--listen".into(), listen.into()];
         args.extend_from_slice(extra);
-        let mut me =
-            Self { dir: dir.to_owned(), url: String::new(), key: [0; 32], listen: listen.into(), args, child: None };
+        let mut me = Self {
+            dir: dir.to_owned(),
+            url: String::new(),
+            key: [0; 32],
+            listen: listen.into(),
+            args,
+            child: None,
+        };
         me.spawn();
         me
     }
@@ -96,7 +98,12 @@ impl NodeProc {
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         // "listening on <url> node <hex>"
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(words.get(..2), Some(&["listening", "on"][..]), "node said: {line:?}; log in {}", self.dir.display());
+        assert_eq!(
+            words.get(..2),
+            Some(&["listening", "on"][..]),
+            "node said: {line:?}; log in {}",
+            self.dir.display()
+        );
         self.url = words[2].to_owned();
         hex::decode_to_slice(words[4], &mut self.key).unwrap();
         // Restarts keep the port.
@@ -164,7 +171,12 @@ impl Testnet {
     pub async fn start(name: &str, n: usize, extra: &[&str]) -> Self {
         let dir = scratch_dir(name);
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        let mut args = vec!["--authority".to_owned(), "--plain-http".into(), "--block-ms".into(), "300".into()];
+        let mut args = vec![
+            "--authority".to_owned(),
+            "--plain-http".into(),
+            "--block-ms".into(),
+            "300".into(),
+        ];
         args.extend(extra.iter().cloned());
         let authority = NodeProc::start(&dir.join("n0"), "127.0.0.1:0", &args);
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
@@ -210,7 +222,8 @@ impl Testnet {
 
     /// The published network state.
     pub async fn state(&self) -> Value {
-        let r = self.http.get(format!("{}/network/v1/state", self.nodes[0].url)).send().await.unwrap();
+        let r =
+            self.http.get(format!("{}/network/v1/state", self.nodes[0].url)).send().await.unwrap();
         serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
     }
 
@@ -219,7 +232,13 @@ impl Testnet {
         self.post_with(node, path, body, &[]).await
     }
 
-    pub async fn post_with(&self, node: usize, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, Vec<u8>) {
+    pub async fn post_with(
+        &self,
+        node: usize,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<u8>) {
         let mut req = self.http.post(format!("{}{path}", self.nodes[node].url)).body(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -244,7 +263,8 @@ impl Testnet {
 
 /// JSON if it is, else a string.
 pub fn parse(body: &[u8]) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// The value of an unlabelled metric.
