@@ -1,7 +1,7 @@
 //! The node's shared state, and the storage RPC as the node runs it: the sans-IO handler of
 //! `sesh-rpc` over the SQLite store, and recursive requests forwarded to the swarm.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -37,7 +37,7 @@ pub(crate) struct App {
     pub(crate) me_hex: String,
     /// Where this node is reached (what it tells the network).
     pub(crate) info: NodeInfo,
-    pub(crate) db: Mutex<Db>,
+    db: DbThread,
     view: RwLock<Arc<View>>,
     pub(crate) metrics: Metrics,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
@@ -83,7 +83,7 @@ impl App {
             me,
             me_hex: hex::encode(me),
             info,
-            db: Mutex::new(db),
+            db: DbThread::spawn(db),
             view: RwLock::new(Arc::new(View::empty(me, hf))),
             metrics: Metrics::new(),
             limiter: rate_limit.then(|| Mutex::new(RateLimiter::default())),
@@ -114,24 +114,107 @@ impl App {
         core::mem::replace(&mut *slot, new)
     }
 
-    /// Runs `f` on the database on a blocking thread.
+    /// Runs `f` on the database thread; the answer comes once what `f` wrote is committed.
     pub(crate) async fn with_db<T: Send + 'static>(
-        self: &Arc<Self>,
+        &self,
         f: impl FnOnce(&mut Db) -> T + Send + 'static,
     ) -> Result<T, Internal> {
-        let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut db = match app.db.lock() {
-                Ok(db) => db,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            f(&mut db)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "database task failed");
-            Internal(format!("internal error: {e}"))
-        })
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |db: &mut Db| {
+            let out = f(db);
+            Box::new(move |committed: Result<(), String>| {
+                let _ = tx.send(committed.map(|()| out));
+            }) as Deliver
+        });
+        self.db.send(job)?;
+        match rx.await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) => Err(Internal(format!("internal error: {e}"))),
+            Err(_) => Err(Internal("internal error: the database thread stopped".into())),
+        }
+    }
+}
+
+/// Hands a job's result over once its batch is committed (or not).
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A piece of database work.
+type Job = Box<dyn FnOnce(&mut Db) -> Deliver + Send>;
+
+/// Most jobs one commit covers.
+const MAX_BATCH: usize = 256;
+
+/// The thread that owns the database. Jobs that arrive together run in one transaction and are
+/// answered after its commit: one fsync for a burst of stores (group commit), and no answer
+/// before the data is on disk.
+struct DbThread {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl DbThread {
+    fn spawn(mut db: Db) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new().name("db".into()).spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                run_batch(&mut db, batch);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "starting the database thread failed");
+        }
+        Self { jobs: Mutex::new(tx) }
+    }
+
+    fn send(&self, job: Job) -> Result<(), Internal> {
+        let jobs = match self.jobs.lock() {
+            Ok(j) => j,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        jobs.send(job).map_err(|_| Internal("internal error: the database thread stopped".into()))
+    }
+}
+
+fn run_batch(db: &mut Db, batch: Vec<Job>) {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let grouped = batch.len() > 1;
+    if grouped && let Err(e) = db.begin_batch() {
+        // Run them one by one instead (each commits on its own).
+        tracing::warn!(error = %e, "could not start a batch transaction");
+        for job in batch {
+            run_batch(db, vec![job]);
+        }
+        return;
+    }
+    let mut deliveries = Vec::with_capacity(batch.len());
+    let mut panicked = false;
+    for job in batch {
+        match catch_unwind(AssertUnwindSafe(|| job(db))) {
+            Ok(deliver) => deliveries.push(deliver),
+            Err(_) => {
+                tracing::error!("a database job panicked (a bug); its batch is rolled back");
+                panicked = true;
+            }
+        }
+    }
+    let outcome = if panicked {
+        Err("a database job failed".to_owned())
+    } else if grouped {
+        db.commit_batch().map_err(|e| e.to_string())
+    } else {
+        Ok(())
+    };
+    if outcome.is_err() {
+        db.rollback_batch();
+        tracing::error!(error = ?outcome, "committing a batch failed; none of it is acknowledged");
+    }
+    for deliver in deliveries {
+        deliver(outcome.clone());
     }
 }
 

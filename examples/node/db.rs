@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use sesh_rpc::store::{Message, Store, StoreFailure, Stored};
 use sesh_rpc::{AccountId, Namespace, SubaccountToken};
 
@@ -109,6 +109,24 @@ impl Db {
         Ok(Self { conn, page_size, evicted: 0 })
     }
 
+    /// Starts a transaction that the operations after it join (each in its own savepoint), so
+    /// that one commit (one fsync) covers a batch of requests.
+    pub(crate) fn begin_batch(&mut self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")
+    }
+
+    /// Commits the batch.
+    pub(crate) fn commit_batch(&mut self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
+
+    /// Abandons the batch.
+    pub(crate) fn rollback_batch(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
     /// Deletes messages with `expiry <= now`; returns how many.
     pub(crate) fn clean_expired(&mut self, now: i64) -> rusqlite::Result<usize> {
         self.conn.prepare_cached("DELETE FROM messages WHERE expiry <= ?")?.execute([now])
@@ -171,18 +189,32 @@ impl Db {
     /// Stores messages a peer handed over (existing hashes keep their row; expiries only
     /// grow); returns how many were new.
     pub(crate) fn import(&mut self, messages: Vec<Message>) -> Result<usize, StoreFailure> {
+        // One commit for the lot, unless the caller's batch already covers it.
+        let own = self.conn.is_autocommit();
+        if own {
+            self.begin_batch().map_err(failure)?;
+        }
         let mut new = 0;
         for msg in messages {
-            if self.store(msg)?.new {
-                new += 1;
+            match self.store(msg) {
+                Ok(s) => new += usize::from(s.new),
+                Err(e) => {
+                    if own {
+                        self.rollback_batch();
+                    }
+                    return Err(e);
+                }
             }
+        }
+        if own {
+            self.commit_batch().map_err(failure)?;
         }
         Ok(new)
     }
 
     /// Deletes messages by hash, whoever owns them (after handing them over).
     pub(crate) fn delete_hashes(&mut self, hashes: &[String]) -> rusqlite::Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut n = 0;
         {
             let mut st = tx.prepare_cached("DELETE FROM messages WHERE hash = ?")?;
@@ -215,7 +247,7 @@ impl Db {
         Ok(dropped)
     }
 
-    fn owner_id(tx: &Transaction<'_>, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
+    fn owner_id(tx: &Connection, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
         tx.prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
             .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
             .optional()
@@ -228,7 +260,7 @@ impl Db {
             .optional()
     }
 
-    fn ensure_owner(tx: &Transaction<'_>, owner: &AccountId) -> rusqlite::Result<i64> {
+    fn ensure_owner(tx: &Connection, owner: &AccountId) -> rusqlite::Result<i64> {
         if let Some(id) = Self::owner_id(tx, owner)? {
             return Ok(id);
         }
@@ -237,7 +269,7 @@ impl Db {
     }
 
     fn try_store(&mut self, msg: &Message) -> rusqlite::Result<Stored> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let owner = Self::ensure_owner(&tx, &msg.pubkey)?;
         if msg.namespace.is_public_outbox() {
             tx.prepare_cached(
@@ -280,9 +312,9 @@ impl Db {
     /// Runs `f` in a transaction and commits.
     fn write<T>(
         &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
