@@ -38,6 +38,10 @@ pub(crate) struct App {
     /// Where this node is reached (what it tells the network).
     pub(crate) info: NodeInfo,
     db: DbThread,
+    /// Read-only connections for requests that only read (retrieve, get_expiries, info,
+    /// get_swarm), so that they run in parallel beside the writer.
+    readers: Mutex<Vec<Db>>,
+    db_path: std::path::PathBuf,
     view: RwLock<Arc<View>>,
     pub(crate) metrics: Metrics,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
@@ -68,6 +72,7 @@ impl App {
         identity: Identity,
         info: NodeInfo,
         db: Db,
+        db_path: std::path::PathBuf,
         hf: [u16; 2],
         rate_limit: bool,
         authority: Option<Authority>,
@@ -84,6 +89,8 @@ impl App {
             me_hex: hex::encode(me),
             info,
             db: DbThread::spawn(db),
+            readers: Mutex::new(Vec::new()),
+            db_path,
             view: RwLock::new(Arc::new(View::empty(me, hf))),
             metrics: Metrics::new(),
             limiter: rate_limit.then(|| Mutex::new(RateLimiter::default())),
@@ -133,6 +140,40 @@ impl App {
             Err(_) => Err(Internal("internal error: the database thread stopped".into())),
         }
     }
+}
+
+impl App {
+    /// Runs `f` on a read-only connection, on the blocking pool.
+    pub(crate) async fn with_reader<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Db) -> T + Send + 'static,
+    ) -> Result<T, Internal> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = match app.readers.lock() {
+                Ok(mut r) => r.pop(),
+                Err(poisoned) => poisoned.into_inner().pop(),
+            };
+            let mut db = match pooled {
+                Some(db) => db,
+                None => Db::open_reader(&app.db_path)
+                    .map_err(|e| Internal(format!("internal error: {e}")))?,
+            };
+            let out = f(&mut db);
+            match app.readers.lock() {
+                Ok(mut r) => r.push(db),
+                Err(poisoned) => poisoned.into_inner().push(db),
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Internal(format!("internal error: {e}")))?
+    }
+}
+
+/// Methods that only read the database.
+fn read_only(method: &str) -> bool {
+    matches!(method, "retrieve" | "get_expiries" | "info" | "get_swarm" | "get_snodes_for_pubkey")
 }
 
 /// Hands a job's result over once its batch is committed (or not).
@@ -260,12 +301,12 @@ pub(crate) async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> Rpc
     let ctx = Context { now_ms: crate::now_ms(), forwarded };
     let handled = {
         let (app2, view2) = (app.clone(), view.clone());
-        app.with_db(move |db| {
+        let run = move |db: &mut Db| {
             let node = Node { identity: &app2.identity, hf: view2.hf, swarm: &*view2 };
             let response = handler::handle_params(&node, db, ctx, &method, &params);
             (response, method, params)
-        })
-        .await
+        };
+        if read_only(&label) { app.with_reader(run).await } else { app.with_db(run).await }
     };
     let (mut response, method, params) = match handled {
         Ok(h) => h,

@@ -115,6 +115,18 @@ impl Db {
         Ok(Self { conn, page_size, evicted: 0 })
     }
 
+    /// Opens a read-only connection to the database at `path` (which [`Db::open`] made): reads
+    /// on it run beside the writer (WAL) and see everything committed before they start.
+    pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self { conn, page_size, evicted: 0 })
+    }
+
     /// Starts a transaction that the operations after it join (each in its own savepoint), so
     /// that one commit (one fsync) covers a batch of requests.
     pub(crate) fn begin_batch(&mut self) -> rusqlite::Result<()> {

@@ -45,9 +45,6 @@ use crate::network::{NodeInfo, View};
 
 /// The hard fork local networks report.
 const HF: [u16; 2] = [21, 0];
-/// How often expired messages are removed.
-const EXPIRY_INTERVAL: Duration = Duration::from_secs(10);
-
 /// A Session storage node.
 #[derive(Debug, Parser)]
 #[command(name = "node", version, about)]
@@ -90,6 +87,9 @@ struct Args {
     /// How often to ask the authority for the network (ms).
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
+    /// How often expired messages are removed (ms; the live server: every 10 s).
+    #[arg(long, default_value_t = 10_000)]
+    expiry_ms: u64,
     /// Turn the per-client rate limit off (load tests from one address).
     #[arg(long)]
     no_rate_limit: bool,
@@ -205,8 +205,17 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let settings = Settings { noop: args.noop, network: args.network.clone(), authority_key };
     let app = Arc::new(
-        App::new(identity, info.clone(), db, HF, !args.no_rate_limit, authority, settings)
-            .map_err(|e| format!("making the HTTP client: {e}"))?,
+        App::new(
+            identity,
+            info.clone(),
+            db,
+            args.data.join("storage.db"),
+            HF,
+            !args.no_rate_limit,
+            authority,
+            settings,
+        )
+        .map_err(|e| format!("making the HTTP client: {e}"))?,
     );
 
     let scheme = if tls { "https" } else { "http" };
@@ -268,8 +277,9 @@ fn spawn_background(app: Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<(
     // Expiry, statistics and rate limiter housekeeping.
     tasks.push(tokio::spawn({
         let app = app.clone();
+        let every = Duration::from_millis(args.expiry_ms.max(100));
         async move {
-            let mut tick = tokio::time::interval(EXPIRY_INTERVAL);
+            let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
                 housekeeping(&app).await;

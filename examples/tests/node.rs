@@ -462,6 +462,35 @@ async fn acknowledged_stores_survive_kill_9() {
     );
 }
 
+/// Expired messages are removed by the timer, from the database itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_messages_are_removed_by_the_timer() {
+    let net = Testnet::start("expiry", 2, &["--expiry-ms", "300"]).await;
+    let me = Identity::generate(&mut OsRng);
+    let account = Account::session(&me);
+    let short = store(&net, 0, &account, Namespace(0), b"short-lived").await;
+    let long = store(&net, 0, &account, Namespace(0), b"long-lived").await;
+    // Shorten one to a second from now (TTLs under 10 s cannot be stored).
+    let expiry = now_ms() + 1_000;
+    let (status, body) = net
+        .rpc(1, "expire", account.expire(std::slice::from_ref(&short), expiry, ExpireMode::Shorten))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let on_disk: Vec<BTreeSet<String>> =
+            net.nodes.iter().map(|n| hashes_on_disk(&n.dir)).collect();
+        if on_disk.iter().all(|h| *h == BTreeSet::from([long.clone()])) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not expired: {on_disk:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(now_ms() >= expiry, "removed before it expired");
+    let m = net.metrics(0).await;
+    assert_eq!(metric(&m, "sesh_node_expired_messages_total"), Some(1.0), "{m}");
+}
+
 /// SIGTERM stops the node cleanly (exit status 0), and it comes back with its data.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,21 +19,30 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-/// The node binary, built if it is not there yet.
+/// The node binary, brought up to date once per test run: `cargo test --test node` alone does
+/// not build examples, and a stale binary would test old code.
 fn node_binary() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test binary>
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-    let bin = profile_dir.join("examples").join(format!("node{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
+    BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", "node", "-p", "sesh-examples"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the node failed");
-    }
-    bin
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "--example", "node", "-p", "sesh-examples"]);
+        // What cargo set for this test process (the package's metadata) would look like a
+        // change of environment to build scripts, and rebuild the node every time.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CARGO_PKG_") || k.starts_with("CARGO_MANIFEST_") {
+                cmd.env_remove(k);
+            }
+        }
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "building the node failed");
+    });
+    profile_dir.join("examples").join(format!("node{}", std::env::consts::EXE_SUFFIX))
 }
 
 pub fn now_ms() -> i64 {
