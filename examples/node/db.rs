@@ -327,6 +327,27 @@ impl Db {
         Ok(stored)
     }
 
+    /// Runs a statement over one owner's messages (`?1` the owner, `?2` the namespace or NULL
+    /// for all, `?3` the value if given) that returns `namespace, hash` of each row it touched.
+    fn by_owner(
+        &mut self,
+        sql: &str,
+        owner: &AccountId,
+        namespace: Option<Namespace>,
+        value: Option<i64>,
+    ) -> Vec<(Namespace, String)> {
+        let r = self.write(|tx| {
+            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
+            let mut st = tx.prepare_cached(sql)?;
+            let ns = namespace.map(|n| n.0);
+            match value {
+                Some(v) => ns_hashes(&mut st, params![oid, ns, v]),
+                None => ns_hashes(&mut st, params![oid, ns]),
+            }
+        });
+        logged(sql, r)
+    }
+
     /// Runs `f` in a transaction and commits.
     fn write<T>(
         &mut self,
@@ -448,24 +469,13 @@ impl Store for Db {
         owner: &AccountId,
         namespace: Option<Namespace>,
     ) -> Vec<(Namespace, String)> {
-        let r = self.write(|tx| {
-            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
-            match namespace {
-                Some(ns) => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "DELETE FROM messages WHERE owner = ? AND namespace = ? RETURNING namespace, hash",
-                    )?,
-                    params![oid, ns.0],
-                ),
-                None => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "DELETE FROM messages WHERE owner = ? RETURNING namespace, hash",
-                    )?,
-                    params![oid],
-                ),
-            }
-        });
-        logged("delete_all", r)
+        self.by_owner(
+            "DELETE FROM messages WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
+             RETURNING namespace, hash",
+            owner,
+            namespace,
+            None,
+        )
     }
 
     fn delete_before(
@@ -474,25 +484,13 @@ impl Store for Db {
         namespace: Option<Namespace>,
         before: i64,
     ) -> Vec<(Namespace, String)> {
-        let r = self.write(|tx| {
-            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
-            match namespace {
-                Some(ns) => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "DELETE FROM messages WHERE owner = ? AND namespace = ? AND timestamp <= ? \
-                         RETURNING namespace, hash",
-                    )?,
-                    params![oid, ns.0, before],
-                ),
-                None => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "DELETE FROM messages WHERE owner = ? AND timestamp <= ? RETURNING namespace, hash",
-                    )?,
-                    params![oid, before],
-                ),
-            }
-        });
-        logged("delete_before", r)
+        self.by_owner(
+            "DELETE FROM messages WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
+             AND timestamp <= ?3 RETURNING namespace, hash",
+            owner,
+            namespace,
+            Some(before),
+        )
     }
 
     fn expire_all(
@@ -501,26 +499,13 @@ impl Store for Db {
         namespace: Option<Namespace>,
         expiry: i64,
     ) -> Vec<(Namespace, String)> {
-        let r = self.write(|tx| {
-            let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
-            match namespace {
-                Some(ns) => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "UPDATE messages SET expiry = ? WHERE owner = ? AND namespace = ? AND expiry > ? \
-                         RETURNING namespace, hash",
-                    )?,
-                    params![expiry, oid, ns.0, expiry],
-                ),
-                None => ns_hashes(
-                    &mut tx.prepare_cached(
-                        "UPDATE messages SET expiry = ? WHERE owner = ? AND expiry > ? \
-                         RETURNING namespace, hash",
-                    )?,
-                    params![expiry, oid, expiry],
-                ),
-            }
-        });
-        logged("expire_all", r)
+        self.by_owner(
+            "UPDATE messages SET expiry = ?3 WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
+             AND expiry > ?3 RETURNING namespace, hash",
+            owner,
+            namespace,
+            Some(expiry),
+        )
     }
 
     fn expire(
