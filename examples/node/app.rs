@@ -9,12 +9,12 @@ use sesh_identity::Identity;
 use sesh_rpc::handler::{self, Body, Context, Node};
 use sesh_rpc::request::{is_known_method, is_recursive_method};
 
-use crate::authority::Authority;
-use crate::db::Db;
-use crate::metrics::Metrics;
-use crate::network::{NodeInfo, View};
-use crate::peer::{self, Reply};
-use crate::ratelimit::RateLimiter;
+use crate::node::authority::Authority;
+use crate::node::db::Db;
+use crate::node::metrics::Metrics;
+use crate::node::network::{NodeInfo, View};
+use crate::node::peer::{self, Reply};
+use crate::node::ratelimit::RateLimiter;
 
 /// How long a swarm peer has to answer a forwarded request.
 pub(crate) const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -298,7 +298,7 @@ pub(crate) async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> Rpc
         );
     }
     let view = app.view();
-    let ctx = Context { now_ms: crate::now_ms(), forwarded };
+    let ctx = Context { now_ms: crate::node::now_ms(), forwarded };
     let handled = {
         let (app2, view2) = (app.clone(), view.clone());
         let run = move |db: &mut Db| {

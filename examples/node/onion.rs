@@ -9,9 +9,9 @@ use rand_core::OsRng;
 use sesh_onion::node::{self, Action, Layer, NodeKeys, Rejection, ReplyBody};
 use sesh_rpc::handler::Body;
 
-use crate::app::{App, process};
-use crate::metrics::Metrics;
-use crate::peer::{self, Reply};
+use crate::node::app::{App, process};
+use crate::node::metrics::Metrics;
+use crate::node::peer::{self, Reply};
 
 /// How long the next node has to answer.
 const NODE_TIMEOUT: Duration = Duration::from_secs(30);

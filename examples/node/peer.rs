@@ -105,7 +105,7 @@ pub(crate) async fn post(
     timeout: Duration,
 ) -> Reply {
     let mut req = client.post(url).timeout(timeout);
-    for (name, value) in sign(identity, path, crate::now_ms(), &body) {
+    for (name, value) in sign(identity, path, crate::node::now_ms(), &body) {
         req = req.header(name, value);
     }
     match req.body(body).send().await {

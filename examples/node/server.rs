@@ -23,9 +23,9 @@ use axum::routing::{get, post};
 use serde_json::Value;
 use sesh_onion::node::Layer;
 
-use crate::app::{App, process};
-use crate::onion::process_layer;
-use crate::peer;
+use crate::node::app::{App, process};
+use crate::node::onion::process_layer;
+use crate::node::peer;
 
 /// The largest request body accepted (the storage server's limit): 10 MiB.
 pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -169,8 +169,8 @@ async fn from_node(
 ) -> Result<([u8; 32], Bytes), Response> {
     let (parts, body) = req.into_parts();
     let body = read_body(&parts.headers, body).await?;
-    let key =
-        peer::verify(&parts.headers, path, crate::now_ms(), &body).map_err(|e| text(401, e))?;
+    let key = peer::verify(&parts.headers, path, crate::node::now_ms(), &body)
+        .map_err(|e| text(401, e))?;
     if known_only && key != app.me && !app.view().nodes.contains_key(&key) {
         return Err(text(403, "unknown node: not in this node's view of the network"));
     }
@@ -208,7 +208,7 @@ async fn push(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (status, v) = crate::swarm::on_push(&app, &body).await;
+    let (status, v) = crate::node::swarm::on_push(&app, &body).await;
     json(status, &v)
 }
 
@@ -217,7 +217,7 @@ async fn fetch(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (status, v) = crate::swarm::on_fetch(&app, from, &body).await;
+    let (status, v) = crate::node::swarm::on_fetch(&app, from, &body).await;
     json(status, &v)
 }
 
@@ -225,7 +225,9 @@ async fn state(State(app): State<Arc<App>>) -> Response {
     let Some(authority) = &app.authority else { return text(404, "not the authority") };
     let body = authority.lock().await.state().to_string().into_bytes();
     let mut r = bytes(200, body.clone(), "application/json");
-    for (name, value) in peer::sign(&app.identity, "/network/v1/state", crate::now_ms(), &body) {
+    for (name, value) in
+        peer::sign(&app.identity, "/network/v1/state", crate::node::now_ms(), &body)
+    {
         if let Ok(v) = HeaderValue::from_str(&value) {
             r.headers_mut().insert(name, v);
         }

@@ -13,10 +13,10 @@ use sesh_rpc::store::Message;
 use sesh_rpc::{AccountId, Namespace, message_hash};
 use sesh_swarm::SwarmId;
 
-use crate::app::App;
-use crate::metrics::Metrics;
-use crate::network::View;
-use crate::peer::{self, Reply};
+use crate::node::app::App;
+use crate::node::metrics::Metrics;
+use crate::node::network::View;
+use crate::node::peer::{self, Reply};
 
 /// Messages per push or fetch page.
 pub(crate) const PAGE: usize = 500;
@@ -188,7 +188,7 @@ async fn fetch_owned(app: &Arc<App>, view: &Arc<View>) -> bool {
 /// The messages of a push or fetch that this node should keep: well-formed, unexpired, and of an
 /// account its swarm owns.
 fn accept(app: &App, view: &View, messages: Option<&Value>) -> Vec<Message> {
-    let now = crate::now_ms();
+    let now = crate::node::now_ms();
     let Some(list) = messages.and_then(Value::as_array) else { return Vec::new() };
     let mut out = Vec::with_capacity(list.len());
     for v in list {
