@@ -124,6 +124,21 @@ impl Journal {
     /// covers more log than `log` holds (`log` is always the whole file, from its start). Damage in the log itself is not an error: it is reported
     /// in [`Recovered::damage`].
     pub fn open(params: Params, snapshot: Option<&[u8]>, log: &[u8]) -> Result<Recovered, Error> {
+        Self::open_observed(params, snapshot, log, |_, _, _| {})
+    }
+
+    /// As [`open`](Self::open), calling `observe(ledger, tx, events)` after each record of the
+    /// log is applied (after the snapshot's part): how a caller rebuilds what it derives from
+    /// the ledger's history, such as reward balances, without storing it.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_observed(
+        params: Params,
+        snapshot: Option<&[u8]>,
+        log: &[u8],
+        mut observe: impl FnMut(&Ledger, &crate::tx::Tx, &[Event]),
+    ) -> Result<Recovered, Error> {
         let mut journal = match snapshot {
             Some(bytes) => Self::from_snapshot(&params, bytes)?,
             None => Self::new(params),
@@ -138,14 +153,18 @@ impl Journal {
         let mut damage = None;
         while at < log.len() {
             let problem = match read_record(log.get(at..).unwrap_or_default()) {
-                Ok((tx, len)) => match journal.ledger.apply(&tx.assume_verified()) {
-                    Ok(_) => {
-                        at += len;
-                        applied += 1;
-                        continue;
+                Ok((tx, len)) => {
+                    let verified = tx.assume_verified();
+                    match journal.ledger.apply(&verified) {
+                        Ok(events) => {
+                            observe(&journal.ledger, verified.tx(), &events);
+                            at += len;
+                            applied += 1;
+                            continue;
+                        }
+                        Err(_) => LogProblem::Inapplicable,
                     }
-                    Err(_) => LogProblem::Inapplicable,
-                },
+                }
                 Err(problem) => problem,
             };
             damage = Some((at as u64, problem));

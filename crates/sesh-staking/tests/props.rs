@@ -206,6 +206,7 @@ proptest! {
         let mut log = Vec::new();
         // (log length, state hash) after each applied record.
         let mut checkpoints = vec![(0u64, journal.ledger().state_hash())];
+        let mut history = Vec::new();
         let mut snapshots = Vec::new();
 
         // Voters: eight solo nodes.
@@ -227,9 +228,10 @@ proptest! {
                 let via_journal = journal.apply(&tx);
                 match (via_world, via_journal) {
                     (Ok(a), Ok((b, record))) => {
-                        prop_assert_eq!(a, b);
+                        prop_assert_eq!(&a, &b);
                         log.extend_from_slice(&record);
                         checkpoints.push((log.len() as u64, journal.ledger().state_hash()));
+                        history.push((tx.tx.clone(), b, journal.ledger().state_hash()));
                     }
                     (Err(a), Err(b)) => {
                         prop_assert_eq!(a.clone(), b);
@@ -250,9 +252,15 @@ proptest! {
             index += 1;
         }
 
-        // Replay from empty and from the snapshot: the same state.
+        // Replay from empty and from the snapshot: the same state; an observer sees every
+        // transaction with its events and the ledger after it, as they were first applied.
         let want = journal.ledger().state_hash();
-        let replayed = Journal::open(params.clone(), None, &log).unwrap();
+        let mut observed = Vec::new();
+        let replayed = Journal::open_observed(params.clone(), None, &log, |ledger, tx, events| {
+            observed.push((tx.clone(), events.to_vec(), ledger.state_hash()));
+        })
+        .unwrap();
+        prop_assert_eq!(&observed, &history);
         prop_assert!(replayed.damage.is_none());
         prop_assert_eq!(replayed.journal.ledger().state_hash(), want);
         for snapshot in &snapshots {
