@@ -6,6 +6,11 @@
 //! On a live network the ledger is the chain and this role is oxend's; here one process plays
 //! it, and everything it decides is persisted in its data directory (`ledger.log`, the journal of
 //! every applied transaction, and `network.json`, addresses and swarms).
+//!
+//! It also keeps the reward accounting (`sesh-rewards`): each block is paid what the reward pool
+//! releases for it (the live pool's rules, a block taken as 120 s), split among the payable nodes
+//! and their contributors as oxend does, published at `GET /network/v1/rewards`. The balances are
+//! not stored: they are rebuilt from `ledger.log` on start.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -15,9 +20,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sesh_identity::Identity;
+use sesh_rewards::engine::{Exact, RewardEngine as _};
+use sesh_rewards::pool::{BlockRewards, RewardRatePool};
 use sesh_staking::journal::Journal;
 use sesh_staking::tx::{Register, SignedTx, Tx};
-use sesh_staking::{Address, BlsKey, NodeId, NodeStatus, Params};
+use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
 use sesh_swarm::{NodeKey, NodeState, SortOrder, SwarmId, SwarmMap, next, seed_from_block_hash};
 
 /// The staking requirement of a local network: 100 SESH (9 decimals).
@@ -55,6 +62,51 @@ pub(crate) fn register_tx(node: &Identity) -> Result<SignedTx, sesh_staking::Err
     .sign(node, &params)
 }
 
+/// The reward pool's balance when a local network starts (atomic units).
+const POOL_BALANCE: u128 = 63_177_550 * 1_000_000_000;
+/// The chain time of a block (the live target), for the pool's release.
+const BLOCK_SECONDS: u64 = 120;
+
+/// Reward accounting, fed with every applied transaction.
+#[derive(Debug)]
+struct Rewards {
+    engine: Exact,
+    chain: BlockRewards,
+    pool: RewardRatePool,
+    /// Events since the last block.
+    pending: Vec<Event>,
+}
+
+impl Rewards {
+    fn new() -> Self {
+        Self {
+            engine: Exact::new(),
+            chain: BlockRewards::new(),
+            pool: RewardRatePool::new(POOL_BALANCE, 0),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes one applied transaction; a height advance pays the block.
+    fn observe(&mut self, ledger: &Ledger, tx: &Tx, events: &[Event]) {
+        self.pending.extend_from_slice(events);
+        if let Tx::AdvanceHeight(height) = tx {
+            let now = height.saturating_mul(BLOCK_SECONDS);
+            let rate = self.pool.reward_rate(now);
+            match self.chain.next_block(rate) {
+                Ok(block) => {
+                    if let Err(e) = self.engine.block(ledger, &self.pending, block.reward) {
+                        tracing::error!(error = %e, height, "crediting a block failed");
+                    }
+                    self.pool.payout_released(now);
+                }
+                Err(e) => tracing::error!(error = %e, height, "no block reward"),
+            }
+            self.pending.clear();
+        }
+    }
+}
+
 /// Where a node is reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Address4 {
@@ -72,6 +124,7 @@ pub(crate) struct Authority {
     map: SwarmMap,
     block_hash: [u8; 32],
     hf: [u16; 2],
+    rewards: Rewards,
 }
 
 impl core::fmt::Debug for Authority {
@@ -106,7 +159,10 @@ impl Authority {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(&log_path)(e)),
         };
-        let recovered = Journal::open(params(), None, &bytes)?;
+        let mut rewards = Rewards::new();
+        let recovered = Journal::open_observed(params(), None, &bytes, |ledger, tx, events| {
+            rewards.observe(ledger, tx, events);
+        })?;
         if let Some((offset, problem)) = &recovered.damage {
             tracing::warn!(offset, %problem, "ledger log has a damaged tail; truncating it");
         }
@@ -121,6 +177,7 @@ impl Authority {
             map: SwarmMap::new(),
             block_hash: [0; 32],
             hf,
+            rewards,
         };
         let net_path = dir.join("network.json");
         match std::fs::read(&net_path) {
@@ -211,8 +268,9 @@ impl Authority {
                     return Err("\"register\" must register the node that signs the request".into());
                 }
             }
-            let (_, record) = self.journal.apply(&tx).map_err(|e| e.to_string())?;
+            let (events, record) = self.journal.apply(&tx).map_err(|e| e.to_string())?;
             self.append(&record).map_err(|e| e.to_string())?;
+            self.rewards.observe(self.journal.ledger(), &tx.tx, &events);
             tracing::info!(node = %hex::encode(node), "node registered");
         }
         self.addresses.insert(node, Address4 { ip, port, tls });
@@ -222,8 +280,10 @@ impl Authority {
     /// Makes the next block: advances the ledger and recomputes the swarms.
     pub(crate) fn block(&mut self) -> Result<bool, AuthorityError> {
         let height = self.journal.ledger().height() + 1;
-        let (_, record) = self.journal.apply(&Tx::AdvanceHeight(height).unsigned())?;
+        let advance = Tx::AdvanceHeight(height).unsigned();
+        let (events, record) = self.journal.apply(&advance)?;
         self.append(&record)?;
+        self.rewards.observe(self.journal.ledger(), &advance.tx, &events);
         self.block_hash =
             sesh_identity::hash::blake2b(b"", &[&self.block_hash, &height.to_le_bytes()]);
         let states = self
@@ -257,6 +317,26 @@ impl Authority {
         self.map = transition.into_map();
         self.persist()?;
         Ok(changed)
+    }
+
+    /// `GET /network/v1/rewards`: what every address has been credited (milli-atomic units, as
+    /// decimal strings: they pass 2^53), and the totals.
+    pub(crate) fn rewards(&self) -> Value {
+        let balances: serde_json::Map<String, Value> = self
+            .rewards
+            .engine
+            .balances()
+            .iter()
+            .map(|(a, v)| (hex::encode(a.as_bytes()), Value::String(v.to_string())))
+            .collect();
+        let totals = self.rewards.engine.totals();
+        json!({
+            "height": self.journal.ledger().height(),
+            "unit": "milli-atomic (1 SESH = 10^12)",
+            "balances": balances,
+            "total_rewards": totals.rewards.to_string(),
+            "pool_released_atomic": self.rewards.pool.total_paid_out().to_string(),
+        })
     }
 
     /// The published state.

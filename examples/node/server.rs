@@ -41,7 +41,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/swarm/v1/push", post(push))
         .route("/swarm/v1/fetch", post(fetch));
     if app.authority.is_some() {
-        r = r.route("/network/v1/state", get(state)).route("/network/v1/join", post(join));
+        r = r
+            .route("/network/v1/state", get(state))
+            .route("/network/v1/join", post(join))
+            .route("/network/v1/rewards", get(rewards));
     }
     r.fallback(not_found).with_state(app)
 }
@@ -233,6 +236,12 @@ async fn state(State(app): State<Arc<App>>) -> Response {
         }
     }
     r
+}
+
+async fn rewards(State(app): State<Arc<App>>) -> Response {
+    let Some(authority) = &app.authority else { return text(404, "not the authority") };
+    let body = authority.lock().await.rewards();
+    json(200, &body)
 }
 
 async fn join(State(app): State<Arc<App>>, req: Request) -> Response {
