@@ -383,6 +383,8 @@ pub(crate) struct Sent {
     pub(crate) hash: String,
     /// Swarm members that acknowledged it.
     pub(crate) acknowledged: usize,
+    /// Their Ed25519 keys (hex).
+    pub(crate) stored_by: Vec<String>,
     /// Paths tried.
     pub(crate) attempts: usize,
 }
@@ -417,12 +419,15 @@ pub(crate) async fn send(
         });
     }
     let v: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    let acknowledged = v
+    let stored_by: Vec<String> = v
         .get("swarm")
         .and_then(Value::as_object)
-        .map_or(0, |s| s.values().filter(|e| e.get("failed").is_none()).count());
+        .map(|s| {
+            s.iter().filter(|(_, e)| e.get("failed").is_none()).map(|(k, _)| k.clone()).collect()
+        })
+        .unwrap_or_default();
     let hash = v.get("hash").and_then(Value::as_str).unwrap_or_default().to_owned();
-    Ok(Sent { hash, acknowledged, attempts: answer.attempts })
+    Ok(Sent { hash, acknowledged: stored_by.len(), stored_by, attempts: answer.attempts })
 }
 
 /// A received message.

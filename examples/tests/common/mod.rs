@@ -19,34 +19,41 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-/// The node binary, brought up to date once per test run: `cargo test --test node` alone does
-/// not build examples, and a stale binary would test old code.
+/// The node binary.
 fn node_binary() -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
+    example_binary("node")
+}
+
+/// An example's binary, brought up to date once per test run: `cargo test --test …` alone does
+/// not build examples, and a stale binary would test old code.
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test binary>
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-    BUILT.call_once(|| {
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "--example", "node", "-p", "sesh-examples"]);
+        cmd.args(["build", "--quiet", "--example", name, "-p", "sesh-examples"]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
         // What cargo set for this test process (the package's metadata) would look like a
-        // change of environment to build scripts, and rebuild the node every time.
+        // change of environment to build scripts, and rebuild everything every time.
         for (k, _) in std::env::vars() {
             if k.starts_with("CARGO_PKG_") || k.starts_with("CARGO_MANIFEST_") {
                 cmd.env_remove(k);
             }
         }
-        if profile_dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().unwrap().success(), "building the node failed");
-    });
-    profile_dir.join("examples").join(format!("node{}", std::env::consts::EXE_SUFFIX))
+        assert!(cmd.status().unwrap().success(), "building the {name} example failed");
+        built.push(name.to_owned());
+    }
+    profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
