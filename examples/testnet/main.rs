@@ -9,7 +9,7 @@
 //! directory, sends messages between client accounts through 3-hop onion paths, receives and
 //! checks them, lets blocks pass so that rewards accrue, and prints a report. `--kill-one` also
 //! kills a node with SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C
-//! stops every node. See `docs/testnet.md`.
+//! stops every node. See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
