@@ -1,0 +1,104 @@
+//! A deterministic simulation of a Session network at mainnet scale: staking, swarms and
+//! rewards over days or years, built on `sesh-staking`, `sesh-swarm` and `sesh-rewards`, with no
+//! network IO. Writes CSV files, SVG charts and a summary.
+//!
+//! ```text
+//! cargo run --release --example simulate -- [--scenario study.toml] [--out sim-out] [--seed 7] [--days 30]
+//! ```
+//!
+//! See `docs/simulator.md` for the scenario fields and two worked studies.
+
+#![allow(clippy::disallowed_methods)]
+
+#[path = "mod.rs"]
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::simulate::scenario::Scenario;
+use crate::simulate::sim::Sim;
+
+/// Simulates a Session network.
+#[derive(Debug, Parser)]
+#[command(name = "simulate")]
+struct Args {
+    /// The scenario (TOML); every field has a default.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Where to write the results.
+    #[arg(long, default_value = "sim-out")]
+    out: PathBuf,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Overrides the scenario's days.
+    #[arg(long)]
+    days: Option<u32>,
+    /// Overrides the scenario's starting node count.
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// No charts (CSV and summary only).
+    #[arg(long)]
+    no_charts: bool,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let mut sc = match &args.scenario {
+        Some(path) => Scenario::from_toml(
+            &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => Scenario::default(),
+    };
+    if let Some(s) = args.seed {
+        sc.seed = s;
+    }
+    if let Some(d) = args.days {
+        sc.days = d;
+    }
+    if let Some(n) = args.nodes {
+        sc.nodes = n;
+    }
+    sc.check()?;
+    let blocks = sc.blocks();
+    let setup = Instant::now();
+    let mut sim = Sim::new(sc)?;
+    let setup_s = setup.elapsed().as_secs_f64();
+    let pb = ProgressBar::new(blocks);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} simulating [{bar:40}] day {msg} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    sim.run(|h| {
+        if h.is_multiple_of(720) {
+            pb.set_position(h);
+            pb.set_message((h / 720).to_string());
+        }
+    })?;
+    let elapsed = started.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let summary = simulate::output::write(&sim, &args.out, elapsed, !args.no_charts)?;
+    print!("{summary}");
+    println!("setup (registering the starting nodes): {setup_s:.2} s");
+    println!("results in {}", args.out.display());
+    Ok(())
+}

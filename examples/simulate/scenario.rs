@@ -1,0 +1,166 @@
+//! What to simulate: read from a TOML file, every field optional (the defaults are a year of a
+//! 2,000-node network with modest churn).
+//!
+//! ```toml
+//! seed = 7
+//! days = 365
+//! nodes = 2000
+//! operators = 400
+//! concentration = 0.2        # one operator runs 20 % of the nodes
+//! join_per_day = 6.0
+//! leave_per_day = 5.0
+//! decommission_per_day = 3.0
+//! outage_days = 1.5          # mean time a decommissioned node stays down
+//! order = "compat"           # or "canonical"
+//! rewards = "accumulator"    # or "exact", "service"
+//! ```
+
+use serde::Deserialize;
+use sesh_swarm::SortOrder;
+
+/// Which reward engine credits the blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Rewards {
+    /// oxend's per-block split, to the unit (O(nodes · contributors) per block).
+    Exact,
+    /// The O(1)-per-block accumulator.
+    Accumulator,
+    /// Service-weighted rewards (`docs/rewards.md`): weight from messages served and storage
+    /// tests.
+    Service,
+}
+
+/// Swarm ordering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Order {
+    /// oxend's own tie order, bit for bit.
+    Compat,
+    /// (size, id) order.
+    Canonical,
+}
+
+impl From<Order> for SortOrder {
+    fn from(o: Order) -> Self {
+        match o {
+            Order::Compat => SortOrder::Compat,
+            Order::Canonical => SortOrder::Canonical,
+        }
+    }
+}
+
+/// A scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Scenario {
+    /// Everything random comes from this seed.
+    pub(crate) seed: u64,
+    /// Days to simulate (720 blocks of 2 minutes each).
+    pub(crate) days: u32,
+    /// Active nodes at the start.
+    pub(crate) nodes: u32,
+    /// Operators the nodes are spread over (besides the concentrated one).
+    pub(crate) operators: u32,
+    /// The share of nodes (at the start, and of joins) run by one operator: 0 for none.
+    pub(crate) concentration: f64,
+    /// Contributors staking beside each operator: from this many …
+    pub(crate) min_contributors: u32,
+    /// … to this many, uniformly.
+    pub(crate) max_contributors: u32,
+    /// Distinct contributor accounts (they stake into several nodes).
+    pub(crate) contributor_pool: u32,
+    /// New nodes per day (Poisson).
+    pub(crate) join_per_day: f64,
+    /// Nodes asking to leave per day (Poisson); they leave when their stake unlocks.
+    pub(crate) leave_per_day: f64,
+    /// Decommissions per day (Poisson): outages.
+    pub(crate) decommission_per_day: f64,
+    /// Mean days a decommissioned node stays down (exponential) before it is recommissioned.
+    pub(crate) outage_days: f64,
+    /// Swarm ordering.
+    pub(crate) order: Order,
+    /// Reward engine.
+    pub(crate) rewards: Rewards,
+    /// Messages the network stores (for the handover estimates).
+    pub(crate) messages: u64,
+    /// Messages stored per block network-wide (service points for `rewards = "service"`).
+    pub(crate) messages_per_block: u64,
+    /// Share of nodes that fail their storage tests (`rewards = "service"`).
+    pub(crate) failing_share: f64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            days: 365,
+            nodes: 2_000,
+            operators: 400,
+            concentration: 0.0,
+            min_contributors: 1,
+            max_contributors: 4,
+            contributor_pool: 1_000,
+            join_per_day: 6.0,
+            leave_per_day: 5.0,
+            decommission_per_day: 3.0,
+            outage_days: 1.5,
+            order: Order::Compat,
+            rewards: Rewards::Accumulator,
+            messages: 20_000_000,
+            messages_per_block: 100_000,
+            failing_share: 0.02,
+        }
+    }
+}
+
+/// Blocks per day.
+pub(crate) const BLOCKS_PER_DAY: u64 = 720;
+
+impl Scenario {
+    /// Reads a scenario file.
+    pub(crate) fn from_toml(text: &str) -> Result<Self, String> {
+        let s: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Refuses scenarios that cannot run.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let rate = |name: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a non-negative number"))
+            }
+        };
+        rate("join_per_day", self.join_per_day)?;
+        rate("leave_per_day", self.leave_per_day)?;
+        rate("decommission_per_day", self.decommission_per_day)?;
+        rate("outage_days", self.outage_days)?;
+        if !(0.0..=1.0).contains(&self.concentration) {
+            return Err("concentration is a share of nodes, from 0 to 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.failing_share) {
+            return Err("failing_share is a share of nodes, from 0 to 1".into());
+        }
+        if self.nodes == 0 || self.operators == 0 {
+            return Err("nodes and operators must be at least 1".into());
+        }
+        if self.min_contributors > self.max_contributors || self.max_contributors > 9 {
+            return Err(
+                "contributors per node: min ≤ max ≤ 9 (10 stakers at most, the operator included)"
+                    .into(),
+            );
+        }
+        if self.contributor_pool < self.max_contributors {
+            return Err("contributor_pool must be at least max_contributors".into());
+        }
+        Ok(())
+    }
+
+    /// Blocks to simulate.
+    pub(crate) fn blocks(&self) -> u64 {
+        u64::from(self.days) * BLOCKS_PER_DAY
+    }
+}

@@ -1,0 +1,118 @@
+//! The simulator: deterministic outputs, a network without churn keeps its swarms, and every
+//! reward engine conserves what it pays.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::disallowed_methods,
+    dead_code,
+    missing_docs,
+    unreachable_pub
+)]
+
+#[path = "../simulate/mod.rs"]
+mod simulate;
+
+use simulate::scenario::{Rewards, Scenario};
+use simulate::sim::Sim;
+
+fn small(seed: u64) -> Scenario {
+    Scenario {
+        seed,
+        days: 4,
+        nodes: 150,
+        operators: 30,
+        contributor_pool: 60,
+        // Heavy churn so that four days see every kind of event.
+        join_per_day: 20.0,
+        leave_per_day: 15.0,
+        decommission_per_day: 15.0,
+        outage_days: 0.5,
+        ..Scenario::default()
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sesh-sim-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run(sc: Scenario, dir: &std::path::Path) -> Sim {
+    let mut sim = Sim::new(sc).unwrap();
+    sim.run(|_| {}).unwrap();
+    simulate::output::write(&sim, dir, 0.0, false).unwrap();
+    sim
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_outputs() {
+    let (a, b, c) = (scratch("a"), scratch("b"), scratch("c"));
+    let first = run(small(7), &a);
+    run(small(7), &b);
+    run(small(8), &c);
+    assert!(
+        first.totals.map_changes > 0 && first.totals.decommissions > 0 && first.totals.exits > 0,
+        "{:?}",
+        first.totals
+    );
+    for file in ["daily.csv", "rewards.csv", "swarm_sizes.csv", "summary.txt"] {
+        let (x, y) = (std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap());
+        assert!(!x.is_empty());
+        assert_eq!(x, y, "{file} differs between two runs of the same seed");
+    }
+    assert_ne!(
+        std::fs::read(a.join("daily.csv")).unwrap(),
+        std::fs::read(c.join("daily.csv")).unwrap(),
+        "another seed, the same run"
+    );
+}
+
+#[test]
+fn without_churn_the_swarms_never_change() {
+    let sc =
+        Scenario { join_per_day: 0.0, leave_per_day: 0.0, decommission_per_day: 0.0, ..small(3) };
+    let mut sim = Sim::new(sc).unwrap();
+    let before: Vec<_> = sim.map().assignments().collect();
+    assert!(!before.is_empty());
+    sim.run(|_| {}).unwrap();
+    let after: Vec<_> = sim.map().assignments().collect();
+    assert_eq!(before, after);
+    assert_eq!(sim.totals.map_changes, 0);
+    assert_eq!((sim.totals.moved, sim.totals.left), (0, 0));
+    for day in &sim.recorder.days {
+        assert_eq!((day.joined, day.left, day.moved), (0, 0, 0), "day {}", day.day);
+        assert_eq!(day.handover_messages, 0.0);
+    }
+}
+
+#[test]
+fn every_reward_engine_conserves_what_it_pays() {
+    for rewards in [Rewards::Exact, Rewards::Accumulator, Rewards::Service] {
+        let dir = scratch(&format!("{rewards:?}"));
+        let sim = run(Scenario { rewards, ..small(11) }, &dir);
+        let t = sim.reward_totals();
+        assert!(t.conserved(), "{rewards:?}: {t:?}");
+        assert!(t.rewards > 0 && t.credited > 0, "{rewards:?}: {t:?}");
+        assert_eq!(t.pending, 0, "{rewards:?}: settled at the end");
+        // What the addresses hold is exactly what was credited plus returned stake.
+        let held: u128 = sim.credits().iter().map(|(_, v)| v).sum();
+        assert_eq!(held, t.credited + t.returned, "{rewards:?}");
+        assert!(sim.recorder.days.iter().all(|d| d.conserved), "{rewards:?}");
+    }
+}
+
+#[test]
+fn a_concentrated_operator_shows_in_the_control_metrics() {
+    let none = run(small(5), &scratch("none"));
+    let big = run(Scenario { concentration: 0.4, ..small(5) }, &scratch("big"));
+    let (n, b) = (none.recorder.days.last().unwrap(), big.recorder.days.last().unwrap());
+    assert_eq!(n.path_two_of_three_big, 0.0);
+    // About 40 % of the nodes (joins keep the share only on average): P(≥ 2 of 3) =
+    // 3p²(1−p) + p³ is 0.352 at p = 0.4, 0.306 at 0.37 and 0.395 at 0.43.
+    assert!((0.30..0.40).contains(&b.path_two_of_three_big), "{}", b.path_two_of_three_big);
+    assert!(b.path_two_of_three_any > n.path_two_of_three_any);
+    assert!(b.largest_swarm_share > n.largest_swarm_share);
+}
