@@ -16,6 +16,8 @@ pub(crate) struct DayRow {
     pub(crate) joined: u64,
     pub(crate) left: u64,
     pub(crate) moved: u64,
+    /// The most swarm changes (joined + left + moved) in one block of the day.
+    pub(crate) busiest_block: u64,
     /// Share of the account space whose swarm changed (summed over the day's changes).
     pub(crate) rehomed_share: f64,
     /// Messages that had to be copied to a node: a node joining or moved into a swarm fetches
@@ -29,8 +31,16 @@ pub(crate) struct DayRow {
     pub(crate) path_two_of_three_any: f64,
     /// … the concentrated operator.
     pub(crate) path_two_of_three_big: f64,
+    /// The share of active nodes the concentrated operator runs.
+    pub(crate) big_node_share: f64,
     /// Block rewards so far, SESH.
     pub(crate) rewards_sesh: f64,
+    /// Mean credited so far per operator, SESH.
+    pub(crate) per_operator_sesh: f64,
+    /// Mean credited so far per contributor, SESH.
+    pub(crate) per_contributor_sesh: f64,
+    /// The concentrated operator's share of everything credited so far.
+    pub(crate) big_reward_share: f64,
     /// Gini coefficient of what operators (by address) were credited so far.
     pub(crate) gini_operators: f64,
     /// … contributors.
@@ -50,70 +60,93 @@ impl DayRow {
     }
 }
 
+/// One column: its header and how a row shows it.
+type Column = (&'static str, fn(&DayRow) -> String);
+
+fn f(v: f64) -> String {
+    format!("{v:.6}")
+}
+
+/// Every column, in `daily.csv` order.
+const COLUMNS: &[Column] = &[
+    ("day", |r| r.day.to_string()),
+    ("height", |r| r.height.to_string()),
+    ("active_nodes", |r| r.active_nodes.to_string()),
+    ("swarms", |r| r.swarms.to_string()),
+    ("size_min", |r| r.size_min.to_string()),
+    ("size_median", |r| r.size_median.to_string()),
+    ("size_max", |r| r.size_max.to_string()),
+    ("joined", |r| r.joined.to_string()),
+    ("left", |r| r.left.to_string()),
+    ("moved", |r| r.moved.to_string()),
+    ("busiest_block", |r| r.busiest_block.to_string()),
+    ("rehomed_share", |r| f(r.rehomed_share)),
+    ("handover_messages", |r| format!("{:.0}", r.handover_messages)),
+    ("majority_swarm_share", |r| f(r.majority_swarm_share)),
+    ("largest_swarm_share", |r| f(r.largest_swarm_share)),
+    ("path_two_of_three_any", |r| f(r.path_two_of_three_any)),
+    ("path_two_of_three_big", |r| f(r.path_two_of_three_big)),
+    ("big_node_share", |r| f(r.big_node_share)),
+    ("rewards_sesh", |r| f(r.rewards_sesh)),
+    ("per_operator_sesh", |r| f(r.per_operator_sesh)),
+    ("per_contributor_sesh", |r| f(r.per_contributor_sesh)),
+    ("big_reward_share", |r| f(r.big_reward_share)),
+    ("gini_operators", |r| f(r.gini_operators)),
+    ("gini_contributors", |r| f(r.gini_contributors)),
+    ("conserved", |r| r.conserved.to_string()),
+];
+
+/// One CSV per metric, each with the day first: (file, columns).
+pub(crate) const METRIC_FILES: &[(&str, &[&str])] = &[
+    ("swarms.csv", &["day", "active_nodes", "swarms", "size_min", "size_median", "size_max"]),
+    ("churn.csv", &["day", "joined", "left", "moved", "busiest_block"]),
+    ("handover.csv", &["day", "rehomed_share", "handover_messages"]),
+    (
+        "control.csv",
+        &[
+            "day",
+            "majority_swarm_share",
+            "largest_swarm_share",
+            "path_two_of_three_any",
+            "path_two_of_three_big",
+            "big_node_share",
+        ],
+    ),
+    (
+        "reward_split.csv",
+        &["day", "rewards_sesh", "per_operator_sesh", "per_contributor_sesh", "big_reward_share"],
+    ),
+    ("gini.csv", &["day", "gini_operators", "gini_contributors", "conserved"]),
+];
+
 /// Every day's row.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Recorder {
     pub(crate) days: Vec<DayRow>,
 }
 
-fn f(v: f64) -> String {
-    format!("{v:.6}")
-}
-
 impl Recorder {
-    /// Writes `daily.csv`.
-    pub(crate) fn write_daily(&self, dir: &Path) -> Result<(), String> {
-        let path = dir.join("daily.csv");
-        let mut w =
-            csv::Writer::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        w.write_record([
-            "day",
-            "height",
-            "active_nodes",
-            "swarms",
-            "size_min",
-            "size_median",
-            "size_max",
-            "joined",
-            "left",
-            "moved",
-            "rehomed_share",
-            "handover_messages",
-            "majority_swarm_share",
-            "largest_swarm_share",
-            "path_two_of_three_any",
-            "path_two_of_three_big",
-            "rewards_sesh",
-            "gini_operators",
-            "gini_contributors",
-            "conserved",
-        ])
-        .map_err(|e| e.to_string())?;
-        for r in &self.days {
-            w.write_record([
-                r.day.to_string(),
-                r.height.to_string(),
-                r.active_nodes.to_string(),
-                r.swarms.to_string(),
-                r.size_min.to_string(),
-                r.size_median.to_string(),
-                r.size_max.to_string(),
-                r.joined.to_string(),
-                r.left.to_string(),
-                r.moved.to_string(),
-                f(r.rehomed_share),
-                format!("{:.0}", r.handover_messages),
-                f(r.majority_swarm_share),
-                f(r.largest_swarm_share),
-                f(r.path_two_of_three_any),
-                f(r.path_two_of_three_big),
-                f(r.rewards_sesh),
-                f(r.gini_operators),
-                f(r.gini_contributors),
-                r.conserved.to_string(),
-            ])
-            .map_err(|e| e.to_string())?;
+    /// Writes `daily.csv` (every column) and the per-metric files of [`METRIC_FILES`].
+    pub(crate) fn write_csv(&self, dir: &Path) -> Result<(), String> {
+        let all: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+        self.write_columns(&dir.join("daily.csv"), &all)?;
+        for (file, columns) in METRIC_FILES {
+            self.write_columns(&dir.join(file), columns)?;
         }
-        w.flush().map_err(|e| e.to_string())
+        Ok(())
+    }
+
+    fn write_columns(&self, path: &Path, names: &[&str]) -> Result<(), String> {
+        let columns: Vec<&Column> = names
+            .iter()
+            .map(|n| COLUMNS.iter().find(|(c, _)| c == n).ok_or_else(|| format!("no column {n}")))
+            .collect::<Result<_, _>>()?;
+        let e = |e: csv::Error| format!("{}: {e}", path.display());
+        let mut w = csv::Writer::from_path(path).map_err(e)?;
+        w.write_record(names).map_err(e)?;
+        for r in &self.days {
+            w.write_record(columns.iter().map(|(_, show)| show(r))).map_err(e)?;
+        }
+        w.flush().map_err(|io| format!("{}: {io}", path.display()))
     }
 }

@@ -15,7 +15,7 @@ pub(crate) fn sesh(milli: u128) -> String {
 /// Writes the CSV files and charts of a finished run into `dir`; returns the summary text.
 pub(crate) fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    sim.recorder.write_daily(dir)?;
+    sim.recorder.write_csv(dir)?;
 
     let path = dir.join("rewards.csv");
     let mut w = csv::Writer::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -73,7 +73,7 @@ pub(crate) fn summary(sim: &Sim, elapsed_s: f64) -> String {
     );
     let _ = writeln!(
         s,
-        "churn: {} nodes registered ({} at the start), {} left swarms, {} moved between swarms; {} exits requested, {} decommissions, {} recommissions; {} transactions refused by the ledger",
+        "churn: {} nodes registered ({} at the start), {} left swarms, {} moved between swarms; {} exits requested, {} decommissions, {} recommissions, {} deregistrations; {} transactions refused by the ledger{}",
         t.joined,
         sc.nodes,
         t.left,
@@ -81,7 +81,15 @@ pub(crate) fn summary(sim: &Sim, elapsed_s: f64) -> String {
         t.exits,
         t.decommissions,
         t.recommissions,
-        t.rejected_txs
+        t.deregistrations,
+        t.rejected_txs,
+        if t.rejected_by_kind.is_empty() {
+            String::new()
+        } else {
+            let kinds: Vec<String> =
+                t.rejected_by_kind.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            format!(" ({})", kinds.join(", "))
+        }
     );
     let _ = writeln!(
         s,

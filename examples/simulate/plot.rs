@@ -87,6 +87,7 @@ pub(crate) fn all(dir: &Path, days: &[DayRow]) -> Result<(), String> {
             s("joined a swarm", &|d| d.joined as f64),
             s("left", &|d| d.left as f64),
             s("moved", &|d| d.moved as f64),
+            s("most changes in one block", &|d| d.busiest_block as f64),
         ],
     )?;
     line_chart(
@@ -104,6 +105,16 @@ pub(crate) fn all(dir: &Path, days: &[DayRow]) -> Result<(), String> {
             s("largest one-operator share of a swarm", &|d| d.largest_swarm_share),
             s("P(one operator holds 2 of 3 hops)", &|d| d.path_two_of_three_any),
             s("P(the big operator holds 2 of 3 hops)", &|d| d.path_two_of_three_big),
+            s("the big operator's share of nodes", &|d| d.big_node_share),
+        ],
+    )?;
+    line_chart(
+        &dir.join("rewards.svg"),
+        "Rewards credited so far, mean per staker (SESH)",
+        "SESH",
+        &[
+            s("per operator", &|d| d.per_operator_sesh),
+            s("per contributor", &|d| d.per_contributor_sesh),
         ],
     )?;
     line_chart(

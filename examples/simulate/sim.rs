@@ -80,9 +80,13 @@ pub(crate) struct RunTotals {
     pub(crate) moved: u64,
     pub(crate) swarm_recomputes: u64,
     pub(crate) rejected_txs: u64,
+    /// The refusals by the ledger error's kind.
+    pub(crate) rejected_by_kind: BTreeMap<String, u64>,
     pub(crate) decommissions: u64,
     pub(crate) recommissions: u64,
     pub(crate) exits: u64,
+    /// Failing nodes without the credit for a decommission, deregistered.
+    pub(crate) deregistrations: u64,
     /// Blocks at which the swarm map changed.
     pub(crate) map_changes: u64,
 }
@@ -218,8 +222,14 @@ impl Sim {
                 events.extend(e);
                 true
             }
-            Err(_) => {
+            Err(e) => {
                 self.totals.rejected_txs += 1;
+                let debug = match e {
+                    sesh_staking::Error::TxRejected { reason } => format!("{reason:?}"),
+                    other => format!("{other:?}"),
+                };
+                let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default().to_owned();
+                *self.totals.rejected_by_kind.entry(kind).or_default() += 1;
                 false
             }
         }
@@ -353,6 +363,17 @@ impl Sim {
         }
         for _ in 0..poisson(&mut self.rng, per_block(self.sc.decommission_per_day)) {
             let Some(node) = self.pick_active() else { break };
+            // A quorum decommissions a failing node while it has the credit for it, and
+            // deregisters it otherwise (oxend's rule).
+            let credit = self.ledger.node(&node).map_or(0, |n| n.credit(h, &self.params.credit));
+            if credit < self.params.credit.decommission_minimum {
+                if let Some(tx) = self.decision(DecisionKind::Deregister, node)
+                    && self.apply(&tx, &mut events)
+                {
+                    self.totals.deregistrations += 1;
+                }
+                continue;
+            }
             let Some(tx) = self.decision(DecisionKind::Decommission, node) else { continue };
             if self.apply(&tx, &mut events) {
                 self.totals.decommissions += 1;
@@ -455,6 +476,7 @@ impl Sim {
         self.day.joined += joined;
         self.day.left += left;
         self.day.moved += moved;
+        self.day.busiest_block = self.day.busiest_block.max(joined + left + moved);
         self.day.rehomed_share += rehomed;
         self.day.handover_messages +=
             (joined + moved) as f64 * per_swarm + rehomed * self.sc.messages as f64 * avg_size;
@@ -495,6 +517,8 @@ impl Sim {
             0.0
         };
         (row.path_two_of_three_any, row.path_two_of_three_big) = path_control(&counts, big);
+        let in_swarms: f64 = counts.iter().sum();
+        row.big_node_share = if in_swarms > 0.0 { big / in_swarms } else { 0.0 };
         // Rewards.
         let totals = self.engine.get().totals();
         row.rewards_sesh = totals.rewards as f64 / 1e12;
@@ -506,6 +530,16 @@ impl Sim {
                 Role::Operator(_) => ops.push(v),
                 Role::Contributor(_) => cons.push(v),
             }
+        }
+        let mean =
+            |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+        row.per_operator_sesh = mean(&ops) / 1e12;
+        row.per_contributor_sesh = mean(&cons) / 1e12;
+        let credited: f64 = ops.iter().chain(&cons).sum();
+        if self.sc.concentration > 0.0 && credited > 0.0 {
+            let big = self.operators.first().map(Address::from_identity);
+            let big = big.map(|a| self.engine.get().credited(&a) as f64).unwrap_or(0.0);
+            row.big_reward_share = big / credited;
         }
         row.gini_operators = gini(&mut ops);
         row.gini_contributors = gini(&mut cons);

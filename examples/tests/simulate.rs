@@ -58,7 +58,12 @@ fn the_same_seed_gives_byte_identical_outputs() {
         "{:?}",
         first.totals
     );
-    for file in ["daily.csv", "rewards.csv", "swarm_sizes.csv", "summary.txt"] {
+    let per_metric = simulate::metrics::METRIC_FILES.iter().map(|(file, _)| *file);
+    let files: Vec<&str> = ["daily.csv", "rewards.csv", "swarm_sizes.csv", "summary.txt"]
+        .into_iter()
+        .chain(per_metric)
+        .collect();
+    for file in files {
         let (x, y) = (std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap());
         assert!(!x.is_empty());
         assert_eq!(x, y, "{file} differs between two runs of the same seed");
@@ -115,4 +120,26 @@ fn a_concentrated_operator_shows_in_the_control_metrics() {
     assert!((0.30..0.40).contains(&b.path_two_of_three_big), "{}", b.path_two_of_three_big);
     assert!(b.path_two_of_three_any > n.path_two_of_three_any);
     assert!(b.largest_swarm_share > n.largest_swarm_share);
+    assert!((0.3..0.5).contains(&b.big_node_share), "{}", b.big_node_share);
+    assert_eq!(n.big_node_share, 0.0);
+    // The operator stakes a quarter of each node and takes a fee of at most 10 %: its share of
+    // the rewards is positive but below its share of the nodes.
+    assert!(b.big_reward_share > 0.0 && b.big_reward_share < b.big_node_share);
+}
+
+#[test]
+fn the_study_scenarios_in_the_docs_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/simulator");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 10, "the two studies' scenarios");
+    assert!(Scenario::from_toml("nodez = 3").is_err(), "unknown fields are refused");
+    assert!(Scenario::from_toml("concentration = 1.5").is_err());
 }
