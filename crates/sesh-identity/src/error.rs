@@ -53,6 +53,16 @@ pub enum Error {
         found: u8,
     },
 
+    /// [`curve::select`](crate::curve::select) named a backend this build does not have, or
+    /// that cannot run on this CPU.
+    #[error(
+        "the {backend} X25519 backend is not available: build with the `{backend}` feature (graviola also needs an x86-64 CPU with AES, PCLMULQDQ, AVX2, BMI1/2 and ADX)"
+    )]
+    BackendUnavailable {
+        /// The backend's name.
+        backend: &'static str,
+    },
+
     /// A public key is one of the low-order points of the curve; no honest key is.
     #[error("{what} is a low-order point, which is never a valid public key")]
     LowOrderPoint {

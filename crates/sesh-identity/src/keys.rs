@@ -5,8 +5,6 @@ use core::hash::{Hash, Hasher};
 use core::str::FromStr;
 
 use curve25519_dalek::edwards::EdwardsPoint;
-use curve25519_dalek::montgomery::MontgomeryPoint;
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, Result};
@@ -224,7 +222,7 @@ pub struct X25519SecretKey([u8; 32]);
 impl X25519SecretKey {
     /// The matching public key, `X25519(clamp(sk), 9)`.
     pub fn public_key(&self) -> X25519PublicKey {
-        X25519PublicKey(MontgomeryPoint::mul_base_clamped(self.0).to_bytes())
+        X25519PublicKey(crate::curve::public_key(&self.0))
     }
 
     /// X25519 with a peer's public key, as libsodium's `crypto_scalarmult`: the one place every
@@ -235,11 +233,7 @@ impl X25519SecretKey {
     /// key is of low order: libsodium refuses such a key exchange, because the "shared" secret
     /// would be known to anyone.
     pub fn diffie_hellman(&self, peer: &X25519PublicKey) -> Result<SharedSecret> {
-        let shared = SharedSecret(MontgomeryPoint(peer.0).mul_clamped(self.0).to_bytes());
-        if bool::from(shared.0.ct_eq(&[0u8; 32])) {
-            return Err(Error::LowOrderPoint { what: X25519PublicKey::WHAT });
-        }
-        Ok(shared)
+        crate::curve::diffie_hellman(&self.0, &peer.0).map(SharedSecret)
     }
 }
 

@@ -4,6 +4,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod blinding;
+pub mod curve;
 mod error;
 pub mod hash;
 mod id;

@@ -1,0 +1,195 @@
+//! X25519, the one place sesh does it: key generation and Diffie-Hellman for sesh-identity,
+//! sesh-envelope and sesh-onion, with the all-zero check that makes every backend refuse what
+//! libsodium's `crypto_scalarmult` refuses.
+//!
+//! Diffie-Hellman is nearly all the cost of building and peeling onion requests and of 1:1
+//! encryption, so the arithmetic comes from the fastest backend compiled in. Every backend
+//! computes the same function — RFC 7748 X25519, the scalar clamped, the top bit of the peer's
+//! `u` ignored and non-canonical `u` reduced — and is checked bit for bit against the others
+//! (`tests/backends.rs`): choosing one changes speed and build requirements, never bytes.
+//!
+//! | backend | cargo feature | X25519 on a 2020s x86-64 | needs |
+//! |---|---|---|---|
+//! | [`Backend::AwsLc`] | `aws-lc` (default) | DH ≈ 19 µs, keygen ≈ 6 µs | a C compiler (aws-lc-sys builds AWS-LC with `cc`) |
+//! | [`Backend::Graviola`] | `graviola` (opt-in, x86-64 only) | DH ≈ 19 µs, keygen ≈ 6 µs | Rust ≥ 1.89, and at run time AES, PCLMULQDQ, AVX2, BMI1/2 and ADX; without them sesh falls back |
+//! | [`Backend::PureRust`] | always there; `pure-rust` makes it the default | DH ≈ 38 µs, keygen ≈ 12 µs | nothing (curve25519-dalek) |
+//!
+//! The backend in use is [`active`]: the one named by the `pure-rust` feature, else graviola if
+//! compiled in and the CPU has what it needs, else aws-lc if compiled in, else pure Rust.
+//! [`select`] changes it at run time for the whole process (benches compare the backends in one
+//! run with it).
+//!
+//! ```
+//! use sesh_identity::curve::{self, Backend};
+//!
+//! assert!(Backend::PureRust.is_available());
+//! assert!(curve::available().any(|b| b == curve::active()));
+//! ```
+
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
+mod dalek;
+#[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+mod graviola;
+
+/// An implementation of X25519.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// curve25519-dalek: pure Rust, always compiled in.
+    PureRust,
+    /// aws-lc-rs (AWS-LC's formally verified X25519 assembly where the CPU has it).
+    AwsLc,
+    /// graviola: pure Rust with formally verified assembly, x86-64 only.
+    Graviola,
+}
+
+/// Every backend, fastest last (so that [`auto`] takes the last available).
+const ALL: [Backend; 3] = [Backend::PureRust, Backend::AwsLc, Backend::Graviola];
+
+impl Backend {
+    /// Its name, as the cargo feature spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PureRust => "pure-rust",
+            Self::AwsLc => "aws-lc",
+            Self::Graviola => "graviola",
+        }
+    }
+
+    /// Whether it is compiled in and can run on this CPU.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::PureRust => true,
+            Self::AwsLc => cfg!(feature = "aws-lc"),
+            Self::Graviola => graviola_runs_here(),
+        }
+    }
+
+    const fn tag(self) -> u8 {
+        match self {
+            Self::PureRust => 1,
+            Self::AwsLc => 2,
+            Self::Graviola => 3,
+        }
+    }
+}
+
+impl core::fmt::Display for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+fn graviola_runs_here() -> bool {
+    graviola::runs_here()
+}
+
+#[cfg(not(all(feature = "graviola", target_arch = "x86_64")))]
+const fn graviola_runs_here() -> bool {
+    false
+}
+
+/// The backends compiled in that run on this CPU.
+pub fn available() -> impl Iterator<Item = Backend> {
+    ALL.into_iter().filter(|b| b.is_available())
+}
+
+/// The backend the features choose: see the [module docs](self).
+pub fn auto() -> Backend {
+    if cfg!(feature = "pure-rust") {
+        return Backend::PureRust;
+    }
+    available().last().unwrap_or(Backend::PureRust)
+}
+
+/// 0: not chosen yet (then [`auto`]); otherwise a [`Backend::tag`].
+static SELECTED: AtomicU8 = AtomicU8::new(0);
+
+/// The backend every X25519 operation of this process uses now.
+pub fn active() -> Backend {
+    let tag = SELECTED.load(Ordering::Relaxed);
+    ALL.into_iter().find(|b| b.tag() == tag).unwrap_or_else(auto)
+}
+
+/// Makes `backend` the one every X25519 operation of this process uses from now on. All
+/// backends give the same bytes, so this is safe to call at any time, from any thread.
+///
+/// # Errors
+/// [`Error::BackendUnavailable`] if it is not compiled in or cannot run on this CPU; the
+/// active backend is then unchanged.
+pub fn select(backend: Backend) -> Result<()> {
+    if !backend.is_available() {
+        return Err(Error::BackendUnavailable { backend: backend.name() });
+    }
+    SELECTED.store(backend.tag(), Ordering::Relaxed);
+    Ok(())
+}
+
+/// `X25519(clamp(secret), 9)`: the public key of an X25519 secret key.
+pub(crate) fn public_key(secret: &[u8; 32]) -> [u8; 32] {
+    match active() {
+        #[cfg(feature = "aws-lc")]
+        Backend::AwsLc => aws_lc::public_key(secret).unwrap_or_else(|| dalek::public_key(secret)),
+        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+        Backend::Graviola => graviola::public_key(secret),
+        _ => dalek::public_key(secret),
+    }
+}
+
+/// `X25519(clamp(secret), peer)`, refused as libsodium's `crypto_scalarmult` refuses it: when
+/// the result is all zeros, which happens exactly when `peer` is of low order.
+///
+/// # Errors
+/// [`Error::LowOrderPoint`].
+pub(crate) fn diffie_hellman(secret: &[u8; 32], peer: &[u8; 32]) -> Result<[u8; 32]> {
+    let shared = match active() {
+        #[cfg(feature = "aws-lc")]
+        Backend::AwsLc => aws_lc::diffie_hellman(secret, peer),
+        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+        Backend::Graviola => graviola::diffie_hellman(secret, peer),
+        _ => None,
+    };
+    // aws-lc and graviola refuse an all-zero result themselves (and aws-lc could fail for
+    // other reasons): what they refuse is recomputed here, so that the one rule below decides.
+    let shared = shared.unwrap_or_else(|| dalek::diffie_hellman(secret, peer));
+    if bool::from(shared.ct_eq(&[0u8; 32])) {
+        return Err(Error::LowOrderPoint { what: "X25519 public key" });
+    }
+    Ok(shared)
+}
+
+/// The raw function of one backend, all-zero results included, for the cross-checks.
+#[doc(hidden)]
+pub fn raw_x25519(backend: Backend, secret: &[u8; 32], peer: &[u8; 32]) -> Option<[u8; 32]> {
+    match backend {
+        Backend::PureRust => Some(dalek::diffie_hellman(secret, peer)),
+        #[cfg(feature = "aws-lc")]
+        Backend::AwsLc => Some(aws_lc::diffie_hellman(secret, peer).unwrap_or([0; 32])),
+        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+        Backend::Graviola if graviola::runs_here() => {
+            Some(graviola::diffie_hellman(secret, peer).unwrap_or([0; 32]))
+        }
+        _ => None,
+    }
+}
+
+/// The raw public-key function of one backend, for the cross-checks.
+#[doc(hidden)]
+pub fn raw_public_key(backend: Backend, secret: &[u8; 32]) -> Option<[u8; 32]> {
+    match backend {
+        Backend::PureRust => Some(dalek::public_key(secret)),
+        #[cfg(feature = "aws-lc")]
+        Backend::AwsLc => aws_lc::public_key(secret),
+        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+        Backend::Graviola if graviola::runs_here() => Some(graviola::public_key(secret)),
+        _ => None,
+    }
+}
