@@ -47,6 +47,9 @@ pub struct Identity {
     ed25519_public: Ed25519PublicKey,
     x25519_secret: X25519SecretKey,
     session_id: SessionId,
+    /// The signing key loaded into AWS-LC, at the first signature made with it active.
+    #[cfg(feature = "aws-lc")]
+    aws_lc: std::sync::OnceLock<Option<aws_lc_rs::signature::Ed25519KeyPair>>,
 }
 
 impl Identity {
@@ -91,6 +94,8 @@ impl Identity {
             ed25519_public,
             x25519_secret,
             session_id: SessionId::from_valid(x25519_public),
+            #[cfg(feature = "aws-lc")]
+            aws_lc: std::sync::OnceLock::new(),
         }
     }
 
@@ -156,6 +161,20 @@ impl Identity {
     /// An Ed25519 signature (RFC 8032, deterministic) of `message`, as libsodium's
     /// `crypto_sign_detached` makes it.
     pub fn sign(&self, message: &[u8]) -> Signature {
+        #[cfg(feature = "aws-lc")]
+        if crate::curve::active() == crate::curve::Backend::AwsLc {
+            let key = self.aws_lc.get_or_init(|| {
+                crate::curve::aws_lc::ed25519_key(
+                    self.seed.as_bytes(),
+                    self.ed25519_public.as_bytes(),
+                )
+            });
+            if let Some(bytes) =
+                key.as_ref().and_then(|k| crate::curve::aws_lc::ed25519_sign(k, message))
+            {
+                return Signature::from_bytes(&bytes);
+            }
+        }
         raw_sign::<Sha512>(&self.expanded, message, &self.verifying)
     }
 
@@ -177,6 +196,8 @@ impl Clone for Identity {
             ed25519_public: self.ed25519_public,
             x25519_secret: self.x25519_secret.clone(),
             session_id: self.session_id,
+            #[cfg(feature = "aws-lc")]
+            aws_lc: std::sync::OnceLock::new(),
         }
     }
 }

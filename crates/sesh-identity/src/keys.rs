@@ -5,8 +5,12 @@ use core::hash::{Hash, Hasher};
 use core::str::FromStr;
 
 use curve25519_dalek::edwards::EdwardsPoint;
+use std::sync::OnceLock;
+
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::curve;
 use crate::error::{Error, Result};
 use crate::point;
 use crate::text;
@@ -216,13 +220,49 @@ impl FromStr for X25519PublicKey {
 /// The bytes are kept as given; X25519 clamps them when it uses them, as libsodium does. The
 /// secret key of an account is the clamped Ed25519 scalar (libsodium's
 /// `crypto_sign_ed25519_sk_to_curve25519`).
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct X25519SecretKey([u8; 32]);
+///
+/// The first X25519 operation loads the key into the active backend ([`crate::curve`]) and
+/// keeps it loaded, so that a key used again (a node's key peeling every request, an ephemeral
+/// key whose public key is sent before its one key exchange) is loaded once.
+pub struct X25519SecretKey {
+    bytes: [u8; 32],
+    /// Loaded into each backend that has been active when it was used (one in practice).
+    prepared: [OnceLock<curve::Prepared>; curve::BACKENDS],
+}
 
 impl X25519SecretKey {
+    /// The length in bytes.
+    pub const LENGTH: usize = 32;
+
+    /// Wraps secret bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self { bytes, prepared: [const { OnceLock::new() }; curve::BACKENDS] }
+    }
+
+    /// Fresh random bytes from `rng`.
+    pub fn generate<R: rand_core::RngCore + rand_core::CryptoRng>(rng: &mut R) -> Self {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes);
+        Self::from_bytes(bytes)
+    }
+
+    /// The secret bytes. Handle them as a secret: do not log them or store them unencrypted.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// The key loaded into the active backend, kept from its first use there.
+    fn with_prepared<T>(&self, f: impl FnOnce(&curve::Prepared) -> T) -> T {
+        let backend = curve::active();
+        match self.prepared.get(backend.index()) {
+            Some(slot) => f(slot.get_or_init(|| curve::Prepared::new(backend, &self.bytes))),
+            None => f(&curve::Prepared::new(backend, &self.bytes)),
+        }
+    }
+
     /// The matching public key, `X25519(clamp(sk), 9)`.
     pub fn public_key(&self) -> X25519PublicKey {
-        X25519PublicKey(crate::curve::public_key(&self.0))
+        X25519PublicKey(self.with_prepared(|p| p.public_key(&self.bytes)))
     }
 
     /// X25519 with a peer's public key, as libsodium's `crypto_scalarmult`: the one place every
@@ -233,11 +273,55 @@ impl X25519SecretKey {
     /// key is of low order: libsodium refuses such a key exchange, because the "shared" secret
     /// would be known to anyone.
     pub fn diffie_hellman(&self, peer: &X25519PublicKey) -> Result<SharedSecret> {
-        crate::curve::diffie_hellman(&self.0, &peer.0).map(SharedSecret)
+        self.with_prepared(|p| p.diffie_hellman(&self.bytes, &peer.0)).map(SharedSecret)
     }
 }
 
-crate::secret::secret_bytes!(X25519SecretKey: 32);
+impl Clone for X25519SecretKey {
+    /// Copies the bytes; the copy loads its own key into the backend when first used.
+    fn clone(&self) -> Self {
+        Self::from_bytes(self.bytes)
+    }
+}
+
+impl Zeroize for X25519SecretKey {
+    /// Wipes the bytes and unloads the key from the backend (which wipes its copy).
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        for slot in &mut self.prepared {
+            drop(slot.take());
+        }
+    }
+}
+
+impl Drop for X25519SecretKey {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for X25519SecretKey {}
+
+impl ConstantTimeEq for X25519SecretKey {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.bytes.as_slice().ct_eq(other.bytes.as_slice())
+    }
+}
+
+impl PartialEq for X25519SecretKey {
+    /// Compares in constant time.
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for X25519SecretKey {}
+
+impl fmt::Debug for X25519SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("X25519SecretKey(<secret>)")
+    }
+}
 
 /// The result of an X25519 key exchange: 32 secret bytes, zeroized on drop, never printed. It is
 /// an input to a key derivation, never a key itself.

@@ -202,6 +202,12 @@ pub(crate) fn verify(
     if has_small_order(&r_bytes) {
         return false;
     }
+    #[cfg(feature = "aws-lc")]
+    if crate::curve::active() == crate::curve::Backend::AwsLc {
+        // The same equation, checked the same way (S < L, R compared as bytes), by AWS-LC; the
+        // key was checked (canonical, not of low order) when it was parsed.
+        return crate::curve::aws_lc::ed25519_verify(public_bytes, message, signature);
+    }
     let k = challenge(&r_bytes, public_bytes, message);
     let recomputed = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-public_point, &s);
     recomputed.compress().as_bytes().ct_eq(&r_bytes).into()

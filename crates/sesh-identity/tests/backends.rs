@@ -12,7 +12,10 @@ use curve25519_dalek::constants::EIGHT_TORSION;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sesh_identity::curve::{self, Backend};
-use sesh_identity::{Error, X25519PublicKey, X25519SecretKey};
+use sesh_identity::{Error, Identity, Signature, X25519PublicKey, X25519SecretKey};
+
+/// Tests that select a backend hold this, so that each sees the backend it selected.
+static SELECTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn others() -> Vec<Backend> {
     curve::available().filter(|b| *b != Backend::PureRust).collect()
@@ -148,6 +151,7 @@ fn every_backend_refuses_low_order_points_as_libsodium_does() {
 
 #[test]
 fn select_refuses_a_backend_that_is_not_there() {
+    let _one = SELECTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     for b in [Backend::PureRust, Backend::AwsLc, Backend::Graviola] {
         if b.is_available() {
             curve::select(b).unwrap();
@@ -174,4 +178,72 @@ fn select_refuses_a_backend_that_is_not_there() {
         }
     }
     curve::select(curve::auto()).unwrap();
+}
+
+/// The signature's verdict under `backend`.
+fn verdict(backend: Backend, id: &Identity, message: &[u8], signature: &[u8; 64]) -> bool {
+    curve::select(backend).unwrap();
+    id.ed25519_public_key().verify(message, &Signature::from_bytes(signature)).is_ok()
+}
+
+#[test]
+fn ed25519_signs_the_same_bytes_and_verifies_with_the_same_verdicts_on_every_backend() {
+    let _one = SELECTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    // ℓ, the group order, little-endian: S + ℓ is the non-canonical twin of S.
+    let l: [u8; 32] = {
+        let mut l = [0u8; 32];
+        l[..16].copy_from_slice(&[
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14,
+        ]);
+        l[31] = 0x10;
+        l
+    };
+    let small_r: Vec<[u8; 32]> = EIGHT_TORSION.iter().map(|p| p.compress().to_bytes()).collect();
+    let mut checked = 0;
+    for i in 0..200 {
+        let id = Identity::generate(&mut rng);
+        let mut message = vec![0u8; (i * 13) % 300];
+        rng.fill_bytes(&mut message);
+        curve::select(Backend::PureRust).unwrap();
+        let reference = id.sign(&message).to_bytes();
+        for b in curve::available() {
+            curve::select(b).unwrap();
+            assert_eq!(id.sign(&message).to_bytes(), reference, "{b} signature {i}");
+        }
+        // The valid signature and its forgeries.
+        let mut candidates = vec![reference];
+        let mut flipped = reference;
+        flipped[(i * 7) % 64] ^= 1 << (i % 8);
+        candidates.push(flipped);
+        let mut plus_l = reference;
+        let mut carry = 0u16;
+        for k in 0..32 {
+            let sum = u16::from(plus_l[32 + k]) + u16::from(l[k]) + carry;
+            plus_l[32 + k] = sum as u8;
+            carry = sum >> 8;
+        }
+        candidates.push(plus_l);
+        let mut low_r = reference;
+        low_r[..32].copy_from_slice(&small_r[i % small_r.len()]);
+        candidates.push(low_r);
+        for sig in &candidates {
+            let want = verdict(Backend::PureRust, &id, &message, sig);
+            for b in curve::available() {
+                assert_eq!(verdict(b, &id, &message, sig), want, "{b} verdict, case {i}");
+                checked += 1;
+            }
+        }
+        assert!(verdict(Backend::PureRust, &id, &message, &reference));
+        assert!(!verdict(Backend::PureRust, &id, &message, &plus_l), "S ≥ ℓ is refused");
+        if !message.is_empty() {
+            message[0] ^= 1;
+            for b in curve::available() {
+                assert!(!verdict(b, &id, &message, &reference), "{b}: another message");
+            }
+        }
+    }
+    curve::select(curve::auto()).unwrap();
+    println!("{checked} Ed25519 verdicts checked");
 }

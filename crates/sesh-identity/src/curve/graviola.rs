@@ -14,12 +14,15 @@ pub(super) fn runs_here() -> bool {
         && std::arch::is_x86_feature_detected!("avx2")
 }
 
-pub(super) fn public_key(secret: &[u8; 32]) -> [u8; 32] {
-    StaticPrivateKey::from_array(secret).public_key().as_bytes()
+pub(super) fn prepare(secret: &[u8; 32]) -> StaticPrivateKey {
+    StaticPrivateKey::from_array(secret)
+}
+
+pub(super) fn public_key(key: &StaticPrivateKey) -> [u8; 32] {
+    key.public_key().as_bytes()
 }
 
 /// `None` for an all-zero result (graviola refuses it).
-pub(super) fn diffie_hellman(secret: &[u8; 32], peer: &[u8; 32]) -> Option<[u8; 32]> {
-    let key = StaticPrivateKey::from_array(secret);
+pub(super) fn diffie_hellman(key: &StaticPrivateKey, peer: &[u8; 32]) -> Option<[u8; 32]> {
     key.diffie_hellman(&PublicKey::from_array(peer)).ok().map(|shared| shared.as_bytes())
 }

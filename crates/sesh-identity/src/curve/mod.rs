@@ -33,7 +33,7 @@ use subtle::ConstantTimeEq;
 use crate::error::{Error, Result};
 
 #[cfg(feature = "aws-lc")]
-mod aws_lc;
+pub(crate) mod aws_lc;
 mod dalek;
 #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
 mod graviola;
@@ -50,8 +50,11 @@ pub enum Backend {
     Graviola,
 }
 
+/// How many backends there are.
+pub(crate) const BACKENDS: usize = 3;
+
 /// Every backend, fastest last (so that [`auto`] takes the last available).
-const ALL: [Backend; 3] = [Backend::PureRust, Backend::AwsLc, Backend::Graviola];
+const ALL: [Backend; BACKENDS] = [Backend::PureRust, Backend::AwsLc, Backend::Graviola];
 
 impl Backend {
     /// Its name, as the cargo feature spells it.
@@ -70,6 +73,11 @@ impl Backend {
             Self::AwsLc => cfg!(feature = "aws-lc"),
             Self::Graviola => graviola_runs_here(),
         }
+    }
+
+    /// Its place in [`ALL`].
+    pub(crate) const fn index(self) -> usize {
+        self.tag() as usize - 1
     }
 
     const fn tag(self) -> u8 {
@@ -133,37 +141,71 @@ pub fn select(backend: Backend) -> Result<()> {
     Ok(())
 }
 
-/// `X25519(clamp(secret), 9)`: the public key of an X25519 secret key.
-pub(crate) fn public_key(secret: &[u8; 32]) -> [u8; 32] {
-    match active() {
-        #[cfg(feature = "aws-lc")]
-        Backend::AwsLc => aws_lc::public_key(secret).unwrap_or_else(|| dalek::public_key(secret)),
-        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
-        Backend::Graviola => graviola::public_key(secret),
-        _ => dalek::public_key(secret),
-    }
+/// An X25519 secret key loaded into a backend, for keys used more than once: AWS-LC derives the
+/// public key whenever it loads a private key, so an ephemeral key whose public key is sent and
+/// which then does one DH, or a node's key that peels every request, is loaded once.
+pub(crate) enum Prepared {
+    /// curve25519-dalek works from the bytes: nothing to keep.
+    PureRust,
+    /// AWS-LC's loaded key (its memory is cleansed when freed).
+    #[cfg(feature = "aws-lc")]
+    AwsLc(aws_lc_rs::agreement::PrivateKey),
+    /// graviola's key (zeroised on drop).
+    #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+    Graviola(::graviola::key_agreement::x25519::StaticPrivateKey),
 }
 
-/// `X25519(clamp(secret), peer)`, refused as libsodium's `crypto_scalarmult` refuses it: when
-/// the result is all zeros, which happens exactly when `peer` is of low order.
-///
-/// # Errors
-/// [`Error::LowOrderPoint`].
-pub(crate) fn diffie_hellman(secret: &[u8; 32], peer: &[u8; 32]) -> Result<[u8; 32]> {
-    let shared = match active() {
-        #[cfg(feature = "aws-lc")]
-        Backend::AwsLc => aws_lc::diffie_hellman(secret, peer),
-        #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
-        Backend::Graviola => graviola::diffie_hellman(secret, peer),
-        _ => None,
-    };
-    // aws-lc and graviola refuse an all-zero result themselves (and aws-lc could fail for
-    // other reasons): what they refuse is recomputed here, so that the one rule below decides.
-    let shared = shared.unwrap_or_else(|| dalek::diffie_hellman(secret, peer));
-    if bool::from(shared.ct_eq(&[0u8; 32])) {
-        return Err(Error::LowOrderPoint { what: "X25519 public key" });
+impl Prepared {
+    /// Loads `secret` into `backend` (which must be available).
+    #[cfg_attr(
+        not(any(feature = "aws-lc", all(feature = "graviola", target_arch = "x86_64"))),
+        allow(unused_variables)
+    )]
+    pub(crate) fn new(backend: Backend, secret: &[u8; 32]) -> Self {
+        match backend {
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => aws_lc::prepare(secret).map_or(Self::PureRust, Self::AwsLc),
+            #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+            Backend::Graviola => Self::Graviola(graviola::prepare(secret)),
+            _ => Self::PureRust,
+        }
     }
-    Ok(shared)
+
+    /// `X25519(clamp(secret), 9)`: the public key. `secret` is the key it was loaded from.
+    pub(crate) fn public_key(&self, secret: &[u8; 32]) -> [u8; 32] {
+        match self {
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc(key) => {
+                aws_lc::public_key(key).unwrap_or_else(|| dalek::public_key(secret))
+            }
+            #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+            Self::Graviola(key) => graviola::public_key(key),
+            Self::PureRust => dalek::public_key(secret),
+        }
+    }
+
+    /// `X25519(clamp(secret), peer)`, refused as libsodium's `crypto_scalarmult` refuses it:
+    /// when the result is all zeros, which happens exactly when `peer` is of low order.
+    ///
+    /// # Errors
+    /// [`Error::LowOrderPoint`].
+    pub(crate) fn diffie_hellman(&self, secret: &[u8; 32], peer: &[u8; 32]) -> Result<[u8; 32]> {
+        let shared = match self {
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc(key) => aws_lc::diffie_hellman(key, peer),
+            #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
+            Self::Graviola(key) => graviola::diffie_hellman(key, peer),
+            Self::PureRust => None,
+        };
+        // aws-lc and graviola refuse an all-zero result themselves (and aws-lc could fail for
+        // other reasons): what they refuse is recomputed here, so that the one rule below
+        // decides.
+        let shared = shared.unwrap_or_else(|| dalek::diffie_hellman(secret, peer));
+        if bool::from(shared.ct_eq(&[0u8; 32])) {
+            return Err(Error::LowOrderPoint { what: "X25519 public key" });
+        }
+        Ok(shared)
+    }
 }
 
 /// The raw function of one backend, all-zero results included, for the cross-checks.
@@ -172,10 +214,13 @@ pub fn raw_x25519(backend: Backend, secret: &[u8; 32], peer: &[u8; 32]) -> Optio
     match backend {
         Backend::PureRust => Some(dalek::diffie_hellman(secret, peer)),
         #[cfg(feature = "aws-lc")]
-        Backend::AwsLc => Some(aws_lc::diffie_hellman(secret, peer).unwrap_or([0; 32])),
+        Backend::AwsLc => {
+            let key = aws_lc::prepare(secret)?;
+            Some(aws_lc::diffie_hellman(&key, peer).unwrap_or([0; 32]))
+        }
         #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
         Backend::Graviola if graviola::runs_here() => {
-            Some(graviola::diffie_hellman(secret, peer).unwrap_or([0; 32]))
+            Some(graviola::diffie_hellman(&graviola::prepare(secret), peer).unwrap_or([0; 32]))
         }
         _ => None,
     }
@@ -187,9 +232,11 @@ pub fn raw_public_key(backend: Backend, secret: &[u8; 32]) -> Option<[u8; 32]> {
     match backend {
         Backend::PureRust => Some(dalek::public_key(secret)),
         #[cfg(feature = "aws-lc")]
-        Backend::AwsLc => aws_lc::public_key(secret),
+        Backend::AwsLc => aws_lc::public_key(&aws_lc::prepare(secret)?),
         #[cfg(all(feature = "graviola", target_arch = "x86_64"))]
-        Backend::Graviola if graviola::runs_here() => Some(graviola::public_key(secret)),
+        Backend::Graviola if graviola::runs_here() => {
+            Some(graviola::public_key(&graviola::prepare(secret)))
+        }
         _ => None,
     }
 }
