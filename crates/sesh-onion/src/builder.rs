@@ -108,18 +108,29 @@ pub struct OnionRequest {
     pub reply: ReplyKeys,
 }
 
-/// One layer: a fresh ephemeral key pair, and `plaintext` encrypted to `recipient` with it.
+/// One layer: a fresh ephemeral key pair, and the concatenation of `plaintext` encrypted to
+/// `recipient` with it (built in the ciphertext's buffer, without an intermediate copy).
 fn layer<R: RngCore + CryptoRng>(
     enc_type: EncType,
     recipient: &X25519PublicKey,
-    plaintext: &[u8],
+    plaintext: &[&[u8]],
     rng: &mut R,
 ) -> Result<(X25519SecretKey, X25519PublicKey, Vec<u8>)> {
     let secret = X25519SecretKey::generate(rng);
     let public = secret.public_key();
     let key = HopKey::derive(enc_type, &secret, &public, recipient, Role::Client)?;
-    let blob = key.encrypt(plaintext, rng)?;
+    let blob = key.encrypt_parts(plaintext, rng)?;
     Ok((secret, public, blob))
+}
+
+/// The parts of a combined payload `u32(len(blob)) ‖ blob ‖ json` ([`payload::encode`]).
+fn combined<'a>(len: &'a [u8; 4], blob: &'a [u8], json: &'a [u8]) -> [&'a [u8]; 3] {
+    [len, blob, json]
+}
+
+/// The little-endian length prefix of a combined payload.
+fn len_prefix(blob: &[u8]) -> [u8; 4] {
+    u32::try_from(blob.len()).unwrap_or(u32::MAX).to_le_bytes()
 }
 
 fn hex(key: &[u8; 32]) -> Value {
@@ -150,7 +161,8 @@ pub fn build<R: RngCore + CryptoRng>(
     // The destination's layer, and the routing the exit is given.
     let (final_secret, final_public, mut blob, exit_routing) = match destination {
         Destination::Node(node) => {
-            let inner = payload::encode(payload, br#"{"headers":""}"#);
+            let len = len_prefix(payload);
+            let inner = combined(&len, payload, br#"{"headers":""}"#);
             let (secret, public, blob) = layer(enc_type, &node.x25519, &inner, rng)?;
             let routing = json_bytes([
                 ("destination", hex(node.ed25519.as_bytes())),
@@ -160,7 +172,7 @@ pub fn build<R: RngCore + CryptoRng>(
             (secret, public, blob, routing)
         }
         Destination::Server(server) => {
-            let (secret, public, blob) = layer(enc_type, &server.x25519, payload, rng)?;
+            let (secret, public, blob) = layer(enc_type, &server.x25519, &[payload], rng)?;
             let default_port = if server.protocol == "https" { 443 } else { 80 };
             let routing = json_bytes([
                 ("enc_type", enc_name.clone()),
@@ -186,7 +198,8 @@ pub fn build<R: RngCore + CryptoRng>(
                 ("ephemeral_key", hex(ephemeral.as_bytes())),
             ]),
         };
-        let plain = payload::encode(&blob, &routing);
+        let len = len_prefix(&blob);
+        let plain = combined(&len, &blob, &routing);
         let (_, public, sealed) = layer(enc_type, &hop.x25519, &plain, rng)?;
         blob = sealed;
         ephemeral = public;

@@ -167,15 +167,31 @@ impl HopKey {
         plaintext: &[u8],
         rng: &mut R,
     ) -> Result<Vec<u8>> {
+        self.encrypt_parts(&[plaintext], rng)
+    }
+
+    /// Encrypts the concatenation of `parts` (as [`encrypt`](Self::encrypt)), building it in
+    /// the one buffer that becomes the ciphertext.
+    ///
+    /// # Errors
+    /// [`Error::EncryptUnsupported`] for AES-CBC.
+    pub fn encrypt_parts<R: RngCore + CryptoRng>(
+        &self,
+        parts: &[&[u8]],
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
         let nonce_len = match self.enc_type {
             EncType::XChaCha20 => 24,
             EncType::AesGcm => 12,
             EncType::AesCbc => return Err(Error::EncryptUnsupported),
         };
-        let mut out = Vec::with_capacity(nonce_len + plaintext.len() + 16);
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut out = Vec::with_capacity(nonce_len + len + 16);
         out.resize(nonce_len, 0);
         rng.fill_bytes(&mut out);
-        out.extend_from_slice(plaintext);
+        for part in parts {
+            out.extend_from_slice(part);
+        }
         let (nonce, body) = out.split_at_mut(nonce_len);
         let tag = match self.enc_type {
             EncType::XChaCha20 => XChaCha20Poly1305::new(self.key.as_ref().into())

@@ -151,20 +151,29 @@ impl Layer {
     /// The bencoded `sn.onion_request` message that sends this layer to the next node, with the
     /// hop count already raised by one.
     pub fn to_node_message(&self) -> Vec<u8> {
-        let mut encoder = Encoder::new();
-        let encoded = encoder
-            .emit_dict(|mut dict| {
-                dict.emit_pair_with(b"data", |e| e.emit_bytes(&self.ciphertext))?;
-                dict.emit_pair_with(b"enc_type", |e| e.emit_str(self.enc_type.as_str()))?;
-                dict.emit_pair_with(b"ephemeral_key", |e| {
-                    e.emit_bytes(self.ephemeral_key.as_bytes())
-                })?;
-                dict.emit_pair(b"hop_no", self.hop_no.saturating_add(1))
-            })
-            .and_then(|()| encoder.get_output());
-        // Byte strings and an integer in a sorted dictionary cannot fail to encode.
-        encoded.unwrap_or_default()
+        node_message(&self.ciphertext, &self.ephemeral_key, self.enc_type, self.hop_no)
     }
+}
+
+/// The bencoded `sn.onion_request` message for a layer (the hop count raised by one), written
+/// straight from the peeled plaintext.
+fn node_message(
+    ciphertext: &[u8],
+    ephemeral_key: &X25519PublicKey,
+    enc_type: EncType,
+    hop_no: i64,
+) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    let encoded = encoder
+        .emit_dict(|mut dict| {
+            dict.emit_pair_with(b"data", |e| e.emit_bytes(ciphertext))?;
+            dict.emit_pair_with(b"enc_type", |e| e.emit_str(enc_type.as_str()))?;
+            dict.emit_pair_with(b"ephemeral_key", |e| e.emit_bytes(ephemeral_key.as_bytes()))?;
+            dict.emit_pair(b"hop_no", hop_no.saturating_add(1))
+        })
+        .and_then(|()| encoder.get_output());
+    // Byte strings and an integer in a sorted dictionary cannot fail to encode.
+    encoded.unwrap_or_default()
 }
 
 /// A ready-made answer to the previous hop: an HTTP status and a body.
@@ -379,11 +388,10 @@ pub fn peel<R: RngCore + CryptoRng>(
             }
             Ok(Action::Relay { target, body: plaintext })
         }
-        Routing::Forward { destination, ephemeral_key, enc_type } => {
-            let next =
-                Layer { ciphertext: blob.to_vec(), ephemeral_key, enc_type, hop_no: layer.hop_no };
-            Ok(Action::Forward { next: destination, message: next.to_node_message() })
-        }
+        Routing::Forward { destination, ephemeral_key, enc_type } => Ok(Action::Forward {
+            next: destination,
+            message: node_message(blob, &ephemeral_key, enc_type, layer.hop_no),
+        }),
     }
 }
 

@@ -8,11 +8,27 @@
 //! `u` ignored and non-canonical `u` reduced — and is checked bit for bit against the others
 //! (`tests/backends.rs`): choosing one changes speed and build requirements, never bytes.
 //!
-//! | backend | cargo feature | X25519 on a 2020s x86-64 | needs |
-//! |---|---|---|---|
-//! | [`Backend::AwsLc`] | `aws-lc` (default) | DH ≈ 19 µs, keygen ≈ 6 µs | a C compiler (aws-lc-sys builds AWS-LC with `cc`) |
-//! | [`Backend::Graviola`] | `graviola` (opt-in, x86-64 only) | DH ≈ 19 µs, keygen ≈ 6 µs | Rust ≥ 1.89, and at run time AES, PCLMULQDQ, AVX2, BMI1/2 and ADX; without them sesh falls back |
-//! | [`Backend::PureRust`] | always there; `pure-rust` makes it the default | DH ≈ 38 µs, keygen ≈ 12 µs | nothing (curve25519-dalek) |
+//! | backend | cargo feature | DH (key loaded) | new key pair | needs |
+//! |---|---|---|---|---|
+//! | [`Backend::AwsLc`] | `aws-lc` (default) | 16.8 µs | 4.8 µs | a C compiler (aws-lc-sys builds AWS-LC with `cc`) |
+//! | [`Backend::Graviola`] | `graviola` (opt-in, x86-64 only) | 16.3 µs | 4.7 µs | Rust ≥ 1.89, and at run time AES, PCLMULQDQ, AVX2, BMI1/2 and ADX; without them sesh falls back |
+//! | [`Backend::PureRust`] | always there; `pure-rust` makes it the default | 36.1 µs | 12.2 µs | nothing (curve25519-dalek) |
+//!
+//! (Measured by `cargo bench -p sesh-benches --features graviola --bench backends` on a 2-core
+//! x86-64 VM; libsodium's DH is about 31 µs there.)
+//!
+//! With AWS-LC active, Ed25519 signing and verification use it too: it signs in 7.8 µs where
+//! ed25519-dalek takes 15.0 µs, with the same bytes (Ed25519 is deterministic), and verifies in
+//! 25.1 µs against 27.8 µs. Verification keeps libsodium's rules exactly: sesh checks `S < L`
+//! and refuses a low-order `R` (and the key was checked when parsed: canonical, not of low
+//! order) before AWS-LC checks the same cofactorless equation, comparing `R` byte for byte.
+//! Batch verification (the staking ledger's) stays with ed25519-zebra.
+//!
+//! Keys are loaded into a backend once: an [`X25519SecretKey`](crate::X25519SecretKey) keeps
+//! what the backend made of it (AWS-LC derives the public key whenever it loads a private key),
+//! so a node's key that peels every request, or an ephemeral key whose public key is sent before
+//! its one key exchange, is loaded once; an [`Identity`](crate::Identity) loads its signing key
+//! into AWS-LC at its first signature.
 //!
 //! The backend in use is [`active`]: the one named by the `pure-rust` feature, else graviola if
 //! compiled in and the CPU has what it needs, else aws-lc if compiled in, else pure Rust.
