@@ -121,6 +121,9 @@ fn peel_bench(c: &mut Criterion) {
 criterion_group!(benches, build_bench, peel_bench);
 
 fn main() {
+    // The raw side is pure Rust (dalek, RustCrypto): measure sesh on the same primitives, so the
+    // ratio is what the protocol code adds. The `backends` bench compares the backends.
+    sesh_identity::curve::select(sesh_identity::curve::Backend::PureRust).unwrap();
     benches();
     Criterion::default().configure_from_args().final_summary();
     sesh_benches::report_ratios(BUILD, &[("sesh", "raw")]);
