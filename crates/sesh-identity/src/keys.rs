@@ -350,6 +350,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secret_keys_stay_send_and_sync_with_their_loaded_backend_keys() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<X25519SecretKey>();
+        send_sync::<crate::Identity>();
+    }
+
+    #[test]
+    fn zeroize_wipes_the_bytes_and_unloads_the_backend_keys() {
+        let mut key = X25519SecretKey::from_bytes([7; 32]);
+        let public = key.public_key();
+        assert!(key.prepared.iter().any(|slot| slot.get().is_some()));
+        key.zeroize();
+        assert_eq!(key.as_bytes(), &[0u8; 32]);
+        assert!(key.prepared.iter().all(|slot| slot.get().is_none()));
+        // A clone loads its own, and computes the same.
+        let again = X25519SecretKey::from_bytes([7; 32]);
+        assert_eq!(again.clone().public_key(), public);
+    }
+
+    #[test]
     fn diffie_hellman_agrees_and_refuses_low_order_keys() {
         let a = X25519SecretKey::from_bytes([1; 32]);
         let b = X25519SecretKey::from_bytes([2; 32]);
