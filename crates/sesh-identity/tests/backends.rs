@@ -70,8 +70,13 @@ fn the_pure_rust_backend_is_always_there_and_the_active_one_is_available() {
     if cfg!(feature = "pure-rust") {
         assert_eq!(curve::auto(), Backend::PureRust);
     }
-    if cfg!(all(feature = "aws-lc", not(feature = "pure-rust"), not(feature = "graviola"))) {
+    if cfg!(all(feature = "aws-lc", not(feature = "pure-rust"))) {
         assert_eq!(curve::auto(), Backend::AwsLc);
+    }
+    if cfg!(all(feature = "graviola", not(feature = "aws-lc"), not(feature = "pure-rust")))
+        && Backend::Graviola.is_available()
+    {
+        assert_eq!(curve::auto(), Backend::Graviola);
     }
 }
 

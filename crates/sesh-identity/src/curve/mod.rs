@@ -11,7 +11,7 @@
 //! | backend | cargo feature | DH (key loaded) | new key pair | needs |
 //! |---|---|---|---|---|
 //! | [`Backend::AwsLc`] | `aws-lc` (default) | 16.8 µs | 4.8 µs | a C compiler (aws-lc-sys builds AWS-LC with `cc`) |
-//! | [`Backend::Graviola`] | `graviola` (opt-in, x86-64 only) | 16.3 µs | 4.7 µs | Rust ≥ 1.89, and at run time AES, PCLMULQDQ, AVX2, BMI1/2 and ADX; without them sesh falls back |
+//! | [`Backend::Graviola`] | `graviola` (opt-in, x86-64 only; used when aws-lc is not compiled in) | 16.3 µs | 4.7 µs | Rust ≥ 1.89, and at run time AES, PCLMULQDQ, AVX2, BMI1/2 and ADX; without them sesh falls back |
 //! | [`Backend::PureRust`] | always there; `pure-rust` makes it the default | 36.1 µs | 12.2 µs | nothing (curve25519-dalek) |
 //!
 //! (Measured by `cargo bench -p sesh-benches --features graviola --bench backends` on a 2-core
@@ -30,8 +30,10 @@
 //! its one key exchange, is loaded once; an [`Identity`](crate::Identity) loads its signing key
 //! into AWS-LC at its first signature.
 //!
-//! The backend in use is [`active`]: the one named by the `pure-rust` feature, else graviola if
-//! compiled in and the CPU has what it needs, else aws-lc if compiled in, else pure Rust.
+//! The backend in use is [`active`]: pure Rust if the `pure-rust` feature is on, else aws-lc if
+//! compiled in (it also does Ed25519), else graviola if compiled in and the CPU has what it
+//! needs, else pure Rust. So graviola serves builds without C: `default-features = false,
+//! features = ["graviola"]`.
 //! [`select`] changes it at run time for the whole process (benches compare the backends in one
 //! run with it).
 //!
@@ -69,8 +71,9 @@ pub enum Backend {
 /// How many backends there are.
 pub(crate) const BACKENDS: usize = 3;
 
-/// Every backend, fastest last (so that [`auto`] takes the last available).
-const ALL: [Backend; BACKENDS] = [Backend::PureRust, Backend::AwsLc, Backend::Graviola];
+/// Every backend, the preferred last (so that [`auto`] takes the last available): aws-lc before
+/// graviola, which is as fast for X25519 but leaves Ed25519 to ed25519-dalek.
+const ALL: [Backend; BACKENDS] = [Backend::PureRust, Backend::Graviola, Backend::AwsLc];
 
 impl Backend {
     /// Its name, as the cargo feature spells it.
@@ -91,7 +94,7 @@ impl Backend {
         }
     }
 
-    /// Its place in [`ALL`].
+    /// A slot of its own among [`BACKENDS`].
     pub(crate) const fn index(self) -> usize {
         self.tag() as usize - 1
     }
