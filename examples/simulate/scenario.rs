@@ -134,10 +134,23 @@ impl Scenario {
                 Err(format!("{name} must be a non-negative number"))
             }
         };
+        let at_most = |name: &str, v: f64, max: f64| {
+            if v <= max { Ok(()) } else { Err(format!("{name} must be at most {max}")) }
+        };
         rate("join_per_day", self.join_per_day)?;
+        if self.days > 36_500 || self.nodes > 100_000 {
+            return Err("at most 36,500 days (a century) and 100,000 starting nodes".into());
+        }
+        if self.operators > 1_000_000 || self.contributor_pool > 1_000_000 {
+            return Err("at most 1,000,000 operators and contributors".into());
+        }
         rate("leave_per_day", self.leave_per_day)?;
         rate("decommission_per_day", self.decommission_per_day)?;
         rate("outage_days", self.outage_days)?;
+        at_most("join_per_day", self.join_per_day, 10_000.0)?;
+        at_most("leave_per_day", self.leave_per_day, 10_000.0)?;
+        at_most("decommission_per_day", self.decommission_per_day, 10_000.0)?;
+        at_most("outage_days", self.outage_days, 3_650.0)?;
         if !(0.0..=1.0).contains(&self.concentration) {
             return Err("concentration is a share of nodes, from 0 to 1".into());
         }

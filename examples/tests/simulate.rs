@@ -143,3 +143,25 @@ fn the_study_scenarios_in_the_docs_parse() {
     assert!(Scenario::from_toml("nodez = 3").is_err(), "unknown fields are refused");
     assert!(Scenario::from_toml("concentration = 1.5").is_err());
 }
+
+#[test]
+fn scenarios_that_cannot_run_are_refused_with_the_reason() {
+    for (text, says) in [
+        ("outage_days = nan", "outage_days must be a non-negative number"),
+        ("join_per_day = -1.0", "join_per_day must be a non-negative number"),
+        ("join_per_day = 1e9", "join_per_day must be at most"),
+        ("nodes = 0", "nodes and operators must be at least 1"),
+        ("nodes = 1000000", "100,000 starting nodes"),
+        ("min_contributors = 5\nmax_contributors = 4", "min ≤ max"),
+        ("order = \"weird\"", "unknown variant"),
+    ] {
+        let e = Scenario::from_toml(text).unwrap_err();
+        assert!(e.contains(says), "{text}: {e}");
+    }
+    // Tiny and empty runs work.
+    for sc in [Scenario { days: 0, ..small(1) }, Scenario { nodes: 1, operators: 1, ..small(1) }] {
+        let dir = scratch(&format!("tiny-{}-{}", sc.days, sc.nodes));
+        run(sc, &dir);
+        assert!(dir.join("summary.txt").exists());
+    }
+}
