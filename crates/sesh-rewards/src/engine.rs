@@ -28,7 +28,7 @@ use ruint::aliases::U256;
 use sesh_staking::{Address, Event, Ledger, Node, NodeId};
 
 use crate::error::{Error, Result};
-use crate::split::{MILLI, PORTIONS, block_share, portions_for_operator, split_node};
+use crate::split::{MILLI, PORTIONS, block_share, portions_for_operator, split_node_with};
 
 /// Where the reward accounting stands, in milli-atomic units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,24 +114,29 @@ impl Exact {
 
 impl RewardEngine for Exact {
     fn block(&mut self, ledger: &Ledger, events: &[Event], reward: u64) -> Result<()> {
-        let payable: Vec<&Node> = ledger.nodes().filter(|n| ledger.is_payable(&n.id())).collect();
+        let payable: Vec<&Node> = ledger.payable_nodes().collect();
         let (share, remainder) = block_share(reward, payable.len() as u64)?;
         self.totals.returned += credit_returns(&mut self.balances, events);
         self.totals.rewards += u128::from(reward) * u128::from(MILLI);
         self.totals.dust += u128::from(remainder);
         for node in payable {
             let contributors = node.contributors();
-            let amounts: Vec<u64> = contributors.iter().map(|c| c.amount).collect();
-            let split = split_node(share, portions_for_operator(node.fee_bp()), &amounts);
+            let balances = &mut self.balances;
+            let (fee, dust) = split_node_with(
+                share,
+                portions_for_operator(node.fee_bp()),
+                contributors.iter().map(|c| c.amount),
+                |i, amount| {
+                    if let Some(c) = contributors.get(i) {
+                        credit(balances, c.beneficiary, u128::from(amount));
+                    }
+                },
+            );
             if let Some(operator) = contributors.first() {
-                credit(&mut self.balances, operator.beneficiary, u128::from(split.fee));
+                credit(&mut self.balances, operator.beneficiary, u128::from(fee));
             }
-            for (c, amount) in contributors.iter().zip(&split.contributors) {
-                credit(&mut self.balances, c.beneficiary, u128::from(*amount));
-            }
-            let credited = u128::from(share - split.dust);
-            self.totals.credited += credited;
-            self.totals.dust += u128::from(split.dust);
+            self.totals.credited += u128::from(share - dust);
+            self.totals.dust += u128::from(dust);
         }
         Ok(())
     }
@@ -343,6 +348,7 @@ impl RewardEngine for Accumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::split::split_node;
 
     /// Per-block arithmetic over `blocks` equal shares, as Exact does it.
     fn exact_over(blocks: u64, share: u64, portions: u64, amounts: &[u64]) -> (u128, Vec<u128>) {

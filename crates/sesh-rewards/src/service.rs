@@ -22,7 +22,7 @@ use sesh_staking::{Address, Event, Ledger, Node, NodeId};
 
 use crate::engine::{RewardEngine, Totals};
 use crate::error::{Error, Result};
-use crate::split::{MILLI, block_share, portions_for_operator, split_node};
+use crate::split::{MILLI, block_share, portions_for_operator, split_node_with};
 
 /// What a node proved in one block, from receipts its swarm peers countersigned (verified by the
 /// caller): messages it stored and delivered, and storage tests it passed or failed.
@@ -143,7 +143,7 @@ impl ServiceWeighted {
 
 impl RewardEngine for ServiceWeighted {
     fn block(&mut self, ledger: &Ledger, events: &[Event], reward: u64) -> Result<()> {
-        let payable: Vec<&Node> = ledger.nodes().filter(|n| ledger.is_payable(&n.id())).collect();
+        let payable: Vec<&Node> = ledger.payable_nodes().collect();
         let (_, milli_if_none) = block_share(reward, 0)?;
         let weights: Vec<u128> =
             payable.iter().map(|n| self.params.weight(self.points.get(&n.id()))).collect();
@@ -164,16 +164,19 @@ impl RewardEngine for ServiceWeighted {
         }
         for (node, share) in payable.into_iter().zip(shares) {
             let contributors = node.contributors();
-            let amounts: Vec<u64> = contributors.iter().map(|c| c.amount).collect();
-            let split = split_node(share, portions_for_operator(node.fee_bp()), &amounts);
+            let balances = &mut self.balances;
+            let (fee, dust) = split_node_with(
+                share,
+                portions_for_operator(node.fee_bp()),
+                contributors.iter().map(|c| c.amount),
+                |i, amount| {
+                    if let (Some(c), true) = (contributors.get(i), amount > 0) {
+                        *balances.entry(c.beneficiary).or_insert(0) += u128::from(amount);
+                    }
+                },
+            );
             if let Some(operator) = contributors.first() {
-                *self.balances.entry(operator.beneficiary).or_insert(0) +=
-                    u128::from(split.fee + split.dust);
-            }
-            for (c, amount) in contributors.iter().zip(&split.contributors) {
-                if *amount > 0 {
-                    *self.balances.entry(c.beneficiary).or_insert(0) += u128::from(*amount);
-                }
+                *self.balances.entry(operator.beneficiary).or_insert(0) += u128::from(fee + dust);
             }
             self.totals.credited += u128::from(share);
         }

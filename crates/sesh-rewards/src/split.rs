@@ -63,10 +63,31 @@ pub struct Split {
 /// oxend's `add_rewards`: fee `mul_div(portions, share, PORTIONS)`, then each contributor
 /// `mul_div(amount_i, share − fee, Σ amounts)` (the sum of the amounts, not the requirement).
 pub fn split_node(share: u64, portions: u64, amounts: &[u64]) -> Split {
+    let mut contributors = Vec::with_capacity(amounts.len());
+    let (fee, dust) =
+        split_node_with(share, portions, amounts.iter().copied(), |_, c| contributors.push(c));
+    Split { fee, contributors, dust }
+}
+
+/// [`split_node`] without allocating: calls `credit(i, amount)` for each contributor in order
+/// and returns `(fee, dust)`. The reward engines use it on every payable node of every block.
+pub(crate) fn split_node_with<I>(
+    share: u64,
+    portions: u64,
+    amounts: I,
+    mut credit: impl FnMut(usize, u64),
+) -> (u64, u64)
+where
+    I: Iterator<Item = u64> + Clone,
+{
     let fee = mul_div(portions, share, PORTIONS);
     let rest = share - fee.min(share);
-    let total: u64 = amounts.iter().fold(0u64, |sum, a| sum.saturating_add(*a));
-    let contributors: Vec<u64> = amounts.iter().map(|a| mul_div(*a, rest, total)).collect();
-    let credited = contributors.iter().fold(fee, |sum, c| sum.saturating_add(*c));
-    Split { fee, contributors, dust: share.saturating_sub(credited) }
+    let total: u64 = amounts.clone().fold(0u64, |sum, a| sum.saturating_add(a));
+    let mut credited = fee;
+    for (i, a) in amounts.enumerate() {
+        let c = mul_div(a, rest, total);
+        credited = credited.saturating_add(c);
+        credit(i, c);
+    }
+    (fee, share.saturating_sub(credited))
 }

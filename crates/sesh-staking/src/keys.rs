@@ -16,11 +16,43 @@ fn decode<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N], Err
     Ok(out)
 }
 
+/// `a.cmp(b)` for byte arrays, as big-endian 8-byte words and then the remaining bytes: the
+/// same order as comparing the bytes one by one, in a few integer comparisons.
+#[inline]
+fn lexicographic<const N: usize>(a: &[u8; N], b: &[u8; N]) -> core::cmp::Ordering {
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (wa.remainder(), wb.remainder());
+    for (x, y) in wa.zip(wb) {
+        let word = |c: &[u8]| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]));
+        match word(x).cmp(&word(y)) {
+            core::cmp::Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    ra.cmp(rb)
+}
+
 macro_rules! key_type {
     ($(#[$doc:meta])* $name:ident, $len:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub struct $name(#[serde(with = "serde_bytes_array")] [u8; $len]);
+
+        impl Ord for $name {
+            /// The bytes' lexicographic order (as derived), compared 8 bytes at a time: the
+            /// ledger and the reward engines look these keys up in sorted maps on every block.
+            #[inline]
+            fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+                lexicographic(&self.0, &other.0)
+            }
+        }
+
+        impl PartialOrd for $name {
+            #[inline]
+            fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// The key with these bytes.
@@ -123,5 +155,46 @@ impl NodeId {
     /// The id of a node whose Ed25519 key is `identity`'s.
     pub fn from_identity(identity: &sesh_identity::Identity) -> Self {
         Self(identity.ed25519_public_key().to_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<const N: usize>() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as u8
+        };
+        for i in 0..N {
+            for (x, y) in [(0u8, 255u8), (1, 2), (255, 0), (7, 7), (128, 127)] {
+                let mut a = [0u8; N];
+                for byte in &mut a {
+                    *byte = next();
+                }
+                let mut b = a;
+                a[i] = x;
+                b[i] = y;
+                for byte in b.iter_mut().skip(i + 1) {
+                    *byte = next();
+                }
+                assert_eq!(lexicographic(&a, &b), a.cmp(&b), "N = {N}, byte {i}");
+                assert_eq!(lexicographic(&b, &a), b.cmp(&a));
+            }
+        }
+    }
+
+    #[test]
+    fn keys_order_as_their_bytes() {
+        check::<20>();
+        check::<32>();
+        check::<48>();
+        check::<7>();
+        let (a, b) = (Address::from_bytes([1; 32]), Address::from_bytes([2; 32]));
+        assert!(a < b && b > a && a.cmp(&a) == core::cmp::Ordering::Equal);
     }
 }

@@ -162,6 +162,12 @@ impl Ledger {
         self.totals
     }
 
+    /// The nodes that earn rewards at the current height, in id order.
+    pub fn payable_nodes(&self) -> impl Iterator<Item = &Node> {
+        let (height, after) = (self.height, self.params.payable_after_blocks);
+        self.nodes.values().filter(move |n| n.is_payable(height, after))
+    }
+
     /// Whether `node` earns rewards at the current height.
     pub fn is_payable(&self, node: &NodeId) -> bool {
         self.nodes
