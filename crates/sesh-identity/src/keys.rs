@@ -289,7 +289,8 @@ impl Zeroize for X25519SecretKey {
     fn zeroize(&mut self) {
         self.bytes.zeroize();
         for slot in &mut self.prepared {
-            drop(slot.take());
+            // Dropping the loaded key wipes the backend's copy.
+            *slot = OnceLock::new();
         }
     }
 }
