@@ -4,8 +4,8 @@
 //! at 200, 2,000 and 20,000 nodes.
 //!
 //! The raw baseline is the ledger itself: advancing it one block with no engine, the floor any
-//! engine fed by the ledger pays. `Exact` at 2,000 nodes takes minutes a year, so its year is
-//! measured on 1 % of the blocks and printed scaled up (marked as such).
+//! engine fed by the ledger pays. `Exact` at 2,000 nodes takes tens of seconds a year, so its
+//! year is measured on 1 % of the blocks and printed scaled up (marked as such).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::print_stdout)]
 

@@ -414,22 +414,23 @@ impl Sim {
         let rate = self.pool.reward_rate(h * BLOCK_SECONDS);
         let reward = self.chain.next_block(rate).map_err(|e| e.to_string())?.reward;
         if let Engine::Service(engine) = &mut self.engine {
-            // Every member of a swarm stores its swarm's share of the messages.
+            // Every member of a swarm stores its swarm's share of the messages (submitted in
+            // node order, which the engine takes without sorting).
             let per_swarm = self.sc.messages_per_block / (self.map.swarm_count().max(1) as u64);
-            for (_, members) in self.map.iter() {
-                for key in members {
-                    let id = NodeId::from_bytes(*key.as_bytes());
-                    let failing = self.failing.contains(&id);
-                    engine.submit(
-                        id,
-                        ServicePoints {
-                            stored: per_swarm,
-                            delivered: 0,
-                            tests_passed: u32::from(!failing),
-                            tests_failed: u32::from(failing),
-                        },
-                    );
-                }
+            let mut failing_nodes = self.failing.iter().peekable();
+            for (key, _) in self.map.assignments() {
+                let id = NodeId::from_bytes(*key.as_bytes());
+                while failing_nodes.next_if(|f| **f < id).is_some() {}
+                let failing = failing_nodes.peek().is_some_and(|f| **f == id);
+                engine.submit(
+                    id,
+                    ServicePoints {
+                        stored: per_swarm,
+                        delivered: 0,
+                        tests_passed: u32::from(!failing),
+                        tests_failed: u32::from(failing),
+                    },
+                );
             }
         }
         self.engine.get_mut().block(&self.ledger, &events, reward).map_err(|e| e.to_string())?;

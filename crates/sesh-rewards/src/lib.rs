@@ -7,6 +7,7 @@
 pub mod claims;
 pub mod engine;
 mod error;
+mod plan;
 pub mod pool;
 pub mod service;
 pub mod split;

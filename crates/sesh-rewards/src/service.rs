@@ -18,11 +18,12 @@
 
 use std::collections::BTreeMap;
 
-use sesh_staking::{Address, Event, Ledger, Node, NodeId};
+use sesh_staking::{Address, Event, Ledger, NodeId};
 
-use crate::engine::{RewardEngine, Totals};
+use crate::engine::{RewardEngine, Totals, returns};
 use crate::error::{Error, Result};
-use crate::split::{MILLI, block_share, portions_for_operator, split_node_with};
+use crate::plan::{Book, Plans};
+use crate::split::block_share;
 
 /// What a node proved in one block, from receipts its swarm peers countersigned (verified by the
 /// caller): messages it stored and delivered, and storage tests it passed or failed.
@@ -99,10 +100,14 @@ pub fn weighted_shares(total: u64, weights: &[u128]) -> Result<Vec<u64>> {
         remainders.push((r, i));
     }
     let assigned: u128 = shares.iter().map(|s| u128::from(*s)).sum();
-    let left = usize::try_from(total - assigned).unwrap_or(usize::MAX);
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in remainders.into_iter().take(left) {
-        if let Some(s) = shares.get_mut(i) {
+    // Fewer than one unit per entry is left; only which entries get one matters, so the
+    // `left` first in (remainder descending, index) order are selected, not sorted.
+    let left = usize::try_from(total - assigned).unwrap_or(usize::MAX).min(remainders.len());
+    if left > 0 && left < remainders.len() {
+        remainders.select_nth_unstable_by(left - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    for (_, i) in remainders.iter().take(left) {
+        if let Some(s) = shares.get_mut(*i) {
             *s += 1;
         }
     }
@@ -111,6 +116,9 @@ pub fn weighted_shares(total: u64, weights: &[u128]) -> Result<Vec<u64>> {
 
 /// `(⌊a·b/c⌋, a·b mod c)` without overflowing, for `a < 2^64`, `b ≤ c`.
 fn mul_div_rem(a: u128, b: u128, c: u128) -> Option<(u128, u128)> {
+    if let Some(product) = a.checked_mul(b) {
+        return Some((product / c, product % c));
+    }
     let product = ruint::aliases::U256::from(a) * ruint::aliases::U256::from(b);
     let c = ruint::aliases::U256::from(c);
     let (q, r) = product.div_rem(c);
@@ -120,12 +128,15 @@ fn mul_div_rem(a: u128, b: u128, c: u128) -> Option<(u128, u128)> {
 /// The service-weighted engine: per block, the payable nodes' weights from the points submitted
 /// for that block; each node's weighted share split among its contributors as oxend splits,
 /// with the split's rounding given to the operator's beneficiary so the whole block reward is
-/// credited. O(nodes · contributors) per block, like [`Exact`](crate::engine::Exact).
+/// credited. O(nodes · contributors) per block, like [`Exact`](crate::engine::Exact), and
+/// prepared the same way.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceWeighted {
     params: ServiceParams,
-    points: BTreeMap<NodeId, ServicePoints>,
-    balances: BTreeMap<Address, u128>,
+    /// Submissions for the next block, in the order they came.
+    points: Vec<(NodeId, ServicePoints)>,
+    book: Book,
+    plans: Plans,
     totals: Totals,
 }
 
@@ -135,50 +146,53 @@ impl ServiceWeighted {
         Self { params, ..Self::default() }
     }
 
-    /// Records `node`'s points for the next block (the last submission counts).
+    /// Records `node`'s points for the next block (the last submission counts). Submitting in
+    /// node id order saves a sort.
     pub fn submit(&mut self, node: NodeId, points: ServicePoints) {
-        self.points.insert(node, points);
+        self.points.push((node, points));
+    }
+
+    /// Each plan's weight, from the points submitted for it.
+    fn weights(&mut self) -> Vec<u128> {
+        // Stable: a node's submissions stay in the order they came, so the last one counts.
+        if !self.points.is_sorted_by(|a, b| a.0 <= b.0) {
+            self.points.sort_by_key(|(id, _)| *id);
+        }
+        let mut points = self.points.iter().peekable();
+        let mut weights = Vec::with_capacity(self.plans.len());
+        for plan in self.plans.iter() {
+            while points.next_if(|(id, _)| *id < plan.id()).is_some() {}
+            let mut mine = None;
+            while let Some((_, p)) = points.next_if(|(id, _)| *id == plan.id()) {
+                mine = Some(p);
+            }
+            weights.push(self.params.weight(mine));
+        }
+        weights
     }
 }
 
 impl RewardEngine for ServiceWeighted {
     fn block(&mut self, ledger: &Ledger, events: &[Event], reward: u64) -> Result<()> {
-        let payable: Vec<&Node> = ledger.payable_nodes().collect();
-        let (_, milli_if_none) = block_share(reward, 0)?;
-        let weights: Vec<u128> =
-            payable.iter().map(|n| self.params.weight(self.points.get(&n.id()))).collect();
+        let (_, milli) = block_share(reward, 0)?;
+        self.plans.sync(ledger.payable_nodes(), &mut self.book);
+        let weights = self.weights();
         let shares =
-            if payable.is_empty() { Vec::new() } else { weighted_shares(milli_if_none, &weights)? };
-        for event in events {
-            if let Event::StakeReleased { address, amount } = event {
-                let milli = u128::from(*amount) * u128::from(MILLI);
-                *self.balances.entry(*address).or_insert(0) += milli;
-                self.totals.returned += milli;
-            }
+            if weights.is_empty() { Vec::new() } else { weighted_shares(milli, &weights)? };
+        for (address, milli) in returns(events) {
+            self.book.credit(address, milli);
+            self.totals.returned += milli;
         }
         self.points.clear();
-        self.totals.rewards += u128::from(milli_if_none);
-        if payable.is_empty() {
-            self.totals.dust += u128::from(milli_if_none);
+        self.totals.rewards += u128::from(milli);
+        if shares.is_empty() {
+            self.totals.dust += u128::from(milli);
             return Ok(());
         }
-        for (node, share) in payable.into_iter().zip(shares) {
-            let contributors = node.contributors();
-            let balances = &mut self.balances;
-            let (fee, dust) = split_node_with(
-                share,
-                portions_for_operator(node.fee_bp()),
-                contributors.iter().map(|c| c.amount),
-                |i, amount| {
-                    if let (Some(c), true) = (contributors.get(i), amount > 0) {
-                        *balances.entry(c.beneficiary).or_insert(0) += u128::from(amount);
-                    }
-                },
-            );
-            if let Some(operator) = contributors.first() {
-                *self.balances.entry(operator.beneficiary).or_insert(0) += u128::from(fee + dust);
-            }
-            self.totals.credited += u128::from(share);
+        for (plan, share) in self.plans.iter().zip(shares) {
+            let lost = plan.split(share, &mut self.book, true);
+            self.totals.credited += u128::from(share - lost);
+            self.totals.dust += u128::from(lost);
         }
         Ok(())
     }
@@ -188,11 +202,11 @@ impl RewardEngine for ServiceWeighted {
     fn settle_all(&mut self) {}
 
     fn credited(&self, address: &Address) -> u128 {
-        self.balances.get(address).copied().unwrap_or(0)
+        self.book.get(address)
     }
 
-    fn balances(&self) -> &BTreeMap<Address, u128> {
-        &self.balances
+    fn balances(&self) -> BTreeMap<Address, u128> {
+        self.book.balances()
     }
 
     fn totals(&self) -> Totals {

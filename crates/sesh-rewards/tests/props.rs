@@ -1,5 +1,6 @@
-//! Random networks over up to a year of blocks: `Accumulator` stays within its documented bound
-//! of `Exact` for every beneficiary; rewards are conserved; claims never exceed balances and the
+//! Random networks over up to a year of blocks: `Exact` credits what oxend's split of every
+//! payable node gives, block by block; `Accumulator` stays within its documented bound of
+//! `Exact` for every beneficiary; rewards are conserved; claims never exceed balances and the
 //! claim cap holds.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -12,6 +13,7 @@ use sesh_identity::{Identity, Seed};
 use sesh_rewards::claims::{BalanceUpdate, Claims, Committee};
 use sesh_rewards::engine::{Accumulator, Exact, RewardEngine};
 use sesh_rewards::pool::BlockRewards;
+use sesh_rewards::split::{block_share, portions_for_operator, split_node};
 use sesh_staking::tx::{
     ByContributor, Contribute, DecisionKind, QuorumDecision, Register, SignedTx, Tx,
 };
@@ -45,6 +47,40 @@ enum Change {
     Decommission(usize),
     Recommission(usize),
     Exit(usize),
+    /// A new node registers (and becomes payable later, among the others in id order).
+    Join(NodeSpec),
+}
+
+/// oxend's arithmetic as plainly as it can be written: every block, every payable node's share
+/// split afresh. What `Exact` must credit, to the unit.
+#[derive(Default)]
+struct Reference {
+    balances: BTreeMap<Address, u128>,
+    dust: u128,
+}
+
+impl Reference {
+    fn block(&mut self, ledger: &Ledger, events: &[Event], reward: u64) {
+        for e in events {
+            if let Event::StakeReleased { address, amount } = e {
+                *self.balances.entry(*address).or_default() += u128::from(*amount) * 1_000;
+            }
+        }
+        let payable: Vec<_> = ledger.payable_nodes().collect();
+        let (share, remainder) = block_share(reward, payable.len() as u64).unwrap();
+        self.dust += u128::from(remainder);
+        for node in payable {
+            let amounts: Vec<u64> = node.contributors().iter().map(|c| c.amount).collect();
+            let split = split_node(share, portions_for_operator(node.fee_bp()), &amounts);
+            let operator = node.contributors()[0].beneficiary;
+            *self.balances.entry(operator).or_default() += u128::from(split.fee);
+            for (c, amount) in node.contributors().iter().zip(&split.contributors) {
+                *self.balances.entry(c.beneficiary).or_default() += u128::from(*amount);
+            }
+            self.dust += u128::from(split.dust);
+        }
+        self.balances.retain(|_, v| *v > 0);
+    }
 }
 
 fn node_spec() -> impl Strategy<Value = NodeSpec> {
@@ -170,6 +206,7 @@ proptest! {
             (0..10usize).prop_map(Change::Decommission),
             (0..10usize).prop_map(Change::Recommission),
             (0..10usize).prop_map(Change::Exit),
+            node_spec().prop_map(Change::Join),
         ]), 0..30),
         claim_every in 2_000u64..20_000,
     ) {
@@ -186,6 +223,7 @@ proptest! {
         });
 
         let mut exact = Exact::new();
+        let mut joined = 0u32;
         let mut fast = Accumulator::new();
         let mut rewards = BlockRewards::new();
         let mut payable_blocks: BTreeMap<NodeId, u64> = BTreeMap::new();
@@ -210,6 +248,16 @@ proptest! {
                         Change::Decommission(i) => net.decide(DecisionKind::Decommission, (*i as u32 % count) + 1, &voters),
                         Change::Recommission(i) => net.decide(DecisionKind::Recommission, (*i as u32 % count) + 1, &voters),
                         Change::Exit(i) => net.exit((*i as u32 % count) + 1),
+                        Change::Join(spec) => {
+                            joined += 1;
+                            let n = 100 + joined;
+                            net.register(n, spec);
+                            let node = net.ledger.node(&node_id(n)).unwrap();
+                            fee_recipients.insert(node.contributors()[0].beneficiary);
+                            for c in node.contributors() {
+                                pays.entry(c.beneficiary).or_default().insert(node.id());
+                            }
+                        }
                     }
                 }
             }
@@ -285,5 +333,64 @@ proptest! {
                 prop_assert!(y >= x, "{a}: a contributor got {} less than exact", x - y);
             }
         }
+    }
+
+    /// `Exact` keeps each node's split prepared between blocks: whatever joins, leaves, comes
+    /// back or exits, it credits what splitting every payable node afresh gives, every block.
+    #[test]
+    fn exact_is_oxends_split_of_every_block(
+        specs in prop::collection::vec(node_spec(), 2..10),
+        blocks in 1_000u64..6_000,
+        changes in prop::collection::vec((0..6_000u64, prop_oneof![
+            (0..10usize).prop_map(Change::Decommission),
+            (0..10usize).prop_map(Change::Recommission),
+            (0..10usize).prop_map(Change::Exit),
+            node_spec().prop_map(Change::Join),
+        ]), 0..40),
+    ) {
+        let params = Params::testnet(100_000_000_000);
+        let mut net = Net { ledger: Ledger::new(params.clone()), params, events: Vec::new() };
+        let count = specs.len() as u32;
+        for (i, spec) in specs.iter().enumerate() {
+            net.register(i as u32 + 1, spec);
+        }
+        let voters: Vec<u32> = (1..=count).collect();
+        let changes: BTreeMap<u64, Vec<Change>> = changes.into_iter().fold(BTreeMap::new(), |mut m, (at, c)| {
+            m.entry(at % blocks).or_insert_with(Vec::new).push(c);
+            m
+        });
+        let (mut exact, mut reference) = (Exact::new(), Reference::default());
+        let mut rewards = BlockRewards::new();
+        let mut joined = 0u32;
+        for b in 0..blocks {
+            for change in changes.get(&b).into_iter().flatten() {
+                match change {
+                    Change::Decommission(i) => net.decide(DecisionKind::Decommission, (*i as u32 % count) + 1, &voters),
+                    Change::Recommission(i) => net.decide(DecisionKind::Recommission, (*i as u32 % count) + 1, &voters),
+                    Change::Exit(i) => net.exit((*i as u32 % count) + 1),
+                    Change::Join(spec) => {
+                        joined += 1;
+                        net.register(100 + joined, spec);
+                    }
+                }
+            }
+            let height = net.ledger.height() + 1;
+            assert!(net.apply(&Tx::AdvanceHeight(height).unsigned()));
+            if height.is_multiple_of(97) {
+                for n in 1..=count {
+                    net.exit_stake(n);
+                }
+            }
+            let reward = rewards.next_block(22_983_257_229 + (b % 1_000) * 1_000_000).unwrap().reward;
+            let events = std::mem::take(&mut net.events);
+            exact.block(&net.ledger, &events, reward).unwrap();
+            reference.block(&net.ledger, &events, reward);
+            if b % 101 == 0 {
+                prop_assert_eq!(&exact.balances(), &reference.balances, "block {}", b);
+            }
+        }
+        prop_assert_eq!(&exact.balances(), &reference.balances);
+        prop_assert_eq!(exact.totals().dust, reference.dust);
+        prop_assert!(exact.totals().conserved());
     }
 }
