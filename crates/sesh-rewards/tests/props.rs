@@ -92,13 +92,73 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
         })
 }
 
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (0..10usize).prop_map(Change::Decommission),
+        (0..10usize).prop_map(Change::Recommission),
+        (0..10usize).prop_map(Change::Exit),
+        node_spec().prop_map(Change::Join),
+    ]
+}
+
+/// Changes by the block they happen in (`at` taken modulo the run's length).
+fn schedule(changes: Vec<(u64, Change)>, blocks: u64) -> BTreeMap<u64, Vec<Change>> {
+    changes.into_iter().fold(BTreeMap::new(), |mut m, (at, c)| {
+        m.entry(at % blocks).or_insert_with(Vec::new).push(c);
+        m
+    })
+}
+
 struct Net {
     params: Params,
     ledger: Ledger,
     events: Vec<Event>,
+    /// Nodes registered at the start (1 ..= count); they vote and they are the ones changed.
+    count: u32,
+    /// Nodes registered later (101, 102, …).
+    joined: u32,
 }
 
 impl Net {
+    /// A testnet ledger with one node registered for each spec.
+    fn start(specs: &[NodeSpec]) -> Self {
+        let params = Params::testnet(100_000_000_000);
+        let count = specs.len() as u32;
+        let mut net = Self {
+            ledger: Ledger::new(params.clone()),
+            params,
+            events: Vec::new(),
+            count,
+            joined: 0,
+        };
+        for (i, spec) in specs.iter().enumerate() {
+            net.register(i as u32 + 1, spec);
+        }
+        net
+    }
+
+    /// Applies a change; a joining node's id is returned.
+    fn change(&mut self, change: &Change) -> Option<NodeId> {
+        let pick = |i: usize, count: u32| (i as u32 % count) + 1;
+        let voters: Vec<u32> = (1..=self.count).collect();
+        match change {
+            Change::Decommission(i) => {
+                self.decide(DecisionKind::Decommission, pick(*i, self.count), &voters);
+            }
+            Change::Recommission(i) => {
+                self.decide(DecisionKind::Recommission, pick(*i, self.count), &voters);
+            }
+            Change::Exit(i) => self.exit(pick(*i, self.count)),
+            Change::Join(spec) => {
+                self.joined += 1;
+                let n = 100 + self.joined;
+                self.register(n, spec);
+                return Some(node_id(n));
+            }
+        }
+        None
+    }
+
     fn apply(&mut self, tx: &SignedTx) -> bool {
         match self.ledger.apply_signed(tx) {
             Ok(events) => {
@@ -202,28 +262,13 @@ proptest! {
     fn accumulator_tracks_exact(
         specs in prop::collection::vec(node_spec(), 2..10),
         blocks in prop_oneof![1_000u64..20_000, 200_000u64..262_800],
-        changes in prop::collection::vec((0..262_800u64, prop_oneof![
-            (0..10usize).prop_map(Change::Decommission),
-            (0..10usize).prop_map(Change::Recommission),
-            (0..10usize).prop_map(Change::Exit),
-            node_spec().prop_map(Change::Join),
-        ]), 0..30),
+        changes in prop::collection::vec((0..262_800u64, change()), 0..30),
         claim_every in 2_000u64..20_000,
     ) {
-        let params = Params::testnet(100_000_000_000);
-        let mut net = Net { ledger: Ledger::new(params.clone()), params, events: Vec::new() };
-        let count = specs.len() as u32;
-        for (i, spec) in specs.iter().enumerate() {
-            net.register(i as u32 + 1, spec);
-        }
-        let voters: Vec<u32> = (1..=count).collect();
-        let changes: BTreeMap<u64, Vec<Change>> = changes.into_iter().fold(BTreeMap::new(), |mut m, (at, c)| {
-            m.entry(at % blocks).or_insert_with(Vec::new).push(c);
-            m
-        });
+        let mut net = Net::start(&specs);
+        let changes = schedule(changes, blocks);
 
         let mut exact = Exact::new();
-        let mut joined = 0u32;
         let mut fast = Accumulator::new();
         let mut rewards = BlockRewards::new();
         let mut payable_blocks: BTreeMap<NodeId, u64> = BTreeMap::new();
@@ -242,29 +287,19 @@ proptest! {
         let mut per_cycle: BTreeMap<u64, u128> = BTreeMap::new();
 
         for b in 0..blocks {
-            if let Some(list) = changes.get(&b) {
-                for change in list {
-                    match change {
-                        Change::Decommission(i) => net.decide(DecisionKind::Decommission, (*i as u32 % count) + 1, &voters),
-                        Change::Recommission(i) => net.decide(DecisionKind::Recommission, (*i as u32 % count) + 1, &voters),
-                        Change::Exit(i) => net.exit((*i as u32 % count) + 1),
-                        Change::Join(spec) => {
-                            joined += 1;
-                            let n = 100 + joined;
-                            net.register(n, spec);
-                            let node = net.ledger.node(&node_id(n)).unwrap();
-                            fee_recipients.insert(node.contributors()[0].beneficiary);
-                            for c in node.contributors() {
-                                pays.entry(c.beneficiary).or_default().insert(node.id());
-                            }
-                        }
+            for change in changes.get(&b).into_iter().flatten() {
+                if let Some(id) = net.change(change) {
+                    let node = net.ledger.node(&id).unwrap();
+                    fee_recipients.insert(node.contributors()[0].beneficiary);
+                    for c in node.contributors() {
+                        pays.entry(c.beneficiary).or_default().insert(id);
                     }
                 }
             }
             let height = net.ledger.height() + 1;
             assert!(net.apply(&Tx::AdvanceHeight(height).unsigned()));
             if height.is_multiple_of(97) {
-                for n in 1..=count {
+                for n in 1..=net.count {
                     net.exit_stake(n);
                 }
             }
@@ -341,43 +376,20 @@ proptest! {
     fn exact_is_oxends_split_of_every_block(
         specs in prop::collection::vec(node_spec(), 2..10),
         blocks in 1_000u64..6_000,
-        changes in prop::collection::vec((0..6_000u64, prop_oneof![
-            (0..10usize).prop_map(Change::Decommission),
-            (0..10usize).prop_map(Change::Recommission),
-            (0..10usize).prop_map(Change::Exit),
-            node_spec().prop_map(Change::Join),
-        ]), 0..40),
+        changes in prop::collection::vec((0..6_000u64, change()), 0..40),
     ) {
-        let params = Params::testnet(100_000_000_000);
-        let mut net = Net { ledger: Ledger::new(params.clone()), params, events: Vec::new() };
-        let count = specs.len() as u32;
-        for (i, spec) in specs.iter().enumerate() {
-            net.register(i as u32 + 1, spec);
-        }
-        let voters: Vec<u32> = (1..=count).collect();
-        let changes: BTreeMap<u64, Vec<Change>> = changes.into_iter().fold(BTreeMap::new(), |mut m, (at, c)| {
-            m.entry(at % blocks).or_insert_with(Vec::new).push(c);
-            m
-        });
+        let mut net = Net::start(&specs);
+        let changes = schedule(changes, blocks);
         let (mut exact, mut reference) = (Exact::new(), Reference::default());
         let mut rewards = BlockRewards::new();
-        let mut joined = 0u32;
         for b in 0..blocks {
             for change in changes.get(&b).into_iter().flatten() {
-                match change {
-                    Change::Decommission(i) => net.decide(DecisionKind::Decommission, (*i as u32 % count) + 1, &voters),
-                    Change::Recommission(i) => net.decide(DecisionKind::Recommission, (*i as u32 % count) + 1, &voters),
-                    Change::Exit(i) => net.exit((*i as u32 % count) + 1),
-                    Change::Join(spec) => {
-                        joined += 1;
-                        net.register(100 + joined, spec);
-                    }
-                }
+                net.change(change);
             }
             let height = net.ledger.height() + 1;
             assert!(net.apply(&Tx::AdvanceHeight(height).unsigned()));
             if height.is_multiple_of(97) {
-                for n in 1..=count {
+                for n in 1..=net.count {
                     net.exit_stake(n);
                 }
             }
