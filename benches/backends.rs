@@ -57,30 +57,48 @@ fn primitives(c: &mut Criterion) {
     curve::select(curve::auto()).unwrap();
 }
 
-/// Ed25519 as sesh does it (ed25519-dalek with the key expanded once; libsodium's verification
-/// rules) against aws-lc-rs, on the signed part of a 1 KiB 1:1 message.
+/// Ed25519 as sesh does it on each backend (libsodium's verification rules in front) against
+/// aws-lc-rs and ed25519-dalek called directly, on the signed part of a 1 KiB 1:1 message.
 fn ed25519(c: &mut Criterion) {
     use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair};
+    use ed25519_dalek::{Signer, SigningKey, Verifier};
     let identity = Identity::from_account_seed(&AccountSeed::from_bytes([1; 16]));
     let message = vec![0x5a; 1024 + 64];
     let aws = Ed25519KeyPair::from_seed_unchecked(identity.seed().as_bytes()).unwrap();
+    let dalek = SigningKey::from_bytes(identity.seed().as_bytes());
     let signature = identity.sign(&message);
     assert_eq!(aws.sign(&message).as_ref(), signature.to_bytes().as_slice(), "bit-identical");
+    assert_eq!(dalek.sign(&message).to_bytes(), signature.to_bytes(), "bit-identical");
     let public = *identity.ed25519_public_key();
     let aws_public =
         signature::UnparsedPublicKey::new(&signature::ED25519, aws.public_key().as_ref().to_vec());
+    let dalek_public = dalek.verifying_key();
+    let dalek_signature = ed25519_dalek::Signature::from_bytes(&signature.to_bytes());
     let mut group = c.benchmark_group(SIGN);
-    group.bench_function("sesh", |b| b.iter(|| identity.sign(black_box(&message))));
+    for b in backends() {
+        curve::select(b).unwrap();
+        group.bench_function(format!("sesh-{b}"), |bench| {
+            bench.iter(|| identity.sign(black_box(&message)));
+        });
+    }
     group.bench_function("aws-lc", |b| b.iter(|| aws.sign(black_box(&message))));
+    group.bench_function("ed25519-dalek", |b| b.iter(|| dalek.sign(black_box(&message))));
     group.finish();
     let mut group = c.benchmark_group(VERIFY);
-    group.bench_function("sesh", |b| {
-        b.iter(|| public.verify(black_box(&message), &signature).unwrap());
-    });
+    for b in backends() {
+        curve::select(b).unwrap();
+        group.bench_function(format!("sesh-{b}"), |bench| {
+            bench.iter(|| public.verify(black_box(&message), &signature).unwrap());
+        });
+    }
     group.bench_function("aws-lc", |b| {
         b.iter(|| aws_public.verify(black_box(&message), &signature.to_bytes()).unwrap());
     });
+    group.bench_function("ed25519-dalek", |b| {
+        b.iter(|| dalek_public.verify(black_box(&message), &dalek_signature).unwrap());
+    });
     group.finish();
+    curve::select(curve::auto()).unwrap();
 }
 
 fn onion(c: &mut Criterion) {
@@ -195,9 +213,10 @@ fn report() {
         println!("raw: {what}: {}", row.join(" | "));
     }
     for (group, what) in [(SIGN, "Ed25519 sign"), (VERIFY, "Ed25519 verify")] {
-        let row: Vec<String> = ["sesh", "aws-lc"]
-            .iter()
-            .map(|f| mean_ns(group, f).map_or(format!("{f} -"), |t| format!("{f} {}", us(t))))
+        let functions = list.iter().map(|b| format!("sesh-{b}"));
+        let row: Vec<String> = functions
+            .chain(["aws-lc".to_owned(), "ed25519-dalek".to_owned()])
+            .map(|f| mean_ns(group, &f).map_or(format!("{f} -"), |t| format!("{f} {}", us(t))))
             .collect();
         println!("raw: {what}, 1 KiB: {}", row.join(" | "));
     }
