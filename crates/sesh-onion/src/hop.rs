@@ -8,7 +8,9 @@
 //! | `aes-cbc` (decrypt only) | `DH` | `iv(16) ‖ AES-256-CBC(PKCS#7)` |
 //!
 //! Both directions use the same key; only the random nonce differs. Diffie-Hellman is
-//! sesh-identity's, which refuses an all-zero result as libsodium does.
+//! sesh-identity's, which refuses an all-zero result as libsodium does; the AEADs come from
+//! AWS-LC while it is the active backend ([`sesh_identity::curve`]), else from RustCrypto, with
+//! the same bytes.
 //!
 //! ```
 //! use sesh_identity::X25519SecretKey;
@@ -29,16 +31,14 @@
 
 use core::fmt;
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
 use cbc::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
-use chacha20poly1305::XChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, RngCore};
 use sesh_identity::{X25519PublicKey, X25519SecretKey, hash};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::aead::{self, Aead};
 use crate::error::{Error, Result};
 
 /// How a layer is encrypted.
@@ -180,11 +180,8 @@ impl HopKey {
         parts: &[&[u8]],
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        let nonce_len = match self.enc_type {
-            EncType::XChaCha20 => 24,
-            EncType::AesGcm => 12,
-            EncType::AesCbc => return Err(Error::EncryptUnsupported),
-        };
+        let cipher = self.aead().ok_or(Error::EncryptUnsupported)?;
+        let nonce_len = cipher.nonce_len();
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = Vec::with_capacity(nonce_len + len + 16);
         out.resize(nonce_len, 0);
@@ -193,18 +190,18 @@ impl HopKey {
             out.extend_from_slice(part);
         }
         let (nonce, body) = out.split_at_mut(nonce_len);
-        let tag = match self.enc_type {
-            EncType::XChaCha20 => XChaCha20Poly1305::new(self.key.as_ref().into())
-                .encrypt_in_place_detached(nonce.as_ref().into(), b"", body),
-            _ => Aes256Gcm::new(self.key.as_ref().into()).encrypt_in_place_detached(
-                nonce.as_ref().into(),
-                b"",
-                body,
-            ),
-        }
-        .map_err(|_| Error::EncryptUnsupported)?;
+        let tag = aead::seal(cipher, &self.key, nonce, body)?;
         out.extend_from_slice(&tag);
         Ok(out)
+    }
+
+    /// The AEAD of this key's type (AES-CBC has none).
+    fn aead(&self) -> Option<Aead> {
+        match self.enc_type {
+            EncType::XChaCha20 => Some(Aead::XChaCha20Poly1305),
+            EncType::AesGcm => Some(Aead::Aes256Gcm),
+            EncType::AesCbc => None,
+        }
     }
 
     /// Decrypts a ciphertext of this key's layout.
@@ -213,48 +210,21 @@ impl HopKey {
     /// [`Error::DecryptionFailed`] for anything that does not decrypt, including a ciphertext too
     /// short to hold the nonce and tag.
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        match self.enc_type {
-            EncType::XChaCha20 => self.open_aead::<24>(ciphertext, |key, nonce, body, tag| {
-                XChaCha20Poly1305::new(key.into()).decrypt_in_place_detached(
-                    nonce.into(),
-                    b"",
-                    body,
-                    tag.into(),
-                )
-            }),
-            EncType::AesGcm => self.open_aead::<12>(ciphertext, |key, nonce, body, tag| {
-                Aes256Gcm::new(key.into()).decrypt_in_place_detached(
-                    nonce.into(),
-                    b"",
-                    body,
-                    tag.into(),
-                )
-            }),
-            EncType::AesCbc => {
-                let (iv, body) = ciphertext.split_at_checked(16).ok_or(Error::DecryptionFailed)?;
-                let iv: &[u8; 16] = iv.try_into().map_err(|_| Error::DecryptionFailed)?;
-                cbc::Decryptor::<aes::Aes256>::new(self.key.as_ref().into(), iv.into())
-                    .decrypt_padded_vec_mut::<Pkcs7>(body)
-                    .map_err(|_| Error::DecryptionFailed)
-            }
-        }
-    }
-
-    fn open_aead<const N: usize>(
-        &self,
-        ciphertext: &[u8],
-        open: impl FnOnce(&[u8; 32], &[u8; N], &mut [u8], &[u8; 16]) -> Result<(), aes_gcm::Error>,
-    ) -> Result<Vec<u8>> {
-        let (nonce, rest) = ciphertext.split_at_checked(N).ok_or(Error::DecryptionFailed)?;
+        let Some(cipher) = self.aead() else {
+            let (iv, body) = ciphertext.split_at_checked(16).ok_or(Error::DecryptionFailed)?;
+            let iv: &[u8; 16] = iv.try_into().map_err(|_| Error::DecryptionFailed)?;
+            return cbc::Decryptor::<aes::Aes256>::new(self.key.as_ref().into(), iv.into())
+                .decrypt_padded_vec_mut::<Pkcs7>(body)
+                .map_err(|_| Error::DecryptionFailed);
+        };
+        let (nonce, rest) =
+            ciphertext.split_at_checked(cipher.nonce_len()).ok_or(Error::DecryptionFailed)?;
         let body_len = rest.len().checked_sub(16).ok_or(Error::DecryptionFailed)?;
         let (body, tag) = rest.split_at(body_len);
-        let nonce: &[u8; N] = nonce.try_into().map_err(|_| Error::DecryptionFailed)?;
         let tag: &[u8; 16] = tag.try_into().map_err(|_| Error::DecryptionFailed)?;
         let mut plaintext = body.to_vec();
-        match open(&self.key, nonce, &mut plaintext, tag) {
-            Ok(()) => Ok(plaintext),
-            Err(_) => Err(Error::DecryptionFailed),
-        }
+        aead::open(cipher, &self.key, nonce, &mut plaintext, tag)?;
+        Ok(plaintext)
     }
 }
 
