@@ -84,6 +84,8 @@ pub(crate) struct Network {
 /// The answer of a destination node.
 #[derive(Debug)]
 pub(crate) struct NodeAnswer {
+    /// The swarm member that answered (Ed25519 key).
+    pub(crate) node: [u8; 32],
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
     /// Paths tried (1 if the first worked).
@@ -292,10 +294,20 @@ impl Network {
             };
             match built.reply.read_v3(status, &body) {
                 Ok(r) => {
-                    return Ok(NodeAnswer { status: r.status, body: r.body, attempts: attempt });
+                    return Ok(NodeAnswer {
+                        node: target.ed25519,
+                        status: r.status,
+                        body: r.body,
+                        attempts: attempt,
+                    });
                 }
                 Err(sesh_onion::Error::DestinationStatus { status, body }) => {
-                    return Ok(NodeAnswer { status, body, attempts: attempt });
+                    return Ok(NodeAnswer {
+                        node: target.ed25519,
+                        status,
+                        body,
+                        attempts: attempt,
+                    });
                 }
                 Err(sesh_onion::Error::PathFailed {
                     unreachable_node: Some(node),
@@ -321,10 +333,12 @@ impl Network {
 
     /// Sends a request about `account` to a member of its swarm, following the live rule for
     /// `421` (another member; then refresh the node list; then give up).
+    /// Sends the request `request` builds for a member (given its Ed25519 key) to a random
+    /// member of `account`'s swarm.
     pub(crate) async fn to_swarm(
         &self,
         account: &[u8; 33],
-        request: &[u8],
+        request: impl Fn(&[u8; 32]) -> Vec<u8>,
     ) -> Result<NodeAnswer, ClientError> {
         let mut tried: Vec<[u8; 32]> = Vec::new();
         for round in 0..3 {
@@ -339,7 +353,7 @@ impl Network {
                 return Err(ClientError::NoSwarm);
             };
             tried.push(target.ed25519);
-            let answer = match self.onion(&target, request).await {
+            let answer = match self.onion(&target, &request(&target.ed25519)).await {
                 Ok(a) => a,
                 // The destination itself may be down: try another member.
                 Err(ClientError::PathsFailed { .. }) if round < 2 => continue,
@@ -411,7 +425,7 @@ pub(crate) async fn send(
     params.insert("timestamp".into(), json!(now));
     params.insert("ttl".into(), json!(MESSAGE_TTL_MS));
     let request = json!({"method": "store", "params": params}).to_string().into_bytes();
-    let answer = net.to_swarm(&to.to_bytes(), &request).await?;
+    let answer = net.to_swarm(&to.to_bytes(), |_| request.clone()).await?;
     if answer.status != 200 {
         return Err(ClientError::Refused {
             status: answer.status,
@@ -439,22 +453,38 @@ pub(crate) struct Received {
     pub(crate) sent_ms: u64,
 }
 
-/// What a client remembers between runs: where it got to, and what it has shown.
+/// What a client remembers between runs: where it got to on each swarm member, and what it has
+/// shown.
+///
+/// The last hash is kept per member, as live clients keep it: members receive a swarm's messages
+/// in different orders (forwarded, handed over, caught up after a restart), so "after this hash"
+/// on one member is not "after this hash" on another.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Inbox {
-    pub(crate) last_hash: Option<String>,
+    /// The last hash retrieved from each member, by its Ed25519 key in hex.
+    pub(crate) last_hashes: BTreeMap<String, String>,
     /// Hashes already shown, with their expiry (forgotten once expired).
     pub(crate) seen: BTreeMap<String, i64>,
 }
 
 impl Inbox {
     pub(crate) fn to_json(&self) -> Value {
-        json!({"last_hash": self.last_hash, "seen": self.seen})
+        json!({"last_hashes": self.last_hashes, "seen": self.seen})
     }
 
     pub(crate) fn from_json(v: &Value) -> Self {
+        let strings = |key: &str| -> BTreeMap<String, String> {
+            v.get(key)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         Self {
-            last_hash: v.get("last_hash").and_then(Value::as_str).map(str::to_owned),
+            last_hashes: strings("last_hashes"),
             seen: v
                 .get("seen")
                 .and_then(Value::as_object)
@@ -476,9 +506,15 @@ pub(crate) async fn receive(
     let mut out = Vec::new();
     let mut unreadable = 0;
     loop {
-        let params = account.retrieve(Namespace(0), now_ms(), inbox.last_hash.as_deref());
-        let request = json!({"method": "retrieve", "params": params}).to_string().into_bytes();
-        let answer = net.to_swarm(&id, &request).await?;
+        let last_hashes = &inbox.last_hashes;
+        let answer = net
+            .to_swarm(&id, |node| {
+                let last = last_hashes.get(&hex::encode(node)).map(String::as_str);
+                let params = account.retrieve(Namespace(0), now_ms(), last);
+                json!({"method": "retrieve", "params": params}).to_string().into_bytes()
+            })
+            .await?;
+        let member = hex::encode(answer.node);
         if answer.status != 200 {
             return Err(ClientError::Refused {
                 status: answer.status,
@@ -494,7 +530,7 @@ pub(crate) async fn receive(
                 unreadable += 1;
                 continue;
             };
-            inbox.last_hash = Some(hash.to_owned());
+            inbox.last_hashes.insert(member.clone(), hash.to_owned());
             if inbox.seen.contains_key(hash) {
                 continue;
             }
