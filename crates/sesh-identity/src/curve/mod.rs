@@ -21,10 +21,11 @@
 //!
 //! With AWS-LC active, Ed25519 signing and verification use it too: it signs in 7.8 µs where
 //! ed25519-dalek takes 15.0 µs, with the same bytes (Ed25519 is deterministic), and verifies in
-//! 25.1 µs against 27.8 µs (on the AMD EPYC VM: 8.6 against 17.4 µs, and 29.4 against 31.5 µs;
-//! sesh's libsodium checks add 0.2–0.7 µs). Verification keeps libsodium's rules exactly: sesh checks `S < L`
-//! and refuses a low-order `R` (and the key was checked when parsed: canonical, not of low
-//! order) before AWS-LC checks the same cofactorless equation, comparing `R` byte for byte.
+//! 25.1 µs against 27.8 µs. On the AMD EPYC VM it signs in 8.6–12 µs against 17–23 µs, and
+//! verification is at par (29–34 µs both); sesh's libsodium checks add 0.2–0.7 µs.
+//! Verification keeps libsodium's rules exactly: sesh checks `S < L` and refuses a low-order `R`
+//! (and the key was checked when parsed: canonical, not of low order) before AWS-LC checks the
+//! same cofactorless equation, comparing `R` byte for byte.
 //! Batch verification (the staking ledger's) stays with ed25519-zebra.
 //!
 //! Keys are loaded into a backend once: an [`X25519SecretKey`](crate::X25519SecretKey) keeps
