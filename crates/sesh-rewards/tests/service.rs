@@ -12,29 +12,36 @@ fn key(n: u8) -> Identity {
     Identity::from_seed(&Seed::from_bytes([n; 32]))
 }
 
+/// Registers node `100 + n` for operator `n` with `fee_bp` and the operator's `stake`.
+fn register(ledger: &mut Ledger, n: u8, fee_bp: u16, stake: u64) -> NodeId {
+    let params = ledger.params().clone();
+    let (operator, node) = (key(n), key(100 + n));
+    let (op, id, bls) = (
+        Address::from_identity(&operator),
+        NodeId::from_identity(&node),
+        BlsKey::from_bytes([n; 64]),
+    );
+    let tx = Tx::Register(Register {
+        operator: op,
+        nonce: 0,
+        node: id,
+        bls_key: bls,
+        fee_bp,
+        stake,
+        beneficiary: op,
+        reservations: vec![],
+        node_signature: node.sign(&Register::node_message(&id, &bls, &op, &params)).to_bytes(),
+    });
+    ledger.apply_signed(&tx.sign(&operator, &params).unwrap()).unwrap();
+    id
+}
+
 #[test]
 fn service_weights_conserve_the_block_reward() {
     let params = Params::testnet(100_000_000_000);
     let mut ledger = Ledger::new(params.clone());
     for n in 1..=3u8 {
-        let (operator, node) = (key(n), key(100 + n));
-        let (op, id, bls) = (
-            Address::from_identity(&operator),
-            NodeId::from_identity(&node),
-            BlsKey::from_bytes([n; 64]),
-        );
-        let tx = Tx::Register(Register {
-            operator: op,
-            nonce: 0,
-            node: id,
-            bls_key: bls,
-            fee_bp: 1_000,
-            stake: params.staking_requirement,
-            beneficiary: op,
-            reservations: vec![],
-            node_signature: node.sign(&Register::node_message(&id, &bls, &op, &params)).to_bytes(),
-        });
-        ledger.apply_signed(&tx.sign(&operator, &params).unwrap()).unwrap();
+        register(&mut ledger, n, 1_000, params.staking_requirement);
     }
     for h in 1..=4 {
         ledger.apply_signed(&Tx::AdvanceHeight(h).unsigned()).unwrap();
@@ -83,25 +90,8 @@ fn the_engine_credits_what_the_rule_gives() {
     let mut ledger = Ledger::new(params.clone());
     let req = params.staking_requirement;
     for n in 1..=12u8 {
-        let (operator, node) = (key(n), key(100 + n));
-        let (op, id, bls) = (
-            Address::from_identity(&operator),
-            NodeId::from_identity(&node),
-            BlsKey::from_bytes([n; 64]),
-        );
         let stake = if n % 3 == 0 { req } else { req / 2 };
-        let tx = Tx::Register(Register {
-            operator: op,
-            nonce: 0,
-            node: id,
-            bls_key: bls,
-            fee_bp: u16::from(n) * 700,
-            stake,
-            beneficiary: op,
-            reservations: vec![],
-            node_signature: node.sign(&Register::node_message(&id, &bls, &op, &params)).to_bytes(),
-        });
-        ledger.apply_signed(&tx.sign(&operator, &params).unwrap()).unwrap();
+        let id = register(&mut ledger, n, u16::from(n) * 700, stake);
         if stake < req {
             let who = key(200 + n);
             let a = Address::from_identity(&who);
