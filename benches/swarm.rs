@@ -20,7 +20,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sesh_swarm::rng::{Mt19937_64, uniform};
 use sesh_swarm::{
-    NodeKey, NodeState, SortOrder, SwarmId, SwarmMap, SwarmSpace, Swarms, calc_swarm_changes, next,
+    NodeId, NodeState, SortOrder, SwarmId, SwarmMap, SwarmSpace, Swarms, calc_swarm_changes, next,
 };
 
 const LOOKUP: &str = "swarm_lookup_2000_swarms";
@@ -30,10 +30,10 @@ const LOOKUPS_PER_ITER: usize = 1024;
 const CHURN: usize = 10;
 const SIZES: [usize; 2] = [2_000, 20_000];
 
-fn key(rng: &mut ChaCha20Rng) -> NodeKey {
+fn key(rng: &mut ChaCha20Rng) -> NodeId {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
-    NodeKey::from_bytes(bytes)
+    NodeId::from_bytes(bytes)
 }
 
 fn lookup_bench(c: &mut Criterion) {
@@ -76,14 +76,14 @@ fn lookup_bench(c: &mut Criterion) {
 /// input of the next block: 10 random departures and 10 registrations.
 struct Network {
     map: SwarmMap,
-    states: Vec<(NodeKey, NodeState)>,
+    states: Vec<(NodeId, NodeState)>,
     input: Swarms,
 }
 
 fn network(n: usize) -> Network {
     let mut rng = ChaCha20Rng::seed_from_u64(n as u64);
     let mut map = SwarmMap::new();
-    let mut nodes: Vec<NodeKey> = Vec::new();
+    let mut nodes: Vec<NodeId> = Vec::new();
     let mut block = 0u64;
     while nodes.len() < n {
         let joins = (n - nodes.len()).min(500);
@@ -93,7 +93,7 @@ fn network(n: usize) -> Network {
             .unwrap()
             .into_map();
     }
-    let mut states: BTreeMap<NodeKey, NodeState> =
+    let mut states: BTreeMap<NodeId, NodeState> =
         nodes.iter().map(|k| (*k, NodeState::Active)).collect();
     for _ in 0..CHURN {
         let leaving = nodes[(rng.next_u64() % n as u64) as usize];

@@ -13,7 +13,7 @@ use rand_core::{OsRng, RngCore};
 use sesh_identity::Identity;
 use sesh_swarm::analysis::{largest_operator_shares, size_histogram};
 use sesh_swarm::{
-    Change, NodeKey, NodeState, SortOrder, SwarmMap, SwarmSpace, next, seed_from_block_hash,
+    Change, NodeId, NodeState, SortOrder, SwarmMap, SwarmSpace, next, seed_from_block_hash,
 };
 
 fn main() -> ExitCode {
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn short(node: &NodeKey) -> String {
+fn short(node: &NodeId) -> String {
     node.to_string().chars().take(8).collect()
 }
 
@@ -56,9 +56,9 @@ fn pick<T: Copy>(items: &[T], rng: &mut OsRng) -> Option<T> {
 
 fn run(blocks: u32, order: SortOrder) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = OsRng;
-    let mut states: BTreeMap<NodeKey, NodeState> = BTreeMap::new();
+    let mut states: BTreeMap<NodeId, NodeState> = BTreeMap::new();
     // Operators run several nodes each: node -> operator, for the share analysis at the end.
-    let mut operator_of: BTreeMap<NodeKey, u32> = BTreeMap::new();
+    let mut operator_of: BTreeMap<NodeId, u32> = BTreeMap::new();
     let mut map = SwarmMap::new();
     let mut previous_hash = [0u8; 32];
 
@@ -67,11 +67,11 @@ fn run(blocks: u32, order: SortOrder) -> Result<(), Box<dyn std::error::Error>> 
         let registrations = if height <= 10 { 12 } else { (rng.next_u32() % 4) as usize };
         for _ in 0..registrations {
             let node =
-                NodeKey::from_bytes(*Identity::generate(&mut rng).ed25519_public_key().as_bytes());
+                NodeId::from_bytes(*Identity::generate(&mut rng).ed25519_public_key().as_bytes());
             states.insert(node, NodeState::Active);
             operator_of.insert(node, rng.next_u32() % 40);
         }
-        let active: Vec<NodeKey> =
+        let active: Vec<NodeId> =
             states.iter().filter(|(_, s)| **s == NodeState::Active).map(|(k, _)| *k).collect();
         if height > 10 {
             for _ in 0..rng.next_u32() % 3 {
@@ -84,7 +84,7 @@ fn run(blocks: u32, order: SortOrder) -> Result<(), Box<dyn std::error::Error>> 
                 states.insert(node, state);
             }
             // A decommissioned node sometimes comes back (and is placed again like a newcomer).
-            let resting: Vec<NodeKey> = states
+            let resting: Vec<NodeId> = states
                 .iter()
                 .filter(|(_, s)| **s == NodeState::Decommissioned)
                 .map(|(k, _)| *k)

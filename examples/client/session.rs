@@ -17,7 +17,7 @@ use sesh_identity::{Ed25519PublicKey, Identity, SessionId, X25519PublicKey};
 use sesh_onion::{Destination, EncType, Hop};
 use sesh_rpc::Namespace;
 use sesh_rpc::client::Account;
-use sesh_swarm::{NodeKey, SwarmId, SwarmMap, SwarmSpace};
+use sesh_swarm::{NodeId, SwarmId, SwarmMap, SwarmSpace};
 
 /// Nodes in a path (guard, middle, exit).
 pub(crate) const PATH_LENGTH: usize = 3;
@@ -164,7 +164,7 @@ impl Network {
                 && let Some(id) =
                     u64::from_str_radix(swarm, 16).ok().and_then(|id| SwarmId::new(id).ok())
             {
-                assignments.push((NodeKey::from_bytes(ed25519), id));
+                assignments.push((NodeId::from_bytes(ed25519), id));
             }
             nodes.push(NetNode { ed25519, x25519, base_url: format!("{scheme}://{ip}:{port}") });
         }

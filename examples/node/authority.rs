@@ -25,7 +25,7 @@ use sesh_rewards::pool::{BlockRewards, RewardRatePool};
 use sesh_staking::journal::Journal;
 use sesh_staking::tx::{Register, SignedTx, Tx};
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
-use sesh_swarm::{NodeKey, NodeState, SortOrder, SwarmId, SwarmMap, next, seed_from_block_hash};
+use sesh_swarm::{NodeId, NodeState, SortOrder, SwarmId, SwarmMap, next, seed_from_block_hash};
 
 /// The staking requirement of a local network: 100 SESH (9 decimals).
 pub(crate) const TESTNET_REQUIREMENT: u64 = 100_000_000_000;
@@ -211,7 +211,7 @@ impl Authority {
             if let Some(s) = n.get("swarm").and_then(Value::as_str) {
                 let id = u64::from_str_radix(s, 16).map_err(|e| e.to_string())?;
                 assignments
-                    .push((NodeKey::from_bytes(key), SwarmId::new(id).map_err(|e| e.to_string())?));
+                    .push((NodeId::from_bytes(key), SwarmId::new(id).map_err(|e| e.to_string())?));
             }
         }
         self.map = SwarmMap::from_assignments(assignments).map_err(|e| e.to_string())?;
@@ -297,7 +297,7 @@ impl Authority {
                     NodeStatus::Decommissioned => NodeState::Decommissioned,
                     _ => NodeState::Removed,
                 };
-                (NodeKey::from_bytes(*n.id().as_bytes()), state)
+                (NodeId::from_bytes(*n.id().as_bytes()), state)
             });
         let transition =
             next(&self.map, states, seed_from_block_hash(&self.block_hash), SortOrder::Compat)
@@ -349,7 +349,7 @@ impl Authority {
                 let x25519 =
                     sesh_identity::Ed25519PublicKey::from_bytes(key).ok()?.to_x25519().ok()?;
                 let swarm =
-                    self.map.swarm_of(&NodeKey::from_bytes(*key)).map(|s| format!("{:x}", s.get()));
+                    self.map.swarm_of(&NodeId::from_bytes(*key)).map(|s| format!("{:x}", s.get()));
                 Some(json!({
                     "pubkey_ed25519": hex::encode(key),
                     "pubkey_x25519": hex::encode(x25519.as_bytes()),

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use serde_json::{Value, json};
 use sesh_rpc::AccountId;
 use sesh_rpc::handler::SwarmView;
-use sesh_swarm::{NodeKey, SwarmId, SwarmMap, SwarmSpace};
+use sesh_swarm::{NodeId, SwarmId, SwarmMap, SwarmSpace};
 
 /// A node of the network.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl View {
             if let Some(swarm) = n.get("swarm").and_then(Value::as_str) {
                 let id = u64::from_str_radix(swarm, 16).map_err(|_| "bad swarm id")?;
                 let id = SwarmId::new(id).map_err(|e| e.to_string())?;
-                assignments.push((NodeKey::from_bytes(info.ed25519), id));
+                assignments.push((NodeId::from_bytes(info.ed25519), id));
             }
             nodes.insert(info.ed25519, info);
         }
@@ -131,7 +131,7 @@ impl View {
 
     /// This node's swarm, once it has one.
     pub(crate) fn my_swarm(&self) -> Option<SwarmId> {
-        self.map.swarm_of(&NodeKey::from_bytes(self.me))
+        self.map.swarm_of(&NodeId::from_bytes(self.me))
     }
 
     /// Why the node cannot serve yet, if it cannot.

@@ -247,7 +247,7 @@ pub(crate) async fn on_fetch(app: &Arc<App>, from: [u8; 32], body: &[u8]) -> (u1
         .and_then(Value::as_u64)
         .map_or(PAGE, |l| usize::try_from(l).unwrap_or(PAGE).clamp(1, PAGE));
     let view = app.view();
-    if view.map.swarm_of(&sesh_swarm::NodeKey::from_bytes(from)) != Some(swarm) {
+    if view.map.swarm_of(&sesh_swarm::NodeId::from_bytes(from)) != Some(swarm) {
         return (403, json!({"error": "the requesting node is not a member of that swarm"}));
     }
     let rows = match app.with_db(move |db| db.scan(after, limit)).await {

@@ -19,7 +19,7 @@ use sesh_staking::tx::{
 };
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
 use sesh_swarm::{
-    Change, NodeKey, NodeState, SortOrder, SwarmMap, SwarmSpace, next, seed_from_block_hash,
+    Change, NodeId, NodeState, SortOrder, SwarmMap, SwarmSpace, next, seed_from_block_hash,
 };
 
 use crate::simulate::metrics::{DayRow, Recorder};
@@ -445,7 +445,7 @@ impl Sim {
         let states = self
             .ledger
             .nodes()
-            .map(|n| (NodeKey::from_bytes(*n.id().as_bytes()), node_state(n.status())));
+            .map(|n| (NodeId::from_bytes(*n.id().as_bytes()), node_state(n.status())));
         let t = next(&self.map, states, seed_from_block_hash(&self.block_hash), self.order)
             .map_err(|e| e.to_string())?;
         self.totals.swarm_recomputes += 1;
@@ -497,7 +497,7 @@ impl Sim {
         row.active_nodes = self.ledger.active_count() as u64;
         // Operator control.
         let operator_of =
-            |k: &NodeKey| self.nodes.get(&NodeId::from_bytes(*k.as_bytes())).map(|n| n.operator);
+            |k: &NodeId| self.nodes.get(&NodeId::from_bytes(*k.as_bytes())).map(|n| n.operator);
         let shares = sesh_swarm::analysis::largest_operator_shares(&self.map, operator_of);
         let majority = shares.iter().filter(|s| s.held * 2 > s.size).count();
         row.majority_swarm_share =

@@ -544,7 +544,7 @@ fn swarm_map(state: &Value) -> sesh_swarm::SwarmMap {
         let mut key = [0u8; 32];
         hex::decode_to_slice(n["pubkey_ed25519"].as_str()?, &mut key).ok()?;
         let id = u64::from_str_radix(n["swarm"].as_str()?, 16).ok()?;
-        Some((sesh_swarm::NodeKey::from_bytes(key), sesh_swarm::SwarmId::new(id).ok()?))
+        Some((sesh_swarm::NodeId::from_bytes(key), sesh_swarm::SwarmId::new(id).ok()?))
     });
     sesh_swarm::SwarmMap::from_assignments(pairs).unwrap()
 }
@@ -602,7 +602,7 @@ async fn a_swarm_split_hands_messages_over() {
         .nodes
         .iter()
         .map(|n| {
-            let mine = map.swarm_of(&sesh_swarm::NodeKey::from_bytes(n.key)).unwrap();
+            let mine = map.swarm_of(&sesh_swarm::NodeId::from_bytes(n.key)).unwrap();
             people
                 .iter()
                 .zip(&stored)
@@ -643,7 +643,7 @@ async fn a_swarm_split_hands_messages_over() {
         for (i, n) in net.nodes.iter().enumerate() {
             let (status, body) =
                 net.rpc(i, "retrieve", account.retrieve(Namespace(0), now_ms(), None)).await;
-            if map.swarm_of(&sesh_swarm::NodeKey::from_bytes(n.key)) == Some(swarm) {
+            if map.swarm_of(&sesh_swarm::NodeId::from_bytes(n.key)) == Some(swarm) {
                 assert_eq!(status, 200, "{body}");
                 assert_eq!(hashes_of(&body), BTreeSet::from([hash.clone()]));
             } else {

@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sesh_swarm::{
-    MIN_SWARM_SIZE, NodeKey, NodeState, SortOrder, SwarmId, SwarmMap, SwarmSpace, Swarms,
+    MIN_SWARM_SIZE, NodeId, NodeState, SortOrder, SwarmId, SwarmMap, SwarmSpace, Swarms,
     calc_swarm_changes, next,
 };
 
-fn node(k: u8, salt: u8) -> NodeKey {
+fn node(k: u8, salt: u8) -> NodeId {
     let mut key = [salt; 32];
     key[0] = k;
-    NodeKey::from_bytes(key)
+    NodeId::from_bytes(key)
 }
 
 /// A history of blocks read from the bytes, two at a time: `op, arg`. `op % 4`: 0 registers or
@@ -22,7 +22,7 @@ fn node(k: u8, salt: u8) -> NodeKey {
 pub fn swarm_history(data: &[u8]) {
     let salt = data.first().copied().unwrap_or(0);
     for order in [SortOrder::Compat, SortOrder::Canonical] {
-        let mut states: BTreeMap<NodeKey, NodeState> = BTreeMap::new();
+        let mut states: BTreeMap<NodeId, NodeState> = BTreeMap::new();
         let mut map = SwarmMap::new();
         for pair in data.chunks_exact(2) {
             let (op, arg) = (pair[0], pair[1]);
@@ -41,12 +41,12 @@ pub fn swarm_history(data: &[u8]) {
                     let seed = u64::from(arg).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(op);
                     let transition =
                         next(&map, states.iter().map(|(k, s)| (*k, *s)), seed, order).unwrap();
-                    let active: BTreeSet<NodeKey> = states
+                    let active: BTreeSet<NodeId> = states
                         .iter()
                         .filter(|(_, s)| **s == NodeState::Active)
                         .map(|(k, _)| *k)
                         .collect();
-                    let placed: Vec<NodeKey> =
+                    let placed: Vec<NodeId> =
                         transition.map().iter().flat_map(|(_, m)| m.iter().copied()).collect();
                     assert_eq!(placed.len(), active.len());
                     assert_eq!(placed.into_iter().collect::<BTreeSet<_>>(), active);
@@ -81,14 +81,14 @@ pub fn swarm_calc(data: &[u8]) {
         swarms.entry(id).or_default().extend(members.iter().map(|k| node(*k, 0)));
         rest = after;
     }
-    let all: Vec<NodeKey> = swarms.values().flatten().copied().collect();
+    let all: Vec<NodeId> = swarms.values().flatten().copied().collect();
     let distinct = all.iter().collect::<BTreeSet<_>>().len() == all.len();
     for order in [SortOrder::Compat, SortOrder::Canonical] {
         let mut out = swarms.clone();
         calc_swarm_changes(&mut out, seed, order);
         if distinct {
             let mut before = all.clone();
-            let mut after: Vec<NodeKey> = out.values().flatten().copied().collect();
+            let mut after: Vec<NodeId> = out.values().flatten().copied().collect();
             before.sort();
             after.sort();
             assert_eq!(before, after);
@@ -101,13 +101,13 @@ pub fn swarm_calc(data: &[u8]) {
 /// parses prints back to something that parses to the same value.
 pub fn swarm_parse(data: &[u8]) {
     let Ok(text) = core::str::from_utf8(data) else { return };
-    if let Ok(key) = text.parse::<NodeKey>() {
-        assert_eq!(key.to_string().parse::<NodeKey>().ok(), Some(key));
+    if let Ok(key) = text.parse::<NodeId>() {
+        assert_eq!(key.to_string().parse::<NodeId>().ok(), Some(key));
     }
     if let Ok(id) = text.parse::<SwarmId>() {
         assert_eq!(id.to_string().parse::<SwarmId>().ok(), Some(id));
     }
     let _ = text.parse::<SwarmSpace>();
     let _ = SwarmSpace::from_account_bytes(data);
-    let _ = NodeKey::try_from(data);
+    let _ = NodeId::try_from(data);
 }

@@ -80,3 +80,26 @@ hex_or_bytes! {
     BlindedId => "a blinded ID (66 hex digits starting 15 or 25, or 33 bytes)",
     AnyId => "a Session ID of any kind (66 hex digits, or 33 bytes)",
 }
+
+/// A node id: hex in human-readable formats; in binary ones a fixed 32-byte tuple, the encoding
+/// of `[u8; 32]` (so that a ledger journal written with a plain byte array reads back the same).
+impl Serialize for crate::NodeId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            self.as_bytes().serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for crate::NodeId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let visitor = BytesOrHex::<crate::NodeId>(PhantomData, "a node id (64 hex digits or 32 bytes)");
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_str(visitor)
+        } else {
+            deserializer.deserialize_tuple(32, visitor)
+        }
+    }
+}

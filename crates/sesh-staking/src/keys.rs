@@ -6,6 +6,7 @@ use core::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub(crate) use sesh_identity::NodeId;
 
 fn decode<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N], Error> {
     let mut out = [0u8; N];
@@ -95,12 +96,6 @@ key_type!(
 );
 
 key_type!(
-    /// A service node's identity: its Ed25519 public key, which signs its uptime proofs, its
-    /// votes and its registration proof.
-    NodeId, 32, "a node id"
-);
-
-key_type!(
     /// A node's BLS public key (a BN254 G1 point, X‖Y), kept as bytes: the ledger only requires it
     /// to be non-zero and unique; its proof of possession is the contract's to check.
     BlsKey, 64, "a BLS key"
@@ -146,13 +141,6 @@ mod serde_bytes_array {
 
 impl Address {
     /// The address of an account's Ed25519 key.
-    pub fn from_identity(identity: &sesh_identity::Identity) -> Self {
-        Self(identity.ed25519_public_key().to_bytes())
-    }
-}
-
-impl NodeId {
-    /// The id of a node whose Ed25519 key is `identity`'s.
     pub fn from_identity(identity: &sesh_identity::Identity) -> Self {
         Self(identity.ed25519_public_key().to_bytes())
     }

@@ -18,7 +18,9 @@ pub mod tx;
 
 pub use error::{Error, LogProblem, Rejection};
 pub use event::Event;
-pub use keys::{Address, BlsKey, NodeId};
+pub use keys::{Address, BlsKey};
+/// A service node's identity (its Ed25519 key): one type across the sesh crates.
+pub use sesh_identity::NodeId;
 pub use ledger::{Ledger, PendingReturn, Totals};
 pub use node::{Contributor, Node, NodeStatus, RemovalReason, Reservation};
 pub use params::{CreditParams, LiquidationRatios, MinimumRule, Params};

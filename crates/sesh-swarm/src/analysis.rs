@@ -4,9 +4,9 @@
 //!
 //! ```
 //! use sesh_swarm::analysis::{largest_operator_shares, size_histogram};
-//! use sesh_swarm::{NodeKey, SwarmId, SwarmMap};
+//! use sesh_swarm::{NodeId, SwarmId, SwarmMap};
 //!
-//! let node = |k: u8| NodeKey::from_bytes([k; 32]);
+//! let node = |k: u8| NodeId::from_bytes([k; 32]);
 //! let map = SwarmMap::from_assignments(
 //!     (0..12).map(|k| (node(k), SwarmId::new(u64::from(k % 2)).unwrap())),
 //! )?;
@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::map::{NodeKey, SwarmId, SwarmMap};
+use crate::map::{NodeId, SwarmId, SwarmMap};
 
 /// Swarm size → number of swarms of that size.
 pub fn size_histogram(map: &SwarmMap) -> BTreeMap<usize, usize> {
@@ -58,7 +58,7 @@ impl<O> OperatorShare<O> {
 /// own operator.
 pub fn largest_operator_shares<O: Ord + Clone>(
     map: &SwarmMap,
-    mut operator_of: impl FnMut(&NodeKey) -> Option<O>,
+    mut operator_of: impl FnMut(&NodeId) -> Option<O>,
 ) -> Vec<OperatorShare<O>> {
     map.iter()
         .map(|(swarm, members)| {

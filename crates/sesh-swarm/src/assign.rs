@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::map::{NodeKey, SwarmId};
+use crate::map::{NodeId, SwarmId};
 use crate::rng::{Mt19937_64, uniform};
 use crate::sort::std_sort_window;
 
@@ -51,7 +51,7 @@ pub enum SortOrder {
 
 /// Swarms by id, in ascending order, each with its members in order. The bucket
 /// [`SwarmId::UNASSIGNED`] holds nodes that need a swarm.
-pub type Swarms = BTreeMap<SwarmId, Vec<NodeKey>>;
+pub type Swarms = BTreeMap<SwarmId, Vec<NodeId>>;
 
 /// The id for a new swarm, given the existing ids: halfway across the largest gap (the first of
 /// equal gaps), where the gap from the largest id back round to the smallest counts too
@@ -90,7 +90,7 @@ pub fn new_swarm_id<'a>(ids: impl IntoIterator<Item = &'a SwarmId>) -> SwarmId {
 /// call.
 struct Work {
     ids: Vec<SwarmId>,
-    members: Vec<Vec<NodeKey>>,
+    members: Vec<Vec<NodeId>>,
 }
 
 impl Work {
@@ -126,7 +126,7 @@ impl Work {
     }
 
     /// Adds a swarm; `false` (and the members dropped, as in oxend) if the id is taken.
-    fn insert(&mut self, id: SwarmId, members: Vec<NodeKey>) -> bool {
+    fn insert(&mut self, id: SwarmId, members: Vec<NodeId>) -> bool {
         match self.ids.binary_search(&id) {
             Ok(_) => false,
             Err(at) => {
@@ -137,13 +137,13 @@ impl Work {
         }
     }
 
-    fn remove(&mut self, at: usize) -> Vec<NodeKey> {
+    fn remove(&mut self, at: usize) -> Vec<NodeId> {
         self.ids.remove(at);
         self.members.remove(at)
     }
 
     /// Takes `node` out of swarm `at` (every copy, like oxend's erase-remove).
-    fn take(&mut self, at: usize, node: &NodeKey) {
+    fn take(&mut self, at: usize, node: &NodeId) {
         if let Some(members) = self.members.get_mut(at) {
             members.retain(|m| m != node);
         }
@@ -175,7 +175,7 @@ impl ExcessPool {
 
     /// Draws `pool[uniform(rng, len)]`: the member and the position of its swarm. `None` (and no
     /// draw) if the pool is empty.
-    fn pick(self, work: &Work, rng: &mut Mt19937_64) -> Option<(NodeKey, usize)> {
+    fn pick(self, work: &Work, rng: &mut Mt19937_64) -> Option<(NodeId, usize)> {
         if self.members == 0 {
             return None;
         }
@@ -325,7 +325,7 @@ impl Ranking {
 }
 
 fn assign_nodes(
-    nodes: &[NodeKey],
+    nodes: &[NodeId],
     work: &mut Work,
     rng: &mut Mt19937_64,
     percentile: usize,
@@ -445,8 +445,8 @@ mod tests {
         assert_eq!(id(&[100, 200]), 9223372036854775957);
     }
 
-    fn key(k: u8) -> NodeKey {
-        NodeKey::from_bytes([k; 32])
+    fn key(k: u8) -> NodeId {
+        NodeId::from_bytes([k; 32])
     }
 
     /// Two swarms of 2: oxend dissolves both and throws; here the second keeps all four.

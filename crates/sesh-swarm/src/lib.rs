@@ -19,5 +19,5 @@ pub use assign::{
     Swarms, calc_swarm_changes, new_swarm_id,
 };
 pub use error::{Error, Result};
-pub use map::{NodeKey, SwarmId, SwarmIds, SwarmMap, SwarmSpace};
+pub use map::{NodeId, SwarmId, SwarmIds, SwarmMap, SwarmSpace};
 pub use transition::{Change, NodeState, Transition, next, seed_from_block_hash};

@@ -4,9 +4,9 @@
 //! its messages live on the swarm whose id is nearest to that point, going round the circle.
 //!
 //! ```
-//! use sesh_swarm::{NodeKey, SwarmId, SwarmMap, SwarmSpace};
+//! use sesh_swarm::{NodeId, SwarmId, SwarmMap, SwarmSpace};
 //!
-//! let node = |k: u8| NodeKey::from_bytes([k; 32]);
+//! let node = |k: u8| NodeId::from_bytes([k; 32]);
 //! let map = SwarmMap::from_assignments([
 //!     (node(1), SwarmId::new(100)?),
 //!     (node(2), SwarmId::new(100)?),
@@ -22,6 +22,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+pub use sesh_identity::NodeId;
 use core::fmt;
 use core::str::FromStr;
 
@@ -41,94 +42,6 @@ fn decode_hex<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N]>
         actual: text.chars().count(),
     })?;
     Ok(out)
-}
-
-/// A service node's 32-byte Ed25519 public key, the identity by which swarm assignment orders
-/// and places nodes.
-///
-/// Assignment only compares keys byte by byte (as oxend's `crypto::public_key` does), so any 32
-/// bytes are accepted; whether they are a curve point is the staking ledger's concern.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NodeKey([u8; 32]);
-
-/// Byte order (oxend's `crypto::public_key` order), compared as four big-endian words, which is
-/// the same order without a call to `memcmp`.
-impl Ord for NodeKey {
-    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.words().cmp(&other.words())
-    }
-}
-
-impl PartialOrd for NodeKey {
-    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl NodeKey {
-    /// The key with these bytes.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The 32 key bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    fn words(&self) -> [u64; 4] {
-        let mut words = [0u64; 4];
-        for (word, chunk) in words.iter_mut().zip(self.0.chunks_exact(8)) {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(chunk);
-            *word = u64::from_be_bytes(bytes);
-        }
-        words
-    }
-}
-
-impl From<[u8; 32]> for NodeKey {
-    fn from(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-}
-
-/// Exactly 32 bytes, as off the wire.
-impl TryFrom<&[u8]> for NodeKey {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| Error::InvalidByteLength {
-            what: "node key",
-            expected: "32",
-            actual: bytes.len(),
-        })
-    }
-}
-
-impl AsRef<[u8]> for NodeKey {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Display for NodeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for NodeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeKey({self})")
-    }
-}
-
-/// Parses 64 hex characters.
-impl FromStr for NodeKey {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        decode_hex("node key", s).map(Self)
-    }
 }
 
 /// A swarm's id: its position on the 64-bit circle of swarm space.
@@ -324,9 +237,9 @@ impl SwarmIds {
 pub struct SwarmMap {
     ids: SwarmIds,
     /// `members[i]`: the members of swarm `ids[i]`, in key order.
-    members: Vec<Vec<NodeKey>>,
+    members: Vec<Vec<NodeId>>,
     /// Every node with its swarm, in key order.
-    nodes: Vec<(NodeKey, SwarmId)>,
+    nodes: Vec<(NodeId, SwarmId)>,
 }
 
 impl SwarmMap {
@@ -340,8 +253,8 @@ impl SwarmMap {
     /// # Errors
     /// [`Error::DuplicateNode`] for a node given twice, [`Error::UnassignedSwarm`] for one placed
     /// in [`SwarmId::UNASSIGNED`].
-    pub fn from_assignments(pairs: impl IntoIterator<Item = (NodeKey, SwarmId)>) -> Result<Self> {
-        let mut nodes: Vec<(NodeKey, SwarmId)> = pairs.into_iter().collect();
+    pub fn from_assignments(pairs: impl IntoIterator<Item = (NodeId, SwarmId)>) -> Result<Self> {
+        let mut nodes: Vec<(NodeId, SwarmId)> = pairs.into_iter().collect();
         if let Some((node, _)) = nodes.iter().find(|(_, swarm)| swarm.is_unassigned()) {
             return Err(Error::UnassignedSwarm { node: node.to_string() });
         }
@@ -365,8 +278,8 @@ impl SwarmMap {
     /// pairs in key order.
     pub(crate) fn from_parts(
         ids: Vec<SwarmId>,
-        members: Vec<Vec<NodeKey>>,
-        nodes: Vec<(NodeKey, SwarmId)>,
+        members: Vec<Vec<NodeId>>,
+        nodes: Vec<(NodeId, SwarmId)>,
     ) -> Self {
         Self { ids: SwarmIds(ids), members, nodes }
     }
@@ -377,7 +290,7 @@ impl SwarmMap {
     }
 
     /// The members of swarm `id` in key order; empty if there is no such swarm.
-    pub fn members(&self, id: SwarmId) -> &[NodeKey] {
+    pub fn members(&self, id: SwarmId) -> &[NodeId] {
         match self.ids.0.binary_search(&id) {
             Ok(at) => self.members.get(at).map_or(&[], Vec::as_slice),
             Err(_) => &[],
@@ -385,7 +298,7 @@ impl SwarmMap {
     }
 
     /// The swarm `node` is in, if it is an active node with a swarm.
-    pub fn swarm_of(&self, node: &NodeKey) -> Option<SwarmId> {
+    pub fn swarm_of(&self, node: &NodeId) -> Option<SwarmId> {
         let at = self.nodes.binary_search_by(|(key, _)| key.cmp(node)).ok()?;
         self.nodes.get(at).map(|(_, swarm)| *swarm)
     }
@@ -396,12 +309,12 @@ impl SwarmMap {
     }
 
     /// The swarms in id order, each with its members in key order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (SwarmId, &[NodeKey])> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (SwarmId, &[NodeId])> + '_ {
         self.ids.0.iter().zip(&self.members).map(|(id, members)| (*id, members.as_slice()))
     }
 
     /// Every node with its swarm, in key order.
-    pub fn assignments(&self) -> impl ExactSizeIterator<Item = (NodeKey, SwarmId)> + '_ {
+    pub fn assignments(&self) -> impl ExactSizeIterator<Item = (NodeId, SwarmId)> + '_ {
         self.nodes.iter().copied()
     }
 
@@ -513,12 +426,12 @@ mod tests {
     #[test]
     fn parsing_errors_say_what_is_wrong() {
         assert_eq!(
-            "05zz".repeat(16).parse::<NodeKey>(),
-            Err(Error::InvalidHex { what: "node key", character: 'z', position: 2 })
+            "05zz".repeat(16).parse::<NodeId>().map_err(|e| e.to_string()),
+            Err("node id must be hex, but has 'z' at position 2".to_owned())
         );
         assert_eq!(
-            "00".parse::<NodeKey>(),
-            Err(Error::InvalidLength { what: "node key", expected: 64, actual: 2 })
+            "00".parse::<NodeId>().map_err(|e| e.to_string()),
+            Err("node id must be 64 hex characters long, got 2".to_owned())
         );
         assert!(matches!("18446744073709551615".parse::<SwarmId>(), Err(Error::InvalidSwarmId(_))));
         assert!(matches!("+5".parse::<SwarmId>(), Err(Error::InvalidSwarmId(_))));
@@ -528,12 +441,12 @@ mod tests {
             Err(Error::InvalidByteLength { actual: 31, .. })
         ));
         // A multi-byte character must not make slicing panic.
-        assert!("é".repeat(32).parse::<NodeKey>().is_err());
+        assert!("é".repeat(32).parse::<NodeId>().is_err());
     }
 
     #[test]
     fn map_rejects_bad_assignments() {
-        let a = NodeKey([1; 32]);
+        let a = NodeId::from_bytes([1; 32]);
         assert!(matches!(
             SwarmMap::from_assignments([(a, SwarmId(1)), (a, SwarmId(2))]),
             Err(Error::DuplicateNode { .. })

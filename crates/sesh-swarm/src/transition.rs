@@ -1,9 +1,9 @@
 //! One block's swarm update, from node states to the new map and the list of who moved.
 //!
 //! ```
-//! use sesh_swarm::{NodeKey, NodeState, SortOrder, SwarmMap, next};
+//! use sesh_swarm::{NodeId, NodeState, SortOrder, SwarmMap, next};
 //!
-//! let nodes: Vec<NodeKey> = (0u8..14).map(|k| NodeKey::from_bytes([k; 32])).collect();
+//! let nodes: Vec<NodeId> = (0u8..14).map(|k| NodeId::from_bytes([k; 32])).collect();
 //! let genesis = next(
 //!     &SwarmMap::new(),
 //!     nodes.iter().map(|n| (*n, NodeState::Active)),
@@ -29,7 +29,7 @@
 
 use crate::assign::{SortOrder, Swarms, calc_swarm_changes};
 use crate::error::{Error, Result};
-use crate::map::{NodeKey, SwarmId, SwarmMap};
+use crate::map::{NodeId, SwarmId, SwarmMap};
 
 /// What the chain says about a node in this block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,14 +52,14 @@ pub enum Change {
     /// The node got a swarm: new, or back from decommission.
     Joined {
         /// The node.
-        node: NodeKey,
+        node: NodeId,
         /// Its swarm.
         swarm: SwarmId,
     },
     /// The node lost its swarm: decommissioned or removed.
     Left {
         /// The node.
-        node: NodeKey,
+        node: NodeId,
         /// The swarm it was in.
         swarm: SwarmId,
     },
@@ -67,7 +67,7 @@ pub enum Change {
     /// swarm was dissolved).
     Moved {
         /// The node.
-        node: NodeKey,
+        node: NodeId,
         /// The swarm it was in.
         from: SwarmId,
         /// The swarm it is in now.
@@ -77,7 +77,7 @@ pub enum Change {
 
 impl Change {
     /// The node this change is about.
-    pub fn node(&self) -> NodeKey {
+    pub fn node(&self) -> NodeId {
         match *self {
             Self::Joined { node, .. } | Self::Left { node, .. } | Self::Moved { node, .. } => node,
         }
@@ -151,12 +151,12 @@ pub fn seed_from_block_hash(hash: &[u8; 32]) -> u64 {
 /// [`Error::DuplicateNode`] for a node listed twice; nothing else fails.
 pub fn next(
     previous: &SwarmMap,
-    nodes: impl IntoIterator<Item = (NodeKey, NodeState)>,
+    nodes: impl IntoIterator<Item = (NodeId, NodeState)>,
     seed: u64,
     order: SortOrder,
 ) -> Result<Transition> {
     // In key order (callers usually give them so, and then this sort is linear).
-    let mut states: Vec<(NodeKey, NodeState)> = nodes.into_iter().collect();
+    let mut states: Vec<(NodeId, NodeState)> = nodes.into_iter().collect();
     states.sort_unstable_by_key(|pair| pair.0);
     if let Some(pair) = states.windows(2).find(|pair| matches!(pair, [a, b] if a.0 == b.0)) {
         let node = pair.first().map(|(node, _)| node.to_string()).unwrap_or_default();
@@ -165,7 +165,7 @@ pub fn next(
 
     // The active nodes in key order, each with its previous swarm: a merge of two sorted lists.
     let mut before = previous.assignments().peekable();
-    let mut active: Vec<(NodeKey, Option<SwarmId>)> = Vec::with_capacity(states.len());
+    let mut active: Vec<(NodeId, Option<SwarmId>)> = Vec::with_capacity(states.len());
     for (node, state) in states {
         while before.next_if(|(key, _)| *key < node).is_some() {}
         let swarm = before.next_if(|(key, _)| *key == node).map(|(_, swarm)| swarm);
@@ -180,7 +180,7 @@ pub fn next(
     }
 
     // oxend's input: each swarm's remaining members in key order, newcomers in the bucket.
-    let mut buckets: Vec<Vec<NodeKey>> = vec![Vec::new(); previous_ids.len()];
+    let mut buckets: Vec<Vec<NodeId>> = vec![Vec::new(); previous_ids.len()];
     let mut unassigned = Vec::with_capacity(newcomers);
     for (node, swarm) in &active {
         let bucket = swarm
@@ -203,7 +203,7 @@ pub fn next(
     // before; finding those is a merge per swarm, so most nodes are never looked up.
     let mut ids = Vec::with_capacity(swarms.len());
     let mut members = Vec::with_capacity(swarms.len());
-    let mut moved: Vec<(NodeKey, SwarmId)> = Vec::new();
+    let mut moved: Vec<(NodeId, SwarmId)> = Vec::new();
     for (id, mut list) in swarms {
         list.sort_unstable();
         let mut old = previous.members(id).iter().peekable();
@@ -218,7 +218,7 @@ pub fn next(
     }
     moved.sort_unstable_by_key(|pair| pair.0);
     let mut moved = moved.into_iter().peekable();
-    let nodes: Vec<(NodeKey, SwarmId)> = active
+    let nodes: Vec<(NodeId, SwarmId)> = active
         .into_iter()
         .filter_map(|(node, swarm)| {
             moved.next_if(|(key, _)| *key == node).map(|(_, to)| to).or(swarm).map(|id| (node, id))

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use sesh_swarm::{
-    Change, MIN_SWARM_SIZE, NodeKey, NodeState, SortOrder, SwarmId, SwarmIds, SwarmMap, SwarmSpace,
+    Change, MIN_SWARM_SIZE, NodeId, NodeState, SortOrder, SwarmId, SwarmIds, SwarmMap, SwarmSpace,
     next,
 };
 
@@ -47,24 +47,24 @@ fn order() -> impl Strategy<Value = SortOrder> {
     prop_oneof![Just(SortOrder::Compat), Just(SortOrder::Canonical)]
 }
 
-fn key(k: u32, salt: u64) -> NodeKey {
+fn key(k: u32, salt: u64) -> NodeId {
     // Spread keys over the key space; `salt` varies the key order between cases.
     let mut bytes = [0u8; 32];
     let mixed = u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
     bytes[..8].copy_from_slice(&mixed.to_be_bytes());
     bytes[8..12].copy_from_slice(&k.to_be_bytes());
-    NodeKey::from_bytes(bytes)
+    NodeId::from_bytes(bytes)
 }
 
 /// Applies the blocks through [`next`], checking every invariant after each.
 fn check_history(blocks: &[Block], order: SortOrder, salt: u64) -> Result<(), TestCaseError> {
-    let mut states: BTreeMap<NodeKey, NodeState> = BTreeMap::new();
+    let mut states: BTreeMap<NodeId, NodeState> = BTreeMap::new();
     let mut map = SwarmMap::new();
     let mut registered = 0u32;
     for block in blocks {
-        let active: Vec<NodeKey> =
+        let active: Vec<NodeId> =
             states.iter().filter(|(_, s)| **s == NodeState::Active).map(|(k, _)| *k).collect();
-        let departed: Vec<NodeKey> = states
+        let departed: Vec<NodeId> = states
             .iter()
             .filter(|(_, s)| **s == NodeState::Decommissioned)
             .map(|(k, _)| *k)
@@ -92,9 +92,9 @@ fn check_history(blocks: &[Block], order: SortOrder, salt: u64) -> Result<(), Te
         let after = transition.map();
 
         // Every active node is in exactly one swarm, and nothing else is.
-        let active: BTreeSet<NodeKey> =
+        let active: BTreeSet<NodeId> =
             states.iter().filter(|(_, s)| **s == NodeState::Active).map(|(k, _)| *k).collect();
-        let placed: Vec<NodeKey> = after.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+        let placed: Vec<NodeId> = after.iter().flat_map(|(_, m)| m.iter().copied()).collect();
         prop_assert_eq!(placed.len(), active.len(), "a node is in two swarms or none");
         prop_assert_eq!(placed.iter().copied().collect::<BTreeSet<_>>(), active.clone());
 
@@ -106,7 +106,7 @@ fn check_history(blocks: &[Block], order: SortOrder, salt: u64) -> Result<(), Te
         }
 
         // The result depends only on (input, seed): the order nodes are listed in is irrelevant.
-        let shuffled: Vec<(NodeKey, NodeState)> = states
+        let shuffled: Vec<(NodeId, NodeState)> = states
             .iter()
             .rev()
             .map(|(k, s)| (*k, *s))
@@ -212,7 +212,7 @@ proptest! {
         let set = SwarmIds::new(ids.iter().copied());
         let unique: Vec<SwarmId> = set.as_slice().to_vec();
         let map = SwarmMap::from_assignments(
-            unique.iter().enumerate().map(|(i, id)| (NodeKey::from_bytes([i as u8; 32]), *id)),
+            unique.iter().enumerate().map(|(i, id)| (NodeId::from_bytes([i as u8; 32]), *id)),
         )
         .unwrap();
         for space in spaces {
@@ -227,7 +227,7 @@ proptest! {
         // Share a prefix often, so that later bytes decide.
         let mut b = b;
         b[..common].copy_from_slice(&a[..common]);
-        prop_assert_eq!(NodeKey::from_bytes(a).cmp(&NodeKey::from_bytes(b)), a.cmp(&b));
+        prop_assert_eq!(NodeId::from_bytes(a).cmp(&NodeId::from_bytes(b)), a.cmp(&b));
     }
 
     #[test]

@@ -2,13 +2,13 @@
 #![cfg(feature = "serde")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sesh_swarm::{NodeKey, SwarmId, SwarmMap};
+use sesh_swarm::{NodeId, SwarmId, SwarmMap};
 
 #[test]
 fn map_round_trips_through_json() {
     let map =
         SwarmMap::from_assignments((0u8..12).map(|k| {
-            (NodeKey::from_bytes([k; 32]), SwarmId::new(u64::from(k % 3) * 1000).unwrap())
+            (NodeId::from_bytes([k; 32]), SwarmId::new(u64::from(k % 3) * 1000).unwrap())
         }))
         .unwrap();
     let json = serde_json::to_string(&map).unwrap();
@@ -28,5 +28,5 @@ fn invalid_maps_are_rejected() {
     assert!(serde_json::from_str::<SwarmMap>(&unassigned).is_err());
     // A short key.
     assert!(serde_json::from_str::<SwarmMap>(r#"{"1":["abcd"]}"#).is_err());
-    assert!(serde_json::from_str::<NodeKey>(&format!("\"{key}\"")).is_ok());
+    assert!(serde_json::from_str::<NodeId>(&format!("\"{key}\"")).is_ok());
 }

@@ -5,16 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![allow(clippy::cast_possible_truncation)]
 
-use sesh_swarm::{NodeKey, SortOrder, SwarmId, Swarms, calc_swarm_changes};
+use sesh_swarm::{NodeId, SortOrder, SwarmId, Swarms, calc_swarm_changes};
 
-fn node(k: u16) -> NodeKey {
+fn node(k: u16) -> NodeId {
     let mut key = [0u8; 32];
     key[0] = (k >> 8) as u8;
     key[1] = k as u8;
-    NodeKey::from_bytes(key)
+    NodeId::from_bytes(key)
 }
 
-fn number(n: &NodeKey) -> u16 {
+fn number(n: &NodeId) -> u16 {
     u16::from_be_bytes([n.as_bytes()[0], n.as_bytes()[1]])
 }
 
@@ -53,7 +53,7 @@ fn rebuild(map: &Swarms, newcomers: impl IntoIterator<Item = u16>) -> Swarms {
             (*id, m)
         })
         .collect();
-    let newcomers: Vec<NodeKey> = newcomers.into_iter().map(node).collect();
+    let newcomers: Vec<NodeId> = newcomers.into_iter().map(node).collect();
     if !newcomers.is_empty() {
         map.insert(SwarmId::UNASSIGNED, newcomers);
     }

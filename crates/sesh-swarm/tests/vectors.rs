@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use sesh_swarm::{
-    NodeKey, NodeState, SortOrder, SwarmId, SwarmIds, SwarmMap, SwarmSpace, Swarms,
+    NodeId, NodeState, SortOrder, SwarmId, SwarmIds, SwarmMap, SwarmSpace, Swarms,
     calc_swarm_changes, next, seed_from_block_hash,
 };
 use sesh_testkit::{Tally, expect_eq, field, hex_array, records, str_field};
@@ -22,7 +22,7 @@ fn u64_string(v: &Value, path: &str) -> Result<u64, String> {
     str_field(v, path)?.parse().map_err(|e| format!("{path}: {e}"))
 }
 
-fn keys(v: &Value, path: &str) -> Result<Vec<NodeKey>, String> {
+fn keys(v: &Value, path: &str) -> Result<Vec<NodeId>, String> {
     field(v, path)?
         .as_array()
         .ok_or_else(|| format!("{path} is not an array"))?
@@ -44,7 +44,7 @@ fn swarms(v: &Value, path: &str) -> Result<Swarms, String> {
                 .ok_or("members are not an array")?
                 .iter()
                 .map(|k| k.as_str().ok_or("key is not a string".to_owned())?.parse().map_err(err))
-                .collect::<Result<Vec<NodeKey>, String>>()?;
+                .collect::<Result<Vec<NodeId>, String>>()?;
             Ok((id, members))
         })
         .collect()
@@ -62,7 +62,7 @@ fn rebuilt(map: &Swarms) -> Swarms {
         .collect()
 }
 
-fn with_newcomers(mut map: Swarms, newcomers: Vec<NodeKey>) -> Swarms {
+fn with_newcomers(mut map: Swarms, newcomers: Vec<NodeId>) -> Swarms {
     if !newcomers.is_empty() {
         map.insert(SwarmId::UNASSIGNED, newcomers);
     }
@@ -100,7 +100,7 @@ fn swarm_space() {
             let map = SwarmMap::from_assignments(ids.iter().enumerate().map(|(i, id)| {
                 let mut key = [0u8; 32];
                 key[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                (NodeKey::from_bytes(key), *id)
+                (NodeId::from_bytes(key), *id)
             }))
             .map_err(err)?;
             expect_eq("map lookup", map.swarm_for(space).map(SwarmId::get), Some(want))
@@ -150,7 +150,7 @@ fn swarm_chain_blocks() {
             let hash: [u8; 32] = hex_array(record, "block_hash")?;
             let seed = u64_string(record, "seed")?;
             expect_eq("seed from block hash", seed_from_block_hash(&hash), seed)?;
-            let leaves: BTreeSet<NodeKey> = keys(record, "leaves")?.into_iter().collect();
+            let leaves: BTreeSet<NodeId> = keys(record, "leaves")?.into_iter().collect();
             let mut map = previous.clone();
             for members in map.values_mut() {
                 members.retain(|m| !leaves.contains(m));
@@ -176,7 +176,7 @@ fn swarm_chain_blocks() {
 #[test]
 fn swarm_chain_through_next() {
     let mut map = SwarmMap::new();
-    let mut states: BTreeMap<NodeKey, NodeState> = BTreeMap::new();
+    let mut states: BTreeMap<NodeId, NodeState> = BTreeMap::new();
     let mut blocks = 0;
     for record in records("oxen/swarm_chain.jsonl") {
         for node in keys(&record, "leaves").unwrap() {
