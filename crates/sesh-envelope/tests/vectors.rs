@@ -9,7 +9,8 @@ use serde_json::Value;
 use sesh_envelope::{blinded, multi, one_to_one};
 use sesh_identity::{BlindedId, Identity, Seed, SessionId, X25519PublicKey, X25519SecretKey, hash};
 use sesh_testkit::{
-    ReplayRng, Tally, expect_eq, field, hex_array, hex_field, records, str_field, u64_field,
+    Expect, Miss, ReplayRng, Tally, expect_eq, field, hex_array, hex_field, input_hex,
+    input_hex_array, input_str, judge, records, str_field, u64_field,
 };
 
 fn identity(record: &Value, path: &str) -> Result<Identity, String> {
@@ -207,24 +208,29 @@ fn multi_encrypt() {
 }
 
 /// What this crate says about one `negative.jsonl` call: `Ok(output)` if it accepted the input,
-/// `Err` if it refused it.
-fn run_negative(function: &str, inputs: &Value) -> Result<Result<String, String>, String> {
+/// `Err(Miss::Refused)` if it refused it, `Err(Miss::Unparsable)` if the input cannot be put into
+/// its types (a seed or key of the wrong length, text that is not hex), which the typed API
+/// refuses before any call.
+fn run_negative(function: &str, inputs: &Value) -> Result<String, Miss> {
+    let identity = |path: &str| {
+        input_hex_array(inputs, path).map(|seed| Identity::from_seed(&Seed::from_bytes(seed)))
+    };
     let name = function.split('(').next().unwrap_or_default();
-    Ok(match name {
+    match name {
         "session::decrypt_incoming_session_id" | "session::decrypt_incoming" => {
-            let me = identity(inputs, "recipient_seed")?;
-            let ciphertext = hex_field(inputs, "ciphertext_hex")?;
+            let me = identity("recipient_seed")?;
+            let ciphertext = input_hex(inputs, "ciphertext_hex")?;
             one_to_one::decrypt_incoming(&me, &ciphertext)
                 .and_then(|m| {
                     let sender = m.sender_session_id()?;
                     Ok(format!("{sender}:{}", hex::encode(m.plaintext())))
                 })
-                .map_err(err)
+                .map_err(Miss::refused)
         }
         "session::encrypt_for_recipient_deterministic" | "session::encrypt_for_recipient" => {
-            let sender = identity(inputs, "sender_seed")?;
-            let message = hex_field(inputs, "plaintext_hex")?;
-            let key = hex_field(inputs, "recipient_pubkey_hex")?;
+            let sender = identity("sender_seed")?;
+            let message = input_hex(inputs, "plaintext_hex")?;
+            let key = input_hex(inputs, "recipient_pubkey_hex")?;
             // libsession takes the 32-byte key or the 33-byte 05-prefixed form.
             let recipient = match <[u8; 32]>::try_from(key.as_slice()) {
                 Ok(key) => SessionId::from_x25519(X25519PublicKey::from_bytes(key)),
@@ -236,40 +242,48 @@ fn run_negative(function: &str, inputs: &Value) -> Result<Result<String, String>
                     one_to_one::encrypt_for_recipient_deterministic(&sender, &id, &message)
                 })
                 .map(hex::encode)
-                .map_err(err)
+                .map_err(Miss::refused)
         }
         "session::decrypt_from_blinded_recipient" => {
-            let me = identity(inputs, "recipient_seed")?;
-            let server: [u8; 32] = hex_array(inputs, "server_pk")?;
-            let ciphertext = hex_field(inputs, "ciphertext_hex")?;
-            let ids = str_field(inputs, "sender_blinded_id")?.parse::<BlindedId>().and_then(|s| {
-                Ok((
-                    s,
-                    str_field(inputs, "recipient_blinded_id").unwrap_or("").parse::<BlindedId>()?,
-                ))
-            });
-            match ids {
-                Err(e) => Err(e.to_string()),
-                Ok((sender, recipient)) => {
-                    blinded::decrypt(&me, &server, &sender, &recipient, &ciphertext)
-                        .map(|m| {
-                            format!("{}:{}", m.sender_session_id(), hex::encode(m.plaintext()))
-                        })
-                        .map_err(err)
-                }
-            }
+            let me = identity("recipient_seed")?;
+            let server: [u8; 32] = input_hex_array(inputs, "server_pk")?;
+            let ciphertext = input_hex(inputs, "ciphertext_hex")?;
+            let sender = input_str(inputs, "sender_blinded_id")?;
+            let recipient = input_str(inputs, "recipient_blinded_id")?;
+            let (sender, recipient) = sender
+                .parse::<BlindedId>()
+                .and_then(|s| Ok((s, recipient.parse::<BlindedId>()?)))
+                .map_err(Miss::refused)?;
+            blinded::decrypt(&me, &server, &sender, &recipient, &ciphertext)
+                .map(|m| format!("{}:{}", m.sender_session_id(), hex::encode(m.plaintext())))
+                .map_err(Miss::refused)
         }
         "session::decrypt_for_multiple_simple" => {
-            let encoded = hex_field(inputs, "encoded_hex")?;
-            let secret = X25519SecretKey::from_bytes(hex_array(inputs, "recipient_x25519_sk")?);
-            let sender = X25519PublicKey::from_bytes(hex_array(inputs, "sender_x25519_pk")?);
-            let domain = str_field(inputs, "domain")?;
+            let encoded = input_hex(inputs, "encoded_hex")?;
+            let secret =
+                X25519SecretKey::from_bytes(input_hex_array(inputs, "recipient_x25519_sk")?);
+            let sender = X25519PublicKey::from_bytes(input_hex_array(inputs, "sender_x25519_pk")?);
+            let domain = input_str(inputs, "domain")?;
             multi::decrypt(&encoded, &secret, &sender, domain.as_bytes())
                 .map(hex::encode)
-                .ok_or_else(|| "nullopt".to_owned())
+                .ok_or_else(|| Miss::refused("nullopt"))
         }
-        other => return Err(format!("no check for function {other:?}")),
-    })
+        other => Err(Miss::from(format!("no check for function {other:?}"))),
+    }
+}
+
+/// One `negative.jsonl` record of this crate's categories, checked: refused (an input the API's
+/// types cannot hold counts as refused) where libsession-util refused, accepted where it
+/// accepted.
+fn check_negative(r: &Value) -> Result<(), String> {
+    let case = str_field(r, "case")?;
+    let expect = match str_field(r, "result")? {
+        "ok" => Expect::Value,
+        "error" | "false" | "nullopt" => Expect::Refusal,
+        other => return Err(format!("{case}: unknown expected result {other:?}")),
+    };
+    let outcome = run_negative(str_field(r, "function")?, field(r, "inputs")?);
+    judge(expect, outcome).map(|_| ()).map_err(|why| format!("{case}: {why}"))
 }
 
 #[test]
@@ -280,17 +294,38 @@ fn negative() {
         if !["session_encrypt", "blinded_encrypt", "multi_encrypt"].contains(&category) {
             continue; // left to the crate that owns the category
         }
-        tally.check(&record, |r| {
-            let outcome = run_negative(str_field(r, "function")?, field(r, "inputs")?)?;
-            let case = str_field(r, "case")?;
-            match (str_field(r, "result")?, outcome) {
-                ("error" | "false" | "nullopt", Err(_)) => Ok(()),
-                ("ok", Ok(_)) => Ok(()),
-                ("ok", Err(why)) => Err(format!("{case}: refused what the library accepts: {why}")),
-                (want, Ok(got)) => Err(format!("{case}: accepted ({got}), library said {want}")),
-                (want, Err(_)) => Err(format!("{case}: unknown expected result {want:?}")),
-            }
-        });
+        tally.check(&record, check_negative);
     }
     tally.finish();
+}
+
+/// Inputs the typed API cannot hold are refusals where the record expects one, and failures
+/// where it expects success.
+#[test]
+fn negative_unparsable_inputs() {
+    let record = |result: &str, server_pk: &str| {
+        serde_json::json!({
+            "category": "blinded_encrypt",
+            "case": "server key of 31 bytes",
+            "function": "session::decrypt_from_blinded_recipient(ed25519_sk, server_pk, sender_id, recipient_id, ciphertext)",
+            "inputs": {
+                "recipient_seed": "00".repeat(32),
+                "server_pk": server_pk,
+                "sender_blinded_id": format!("15{}", "00".repeat(32)),
+                "recipient_blinded_id": format!("15{}", "00".repeat(32)),
+                "ciphertext_hex": "00",
+            },
+            "result": result,
+        })
+    };
+    let short = "42".repeat(31);
+    check_negative(&record("error", &short)).unwrap();
+    let why = check_negative(&record("ok", &short)).unwrap_err();
+    assert!(why.contains("cannot be parsed"), "{why}");
+    // Not hex at all, expecting an error: refused too.
+    check_negative(&record("error", "zz")).unwrap();
+    // A record missing an input is broken, whatever it expects.
+    let mut broken = record("error", &"42".repeat(32));
+    broken["inputs"].as_object_mut().unwrap().remove("ciphertext_hex");
+    assert!(check_negative(&broken).is_err());
 }

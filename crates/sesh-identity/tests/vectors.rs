@@ -12,7 +12,8 @@ use sesh_identity::{
     X25519SecretKey, blinding, xed25519,
 };
 use sesh_testkit::{
-    ReplayRng, Tally, expect_eq, field, hex_array, hex_field, records, str_field, u64_field,
+    Expect, Miss, ReplayRng, Tally, expect_eq, field, hex_array, hex_field, input_hex,
+    input_hex_array, input_str, judge, records, str_field, u64_field,
 };
 
 fn identity_of(record: &Value, path: &str) -> Result<Identity, String> {
@@ -267,38 +268,37 @@ fn xed25519() {
 }
 
 /// What this crate says about one `negative.jsonl` call: `Ok(Some(output))` for a value,
-/// `Ok(None)` for a `false` answer, `Err` for a refusal.
-type Outcome = Result<Option<String>, String>;
+/// `Ok(None)` for a `false` answer, `Err(Miss::Refused)` for an error, and
+/// `Err(Miss::Unparsable)` for an input its types cannot hold (a server key that is not 32
+/// bytes, an Ed25519 key or signature of the wrong length, text that is not hex), which the typed
+/// API refuses before any call.
+type Outcome = Result<Option<String>, Miss>;
 
-fn run_negative(function: &str, inputs: &Value) -> Result<Outcome, String> {
-    let text = |name: &str| str_field(inputs, name).map(str::to_owned);
-    let err = |e: sesh_identity::Error| e.to_string();
-    let server = |name: &str| -> Result<[u8; 32], String> {
-        let s = text(name)?;
-        let bytes = hex::decode(&s).map_err(|e| format!("server key: {e}"))?;
-        bytes.try_into().map_err(|_| "server key is not 32 bytes".to_owned())
-    };
+fn run_negative(function: &str, inputs: &Value) -> Outcome {
+    let text = |name: &str| input_str(inputs, name);
+    let refused = Miss::refused;
+    let server = || input_hex_array::<32>(inputs, "server_pk");
     let name = function.split('(').next().unwrap_or_default();
-    Ok(match name {
+    match name {
         "session::blind15_id" => {
-            let server = server("server_pk")?;
+            let server = server()?;
             text("session_id")?
                 .parse::<SessionId>()
                 .and_then(|id| blinding::blind15_ids(&id, &server))
                 .map(|ids| Some(format!("{},{}", ids[0], ids[1])))
-                .map_err(err)
+                .map_err(refused)
         }
         "session::blind25_id" => {
-            let server = server("server_pk")?;
+            let server = server()?;
             text("session_id")?
                 .parse::<SessionId>()
                 .and_then(|id| blinding::blind25_id(&id, &server))
                 .map(|id| Some(id.to_string()))
-                .map_err(err)
+                .map_err(refused)
         }
         "session::blinded15_id_from_ed" | "session::blinded25_id_from_ed" => {
-            let server = server("server_pk")?;
-            let key: [u8; 32] = hex_array(inputs, "ed25519_pk")?;
+            let server = server()?;
+            let key: [u8; 32] = input_hex_array(inputs, "ed25519_pk")?;
             Ed25519PublicKey::from_bytes(&key)
                 .and_then(|key| {
                     if name.contains("15") {
@@ -308,32 +308,67 @@ fn run_negative(function: &str, inputs: &Value) -> Result<Outcome, String> {
                     }
                 })
                 .map(|id| Some(id.to_string()))
-                .map_err(err)
+                .map_err(refused)
         }
         "session::curve25519::to_curve25519_pubkey" => {
-            let key: [u8; 32] = hex_array(inputs, "ed25519_pk")?;
+            let key: [u8; 32] = input_hex_array(inputs, "ed25519_pk")?;
             Ed25519PublicKey::from_bytes(&key)
                 .and_then(|key| SessionId::from_ed25519(&key))
                 .map(|id| Some(id.to_string()))
-                .map_err(err)
+                .map_err(refused)
         }
         "session::session_id_matches_blinded_id" => {
-            let server = server("server_pk")?;
+            let server = server()?;
+            let session_id = text("session_id")?;
             let blinded = text("blinded_id")?;
-            let outcome = text("session_id")?.parse::<SessionId>().and_then(|sid| {
-                let blinded: BlindedId = blinded.parse()?;
-                blinding::session_id_matches_blinded_id(&sid, &blinded, &server)
-            });
-            outcome.map(|matches| matches.then(|| "true".to_owned())).map_err(err)
+            session_id
+                .parse::<SessionId>()
+                .and_then(|sid| {
+                    let blinded: BlindedId = blinded.parse()?;
+                    blinding::session_id_matches_blinded_id(&sid, &blinded, &server)
+                })
+                .map(|matches| matches.then(|| "true".to_owned()))
+                .map_err(refused)
         }
         "session::xed25519::verify" => {
-            let key = X25519PublicKey::from_bytes(hex_array(inputs, "x25519_pk")?);
-            let sig = signature(hex_array(inputs, "signature")?);
-            let msg = hex_field(inputs, "msg")?;
-            xed25519::verify(&key, &msg, &sig).map(|()| Some("true".to_owned())).map_err(err)
+            let key = X25519PublicKey::from_bytes(input_hex_array(inputs, "x25519_pk")?);
+            let sig = signature(input_hex_array(inputs, "signature")?);
+            let msg = input_hex(inputs, "msg")?;
+            match xed25519::verify(&key, &msg, &sig) {
+                Ok(()) => Ok(Some("true".to_owned())),
+                Err(_) => Ok(None), // libsession's verify answers false
+            }
         }
-        other => return Err(format!("no check for function {other:?}")),
-    })
+        other => Err(Miss::from(format!("no check for function {other:?}"))),
+    }
+}
+
+/// One `negative.jsonl` record of this crate's categories, checked: the library refuses what
+/// libsession-util refused (an error, or `false` where the call answers yes or no; an input the
+/// API's types cannot hold counts as refused), and accepts, with the same output, what it
+/// accepted.
+fn check_negative(r: &Value) -> Result<(), String> {
+    let case = str_field(r, "case")?;
+    let expect = match str_field(r, "result")? {
+        "ok" => Expect::Value,
+        "error" | "false" => Expect::Refusal,
+        other => return Err(format!("{case}: unknown expected result {other:?}")),
+    };
+    let outcome = run_negative(str_field(r, "function")?, field(r, "inputs")?);
+    // A `false` answer is a refusal; a yes or a value is an acceptance.
+    let outcome = outcome.and_then(|answer| answer.ok_or_else(|| Miss::refused("false")));
+    let Some(got) = judge(expect, outcome).map_err(|why| format!("{case}: {why}"))? else {
+        return Ok(());
+    };
+    match r.get("output") {
+        Some(Value::String(want)) => expect_eq(case, got.as_str(), want.as_str()),
+        Some(Value::Bool(true)) => expect_eq(case, got.as_str(), "true"),
+        Some(Value::Array(items)) => {
+            let want: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            expect_eq(case, got, want.join(","))
+        }
+        _ => Err(format!("{case}: the record has no output to compare")),
+    }
 }
 
 #[test]
@@ -344,26 +379,44 @@ fn negative() {
         if category != "session_id" && category != "xed25519" {
             continue; // left to the crate that owns the category
         }
-        tally.check(&record, |r| {
-            let outcome = run_negative(str_field(r, "function")?, field(r, "inputs")?)?;
-            let case = str_field(r, "case")?;
-            match (str_field(r, "result")?, outcome) {
-                ("ok", Ok(Some(got))) => match r.get("output") {
-                    Some(Value::String(want)) => expect_eq(case, got.as_str(), want.as_str()),
-                    Some(Value::Array(items)) => {
-                        let want: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-                        expect_eq(case, got, want.join(","))
-                    }
-                    _ => Err(format!("{case}: the record has no output to compare")),
-                },
-                ("ok", Ok(None)) => Err(format!("{case}: refused what the library accepts")),
-                ("ok", Err(why)) => Err(format!("{case}: refused what the library accepts: {why}")),
-                // The library refused: an error, or a `false` where the call answers yes or no.
-                ("error" | "false", Err(_)) | ("false" | "error", Ok(None)) => Ok(()),
-                (want, Ok(got)) => Err(format!("{case}: accepted ({got:?}), library said {want}")),
-                (want, Err(_)) => Err(format!("{case}: unknown expected result {want:?}")),
-            }
-        });
+        tally.check(&record, check_negative);
     }
     tally.finish();
+}
+
+/// A `session_id_matches_blinded_id` record with a 31-byte server key: the typed API
+/// (`&[u8; 32]`) cannot even be called with it, which is the library refusing. So a record that
+/// expects "no match" passes, and one that expects a match fails.
+#[test]
+fn negative_server_key_of_31_bytes() {
+    let me = Identity::from_seed(&Seed::from_bytes([7; 32]));
+    let server = [0x42u8; 32];
+    let blinded = blinding::blind25_id(&me.session_id(), &server).unwrap();
+    let record = |result: &str, server_pk: &[u8]| {
+        let mut record = serde_json::json!({
+            "index": 0,
+            "category": "session_id",
+            "case": "session_id_matches_blinded_id: server key of 31 bytes",
+            "function": "session::session_id_matches_blinded_id(session_id, blinded_id, server_pk)",
+            "inputs": {
+                "session_id": me.session_id().to_string(),
+                "blinded_id": blinded.to_string(),
+                "server_pk": hex::encode(server_pk),
+            },
+            "result": result,
+        });
+        if result == "ok" {
+            record["output"] = Value::Bool(true);
+        }
+        record
+    };
+    // With the full 32-byte key, the pair matches: the control.
+    check_negative(&record("ok", &server)).unwrap();
+    assert!(check_negative(&record("false", &server)).is_err());
+
+    let short = &server[..31];
+    check_negative(&record("false", short)).unwrap();
+    check_negative(&record("error", short)).unwrap();
+    let why = check_negative(&record("ok", short)).unwrap_err();
+    assert!(why.contains("cannot be parsed"), "{why}");
 }

@@ -16,7 +16,10 @@ use sesh_identity::{Ed25519PublicKey, X25519PublicKey, X25519SecretKey};
 use sesh_onion::hop::{HopKey, Role};
 use sesh_onion::node::{self, Action, Layer, NodeKeys};
 use sesh_onion::{Destination, EncType, Hop, Server, build, payload};
-use sesh_testkit::{ReplayRng, Tally, expect_eq, field, hex_array, hex_field, records, str_field};
+use sesh_testkit::{
+    Expect, Miss, ReplayRng, Tally, expect_eq, field, hex_array, hex_field, input_hex,
+    input_hex_array, input_str, judge, records, str_field,
+};
 
 fn err(e: impl std::fmt::Debug) -> String {
     format!("{e:?}")
@@ -224,6 +227,44 @@ fn onion() {
     tally.finish();
 }
 
+/// What this crate says about one `hop` or `onion` record of `negative.jsonl`: the plaintext if
+/// it accepted the input, `Err(Miss::Refused)` if it refused it, `Err(Miss::Unparsable)` if the
+/// input cannot be put into its types (a key of the wrong length, text that is not hex, an
+/// unknown `enc_type`), which the typed API refuses before any call.
+fn run_negative(function: &str, inputs: &Value) -> Result<Vec<u8>, Miss> {
+    // The node's keys as given: libsession-util takes both, as `NodeKeys` does.
+    let secret = X25519SecretKey::from_bytes(input_hex_array(inputs, "node_x25519_sk")?);
+    let public = X25519PublicKey::from_bytes(input_hex_array(inputs, "node_x25519_pk")?);
+    if function.starts_with("session::onionreq::HopEncryption") {
+        let enc = EncType::parse(input_str(inputs, "enc_type")?).map_err(Miss::unparsable)?;
+        let client = X25519PublicKey::from_bytes(input_hex_array(inputs, "client_x25519_pk")?);
+        let ciphertext = input_hex(inputs, "ciphertext_hex")?;
+        HopKey::derive(enc, &secret, &public, &client, Role::Server)
+            .and_then(|key| key.decrypt(&ciphertext))
+            .map_err(|e| Miss::Refused(err(e)))
+    } else if function.starts_with("session::onionreq::OnionReqParser") {
+        let keys = NodeKeys { secret: &secret, public: &public };
+        node::open(&keys, &input_hex(inputs, "request_hex")?)
+            .map(|o| o.plaintext)
+            .map_err(|e| Miss::Refused(err(e)))
+    } else {
+        Err(Miss::from(format!("no check for function {function:?}")))
+    }
+}
+
+/// One `hop` or `onion` record of `negative.jsonl`, checked: refused (an input the API's types
+/// cannot hold counts as refused) where libsession-util refused, accepted where it accepted.
+fn check_negative(r: &Value) -> Result<(), String> {
+    let case = str_field(r, "case")?;
+    let expect = match str_field(r, "result")? {
+        "ok" => Expect::Value,
+        "error" | "false" => Expect::Refusal,
+        other => return Err(format!("{case}: unknown expected result {other:?}")),
+    };
+    let outcome = run_negative(str_field(r, "function")?, field(r, "inputs")?);
+    judge(expect, outcome.map(hex::encode)).map(|_| ()).map_err(|why| format!("{case}: {why}"))
+}
+
 #[test]
 fn negative() {
     let mut tally = Tally::new("negative.jsonl");
@@ -232,34 +273,36 @@ fn negative() {
         if category != "hop" && category != "onion" {
             continue; // left to the crate that owns the category
         }
-        tally.check(&record, |r| {
-            let inputs = field(r, "inputs")?;
-            let function = str_field(r, "function")?;
-            let (secret, public) = keypair(inputs, "node_x25519_sk", "node_x25519_pk")?;
-            let outcome: Result<Vec<u8>, String> = if function
-                .starts_with("session::onionreq::HopEncryption")
-            {
-                let enc = EncType::parse(str_field(inputs, "enc_type")?).map_err(err)?;
-                let client = X25519PublicKey::from_bytes(hex_array(inputs, "client_x25519_pk")?);
-                let ciphertext = hex_field(inputs, "ciphertext_hex")?;
-                HopKey::derive(enc, &secret, &public, &client, Role::Server)
-                    .and_then(|key| key.decrypt(&ciphertext))
-                    .map_err(err)
-            } else if function.starts_with("session::onionreq::OnionReqParser") {
-                let keys = NodeKeys { secret: &secret, public: &public };
-                node::open(&keys, &hex_field(inputs, "request_hex")?)
-                    .map(|o| o.plaintext)
-                    .map_err(err)
-            } else {
-                return Err(format!("no check for function {function:?}"));
-            };
-            let case = str_field(r, "case")?;
-            match (str_field(r, "result")?, outcome) {
-                ("error" | "false", Err(_)) | ("ok", Ok(_)) => Ok(()),
-                (want, Ok(_)) => Err(format!("{case}: accepted, library said {want}")),
-                (want, Err(e)) => Err(format!("{case}: refused ({e}), library said {want}")),
-            }
-        });
+        tally.check(&record, check_negative);
     }
     tally.finish();
+}
+
+/// Inputs the typed API cannot hold are refusals where the record expects one, and failures
+/// where it expects success.
+#[test]
+fn negative_unparsable_inputs() {
+    let node = X25519SecretKey::from_bytes([9; 32]);
+    let record = |result: &str, client_pk: &str, enc_type: &str| {
+        serde_json::json!({
+            "category": "hop",
+            "case": "client key of 31 bytes",
+            "function": "session::onionreq::HopEncryption{node_sk, node_pk, server=true}.decrypt(enc_type, ciphertext, client_pk)",
+            "inputs": {
+                "node_x25519_sk": hex::encode(node.as_bytes()),
+                "node_x25519_pk": hex::encode(node.public_key().as_bytes()),
+                "client_x25519_pk": client_pk,
+                "enc_type": enc_type,
+                "ciphertext_hex": "00".repeat(40),
+            },
+            "result": result,
+        })
+    };
+    let short = "42".repeat(31);
+    check_negative(&record("error", &short, "xchacha20")).unwrap();
+    let why = check_negative(&record("ok", &short, "xchacha20")).unwrap_err();
+    assert!(why.contains("cannot be parsed"), "{why}");
+    // An enc_type the API has no value for, expecting an error: refused.
+    check_negative(&record("error", &"42".repeat(32), "rot13")).unwrap();
+    assert!(check_negative(&record("ok", &"42".repeat(32), "rot13")).is_err());
 }

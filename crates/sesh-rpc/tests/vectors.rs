@@ -9,7 +9,10 @@ use sesh_identity::{Identity, Seed};
 use sesh_rpc::handler::{Body, Context, Node, Solo, handle_params};
 use sesh_rpc::store::{MemoryStore, Message, Store};
 use sesh_rpc::{AccountId, Namespace, SubaccountToken, message_hash};
-use sesh_testkit::{Tally, expect_eq, field, records, str_field};
+use sesh_testkit::{
+    Expect, Miss, Tally, expect_eq, field, hex_value, input, input_hex, input_str, records, settle,
+    str_field,
+};
 
 fn err(e: impl std::fmt::Debug) -> String {
     format!("{e:?}")
@@ -20,37 +23,128 @@ fn node_identity() -> Identity {
     Identity::from_seed(&Seed::from_bytes(seed))
 }
 
-fn store_from(record: &Value) -> Result<MemoryStore, String> {
+fn account_id(value: &Value) -> Result<AccountId, String> {
+    let text = value.as_str().ok_or_else(|| format!("not a string: {value}"))?;
+    AccountId::load(text).ok_or_else(|| format!("{text:?} is not an account id"))
+}
+
+fn i64_value(value: &Value) -> Result<i64, String> {
+    value.as_i64().ok_or_else(|| format!("not an integer: {value}"))
+}
+
+/// The message store a record starts from. Its messages and tokens are inputs: one the store's
+/// types cannot hold is [`Miss::Unparsable`].
+fn store_from(record: &Value) -> Result<MemoryStore, Miss> {
     let mut store = MemoryStore::new();
     let Some(db) = record.get("db_before") else { return Ok(store) };
     for m in db.get("messages").and_then(Value::as_array).into_iter().flatten() {
-        let pubkey = AccountId::load(str_field(m, "pubkey")?).ok_or("bad pubkey")?;
         let msg = Message {
-            pubkey,
-            hash: str_field(m, "hash")?.to_owned(),
-            namespace: Namespace(
-                i16::try_from(field(m, "namespace")?.as_i64().ok_or("ns")?).map_err(err)?,
-            ),
-            timestamp: field(m, "timestamp")?.as_i64().ok_or("timestamp")?,
-            expiry: field(m, "expiry")?.as_i64().ok_or("expiry")?,
-            data: hex::decode(str_field(m, "data_hex")?).map_err(err)?,
+            pubkey: input(m, "pubkey", account_id)?,
+            hash: input_str(m, "hash")?.to_owned(),
+            namespace: Namespace(input(m, "namespace", |v| {
+                i16::try_from(i64_value(v)?).map_err(err)
+            })?),
+            timestamp: input(m, "timestamp", i64_value)?,
+            expiry: input(m, "expiry", i64_value)?,
+            data: input_hex(m, "data_hex")?,
         };
         store.store(msg).map_err(err)?;
     }
-    let account = AccountId::load(str_field(record, "account.pubkey")?).ok_or("bad account")?;
+    let account = input(record, "account.pubkey", account_id)?;
     let tokens: Vec<SubaccountToken> = db
         .get("revoked")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .map(|t| {
-            SubaccountToken(hex::decode(t.as_str().unwrap_or("")).unwrap().try_into().unwrap())
+            let bytes = hex_value(t)?;
+            let len = bytes.len();
+            bytes.try_into().map(SubaccountToken).map_err(|_| format!("{len} bytes, not 36"))
         })
-        .collect();
+        .collect::<Result<_, String>>()
+        .map_err(|why| Miss::Unparsable(format!("db_before.revoked: {why}")))?;
     if !tokens.is_empty() {
         store.revoke(&account, &tokens);
     }
     Ok(store)
+}
+
+/// One `storage_rpc.jsonl` record: the request through the handlers, against the server's
+/// status, body, verified bytes and response signatures.
+fn check_storage_rpc(identity: &Identity, r: &Value) -> Result<(), Miss> {
+    let mut store = store_from(r)?;
+    let hf = input(r, "hf", |v| {
+        let parts = v.as_array().ok_or("not a list")?;
+        let part = |i: usize| -> Result<u16, String> {
+            let n = parts.get(i).and_then(Value::as_u64).ok_or("not two integers")?;
+            u16::try_from(n).map_err(err)
+        };
+        if parts.len() == 2 { Ok([part(0)?, part(1)?]) } else { Err("not two integers".into()) }
+    })?;
+    let node = Node { identity, hf, swarm: &Solo };
+    let ctx = Context {
+        now_ms: input(r, "now_ms", i64_value)?,
+        forwarded: input_str(r, "transport")? == "omq_forwarded",
+    };
+    let params = input(r, "params", |v| v.as_object().ok_or_else(|| "not an object".to_owned()))?;
+    let method = input_str(r, "method")?;
+    let response = handle_params(&node, &mut store, ctx, method, params);
+
+    expect_eq(
+        "status",
+        u64::from(response.status),
+        field(r, "server.status")?.as_u64().ok_or("status")?,
+    )?;
+    let want_body = field(r, "server.body")?;
+    match (&response.body, want_body) {
+        (Body::Text(t), Value::String(w)) => expect_eq("body", t, w)?,
+        (Body::Json(j), w @ Value::Object(_)) => expect_eq("body", j, w)?,
+        (got, want) => return Err(format!("body: got {got:?}, want {want}").into()),
+    }
+    let want_message = field(r, "server.verified_message_hex")?.as_str().map(str::to_owned);
+    let got_message = response.verification.as_ref().map(|v| hex::encode(&v.message));
+    expect_eq("verified message", got_message, want_message)?;
+    let got_key = response.verification.as_ref().map(|v| hex::encode(v.key));
+    expect_eq(
+        "verify pubkey",
+        got_key,
+        field(r, "server.verify_pubkey")?.as_str().map(str::to_owned),
+    )?;
+    expect_eq(
+        "signature valid",
+        response.verification.as_ref().map(|v| v.valid),
+        field(r, "server.signature_valid")?.as_bool(),
+    )?;
+    if let Some(want) = r.get("server").and_then(|s| s.get("token_check")) {
+        let got = response.token_check.map(|(t, k, ok)| (hex::encode(t), hex::encode(k), ok));
+        let want = if want.is_null() {
+            None
+        } else {
+            Some((
+                str_field(want, "message_hex")?.to_owned(),
+                str_field(want, "pubkey")?.to_owned(),
+                field(want, "ok")?.as_bool().ok_or("ok")?,
+            ))
+        };
+        expect_eq("token check", got, want)?;
+    }
+    for sig in field(r, "response_signatures")?.as_array().ok_or("response_signatures")? {
+        let message = hex::decode(str_field(sig, "message_hex")?).map_err(err)?;
+        let ours = hex::encode(identity.sign(&message).to_bytes());
+        expect_eq("response signature", ours, str_field(sig, "signature_hex")?.to_owned())?;
+    }
+    Ok(())
+}
+
+/// A record whose status is an error (4xx) expects the server to refuse the request; an input
+/// the handlers' types cannot hold is then that refusal.
+fn expectation(r: &Value) -> Result<Expect, String> {
+    let status = field(r, "server.status")?.as_u64().ok_or("server.status is not an integer")?;
+    Ok(if status >= 400 { Expect::Refusal } else { Expect::Value })
+}
+
+fn check_record(identity: &Identity, r: &Value) -> Result<(), String> {
+    settle(expectation(r)?, check_storage_rpc(identity, r))
 }
 
 #[test]
@@ -62,66 +156,30 @@ fn storage_rpc() {
     );
     let mut tally = Tally::new("storage_rpc.jsonl");
     for record in records("oxen/storage_rpc.jsonl") {
-        tally.check(&record, |r| {
-            let mut store = store_from(r)?;
-            let hf = field(r, "hf")?.as_array().ok_or("hf")?;
-            let hf = [hf[0].as_u64().unwrap_or(0) as u16, hf[1].as_u64().unwrap_or(0) as u16];
-            let node = Node { identity: &identity, hf, swarm: &Solo };
-            let ctx = Context {
-                now_ms: field(r, "now_ms")?.as_i64().ok_or("now_ms")?,
-                forwarded: str_field(r, "transport")? == "omq_forwarded",
-            };
-            let params = field(r, "params")?.as_object().ok_or("params")?;
-            let response = handle_params(&node, &mut store, ctx, str_field(r, "method")?, params);
-
-            expect_eq(
-                "status",
-                u64::from(response.status),
-                field(r, "server.status")?.as_u64().ok_or("status")?,
-            )?;
-            let want_body = field(r, "server.body")?;
-            match (&response.body, want_body) {
-                (Body::Text(t), Value::String(w)) => expect_eq("body", t, w)?,
-                (Body::Json(j), w @ Value::Object(_)) => expect_eq("body", j, w)?,
-                (got, want) => return Err(format!("body: got {got:?}, want {want}")),
-            }
-            let want_message = field(r, "server.verified_message_hex")?.as_str().map(str::to_owned);
-            let got_message = response.verification.as_ref().map(|v| hex::encode(&v.message));
-            expect_eq("verified message", got_message, want_message)?;
-            let got_key = response.verification.as_ref().map(|v| hex::encode(v.key));
-            expect_eq(
-                "verify pubkey",
-                got_key,
-                field(r, "server.verify_pubkey")?.as_str().map(str::to_owned),
-            )?;
-            expect_eq(
-                "signature valid",
-                response.verification.as_ref().map(|v| v.valid),
-                field(r, "server.signature_valid")?.as_bool(),
-            )?;
-            if let Some(want) = r.get("server").and_then(|s| s.get("token_check")) {
-                let got =
-                    response.token_check.map(|(t, k, ok)| (hex::encode(t), hex::encode(k), ok));
-                let want = if want.is_null() {
-                    None
-                } else {
-                    Some((
-                        str_field(want, "message_hex")?.to_owned(),
-                        str_field(want, "pubkey")?.to_owned(),
-                        field(want, "ok")?.as_bool().ok_or("ok")?,
-                    ))
-                };
-                expect_eq("token check", got, want)?;
-            }
-            for sig in field(r, "response_signatures")?.as_array().ok_or("response_signatures")? {
-                let message = hex::decode(str_field(sig, "message_hex")?).map_err(err)?;
-                let ours = hex::encode(identity.sign(&message).to_bytes());
-                expect_eq("response signature", ours, str_field(sig, "signature_hex")?.to_owned())?;
-            }
-            Ok(())
-        });
+        tally.check(&record, |r| check_record(&identity, r));
     }
     tally.finish();
+}
+
+/// A record whose input the handlers' types cannot hold (here `now_ms` beyond an i64) passes
+/// where it expects an error status, and fails where it expects success.
+#[test]
+fn storage_rpc_unparsable_inputs() {
+    let identity = node_identity();
+    let record = |status: u64| {
+        serde_json::json!({
+            "method": "retrieve",
+            "transport": "http",
+            "now_ms": u64::MAX,
+            "hf": [19, 4],
+            "params": {},
+            "server": { "status": status, "body": "invalid request" },
+            "response_signatures": [],
+        })
+    };
+    check_record(&identity, &record(400)).unwrap();
+    let why = check_record(&identity, &record(200)).unwrap_err();
+    assert!(why.contains("cannot be parsed"), "{why}");
 }
 
 /// Regenerates `keystream(label, n)`: BLAKE2b-512(label ‖ "/0") ‖ BLAKE2b-512(label ‖ "/1") ‖ …
