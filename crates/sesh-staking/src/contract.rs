@@ -151,15 +151,35 @@ pub struct ReservationStep {
     pub index: usize,
     /// What remained of the requirement before it.
     pub remaining: U256,
-    /// The minimum it had to meet.
-    pub minimum: U256,
+    /// The minimum it had to meet: `None` where `calcMinimumContribution` reverted instead
+    /// (a reservation after the reserved amounts already reach the requirement: nothing
+    /// remains, and `remaining − 1` underflows), the revert that is then the verdict.
+    pub minimum: Option<U256>,
     /// Its amount.
     pub amount: U256,
 }
 
 /// Checks a reservation list as `updateReservedContributors` does (the address checks aside):
 /// at most `max` entries; each at least `calcMinimumContribution(remaining, i, max)` and at most
-/// what remains. Returns the steps checked, and the revert if one failed.
+/// what remains. Returns the steps evaluated, the failing one included, and the revert if one
+/// failed.
+///
+/// Like the contract, the loop does not stop when the reserved amounts reach the requirement: a
+/// reservation after that is still evaluated, and its minimum, asked for with nothing remaining,
+/// reverts with [`Revert::Panic`] (arithmetic underflow). That step is in the list, with no
+/// minimum.
+///
+/// ```
+/// use sesh_staking::contract::{Revert, U256, check_reservations};
+///
+/// let sesh = |n: u64| U256::from(n) * U256::from(1_000_000_000u64);
+/// // The operator and one contributor fill the 25,000 SESH; a third reservation follows.
+/// let (steps, verdict) =
+///     check_reservations(sesh(25_000), U256::from(10u8), &[sesh(6_250), sesh(18_750), sesh(1)]);
+/// assert_eq!(steps.len(), 3);
+/// assert_eq!((steps[2].remaining, steps[2].minimum), (U256::ZERO, None));
+/// assert_eq!(verdict, Err(Revert::Panic { code: 0x11 }));
+/// ```
 pub fn check_reservations(
     staking_requirement: U256,
     max_contributors: U256,
@@ -172,31 +192,116 @@ pub fn check_reservations(
     }
     let mut remaining = staking_requirement;
     for (index, amount) in amounts.iter().enumerate() {
-        let minimum =
-            match calc_minimum_contribution(remaining, U256::from(index), max_contributors) {
-                Ok(minimum) => minimum,
-                Err(revert) => return (steps, Err(revert)),
-            };
-        steps.push(ReservationStep { index, remaining, minimum, amount: *amount });
-        if *amount < minimum {
-            let index = U256::from(index);
+        let amount = *amount;
+        let minimum = calc_minimum_contribution(remaining, U256::from(index), max_contributors);
+        steps.push(ReservationStep {
+            index,
+            remaining,
+            minimum: minimum.as_ref().ok().copied(),
+            amount,
+        });
+        let minimum = match minimum {
+            Ok(minimum) => minimum,
+            Err(revert) => return (steps, Err(revert)),
+        };
+        let index = U256::from(index);
+        if amount < minimum {
             return (
                 steps,
-                Err(Revert::ReservedContributionBelowMinAmount { index, amount: *amount, minimum }),
+                Err(Revert::ReservedContributionBelowMinAmount { index, amount, minimum }),
             );
         }
-        if remaining < *amount {
-            let index = U256::from(index);
+        if remaining < amount {
             return (
                 steps,
                 Err(Revert::ReservedContributionExceedsStakingRequirement {
                     index,
-                    amount: *amount,
+                    amount,
                     remaining,
                 }),
             );
         }
-        remaining -= *amount;
+        remaining -= amount;
     }
     (steps, Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sesh(n: u64) -> U256 {
+        U256::from(n) * U256::from(1_000_000_000u64)
+    }
+
+    /// The reserved amounts reach the requirement and one more reservation follows: the contract
+    /// evaluates it, `calcMinimumContribution(0, i, max)` underflows, and that step is listed.
+    #[test]
+    fn a_reservation_after_the_requirement_is_reached_is_evaluated_and_panics() {
+        let ten = U256::from(10u8);
+        let amounts = [sesh(6_250), sesh(10_000), sesh(8_750), sesh(1), sesh(1)];
+        let (steps, verdict) = check_reservations(sesh(25_000), ten, &amounts);
+        assert_eq!(verdict, Err(Revert::Panic { code: 0x11 }));
+        assert_eq!(
+            steps,
+            [
+                ReservationStep {
+                    index: 0,
+                    remaining: sesh(25_000),
+                    minimum: Some(sesh(6_250)),
+                    amount: sesh(6_250),
+                },
+                ReservationStep {
+                    index: 1,
+                    remaining: sesh(18_750),
+                    minimum: Some(U256::from(2_083_333_333_334u64)),
+                    amount: sesh(10_000),
+                },
+                ReservationStep {
+                    index: 2,
+                    remaining: sesh(8_750),
+                    minimum: Some(U256::from(1_093_750_000_000u64)),
+                    amount: sesh(8_750),
+                },
+                // The failing step: nothing remains, and its minimum reverts.
+                ReservationStep { index: 3, remaining: U256::ZERO, minimum: None, amount: sesh(1) },
+            ]
+        );
+        // Its revert is the one calcMinimumContribution gives for nothing remaining.
+        assert_eq!(
+            calc_minimum_contribution(U256::ZERO, U256::from(3u8), ten),
+            Err(Revert::Panic { code: 0x11 })
+        );
+        // Exactly full, with nothing after: accepted, every step with its minimum.
+        let (steps, verdict) = check_reservations(sesh(25_000), ten, &amounts[..3]);
+        assert_eq!(verdict, Ok(()));
+        assert_eq!(steps.len(), 3);
+        assert!(steps.iter().all(|s| s.minimum.is_some()));
+        // The operator alone filling the stake, then a reservation: the second step panics.
+        let (steps, verdict) = check_reservations(sesh(25_000), ten, &[sesh(25_000), sesh(0)]);
+        assert_eq!(verdict, Err(Revert::Panic { code: 0x11 }));
+        assert_eq!(steps.len(), 2);
+        assert_eq!((steps[1].index, steps[1].remaining, steps[1].minimum), (1, U256::ZERO, None));
+    }
+
+    /// Reverts other than the underflow come after the step's minimum, which is listed.
+    #[test]
+    fn failing_steps_are_listed_with_their_minimum() {
+        let ten = U256::from(10u8);
+        let (steps, verdict) =
+            check_reservations(sesh(25_000), ten, &[sesh(6_250) - U256::from(1u8)]);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].minimum, Some(sesh(6_250)));
+        assert!(matches!(verdict, Err(Revert::ReservedContributionBelowMinAmount { .. })));
+        let (steps, verdict) = check_reservations(sesh(25_000), ten, &[sesh(6_250), sesh(20_000)]);
+        assert_eq!(steps.len(), 2);
+        assert!(matches!(
+            verdict,
+            Err(Revert::ReservedContributionExceedsStakingRequirement { .. })
+        ));
+        let (steps, verdict) =
+            check_reservations(sesh(25_000), U256::from(1u8), &[sesh(1), sesh(1)]);
+        assert!(steps.is_empty());
+        assert!(matches!(verdict, Err(Revert::TooManyReservedContributors { .. })));
+    }
 }
