@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use sesh_identity::{Ed25519PublicKey, Identity, Signature};
 
+use crate::Error;
 use crate::encoding::to_base64;
 use crate::request::Auth;
 use crate::request::{self, NamespaceRequest, Request};
@@ -182,7 +183,7 @@ pub fn merge_swarm_entry(body: &mut Value, peer_ed25519_hex: &str, result: Value
 pub fn handle_body(node: &Node<'_>, store: &mut dyn Store, ctx: Context, body: &[u8]) -> Response {
     match parse_body(body) {
         Ok((method, params)) => handle_params(node, store, ctx, &method, &params),
-        Err(message) => Response::text(400, message),
+        Err(e) => Response::text(400, e.response_text()),
     }
 }
 
@@ -190,24 +191,26 @@ pub fn handle_body(node: &Node<'_>, store: &mut dyn Store, ctx: Context, body: &
 /// them before handling, e.g. to forward a recursive request to its swarm).
 ///
 /// # Errors
-/// The server's text for its `400` answer when the body is not JSON or lacks `method` or
-/// `params`.
-pub fn parse_body(body: &[u8]) -> Result<(String, Map<String, Value>), &'static str> {
+/// [`Error::InvalidJson`] when the body is not JSON, [`Error::NoMethodField`] when it is not an
+/// object with a string `method`, [`Error::NoParamsField`] when it has no object `params`. The
+/// server answers them `400` with the `Display` text alone.
+pub fn parse_body(body: &[u8]) -> crate::Result<(String, Map<String, Value>)> {
     let mut body = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(body)) => body,
-        Ok(_) => return Err("invalid json: no `method` field"),
-        Err(_) => return Err("invalid json"),
+        Ok(_) => return Err(Error::NoMethodField),
+        Err(_) => return Err(Error::InvalidJson),
     };
     let Some(Value::String(method)) = body.remove("method") else {
-        return Err("invalid json: no `method` field");
+        return Err(Error::NoMethodField);
     };
     let Some(Value::Object(params)) = body.remove("params") else {
-        return Err("invalid json: no `params` field");
+        return Err(Error::NoParamsField);
     };
     Ok((method, params))
 }
 
-/// One method with its params (parsing errors become `400 "invalid request: …"`).
+/// One method with its params: a method the server does not have is `400 "no method …"`, params
+/// it refuses are `400 "invalid request: …"` ([`Error::response_text`]).
 pub fn handle_params(
     node: &Node<'_>,
     store: &mut dyn Store,
@@ -215,12 +218,9 @@ pub fn handle_params(
     method: &str,
     params: &Map<String, Value>,
 ) -> Response {
-    if !request::is_known_method(method) {
-        return Response::text(400, format!("no method {method}"));
-    }
     match request::parse(method, params) {
         Ok(req) => handle(node, store, ctx, req),
-        Err(e) => Response::text(400, format!("invalid request: {}", e.0)),
+        Err(e) => Response::text(400, e.response_text()),
     }
 }
 

@@ -5,11 +5,13 @@
 
 pub mod client;
 pub mod encoding;
+mod error;
 pub mod handler;
 pub mod request;
 pub mod store;
 mod types;
 
+pub use error::{Error, Result};
 pub use request::{Auth, Request};
 pub use types::{
     AccountId, Namespace, NamespaceSel, SignedSubaccount, SubaccountToken, access, message_hash,

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::Error;
 use crate::encoding::{from_base64, is_base64, is_hex};
 pub use crate::types::access;
 use crate::types::{AccountId, Namespace, NamespaceSel, SignedSubaccount, SubaccountToken};
@@ -14,15 +15,7 @@ pub const BATCH_REQUEST_MAX: usize = 20;
 /// Most subaccount tokens one revoke may carry.
 pub const MAX_SUBACCOUNT_TOKENS: usize = 50;
 
-/// A parse failure: the text after `invalid request: `.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError(pub String);
-
-type Parsed<T> = Result<T, ParseError>;
-
-fn err<T>(text: impl Into<String>) -> Parsed<T> {
-    Err(ParseError(text.into()))
-}
+type Parsed<T> = crate::Result<T>;
 
 /// The request signature and keys that come with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,7 +261,10 @@ pub fn is_recursive_method(method: &str) -> bool {
 /// Parses `params` for `method`.
 ///
 /// # Errors
-/// The server's parse error text (answered as `400 "invalid request: <text>"`).
+/// Why the params were refused, its `Display` the server's text: [`Error::UnknownMethod`] for a
+/// method it does not have (answered as `400 "no method <method>"`), any other variant for
+/// params it refuses (answered as `400 "invalid request: <text>"`; see
+/// [`Error::response_text`]).
 pub fn parse(method: &str, params: &Map<String, Value>) -> Parsed<Request> {
     let p = Fields(params);
     Ok(match method {
@@ -286,15 +282,15 @@ pub fn parse(method: &str, params: &Map<String, Value>) -> Parsed<Request> {
         "info" => Request::Info,
         "batch" => Request::Batch(load_batch(params)?),
         "sequence" => Request::Sequence(load_batch(params)?),
-        other => return err(format!("no method {other}")),
+        other => return Err(Error::UnknownMethod { method: other.to_owned() }),
     })
 }
 
 /// `params` as nlohmann sees it: a missing or `null` field is absent.
 struct Fields<'a>(&'a Map<String, Value>);
 
-fn invalid<T>(name: &str, expected: &str) -> Parsed<T> {
-    err(format!("Invalid value given for '{name}': expected {expected}"))
+fn invalid<T>(field: &'static str, expected: &'static str) -> Parsed<T> {
+    Err(Error::WrongType { field, expected })
 }
 
 impl Fields<'_> {
@@ -302,7 +298,7 @@ impl Fields<'_> {
         self.0.get(name).filter(|v| !v.is_null())
     }
 
-    fn boolean(&self, name: &str) -> Parsed<Option<bool>> {
+    fn boolean(&self, name: &'static str) -> Parsed<Option<bool>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -310,7 +306,7 @@ impl Fields<'_> {
         }
     }
 
-    fn string(&self, name: &str) -> Parsed<Option<String>> {
+    fn string(&self, name: &'static str) -> Parsed<Option<String>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -318,7 +314,7 @@ impl Fields<'_> {
         }
     }
 
-    fn integer(&self, name: &str) -> Parsed<Option<i64>> {
+    fn integer(&self, name: &'static str) -> Parsed<Option<i64>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
@@ -328,7 +324,7 @@ impl Fields<'_> {
         }
     }
 
-    fn unsigned(&self, name: &str) -> Parsed<Option<u64>> {
+    fn unsigned(&self, name: &'static str) -> Parsed<Option<u64>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
@@ -338,15 +334,16 @@ impl Fields<'_> {
 
     /// A millisecond timestamp: a non-negative integer of at least 10^9 (smaller values were
     /// sent in seconds).
-    fn timestamp(&self, name: &str) -> Parsed<Option<i64>> {
+    fn timestamp(&self, name: &'static str) -> Parsed<Option<i64>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_u64() => {
                 let ms = n.as_u64().map_or(0, |u| u as i64);
                 if ms < 1_000_000_000 {
-                    return err(format!(
-                        "Invalid timestamp for '{name}': timestamp must be in milliseconds"
-                    ));
+                    return Err(Error::TimestampNotMilliseconds {
+                        field: name,
+                        value: n.as_u64().unwrap_or(0),
+                    });
                 }
                 Ok(Some(ms))
             }
@@ -354,39 +351,36 @@ impl Fields<'_> {
         }
     }
 
-    fn namespace(&self, name: &str) -> Parsed<Option<Namespace>> {
+    fn namespace(&self, name: &'static str) -> Parsed<Option<Namespace>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
                 let value = n.as_i64().unwrap_or(i64::MAX);
                 match i16::try_from(value) {
                     Ok(ns) => Ok(Some(Namespace(ns))),
-                    Err(_) => err(format!("Invalid value given for '{name}': value out of range")),
+                    Err(_) => Err(Error::OutOfRange { field: name }),
                 }
             }
             Some(_) => invalid(name, "16-bit integer"),
         }
     }
 
-    fn namespace_sel(&self, name: &str) -> Parsed<Option<NamespaceSel>> {
+    fn namespace_sel(&self, name: &'static str) -> Parsed<Option<NamespaceSel>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
                 let value = n.as_i64().unwrap_or(i64::MAX);
                 match i16::try_from(value) {
                     Ok(ns) => Ok(Some(NamespaceSel::One(Namespace(ns)))),
-                    Err(_) => err(format!("Invalid value given for '{name}': value out of range")),
+                    Err(_) => Err(Error::OutOfRange { field: name }),
                 }
             }
             Some(Value::String(s)) if s == "all" => Ok(Some(NamespaceSel::All)),
-            Some(Value::String(_)) => {
-                err(format!("Invalid value given for '{name}': expected integer or \"all\""))
-            }
             Some(_) => invalid(name, "integer or \"all\""),
         }
     }
 
-    fn string_array(&self, name: &str) -> Parsed<Option<Vec<String>>> {
+    fn string_array(&self, name: &'static str) -> Parsed<Option<Vec<String>>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
@@ -400,7 +394,7 @@ impl Fields<'_> {
         }
     }
 
-    fn timestamp_array(&self, name: &str) -> Parsed<Option<Vec<i64>>> {
+    fn timestamp_array(&self, name: &'static str) -> Parsed<Option<Vec<i64>>> {
         let as_ms = |v: &Value| v.as_u64().filter(|_| v.is_u64()).map(|u| u as i64);
         match self.get(name) {
             None => Ok(None),
@@ -419,49 +413,44 @@ impl Fields<'_> {
     }
 
     /// `timestamp`/`ttl` of `store`: also accepted as a string holding an integer.
-    fn stringified_signed(&self, name: &str) -> Parsed<Option<i64>> {
+    fn stringified_signed(&self, name: &'static str) -> Parsed<Option<i64>> {
         if let Some(Value::String(s)) = self.0.get(name) {
-            return s.parse::<i64>().map(Some).map_err(|_| {
-                ParseError(format!(
-                    "Invalid value given for '{name}': {}",
-                    Value::String(s.clone())
-                ))
-            });
+            return s
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| Error::NotAnInteger { field: name, value: s.clone() });
         }
         self.integer(name)
     }
 
-    fn stringified_unsigned(&self, name: &str) -> Parsed<Option<u64>> {
+    fn stringified_unsigned(&self, name: &'static str) -> Parsed<Option<u64>> {
         if let Some(Value::String(s)) = self.0.get(name) {
-            return s.parse::<u64>().map(Some).map_err(|_| {
-                ParseError(format!(
-                    "Invalid value given for '{name}': {}",
-                    Value::String(s.clone())
-                ))
-            });
+            return s
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| Error::NotAnInteger { field: name, value: s.clone() });
         }
         self.unsigned(name)
     }
 }
 
-fn require<T>(name: &str, value: Option<T>) -> Parsed<T> {
-    value.ok_or_else(|| ParseError(format!("Required field '{name}' missing")))
+fn require<T>(field: &'static str, value: Option<T>) -> Parsed<T> {
+    value.ok_or(Error::MissingField { field })
 }
 
 fn load_pk(pk: Option<String>) -> Parsed<AccountId> {
     let pk = require("pubkey", pk)?;
-    AccountId::load(&pk)
-        .ok_or_else(|| ParseError("Pubkey must be 66 hex digits (33 bytes) long".into()))
+    AccountId::load(&pk).ok_or(Error::BadPubkey)
 }
 
-fn decode_signature(sig: &str, what: &str) -> Parsed<[u8; 64]> {
+fn decode_signature(sig: &str, what: &'static str) -> Parsed<[u8; 64]> {
     let padded = sig.len() == 88 && sig.get(86..) == Some("==");
     if !is_base64(sig) || !(sig.len() == 86 || padded) {
-        return err(format!("invalid {what}: expected base64 encoded Ed25519 signature"));
+        return Err(Error::BadSignatureEncoding { what });
     }
-    from_base64(sig).and_then(|b| <[u8; 64]>::try_from(b).ok()).ok_or_else(|| {
-        ParseError(format!("invalid {what}: expected base64 encoded Ed25519 signature"))
-    })
+    from_base64(sig)
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .ok_or(Error::BadSignatureEncoding { what })
 }
 
 /// `load_pk_signature`: the account, then a required signature, with `pubkey_ed25519` for `05`
@@ -476,29 +465,29 @@ fn load_pk_signature(
     let mut pubkey_ed25519 = None;
     if let Some(ed) = pk_ed {
         if pubkey.prefix() != 5 {
-            return err("pubkey_ed25519 is only permitted for 05[...] pubkeys");
+            return Err(Error::Ed25519KeyNotPermitted { prefix: pubkey.prefix() });
         }
         if ed.len() == 64 {
             if !is_hex(&ed) {
-                return err("invalid pubkey_ed25519: value is not hex");
+                return Err(Error::Ed25519KeyNotHex);
             }
             let mut key = [0u8; 32];
-            hex::decode_to_slice(&ed, &mut key)
-                .map_err(|_| ParseError("invalid pubkey_ed25519: value is not hex".into()))?;
+            hex::decode_to_slice(&ed, &mut key).map_err(|_| Error::Ed25519KeyNotHex)?;
             pubkey_ed25519 = Some(key);
         } else if ed.len() == 32 {
             let mut key = [0u8; 32];
             key.copy_from_slice(ed.as_bytes());
             pubkey_ed25519 = Some(key);
         } else {
-            return err("Invalid pubkey_ed25519: expected 64 hex char or 32 byte pubkey");
+            return Err(Error::Ed25519KeyLength { length: ed.len() });
         }
     }
     let signature = decode_signature(&sig, "signature")?;
     Ok((pubkey, Auth { signature, pubkey_ed25519, subaccount: None }))
 }
 
-fn decode_token(text: &str, what: &str) -> Parsed<SubaccountToken> {
+/// A 36-byte token as 48 base64 or 72 hex digits; `None` otherwise.
+fn decode_token(text: &str) -> Option<SubaccountToken> {
     let bytes = if is_base64(text) && text.len() == 48 {
         from_base64(text)
     } else if is_hex(text) && text.len() == 72 {
@@ -506,21 +495,15 @@ fn decode_token(text: &str, what: &str) -> Parsed<SubaccountToken> {
     } else {
         None
     };
-    bytes
-        .and_then(|b| <[u8; 36]>::try_from(b).ok())
-        .map(SubaccountToken)
-        .ok_or_else(|| ParseError(what.to_owned()))
+    bytes.and_then(|b| <[u8; 36]>::try_from(b).ok()).map(SubaccountToken)
 }
 
 fn load_subaccount(auth: &mut Auth, token: Option<String>, sig: Option<String>) -> Parsed<()> {
     let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(()) };
     let Some(sig) = sig else {
-        return err("invalid subaccount: subaccount_sig is required when using subaccount");
+        return Err(Error::MissingSubaccountSignature);
     };
-    let token = decode_token(
-        &token,
-        "invalid subaccount: expected base64 or hex-encoded subaccount token",
-    )?;
+    let token = decode_token(&token).ok_or(Error::BadSubaccountToken)?;
     let signature = decode_signature(&sig, "subaccount signature")?;
     auth.subaccount = Some(SignedSubaccount { token, signature });
     Ok(())
@@ -543,14 +526,18 @@ fn load_store(p: &Fields<'_>) -> Parsed<StoreRequest> {
 
     let timestamp = require("timestamp", timestamp)?;
     let expiry = match (expiry, ttl) {
-        (Some(_), Some(_)) => return err("Cannot specify both 'expiry' and 'ttl'"),
-        (None, None) => return err("Required field 'expiry' or 'ttl' missing"),
+        (Some(_), Some(_)) => {
+            return Err(Error::BothGiven { field: "expiry", other: "ttl" });
+        }
+        (None, None) => return Err(Error::MissingExpiryOrTtl),
         (Some(e), None) => e,
         (None, Some(t)) => timestamp.wrapping_add(t as i64),
     };
     let pk = match (pubkey, pubkey_alt) {
-        (Some(_), Some(_)) => return err("Cannot specify both 'pubkey' and 'pubKey'"),
-        (None, None) => return err("Required field 'pubkey' missing"),
+        (Some(_), Some(_)) => {
+            return Err(Error::BothGiven { field: "pubkey", other: "pubKey" });
+        }
+        (None, None) => return Err(Error::MissingField { field: "pubkey" }),
         (Some(pk), None) | (None, Some(pk)) => pk,
     };
     let namespace = namespace.unwrap_or_default();
@@ -563,15 +550,12 @@ fn load_store(p: &Fields<'_>) -> Parsed<StoreRequest> {
     };
     let data = require("data", data)?;
     if !is_base64(&data) {
-        return err("Invalid 'data' value: not base64 encoded");
+        return Err(Error::DataNotBase64);
     }
     if data.len() > MAX_MESSAGE_BODY / 3 * 4 {
-        return err(format!(
-            "Message body exceeds maximum allowed length of {MAX_MESSAGE_BODY} bytes"
-        ));
+        return Err(Error::DataTooLong { encoded_length: data.len() });
     }
-    let data = from_base64(&data)
-        .ok_or_else(|| ParseError("Invalid 'data' value: not base64 encoded".into()))?;
+    let data = from_base64(&data).ok_or(Error::DataNotBase64)?;
     Ok(StoreRequest { pubkey, namespace, timestamp, expiry, data, auth })
 }
 
@@ -590,8 +574,10 @@ fn load_retrieve(p: &Fields<'_>) -> Parsed<RetrieveRequest> {
     let timestamp = p.timestamp("timestamp")?;
 
     let pk = match (pubkey, pubkey_alt) {
-        (Some(_), Some(_)) => return err("Cannot specify both 'pubkey' and 'pubKey'"),
-        (None, None) => return err("Required field 'pubkey' missing"),
+        (Some(_), Some(_)) => {
+            return Err(Error::BothGiven { field: "pubkey", other: "pubKey" });
+        }
+        (None, None) => return Err(Error::MissingField { field: "pubkey" }),
         (Some(pk), None) | (None, Some(pk)) => pk,
     };
     let signed = pk_ed.is_some()
@@ -606,18 +592,20 @@ fn load_retrieve(p: &Fields<'_>) -> Parsed<RetrieveRequest> {
         (load_pk(Some(pk))?, None)
     };
     let last_hash = match (last_hash, last_hash_alt) {
-        (Some(_), Some(_)) => return err("Cannot specify both 'last_hash' and 'lastHash'"),
+        (Some(_), Some(_)) => {
+            return Err(Error::BothGiven { field: "last_hash", other: "lastHash" });
+        }
         (a, b) => a.or(b),
     };
     let last_hash = match last_hash {
         Some(h) if h.is_empty() => None,
         Some(h) if h.len() == 43 => {
             if !is_base64(&h) {
-                return err("Invalid last_hash: not base64");
+                return Err(Error::LastHashNotBase64);
             }
             Some(h)
         }
-        Some(_) => return err("Invalid last_hash: expected base64 (43 chars)"),
+        Some(h) => return Err(Error::LastHashLength { length: h.len() }),
         None => None,
     };
     Ok(RetrieveRequest {
@@ -632,11 +620,11 @@ fn load_retrieve(p: &Fields<'_>) -> Parsed<RetrieveRequest> {
 
 fn check_hashes(messages: &[String]) -> Parsed<()> {
     if messages.is_empty() {
-        return err("messages does not contain any message hashes");
+        return Err(Error::NoMessages);
     }
     for m in messages {
         if m.len() != 43 || !is_base64(m) {
-            return err(format!("invalid message hash: {m}"));
+            return Err(Error::BadMessageHash { hash: m.clone() });
         }
     }
     Ok(())
@@ -654,7 +642,7 @@ fn load_delete(p: &Fields<'_>) -> Parsed<DeleteRequest> {
     load_subaccount(&mut auth, subaccount, subaccount_sig)?;
     let messages = require("messages", messages)?;
     if messages.is_empty() {
-        return err("messages does not contain any message hashes");
+        return Err(Error::NoMessages);
     }
     let required = required.unwrap_or(false);
     check_hashes(&messages)?;
@@ -700,18 +688,21 @@ fn load_expire(p: &Fields<'_>) -> Parsed<ExpireRequest> {
     load_subaccount(&mut auth, subaccount, subaccount_sig)?;
     let expiry = require("expiry", expiry)?;
     if expiry.is_empty() {
-        return err("'expiry' does not contain any expiration timestamps");
+        return Err(Error::NoExpiries);
     }
     let (shorten, extend) = (shorten.unwrap_or(false), extend.unwrap_or(false));
     if shorten && extend {
-        return err("cannot specify both 'shorten' and 'extend'");
+        return Err(Error::ShortenAndExtend);
     }
     let messages = require("messages", messages)?;
     if messages.is_empty() {
-        return err("messages does not contain any message hashes");
+        return Err(Error::NoMessages);
     }
     if expiry.len() > 1 && expiry.len() != messages.len() {
-        return err("'expiry' must be a single expiry, or the same length as 'messages'");
+        return Err(Error::ExpiryCountMismatch {
+            expiries: expiry.len(),
+            messages: messages.len(),
+        });
     }
     check_hashes(&messages)?;
     Ok(ExpireRequest { pubkey, auth, messages, expiry, shorten, extend })
@@ -730,7 +721,7 @@ fn load_get_expiries(p: &Fields<'_>) -> Parsed<GetExpiriesRequest> {
     let timestamp = require("timestamp", timestamp)?;
     let messages = require("messages", messages)?;
     if messages.is_empty() {
-        return err("messages does not contain any message hashes");
+        return Err(Error::NoMessages);
     }
     Ok(GetExpiriesRequest { pubkey, auth, messages, timestamp })
 }
@@ -752,26 +743,18 @@ fn load_revoke(p: &Fields<'_>, list: &'static str) -> Parsed<RevokeRequest> {
     if revoking {
         let tokens = require("revoke", tokens)?;
         if tokens.len() > MAX_SUBACCOUNT_TOKENS {
-            return err(format!(
-                "invalid revoke: cannot revoke more than {MAX_SUBACCOUNT_TOKENS} subaccounts at once"
-            ));
+            return Err(Error::TooManyTokens { count: tokens.len() });
         }
-        for t in &tokens {
-            parsed.push(decode_token(
-                t,
-                "invalid revoke: expected base64 or hex-encoded subaccount tag",
-            )?);
+        for (index, t) in tokens.iter().enumerate() {
+            parsed.push(decode_token(t).ok_or(Error::BadRevokeTag { field: "revoke", index })?);
         }
         let timestamp = require("timestamp", timestamp)?;
         Ok(RevokeRequest { pubkey, auth, tokens: parsed, timestamp })
     } else {
         let timestamp = require("timestamp", timestamp)?;
         let tokens = require("unrevoke", tokens)?;
-        for t in &tokens {
-            parsed.push(decode_token(
-                t,
-                "invalid unrevoke: expected base64 or hex-encoded subaccount tag",
-            )?);
+        for (index, t) in tokens.iter().enumerate() {
+            parsed.push(decode_token(t).ok_or(Error::BadRevokeTag { field: "unrevoke", index })?);
         }
         Ok(RevokeRequest { pubkey, auth, tokens: parsed, timestamp })
     }
@@ -781,40 +764,41 @@ fn load_get_swarm(p: &Fields<'_>) -> Parsed<AccountId> {
     let pubkey_alt = p.string("pubKey")?;
     let pubkey = p.string("pubkey")?;
     let pk = match (pubkey, pubkey_alt) {
-        (Some(_), Some(_)) => return err("Cannot specify both 'pubkey' and 'pubKey'"),
-        (None, None) => return err("Required field 'pubkey' missing"),
+        (Some(_), Some(_)) => {
+            return Err(Error::BothGiven { field: "pubkey", other: "pubKey" });
+        }
+        (None, None) => return Err(Error::MissingField { field: "pubkey" }),
         (Some(pk), None) | (None, Some(pk)) => pk,
     };
-    AccountId::load(&pk)
-        .ok_or_else(|| ParseError("Pubkey must be 66 hex digits/33 bytes long".into()))
+    AccountId::load(&pk).ok_or(Error::BadSwarmPubkey)
 }
 
 fn load_batch(params: &Map<String, Value>) -> Parsed<Vec<Request>> {
     let Some(Value::Array(requests)) =
         params.get("requests").filter(|r| r.as_array().is_some_and(|a| !a.is_empty()))
     else {
-        return err("Invalid batch request: no valid \"requests\" field");
+        return Err(Error::BatchNoRequests);
     };
     if requests.len() > BATCH_REQUEST_MAX {
-        return err("Invalid batch request: subrequest limit exceeded");
+        return Err(Error::BatchTooLarge { count: requests.len() });
     }
     let mut out = Vec::with_capacity(requests.len());
-    for r in requests {
+    for (index, r) in requests.iter().enumerate() {
         let Some(r) = r.as_object() else {
-            return err("Invalid batch request: requests must be objects");
+            return Err(Error::BatchRequestNotObject { index });
         };
         let (Some(Value::String(method)), Some(Value::Object(sub))) =
             (r.get("method"), r.get("params"))
         else {
-            return err("Invalid batch request: subrequests must have method/params keys");
+            return Err(Error::BatchRequestMalformed { index });
         };
         if !is_known_method(method) {
-            return err(format!("Invalid batch subrequest: invalid method \"{method}\""));
+            return Err(Error::BatchUnknownMethod { index, method: method.clone() });
         }
         if matches!(method.as_str(), "batch" | "sequence") {
-            return err("Invalid batch subrequest: subrequests may not contain meta-requests");
+            return Err(Error::BatchNested { index });
         }
-        out.push(parse(method, sub)?);
+        out.push(parse(method, sub).map_err(|e| Error::Subrequest { index, error: Box::new(e) })?);
     }
     Ok(out)
 }
