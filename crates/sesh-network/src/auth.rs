@@ -50,7 +50,12 @@ fn signing_bytes(path: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
 }
 
 /// The three headers that sign `body` for `path` at `now_ms`.
-pub fn sign(identity: &Identity, path: &str, now_ms: i64, body: &[u8]) -> [(&'static str, String); 3] {
+pub fn sign(
+    identity: &Identity,
+    path: &str,
+    now_ms: i64,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
     let signature = identity.sign(&signing_bytes(path, now_ms, body));
     [
         (NODE_HEADER, NodeId::from_identity(identity).to_string()),
@@ -86,7 +91,12 @@ impl<'a> SignatureHeaders<'a> {
 /// # Errors
 /// [`Error::MissingHeader`], [`Error::BadHeader`], [`Error::Stale`] or [`Error::BadSignature`]:
 /// what a `401` answer says.
-pub fn verify(headers: &SignatureHeaders<'_>, path: &str, now_ms: i64, body: &[u8]) -> Result<NodeId> {
+pub fn verify(
+    headers: &SignatureHeaders<'_>,
+    path: &str,
+    now_ms: i64,
+    body: &[u8],
+) -> Result<NodeId> {
     let node = headers.node.ok_or(Error::MissingHeader(NODE_HEADER))?;
     let timestamp = headers.timestamp.ok_or(Error::MissingHeader(TIMESTAMP_HEADER))?;
     let signature = headers.signature.ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
@@ -100,11 +110,9 @@ pub fn verify(headers: &SignatureHeaders<'_>, path: &str, now_ms: i64, body: &[u
     if skew_ms.unsigned_abs() > TOLERANCE_MS.unsigned_abs() {
         return Err(Error::Stale { skew_ms });
     }
-    let sig: [u8; 64] = STANDARD
-        .decode(signature)
-        .ok()
-        .and_then(|s| s.try_into().ok())
-        .ok_or(Error::BadHeader { header: SIGNATURE_HEADER, expected: "a base64 64-byte signature" })?;
+    let sig: [u8; 64] = STANDARD.decode(signature).ok().and_then(|s| s.try_into().ok()).ok_or(
+        Error::BadHeader { header: SIGNATURE_HEADER, expected: "a base64 64-byte signature" },
+    )?;
     node.verify(&signing_bytes(path, ts, body), &Signature::from_bytes(&sig))
         .map_err(|_| Error::BadSignature)?;
     Ok(node)
@@ -116,7 +124,12 @@ mod tests {
     use super::*;
     use rand_core::OsRng;
 
-    fn check(signed: &[(&'static str, String); 3], path: &str, now: i64, body: &[u8]) -> Result<NodeId> {
+    fn check(
+        signed: &[(&'static str, String); 3],
+        path: &str,
+        now: i64,
+        body: &[u8],
+    ) -> Result<NodeId> {
         let lookup = |name: &str| signed.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
         verify(&SignatureHeaders::from_lookup(lookup), path, now, body)
     }
@@ -126,11 +139,22 @@ mod tests {
         let id = Identity::generate(&mut OsRng);
         let now = 1_700_000_000_000;
         let h = sign(&id, "/swarm/v1/forward", now, b"body");
-        assert_eq!(check(&h, "/swarm/v1/forward", now + 1000, b"body"), Ok(NodeId::from_identity(&id)));
+        assert_eq!(
+            check(&h, "/swarm/v1/forward", now + 1000, b"body"),
+            Ok(NodeId::from_identity(&id))
+        );
         assert_eq!(check(&h, "/swarm/v1/forward", now, b"bodx"), Err(Error::BadSignature));
         assert_eq!(check(&h, "/swarm/v1/push", now, b"body"), Err(Error::BadSignature));
-        assert_eq!(check(&h, "/swarm/v1/forward", now + 61_000, b"body"), Err(Error::Stale { skew_ms: -61_000 }));
-        assert!(check(&h, "/swarm/v1/forward", now + 61_000, b"body").unwrap_err().to_string().contains("60 s"));
+        assert_eq!(
+            check(&h, "/swarm/v1/forward", now + 61_000, b"body"),
+            Err(Error::Stale { skew_ms: -61_000 })
+        );
+        assert!(
+            check(&h, "/swarm/v1/forward", now + 61_000, b"body")
+                .unwrap_err()
+                .to_string()
+                .contains("60 s")
+        );
         assert_eq!(
             verify(&SignatureHeaders::default(), "/", now, b""),
             Err(Error::MissingHeader(NODE_HEADER))
@@ -143,10 +167,16 @@ mod tests {
         for i in 0..3 {
             let mut bad = h.clone();
             bad[i].1 = "é\u{0}x".into();
-            assert!(matches!(check(&bad, "/swarm/v1/forward", now, b"body"), Err(Error::BadHeader { .. })));
+            assert!(matches!(
+                check(&bad, "/swarm/v1/forward", now, b"body"),
+                Err(Error::BadHeader { .. })
+            ));
         }
         let mut extreme = h;
         extreme[1].1 = i64::MIN.to_string();
-        assert!(matches!(check(&extreme, "/swarm/v1/forward", i64::MAX, b"body"), Err(Error::Stale { .. })));
+        assert!(matches!(
+            check(&extreme, "/swarm/v1/forward", i64::MAX, b"body"),
+            Err(Error::Stale { .. })
+        ));
     }
 }

@@ -81,8 +81,14 @@ impl NetworkState {
                 return Err(Error::DuplicateNode(r.id));
             }
         }
-        if let Some((index, _)) = map.assignments().enumerate().find(|(_, (id, _))| !nodes.contains_key(id)) {
-            return Err(Error::NodeField { index, field: "swarm", expected: "the swarm of a listed node" });
+        if let Some((index, _)) =
+            map.assignments().enumerate().find(|(_, (id, _))| !nodes.contains_key(id))
+        {
+            return Err(Error::NodeField {
+                index,
+                field: "swarm",
+                expected: "the swarm of a listed node",
+            });
         }
         Ok(Self { height, hf, block_hash, nodes, map })
     }
@@ -125,7 +131,11 @@ impl NetworkState {
         let mut records = Vec::with_capacity(list.len());
         let mut assignments = Vec::new();
         for (index, n) in list.iter().enumerate() {
-            let bad = |field: &'static str, expected: &'static str| Error::NodeField { index, field, expected };
+            let bad = |field: &'static str, expected: &'static str| Error::NodeField {
+                index,
+                field,
+                expected,
+            };
             let text = |name: &'static str| n.get(name).and_then(Value::as_str);
             let id = hex32(text("pubkey_ed25519")).ok_or(bad("pubkey_ed25519", HASH))?;
             let x25519 = hex32(text("pubkey_x25519")).ok_or(bad("pubkey_x25519", HASH))?;
@@ -156,7 +166,13 @@ impl NetworkState {
                     assignments.push((id, swarm));
                 }
             }
-            records.push(NodeRecord { id, x25519: X25519PublicKey::from_bytes(x25519), ip, port, tls });
+            records.push(NodeRecord {
+                id,
+                x25519: X25519PublicKey::from_bytes(x25519),
+                ip,
+                port,
+                tls,
+            });
         }
         let map = SwarmMap::from_assignments(assignments)?;
         Self::new(height, [major, minor], block_hash, records, map)

@@ -15,14 +15,17 @@ fn record(k: u8, port: u16) -> NodeRecord {
         x25519: X25519PublicKey::from_bytes([k ^ 0x55; 32]),
         ip: std::net::Ipv4Addr::new(127, 0, 0, k),
         port,
-        tls: k % 2 == 0,
+        tls: k.is_multiple_of(2),
     }
 }
 
 fn state(n: u8, swarms: u64) -> NetworkState {
     let records: Vec<NodeRecord> = (1..=n).map(|k| record(k, 20_000 + u16::from(k))).collect();
     let map = SwarmMap::from_assignments(
-        records.iter().enumerate().map(|(i, r)| (r.id, SwarmId::new(i as u64 % swarms * 1000).unwrap())),
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id, SwarmId::new(i as u64 % swarms * 1000).unwrap())),
     )
     .unwrap();
     NetworkState::new(42, [21, 0], [9; 32], records, map).unwrap()

@@ -1,0 +1,28 @@
+//! The one error type of this crate.
+
+/// What went wrong, and which input broke which rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The staking ledger refused a transaction (or its log is damaged).
+    #[error("ledger: {0}")]
+    Ledger(#[from] sesh_staking::Error),
+    /// The swarms could not be computed.
+    #[error("swarms: {0}")]
+    Swarms(#[from] sesh_swarm::Error),
+    /// A block's reward could not be paid.
+    #[error("rewards: {0}")]
+    Rewards(#[from] sesh_rewards::Error),
+    /// A network state was malformed or badly signed.
+    #[error("network: {0}")]
+    Network(#[from] sesh_network::Error),
+    /// A request from another node is not of its form: what is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A node asked for a swarm's messages without being a member of that swarm.
+    #[error("the requesting node is not a member of that swarm")]
+    NotMember,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

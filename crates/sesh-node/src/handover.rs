@@ -1,0 +1,239 @@
+//! Messages moving between nodes when the swarms change: a node pushes the messages of
+//! accounts its swarm no longer owns to a member of the owning swarm (`/swarm/v1/push`), and
+//! fetches from its swarm peers the messages of the accounts its swarm now owns
+//! (`/swarm/v1/fetch`, a page at a time).
+//!
+//! The wire form of a message is `{"pubkey", "hash", "namespace", "timestamp", "expiry",
+//! "data" (base64)}`; a receiver keeps a message only if its hash is its content's, it has not
+//! expired, and the receiver's swarm owns its account.
+//!
+//! ```
+//! use sesh_node::handover::{self, FetchRequest};
+//! use sesh_swarm::SwarmId;
+//!
+//! let ask = FetchRequest { swarm: SwarmId::new(0x1234)?, after: 0, limit: handover::PAGE };
+//! assert_eq!(FetchRequest::parse(&ask.to_body())?, ask);
+//! assert!(FetchRequest::parse(b"{\"swarm\": 5}").is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use sesh_identity::NodeId;
+use sesh_network::NetworkState;
+use sesh_rpc::store::Message;
+use sesh_rpc::{AccountId, Namespace, message_hash};
+use sesh_swarm::SwarmId;
+
+use crate::error::{Error, Result};
+
+/// Messages per push or fetch page.
+pub const PAGE: usize = 500;
+
+/// A message as nodes hand it to each other.
+pub fn to_wire(m: &Message) -> Value {
+    json!({
+        "pubkey": m.pubkey.prefixed_hex(),
+        "hash": m.hash,
+        "namespace": m.namespace.0,
+        "timestamp": m.timestamp,
+        "expiry": m.expiry,
+        "data": STANDARD.encode(&m.data),
+    })
+}
+
+/// Reads a handed-over message, checking that its hash is its content's.
+pub fn from_wire(v: &Value) -> Option<Message> {
+    let pubkey = AccountId::load(v.get("pubkey")?.as_str()?)?;
+    let namespace = Namespace(i16::try_from(v.get("namespace")?.as_i64()?).ok()?);
+    let data = STANDARD.decode(v.get("data")?.as_str()?).ok()?;
+    let hash = v.get("hash")?.as_str()?.to_owned();
+    if hash != message_hash(&pubkey, namespace, &data) {
+        return None;
+    }
+    Some(Message {
+        pubkey,
+        hash,
+        namespace,
+        timestamp: v.get("timestamp")?.as_i64()?,
+        expiry: v.get("expiry")?.as_i64()?,
+        data,
+    })
+}
+
+/// The body of a push: `{"messages": [...]}`.
+pub fn push_body(messages: &[Message]) -> Vec<u8> {
+    json!({"messages": messages.iter().map(to_wire).collect::<Vec<_>>()}).to_string().into_bytes()
+}
+
+/// The hashes a push's receiver says it kept (`{"accepted": [...]}`); none if the answer is
+/// not of that form.
+pub fn accepted(answer: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<Value>(answer)
+        .ok()
+        .and_then(|v| {
+            let list = v.get("accepted")?.as_array()?;
+            Some(list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// The answer to a push: the hashes kept and how many were new.
+pub fn push_answer(kept: &[Message], new: usize) -> Value {
+    json!({"accepted": kept.iter().map(|m| m.hash.as_str()).collect::<Vec<_>>(), "new": new})
+}
+
+/// Whether the swarm `me` is in, or its members, differ between two states (a handover is
+/// due).
+pub fn swarm_changed(old: &NetworkState, new: &NetworkState, me: &NodeId) -> bool {
+    let members = |s: &NetworkState| s.swarm_of(me).map(|id| (id, s.map().members(id).to_vec()));
+    members(old) != members(new)
+}
+
+/// The messages among `messages` whose accounts `me`'s swarm does not own, by the swarm that
+/// owns them: what to push away.
+pub fn push_plan(
+    state: &NetworkState,
+    me: &NodeId,
+    messages: impl IntoIterator<Item = Message>,
+) -> BTreeMap<SwarmId, Vec<Message>> {
+    let mine = state.swarm_of(me);
+    let mut plan: BTreeMap<SwarmId, Vec<Message>> = BTreeMap::new();
+    for m in messages {
+        match state.swarm_for(&m.pubkey.to_bytes()) {
+            Some(owner) if Some(owner) != mine => plan.entry(owner).or_default().push(m),
+            _ => {}
+        }
+    }
+    plan
+}
+
+/// What a node takes from a push or a fetched page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Well-formed, unexpired messages of accounts this node's swarm owns.
+    pub keep: Vec<Message>,
+    /// Well-formed messages it does not keep: expired, or of another swarm's accounts.
+    pub not_ours: usize,
+    /// Entries that are not messages, or whose hash is not their content's.
+    pub malformed: usize,
+}
+
+/// Sorts the `messages` list of a push or a fetched page.
+pub fn accept(
+    state: &NetworkState,
+    me: &NodeId,
+    now_ms: i64,
+    messages: Option<&Value>,
+) -> Accepted {
+    let mut out = Accepted::default();
+    let mine = state.swarm_of(me);
+    for v in messages.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        match from_wire(v) {
+            Some(m)
+                if m.expiry > now_ms
+                    && mine.is_some()
+                    && state.swarm_for(&m.pubkey.to_bytes()) == mine =>
+            {
+                out.keep.push(m);
+            }
+            Some(_) => out.not_ours += 1,
+            None => out.malformed += 1,
+        }
+    }
+    out
+}
+
+/// Reads a push's body (`{"messages": [...]}`) and sorts its messages.
+///
+/// # Errors
+/// [`Error::BadRequest`] when the body is not JSON.
+pub fn read_push(state: &NetworkState, me: &NodeId, now_ms: i64, body: &[u8]) -> Result<Accepted> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| Error::BadRequest("body is not JSON".into()))?;
+    Ok(accept(state, me, now_ms, v.get("messages")))
+}
+
+/// A request for a page of a swarm's messages: those after storage row `after`, at most `limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchRequest {
+    /// The swarm whose messages are wanted.
+    pub swarm: SwarmId,
+    /// The last row already received (0 at first).
+    pub after: i64,
+    /// Most messages wanted (clamped to 1..=[`PAGE`]).
+    pub limit: usize,
+}
+
+impl FetchRequest {
+    /// `{"swarm": hex id, "after": row, "limit": n}`.
+    pub fn to_body(&self) -> Vec<u8> {
+        json!({"swarm": format!("{:x}", self.swarm.get()), "after": self.after, "limit": self.limit})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// Reads a fetch request; a missing or odd `limit` is a full page.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] saying what the body must be.
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|_| Error::BadRequest("body is not JSON".into()))?;
+        let swarm = v
+            .get("swarm")
+            .and_then(Value::as_str)
+            .and_then(|s| u64::from_str_radix(s, 16).ok())
+            .and_then(|id| SwarmId::new(id).ok());
+        let (Some(swarm), Some(after)) = (swarm, v.get("after").and_then(Value::as_i64)) else {
+            return Err(Error::BadRequest(
+                "expected {\"swarm\": hex, \"after\": int, \"limit\": int}".into(),
+            ));
+        };
+        let limit = v
+            .get("limit")
+            .and_then(Value::as_u64)
+            .map_or(PAGE, |l| usize::try_from(l).unwrap_or(PAGE).clamp(1, PAGE));
+        Ok(Self { swarm, after, limit })
+    }
+
+    /// Checks that `from` may ask: it is a member of the swarm it asks for.
+    ///
+    /// # Errors
+    /// [`Error::NotMember`].
+    pub fn authorize(&self, state: &NetworkState, from: &NodeId) -> Result<()> {
+        if state.swarm_of(from) == Some(self.swarm) { Ok(()) } else { Err(Error::NotMember) }
+    }
+
+    /// The answer, from the storage rows after `after` (at most `limit` of them, in row order):
+    /// the messages of the swarm's accounts, and the row to ask after next (none at the end).
+    pub fn answer(&self, state: &NetworkState, rows: &[(i64, Message)]) -> Value {
+        let next = (rows.len() == self.limit).then(|| rows.last().map(|(id, _)| *id)).flatten();
+        let messages: Vec<Value> = rows
+            .iter()
+            .filter(|(_, m)| state.swarm_for(&m.pubkey.to_bytes()) == Some(self.swarm))
+            .map(|(_, m)| to_wire(m))
+            .collect();
+        json!({"messages": messages, "next": next})
+    }
+}
+
+/// A page fetched from a peer: what to keep, and the row to ask after next.
+///
+/// # Errors
+/// [`Error::BadRequest`] when the answer is not JSON.
+pub fn read_page(
+    state: &NetworkState,
+    me: &NodeId,
+    now_ms: i64,
+    answer: &[u8],
+    after: i64,
+) -> Result<(Accepted, Option<i64>)> {
+    let v: Value = serde_json::from_slice(answer)
+        .map_err(|_| Error::BadRequest("the fetch answer is not JSON".into()))?;
+    let next = v.get("next").and_then(Value::as_i64).filter(|n| *n > after);
+    Ok((accept(state, me, now_ms, v.get("messages")), next))
+}

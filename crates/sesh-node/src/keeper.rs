@@ -1,0 +1,409 @@
+//! The ledger keeper of a local network: it keeps the staking ledger, makes the blocks (with
+//! [`Chain`]), knows where each node is reached, and publishes the [`NetworkState`]. Nodes join
+//! with a [`JoinRequest`] carrying a signed registration.
+//!
+//! On the live network the ledger is a chain that every node follows; a local network's keeper
+//! is one process playing that role. What it decides is the ledger's log (each applied
+//! transaction's [`record_bytes`]) and the published state (addresses, swarms, block hash); the
+//! caller stores both and hands them back to [`Keeper::restore`], which rebuilds the reward
+//! balances from the log.
+//!
+//! ```
+//! use sesh_identity::{Identity, NodeId};
+//! use sesh_node::keeper::{JoinRequest, Keeper};
+//!
+//! let mut keeper = Keeper::new([21, 0]);
+//! let node = Identity::generate(&mut rand_core::OsRng);
+//! let join = JoinRequest::register(&node, "127.0.0.1".parse()?, 22100, false)?;
+//! let record = keeper.join(NodeId::from_identity(&node), &join.to_body())?;
+//! assert!(record.is_some()); // a new registration: append it to the log
+//! let (_, block) = keeper.block()?;
+//! assert_eq!(block.height, 1);
+//! assert_eq!(keeper.state()?.nodes().len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use rand_core::{CryptoRng, RngCore};
+use serde_json::{Value, json};
+use sesh_identity::Identity;
+use sesh_network::{NetworkState, NodeRecord};
+use sesh_rewards::engine::{Exact, RewardEngine as _};
+use sesh_staking::LogProblem;
+use sesh_staking::journal::{Journal, record_bytes};
+use sesh_staking::tx::{Contribute, Register, SignedTx, Tx};
+use sesh_staking::{Address, BlsKey, NodeId, Params};
+use sesh_swarm::SortOrder;
+
+use crate::chain::{Block, Chain, Payouts};
+use crate::error::{Error, Result};
+
+/// The staking requirement of a local network: 100 SESH (9 decimals).
+pub const REQUIREMENT: u64 = 100_000_000_000;
+
+/// The reward pool's balance when a local network starts (atomic units).
+pub const POOL_BALANCE: u128 = 63_177_550 * 1_000_000_000;
+
+/// The rules of a local network.
+pub fn params() -> Params {
+    Params::testnet(REQUIREMENT)
+}
+
+/// A local network's stand-in BLS key for a node: unique, as the ledger requires (local
+/// networks aggregate no BLS signatures).
+pub fn bls_key(node: &NodeId) -> BlsKey {
+    BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[node.as_bytes()]))
+}
+
+/// The registration a node sends to join: it is its own operator and stakes the whole
+/// requirement, so it is active at once.
+///
+/// # Errors
+/// [`Error::Ledger`] if it cannot be signed.
+pub fn register_tx(node: &Identity) -> Result<SignedTx> {
+    let params = params();
+    let id = NodeId::from_identity(node);
+    let operator = Address::from_identity(node);
+    let bls_key = bls_key(&id);
+    let node_signature =
+        node.sign(&Register::node_message(&id, &bls_key, &operator, &params)).to_bytes();
+    Ok(Tx::Register(Register {
+        operator,
+        nonce: 0,
+        node: id,
+        bls_key,
+        fee_bp: 0,
+        stake: params.staking_requirement,
+        beneficiary: operator,
+        reservations: Vec::new(),
+        node_signature,
+    })
+    .sign(node, &params)?)
+}
+
+/// A node's request to join (`POST /network/v1/join`, signed by the node): where it is reached,
+/// and its registration if the ledger does not know it yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// The signed registration.
+    pub register: Option<SignedTx>,
+    /// Its public address.
+    pub ip: Ipv4Addr,
+    /// Its port.
+    pub port: u16,
+    /// Whether it serves HTTPS.
+    pub tls: bool,
+}
+
+impl JoinRequest {
+    /// A request that registers `node` (with [`register_tx`]) at this address.
+    ///
+    /// # Errors
+    /// As [`register_tx`].
+    pub fn register(node: &Identity, ip: Ipv4Addr, port: u16, tls: bool) -> Result<Self> {
+        Ok(Self { register: Some(register_tx(node)?), ip, port, tls })
+    }
+
+    /// `{"register": hex, "ip", "port", "tls"}`.
+    pub fn to_body(&self) -> Vec<u8> {
+        json!({
+            "register": self.register.as_ref().map(|tx| hex::encode(tx.to_bytes())),
+            "ip": self.ip.to_string(),
+            "port": self.port,
+            "tls": self.tls,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads a join request.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] naming the field that is wrong.
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        let bad = |why: &str| Error::BadRequest(why.to_owned());
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| bad(&format!("body is not JSON: {e}")))?;
+        let ip = v
+            .get("ip")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("\"ip\" must be an IPv4 address"))?;
+        let port = v
+            .get("port")
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("\"port\" must be a port number"))?;
+        let tls = v
+            .get("tls")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| bad("\"tls\" must be true or false"))?;
+        let register = match v.get("register") {
+            None | Some(Value::Null) => None,
+            Some(r) => {
+                let bytes = r
+                    .as_str()
+                    .and_then(|h| hex::decode(h).ok())
+                    .ok_or_else(|| bad("\"register\" must be the hex of a signed registration"))?;
+                Some(SignedTx::from_bytes(&bytes)?)
+            }
+        };
+        Ok(Self { register, ip, port, tls })
+    }
+}
+
+/// Where a node is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reach {
+    ip: Ipv4Addr,
+    port: u16,
+    tls: bool,
+}
+
+/// What [`Keeper::restore`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Restored {
+    /// The keeper.
+    pub keeper: Keeper,
+    /// Bytes of the log that are intact: truncate the file to this before appending.
+    pub valid_len: u64,
+    /// Where the log is damaged, and how, if it is.
+    pub damage: Option<(u64, LogProblem)>,
+    /// Blocks of the log whose reward could not be credited (each with why).
+    pub unpaid: Vec<(u64, Error)>,
+}
+
+/// A local network's ledger keeper.
+#[derive(Debug)]
+pub struct Keeper {
+    chain: Chain<Exact>,
+    reach: BTreeMap<NodeId, Reach>,
+    hf: [u16; 2],
+}
+
+impl Keeper {
+    /// A keeper with an empty ledger.
+    pub fn new(hf: [u16; 2]) -> Self {
+        Self {
+            chain: Chain::new(params(), Exact::new(), POOL_BALANCE, SortOrder::Compat),
+            reach: BTreeMap::new(),
+            hf,
+        }
+    }
+
+    /// Rebuilds a keeper from its ledger log and its last published state (if it has one).
+    ///
+    /// # Errors
+    /// [`Error::Ledger`] when the log cannot be read at all; [`Error::Network`] when the state
+    /// does not parse.
+    pub fn restore(hf: [u16; 2], log: &[u8], state: Option<&[u8]>) -> Result<Restored> {
+        let mut payouts = Payouts::new(Exact::new(), POOL_BALANCE);
+        let mut unpaid = Vec::new();
+        let recovered = Journal::open_observed(params(), None, log, |ledger, tx, events| {
+            if let Err(e) = payouts.replay(ledger, tx, events) {
+                unpaid.push((ledger.height(), e));
+            }
+        })?;
+        let mut reach = BTreeMap::new();
+        let (map, block_hash) = match state {
+            None => (Default::default(), [0; 32]),
+            Some(bytes) => {
+                let state = NetworkState::from_json(bytes)?;
+                for n in state.nodes() {
+                    reach.insert(n.id, Reach { ip: n.ip, port: n.port, tls: n.tls });
+                }
+                (state.map().clone(), state.block_hash)
+            }
+        };
+        let ledger = recovered.journal.ledger().clone();
+        let chain = Chain::from_parts(ledger, payouts, map, block_hash, SortOrder::Compat);
+        Ok(Restored {
+            keeper: Self { chain, reach, hf },
+            valid_len: recovered.valid_len,
+            damage: recovered.damage,
+            unpaid,
+        })
+    }
+
+    /// The chain (ledger, swarms, rewards).
+    pub fn chain(&self) -> &Chain<Exact> {
+        &self.chain
+    }
+
+    /// Applies a transaction; returns its log record.
+    ///
+    /// # Errors
+    /// [`Error::Ledger`]: the ledger's refusal; nothing changed.
+    pub fn apply(&mut self, tx: &SignedTx) -> Result<Vec<u8>> {
+        self.chain.apply(tx)?;
+        Ok(record_bytes(tx))
+    }
+
+    /// A node joins, or, once registered, says where it is reached now. `node` is the key that
+    /// signed the request. Returns the log record of its registration, if this registered it.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for a malformed request or a registration of another node;
+    /// [`Error::Ledger`] when the ledger refuses the registration.
+    pub fn join(&mut self, node: NodeId, body: &[u8]) -> Result<Option<Vec<u8>>> {
+        let request = JoinRequest::parse(body)?;
+        let mut record = None;
+        if self.chain.ledger().node(&node).is_none() {
+            let tx = request.register.ok_or_else(|| {
+                Error::BadRequest("\"register\" must be the hex of a signed registration".into())
+            })?;
+            if !matches!(&tx.tx, Tx::Register(r) if r.node == node) {
+                return Err(Error::BadRequest(
+                    "\"register\" must register the node that signs the request".into(),
+                ));
+            }
+            record = Some(self.apply(&tx)?);
+        }
+        let reach = Reach { ip: request.ip, port: request.port, tls: request.tls };
+        if self.reach.insert(node, reach) != Some(reach) {
+            self.chain.reassign();
+        }
+        Ok(record)
+    }
+
+    /// Makes the next block; returns the log record of its height advance, and the block.
+    ///
+    /// # Errors
+    /// As [`Chain::produce`].
+    pub fn block(&mut self) -> Result<(Vec<u8>, Block)> {
+        let reach = &self.reach;
+        let block = self.chain.produce(|id| reach.contains_key(id), |_, _, _| {})?;
+        Ok((record_bytes(&Tx::AdvanceHeight(block.height).unsigned()), block))
+    }
+
+    /// The published state: every registered node with an address, and the swarms.
+    ///
+    /// # Errors
+    /// [`Error::Network`] only if the swarms name a node without an address (never, as the
+    /// swarms are made of nodes with one).
+    pub fn state(&self) -> Result<NetworkState> {
+        let ledger = self.chain.ledger();
+        let records =
+            self.reach.iter().filter(|(id, _)| ledger.node(id).is_some()).filter_map(|(id, r)| {
+                Some(NodeRecord {
+                    id: *id,
+                    x25519: id.to_x25519().ok()?,
+                    ip: r.ip,
+                    port: r.port,
+                    tls: r.tls,
+                })
+            });
+        Ok(NetworkState::new(
+            ledger.height(),
+            self.hf,
+            self.chain.block_hash(),
+            records,
+            self.chain.map().clone(),
+        )?)
+    }
+
+    /// `GET /network/v1/rewards`: what every address has been credited (milli-atomic units, as
+    /// decimal strings: they pass 2^53), and the totals.
+    pub fn rewards(&self) -> Value {
+        let engine = self.chain.payouts().engine();
+        let balances: serde_json::Map<String, Value> = engine
+            .balances()
+            .iter()
+            .map(|(a, v)| (hex::encode(a.as_bytes()), Value::String(v.to_string())))
+            .collect();
+        json!({
+            "height": self.chain.ledger().height(),
+            "unit": "milli-atomic (1 SESH = 10^12)",
+            "balances": balances,
+            "total_rewards": engine.totals().rewards.to_string(),
+            "pool_released_atomic": self.chain.payouts().pool().total_paid_out().to_string(),
+        })
+    }
+}
+
+/// Contributors shared among the nodes of a [`Genesis`].
+pub const GENESIS_CONTRIBUTORS: usize = 4;
+
+/// A local network's starting ledger: one operator per node, [`GENESIS_CONTRIBUTORS`]
+/// contributors staking into two nodes each, operator fees from 0 to 15 %, every node fully
+/// staked and active.
+#[derive(Debug)]
+pub struct Genesis {
+    /// The ledger's log: the keeper's starting log.
+    pub log: Vec<u8>,
+    /// Each node's key.
+    pub nodes: Vec<Identity>,
+    /// A name for every staking address (`operator 3`, `contributor 1`).
+    pub names: BTreeMap<Address, String>,
+    /// Each node's operator fee, basis points.
+    pub fees: Vec<u16>,
+}
+
+impl Genesis {
+    /// The ledger of `n` nodes, with keys from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::Ledger`] if the ledger refuses a step (a bug).
+    pub fn build(n: usize, rng: &mut (impl RngCore + CryptoRng)) -> Result<Self> {
+        let params = params();
+        let requirement = params.staking_requirement;
+        let mut journal = Journal::new(params.clone());
+        let mut log = Vec::new();
+        let mut names = BTreeMap::new();
+        let contributors: Vec<Identity> =
+            (0..GENESIS_CONTRIBUTORS).map(|_| Identity::generate(rng)).collect();
+        for (i, c) in contributors.iter().enumerate() {
+            names.insert(Address::from_identity(c), format!("contributor {i}"));
+        }
+        let (mut nodes, mut fees) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let node = Identity::generate(rng);
+            let operator = Identity::generate(rng);
+            let op = Address::from_identity(&operator);
+            names.insert(op, format!("operator {i}"));
+            let id = NodeId::from_identity(&node);
+            let bls_key = bls_key(&id);
+            let fee_bp = [0u16, 500, 1000, 1500].get(i % 4).copied().unwrap_or(0);
+            // The operator stakes half; two contributors a quarter each.
+            let register = Tx::Register(Register {
+                operator: op,
+                nonce: journal.ledger().nonce(&op),
+                node: id,
+                bls_key,
+                fee_bp,
+                stake: requirement / 2,
+                beneficiary: op,
+                reservations: Vec::new(),
+                node_signature: node
+                    .sign(&Register::node_message(&id, &bls_key, &op, &params))
+                    .to_bytes(),
+            });
+            let (_, record) = journal.apply(&register.sign(&operator, &params)?)?;
+            log.extend_from_slice(&record);
+            let last_share = requirement - requirement / 2 - requirement / 4;
+            for (k, share) in [
+                (i % GENESIS_CONTRIBUTORS, requirement / 4),
+                ((i + 1) % GENESIS_CONTRIBUTORS, last_share),
+            ] {
+                let Some(c) = contributors.get(k) else { continue };
+                let addr = Address::from_identity(c);
+                let tx = Tx::Contribute(Contribute {
+                    contributor: addr,
+                    nonce: journal.ledger().nonce(&addr),
+                    node: id,
+                    amount: share,
+                    beneficiary: addr,
+                });
+                let (_, record) = journal.apply(&tx.sign(c, &params)?)?;
+                log.extend_from_slice(&record);
+            }
+            nodes.push(node);
+            fees.push(fee_bp);
+        }
+        Ok(Self { log, nodes, names, fees })
+    }
+}

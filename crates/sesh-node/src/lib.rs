@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
+
+pub mod chain;
+mod error;
+pub mod handover;
+pub mod keeper;
+pub mod ratelimit;
+pub mod replication;
+
+pub use error::{Error, Result};
