@@ -1,1 +1,13 @@
-//! Runnable examples of the sesh crates; see the `[[example]]` entries of this package.
+//! The IO halves of sesh's example programs, compiled once and shared: the reference node
+//! ([`node`], which the `node` program and every testnet node run), a client's network access
+//! ([`client`], for the `client` and `testnet` programs) and the simulator ([`simulate`]). Each
+//! program's `main.rs` holds its command line; what the protocol decides is in the crates
+//! (`sesh-network`, `sesh-node`, `sesh-client` and the protocol crates under them).
+
+// The examples are where clocks live (the crates take time as an argument). Their errors are
+// the database's and the sockets', each saying what failed in its message.
+#![allow(clippy::disallowed_methods, clippy::missing_errors_doc)]
+
+pub mod client;
+pub mod node;
+pub mod simulate;

@@ -1,101 +1,113 @@
-//! The node's shared state, and the storage RPC as the node runs it: the sans-IO handler of
-//! `sesh-rpc` over the SQLite store, and recursive requests forwarded to the swarm.
+//! The node's shared state, and the storage RPC as the node runs it: `sesh-rpc`'s handler over
+//! the SQLite store, on the database thread (writes, group-committed) or a reader (reads), and
+//! recursive requests sent on to the swarm as `sesh-node`'s replication says.
 
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
-use sesh_identity::Identity;
+use serde_json::json;
+use sesh_identity::{Identity, NodeId};
+use sesh_network::{NetworkState, NodeRecord};
+use sesh_node::Duty;
+use sesh_node::ratelimit::RateLimiter;
+use sesh_node::replication;
 use sesh_rpc::handler::{self, Body, Context, Node};
-use sesh_rpc::request::{is_known_method, is_recursive_method};
+use sesh_rpc::request::is_known_method;
 
 use crate::node::authority::Authority;
 use crate::node::db::Db;
 use crate::node::metrics::Metrics;
-use crate::node::network::{NodeInfo, View};
-use crate::node::peer::{self, Reply};
-use crate::node::ratelimit::RateLimiter;
+use crate::node::peer;
 
 /// How long a swarm peer has to answer a forwarded request.
-pub(crate) const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Settings fixed at start.
 #[derive(Clone, Debug)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// Answer every storage RPC with an empty 200 (the load generator's baseline).
-    pub(crate) noop: bool,
-    /// Where the ledger authority is (`None` when this node is the authority).
-    pub(crate) network: Option<String>,
-    /// The authority's key, when it is pinned.
-    pub(crate) authority_key: Option<[u8; 32]>,
+    pub noop: bool,
+    /// Where the ledger keeper is (`None` when this node is the keeper).
+    pub network: Option<String>,
+    /// The keeper's key, when it is pinned.
+    pub authority_key: Option<NodeId>,
+    /// Whether clients are rate-limited.
+    pub rate_limit: bool,
 }
 
 /// Everything the handlers share.
-pub(crate) struct App {
-    pub(crate) identity: Identity,
-    pub(crate) me: [u8; 32],
-    pub(crate) me_hex: String,
+pub struct App {
+    /// The node's key.
+    pub identity: Identity,
+    /// Its id.
+    pub me: NodeId,
     /// Where this node is reached (what it tells the network).
-    pub(crate) info: NodeInfo,
+    pub info: NodeRecord,
     db: DbThread,
-    /// Read-only connections for requests that only read (retrieve, get_expiries, info,
-    /// get_swarm), so that they run in parallel beside the writer.
+    /// Read-only connections for requests that only read, so that they run in parallel beside
+    /// the writer.
     readers: Mutex<Vec<Db>>,
     db_path: std::path::PathBuf,
-    view: RwLock<Arc<View>>,
-    pub(crate) metrics: Metrics,
-    pub(crate) limiter: Option<Mutex<RateLimiter>>,
+    state: RwLock<Arc<NetworkState>>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Per-client token buckets.
+    pub limiter: Option<Mutex<RateLimiter>>,
     /// For requests to other nodes (self-signed certificates: nodes are authenticated by their
     /// request signatures, not by TLS).
-    pub(crate) peers: reqwest::Client,
+    pub peers: reqwest::Client,
     /// For onion relays to HTTP servers (certificates checked).
-    pub(crate) web: reqwest::Client,
-    pub(crate) authority: Option<tokio::sync::Mutex<Authority>>,
-    pub(crate) settings: Settings,
+    pub web: reqwest::Client,
+    /// The ledger keeper, on the node that is one.
+    pub authority: Option<tokio::sync::Mutex<Authority>>,
+    /// Settings.
+    pub settings: Settings,
     /// One handover at a time.
-    pub(crate) handover: tokio::sync::Mutex<()>,
+    pub handover: tokio::sync::Mutex<()>,
 }
 
 impl core::fmt::Debug for App {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("App").field("me", &self.me_hex).finish_non_exhaustive()
+        f.debug_struct("App").field("me", &self.me).finish_non_exhaustive()
     }
 }
 
 /// A failure of the node itself (a database task that died): answered 500.
 #[derive(Debug)]
-pub(crate) struct Internal(pub(crate) String);
+pub struct Internal(pub String);
+
+/// Takes a lock even if a panicking holder poisoned it.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl App {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
+    /// The node's state before it hears from the network.
+    ///
+    /// # Errors
+    /// When the HTTP clients cannot be made.
+    pub fn new(
         identity: Identity,
-        info: NodeInfo,
+        info: NodeRecord,
         db: Db,
         db_path: std::path::PathBuf,
         hf: [u16; 2],
-        rate_limit: bool,
         authority: Option<Authority>,
         settings: Settings,
     ) -> Result<Self, reqwest::Error> {
-        let me = identity.ed25519_public_key().to_bytes();
-        let peers = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .pool_max_idle_per_host(32)
-            .build()?;
-        let web = reqwest::Client::builder().build()?;
+        let peers =
+            reqwest::Client::builder().danger_accept_invalid_certs(true).pool_max_idle_per_host(32);
         Ok(Self {
-            me,
-            me_hex: hex::encode(me),
+            me: info.id,
             info,
             db: DbThread::spawn(db),
             readers: Mutex::new(Vec::new()),
             db_path,
-            view: RwLock::new(Arc::new(View::empty(me, hf))),
+            state: RwLock::new(Arc::new(NetworkState::empty(hf))),
             metrics: Metrics::new(),
-            limiter: rate_limit.then(|| Mutex::new(RateLimiter::default())),
-            peers,
-            web,
+            limiter: settings.rate_limit.then(|| Mutex::new(RateLimiter::default())),
+            peers: peers.build()?,
+            web: reqwest::Client::builder().build()?,
             authority: authority.map(tokio::sync::Mutex::new),
             settings,
             handover: tokio::sync::Mutex::new(()),
@@ -103,26 +115,27 @@ impl App {
         })
     }
 
-    /// The current view of the network.
-    pub(crate) fn view(&self) -> Arc<View> {
-        match self.view.read() {
-            Ok(v) => v.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    /// The current state of the network.
+    pub fn state(&self) -> Arc<NetworkState> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Replaces the view; returns the previous one.
-    pub(crate) fn set_view(&self, view: View) -> Arc<View> {
-        let new = Arc::new(view);
-        let mut slot = match self.view.write() {
-            Ok(v) => v,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        core::mem::replace(&mut *slot, new)
+    /// Replaces the state; returns the previous one.
+    pub fn set_state(&self, state: NetworkState) -> Arc<NetworkState> {
+        let mut slot = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        core::mem::replace(&mut *slot, Arc::new(state))
+    }
+
+    /// Why the node cannot serve yet, if it cannot.
+    pub fn not_ready(&self) -> Option<&'static str> {
+        Duty::new(&self.state(), self.me).not_ready()
     }
 
     /// Runs `f` on the database thread; the answer comes once what `f` wrote is committed.
-    pub(crate) async fn with_db<T: Send + 'static>(
+    ///
+    /// # Errors
+    /// [`Internal`] when the database thread is gone or the commit failed.
+    pub async fn with_db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Db) -> T + Send + 'static,
     ) -> Result<T, Internal> {
@@ -133,41 +146,68 @@ impl App {
                 let _ = tx.send(committed.map(|()| out));
             }) as Deliver
         });
-        self.db.send(job)?;
+        lock(&self.db.jobs)
+            .send(job)
+            .map_err(|_| Internal("internal error: the database thread stopped".into()))?;
         match rx.await {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(Internal(format!("internal error: {e}"))),
             Err(_) => Err(Internal("internal error: the database thread stopped".into())),
         }
     }
-}
 
-impl App {
     /// Runs `f` on a read-only connection, on the blocking pool.
-    pub(crate) async fn with_reader<T: Send + 'static>(
+    ///
+    /// # Errors
+    /// [`Internal`] when no reader can be opened.
+    pub async fn with_reader<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Db) -> T + Send + 'static,
     ) -> Result<T, Internal> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = match app.readers.lock() {
-                Ok(mut r) => r.pop(),
-                Err(poisoned) => poisoned.into_inner().pop(),
-            };
+            let pooled = lock(&app.readers).pop();
             let mut db = match pooled {
                 Some(db) => db,
                 None => Db::open_reader(&app.db_path)
                     .map_err(|e| Internal(format!("internal error: {e}")))?,
             };
             let out = f(&mut db);
-            match app.readers.lock() {
-                Ok(mut r) => r.push(db),
-                Err(poisoned) => poisoned.into_inner().push(db),
-            }
+            lock(&app.readers).push(db);
             Ok(out)
         })
         .await
         .map_err(|e| Internal(format!("internal error: {e}")))?
+    }
+
+    /// Expiry, statistics and rate limiter housekeeping.
+    pub async fn housekeeping(&self) {
+        let now = crate::node::now_ms();
+        let r = self
+            .with_db(move |db| {
+                let expired = db.clean_expired(now)?;
+                let (count, bytes) = db.stats()?;
+                Ok::<_, rusqlite::Error>((expired, count, bytes, db.size()?, db.evicted))
+            })
+            .await;
+        match r {
+            Ok(Ok((expired, count, bytes, size, evicted))) => {
+                let m = &self.metrics;
+                m.expired.inc_by(expired as u64);
+                m.stored_messages.set(count);
+                m.stored_bytes.set(bytes);
+                m.db_bytes.set(size);
+                m.evicted.set(i64::try_from(evicted).unwrap_or(i64::MAX));
+                if expired > 0 {
+                    tracing::info!(expired, "removed expired messages");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
+            Err(_) => {}
+        }
+        if let Some(limiter) = &self.limiter {
+            lock(limiter).clean(std::time::Instant::now());
+        }
     }
 }
 
@@ -211,14 +251,6 @@ impl DbThread {
         }
         Self { jobs: Mutex::new(tx) }
     }
-
-    fn send(&self, job: Job) -> Result<(), Internal> {
-        let jobs = match self.jobs.lock() {
-            Ok(j) => j,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        jobs.send(job).map_err(|_| Internal("internal error: the database thread stopped".into()))
-    }
 }
 
 fn run_batch(db: &mut Db, batch: Vec<Job>) {
@@ -261,10 +293,14 @@ fn run_batch(db: &mut Db, batch: Vec<Job>) {
 
 /// The answer to a storage RPC: status, body, and the method (for the counters).
 #[derive(Debug)]
-pub(crate) struct RpcAnswer {
-    pub(crate) status: u16,
-    pub(crate) body: Body,
-    pub(crate) method: String,
+pub struct RpcAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: Body,
+    /// The method, for the counters (known names only, so that clients cannot grow the label
+    /// set).
+    pub method: String,
 }
 
 impl RpcAnswer {
@@ -273,36 +309,27 @@ impl RpcAnswer {
     }
 }
 
-/// The method name for the counters: known names only, so that clients cannot grow the label
-/// set.
-pub(crate) fn method_label(method: &str) -> &str {
-    if is_known_method(method) { method } else { "unknown" }
-}
-
 /// Runs one storage RPC body (`{"method", "params"}`), from a client (`forwarded = false`:
 /// recursive requests go on to the swarm) or from a swarm peer.
-pub(crate) async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer {
+pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer {
     if app.settings.noop {
         return RpcAnswer { status: 200, body: Body::Json(json!({})), method: "noop".into() };
     }
     let (method, params) = match handler::parse_body(body) {
         Ok(parsed) => parsed,
-        Err(message) => return RpcAnswer::text(400, message, "-"),
+        Err(e) => return RpcAnswer::text(400, e.response_text(), "-"),
     };
-    let label = method_label(&method).to_owned();
-    if forwarded && !is_recursive_method(&method) {
-        return RpcAnswer::text(
-            400,
-            "invalid request: received invalid forwarded non-forwardable request",
-            &label,
-        );
+    let label = if is_known_method(&method) { method.clone() } else { "unknown".into() };
+    if forwarded && let Some(refusal) = replication::refuse_forwarded(&method) {
+        return RpcAnswer::text(400, refusal, &label);
     }
-    let view = app.view();
+    let state = app.state();
     let ctx = Context { now_ms: crate::node::now_ms(), forwarded };
     let handled = {
-        let (app2, view2) = (app.clone(), view.clone());
+        let (app2, state) = (app.clone(), state.clone());
         let run = move |db: &mut Db| {
-            let node = Node { identity: &app2.identity, hf: view2.hf, swarm: &*view2 };
+            let duty = Duty::new(&state, app2.me);
+            let node = Node { identity: &app2.identity, hf: state.hf, swarm: &duty };
             let response = handler::handle_params(&node, db, ctx, &method, &params);
             (response, method, params)
         };
@@ -313,110 +340,37 @@ pub(crate) async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> Rpc
         Err(Internal(e)) => return RpcAnswer::text(500, e, &label),
     };
     if !forwarded {
-        if response.forward {
-            let results = forward(app, &view, &method, &params).await;
-            for (peer, result) in results {
-                response.merge_peer(&peer, result);
+        let peers: Vec<NodeRecord> =
+            Duty::new(&state, app.me).peers().into_iter().copied().collect();
+        for job in replication::fanout(&method, &params, &response) {
+            for (peer, reply) in forward(app, &peers, job.body).await {
+                let (entry, outcome) = replication::swarm_entry(reply);
+                Metrics::outcome(&app.metrics.forwards, outcome.as_str(), 1);
+                replication::merge(&mut response, &job.slot, &peer, entry);
             }
-        } else if (method == "batch" || method == "sequence") && response.status == 200 {
-            forward_subrequests(app, &view, &params, &mut response.body).await;
         }
     }
     RpcAnswer { status: response.status, body: response.body, method: label }
 }
 
-/// Sends a recursive request to every other member of the swarm; their answers, by key.
+/// Sends a request to every peer at once; their replies.
 async fn forward(
     app: &Arc<App>,
-    view: &View,
-    method: &str,
-    params: &Map<String, Value>,
-) -> Vec<(String, Value)> {
-    let body = json!({"method": method, "params": params}).to_string().into_bytes();
-    let peers: Vec<NodeInfo> = view.peers().into_iter().cloned().collect();
+    peers: &[NodeRecord],
+    body: Vec<u8>,
+) -> Vec<(NodeId, replication::PeerReply)> {
     let mut tasks = tokio::task::JoinSet::new();
     for node in peers {
-        let (app, body) = (app.clone(), body.clone());
+        let (app, body, node) = (app.clone(), body.clone(), *node);
         tasks.spawn(async move {
-            let reply = peer::post(
-                &app.peers,
-                &app.identity,
-                &node.url("/swarm/v1/forward"),
-                "/swarm/v1/forward",
-                body,
-                FORWARD_TIMEOUT,
-            )
-            .await;
-            (hex::encode(node.ed25519), peer_result(&app, reply))
+            let url = node.url("/swarm/v1/forward");
+            let reply = peer::post(&app, &url, "/swarm/v1/forward", body, FORWARD_TIMEOUT).await;
+            (node.id, reply.into())
         });
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(peers.len());
     while let Some(done) = tasks.join_next().await {
-        if let Ok(pair) = done {
-            out.push(pair);
-        }
+        out.extend(done.ok());
     }
     out
-}
-
-/// A peer's answer as the `swarm` map records it.
-fn peer_result(app: &App, reply: Reply) -> Value {
-    let m = &app.metrics;
-    match reply {
-        Reply::Answered { status: 200, body } => match serde_json::from_slice::<Value>(&body) {
-            Ok(v @ Value::Object(_)) => {
-                Metrics::outcome(&m.forwards, "ok", 1);
-                v
-            }
-            _ => {
-                Metrics::outcome(&m.forwards, "bad_peer_response", 1);
-                json!({"failed": true, "bad_peer_response": true})
-            }
-        },
-        Reply::Answered { status, body } => {
-            Metrics::outcome(&m.forwards, "refused", 1);
-            json!({"failed": true, "code": status, "reason": String::from_utf8_lossy(&body)})
-        }
-        Reply::TimedOut => {
-            Metrics::outcome(&m.forwards, "timeout", 1);
-            json!({"failed": true, "timeout": true})
-        }
-        Reply::Unreachable(e) => {
-            tracing::debug!(error = %e, "swarm peer unreachable");
-            Metrics::outcome(&m.forwards, "timeout", 1);
-            json!({"failed": true, "timeout": true})
-        }
-    }
-}
-
-/// Forwards each recursive subrequest of a batch or sequence that succeeded here, in order, and
-/// adds the peers' answers to its result.
-async fn forward_subrequests(
-    app: &Arc<App>,
-    view: &View,
-    params: &Map<String, Value>,
-    body: &mut Body,
-) {
-    let Some(Value::Array(subs)) = params.get("requests") else { return };
-    let Body::Json(Value::Object(top)) = body else { return };
-    let Some(Value::Array(results)) = top.get_mut("results") else { return };
-    for (sub, result) in subs.iter().zip(results.iter_mut()) {
-        let (Some(method), Some(Value::Object(sub_params))) =
-            (sub.get("method").and_then(Value::as_str), sub.get("params"))
-        else {
-            continue;
-        };
-        let ok = result.get("code").and_then(Value::as_u64).is_some_and(|c| c < 300);
-        if !ok || !is_recursive_method(method) {
-            continue;
-        }
-        for (peer, answer) in forward(app, view, method, sub_params).await {
-            let Some(sub_body) = result.get_mut("body") else { break };
-            if let Some(all_failed) = handler::merge_swarm_entry(sub_body, &peer, answer)
-                && let Some(code) = result.get_mut("code")
-            {
-                *code = json!(if all_failed { 500 } else { 200 });
-            }
-        }
-    }
 }

@@ -6,125 +6,105 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// A request's labels.
+/// A request's labels: the endpoint (`storage_rpc`, `onion`, `forwarded`, …), the RPC method
+/// (or `-`), the HTTP status answered.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(crate) struct RequestLabels {
-    /// `POST /storage_rpc/v1`, `onion`, `forwarded` or `relay`.
-    pub(crate) endpoint: &'static str,
-    /// The RPC method (or `-`).
-    pub(crate) method: String,
-    /// The HTTP status answered.
-    pub(crate) status: u16,
+pub struct RequestLabels {
+    endpoint: &'static str,
+    method: String,
+    status: u16,
 }
 
-/// A replication outcome's labels.
+/// An outcome's label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(crate) struct OutcomeLabels {
-    /// What happened.
-    pub(crate) outcome: &'static str,
+pub struct OutcomeLabels {
+    outcome: &'static str,
 }
 
-/// The node's counters.
-#[derive(Debug)]
-pub(crate) struct Metrics {
+/// Counts by outcome.
+pub type Outcomes = Family<OutcomeLabels, Counter>;
+
+/// The node's counters (each registered under `sesh_node_<name>` with the help text below).
+#[derive(Debug, Default)]
+pub struct Metrics {
     registry: Registry,
     /// Requests by endpoint, method and status.
-    pub(crate) requests: Family<RequestLabels, Counter>,
-    /// Requests refused by the rate limiter.
-    pub(crate) rate_limited: Counter,
+    pub requests: Family<RequestLabels, Counter>,
+    /// Client requests refused by the rate limiter.
+    pub rate_limited: Counter,
     /// Messages in the database.
-    pub(crate) stored_messages: Gauge,
+    pub stored_messages: Gauge,
     /// Bytes of message bodies in the database.
-    pub(crate) stored_bytes: Gauge,
-    /// The database's size on disk (pages in use).
-    pub(crate) db_bytes: Gauge,
+    pub stored_bytes: Gauge,
+    /// Bytes of database pages in use.
+    pub db_bytes: Gauge,
     /// Messages removed by the expiry timer.
-    pub(crate) expired: Counter,
+    pub expired: Counter,
     /// Messages dropped to stay under the size cap.
-    pub(crate) evicted: Gauge,
-    /// Forwards of recursive requests to swarm peers, by outcome.
-    pub(crate) forwards: Family<OutcomeLabels, Counter>,
-    /// Messages handed over to or fetched from other nodes on swarm changes, by outcome.
-    pub(crate) handover: Family<OutcomeLabels, Counter>,
+    pub evicted: Gauge,
+    /// Recursive requests forwarded to swarm peers, by outcome.
+    pub forwards: Outcomes,
+    /// Messages handed over or fetched on swarm changes, by outcome.
+    pub handover: Outcomes,
     /// Onion layers handled, by outcome.
-    pub(crate) onion: Family<OutcomeLabels, Counter>,
+    pub onion: Outcomes,
     /// The network height last seen.
-    pub(crate) height: Gauge,
+    pub height: Gauge,
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
-        let mut registry = Registry::with_prefix("sesh_node");
-        let m = Self {
-            requests: Family::default(),
-            rate_limited: Counter::default(),
-            stored_messages: Gauge::default(),
-            stored_bytes: Gauge::default(),
-            db_bytes: Gauge::default(),
-            expired: Counter::default(),
-            evicted: Gauge::default(),
-            forwards: Family::default(),
-            handover: Family::default(),
-            onion: Family::default(),
-            height: Gauge::default(),
-            registry: Registry::default(),
-        };
-        registry.register(
-            "requests",
-            "Requests by endpoint, method and status",
-            m.requests.clone(),
-        );
-        registry.register(
+    /// Every counter at zero, registered.
+    pub fn new() -> Self {
+        let mut m = Self { registry: Registry::with_prefix("sesh_node"), ..Self::default() };
+        let r = &mut m.registry;
+        r.register("requests", "Requests by endpoint, method and status", m.requests.clone());
+        r.register(
             "rate_limited",
             "Client requests refused by the rate limiter",
             m.rate_limited.clone(),
         );
-        registry.register("stored_messages", "Messages in the database", m.stored_messages.clone());
-        registry.register(
+        r.register("stored_messages", "Messages in the database", m.stored_messages.clone());
+        r.register(
             "stored_bytes",
             "Bytes of message bodies in the database",
             m.stored_bytes.clone(),
         );
-        registry.register("db_bytes", "Bytes of database pages in use", m.db_bytes.clone());
-        registry.register(
-            "expired_messages",
-            "Messages removed by the expiry timer",
-            m.expired.clone(),
-        );
-        registry.register(
+        r.register("db_bytes", "Bytes of database pages in use", m.db_bytes.clone());
+        r.register("expired_messages", "Messages removed by the expiry timer", m.expired.clone());
+        r.register(
             "evicted_messages",
             "Messages dropped to stay under the size cap",
             m.evicted.clone(),
         );
-        registry.register(
+        r.register(
             "swarm_forwards",
             "Recursive requests forwarded to swarm peers",
             m.forwards.clone(),
         );
-        registry.register(
+        r.register(
             "handover_messages",
             "Messages handed over or fetched on swarm changes",
             m.handover.clone(),
         );
-        registry.register("onion_layers", "Onion layers handled, by outcome", m.onion.clone());
-        registry.register("network_height", "The network height last seen", m.height.clone());
-        Self { registry, ..m }
+        r.register("onion_layers", "Onion layers handled, by outcome", m.onion.clone());
+        r.register("network_height", "The network height last seen", m.height.clone());
+        m
     }
 
     /// Counts a request.
-    pub(crate) fn request(&self, endpoint: &'static str, method: &str, status: u16) {
+    pub fn request(&self, endpoint: &'static str, method: &str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels { endpoint, method: method.to_owned(), status })
             .inc();
     }
 
-    /// Counts an outcome in a family.
-    pub(crate) fn outcome(family: &Family<OutcomeLabels, Counter>, outcome: &'static str, n: u64) {
+    /// Counts `n` of an outcome in a family.
+    pub fn outcome(family: &Outcomes, outcome: &'static str, n: u64) {
         family.get_or_create(&OutcomeLabels { outcome }).inc_by(n);
     }
 
     /// The text exposition.
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

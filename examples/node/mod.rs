@@ -1,32 +1,28 @@
 //! The reference storage node: the storage RPC and onion requests of the live network over
 //! HTTP(S), messages in SQLite, swarm replication and handover, and the network learned from a
-//! ledger authority. See `docs/node.md`.
+//! ledger keeper. See `docs/node.md`.
 //!
 //! ```text
-//! # a ledger authority (which is also a node), plain HTTP on loopback:
+//! # a ledger keeper (which is also a node), plain HTTP on loopback:
 //! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --authority --plain-http
 //! # more nodes joining it:
 //! cargo run --release --example node -- --data /tmp/n1 --listen 127.0.0.1:22101 \
 //!     --network http://127.0.0.1:22100 --plain-http
 //! ```
 //!
-//! The first line on stdout is `listening on <url> node <ed25519 hex>`.
+//! The first line on stdout is `listening on <url> node <ed25519 hex>`. This module is the node's
+//! IO (sockets, files, clocks, tasks); what it decides comes from `sesh-node`, `sesh-network`
+//! and `sesh-rpc`.
 
-//!
-//! This module is the node; `main.rs` runs it, and the testnet runs the same code (its own
-//! executable, re-invoked as `testnet node …`) for each of its nodes.
-
-pub(crate) mod app;
-pub(crate) mod authority;
-pub(crate) mod db;
-pub(crate) mod metrics;
-pub(crate) mod network;
-pub(crate) mod onion;
-pub(crate) mod peer;
-pub(crate) mod ratelimit;
-pub(crate) mod server;
-pub(crate) mod swarm;
-pub(crate) mod tls;
+pub mod app;
+pub mod authority;
+pub mod db;
+pub mod metrics;
+pub mod onion;
+pub mod peer;
+pub mod server;
+pub mod swarm;
+pub mod tls;
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -37,21 +33,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use serde_json::{Value, json};
-use sesh_identity::Identity;
+use sesh_identity::{Identity, NodeId};
+use sesh_network::{NetworkState, NodeRecord, STATE_PATH, auth::SignatureHeaders};
+use sesh_node::Duty;
+use sesh_node::keeper::JoinRequest;
 
 use crate::node::app::{App, Settings};
 use crate::node::authority::Authority;
-use crate::node::network::{NodeInfo, View};
+use crate::node::peer::Reply;
 
 /// The hard fork local networks report.
 const HF: [u16; 2] = [21, 0];
+
 /// A Session storage node.
 #[derive(Debug, Parser)]
 #[command(name = "node", version)]
 struct Args {
     /// Data directory: the database, the TLS certificate, the key (unless --key), and the
-    /// ledger if this node is the authority.
+    /// ledger if this node is the keeper.
     #[arg(long)]
     data: PathBuf,
     /// The identity key file: a 64-byte libsodium Ed25519 secret key, as oxen's `key_ed25519`
@@ -67,12 +66,12 @@ struct Args {
     /// Keep the ledger and publish the network (one node of a local network does).
     #[arg(long, conflicts_with = "network")]
     authority: bool,
-    /// The ledger authority's URL, e.g. `http://127.0.0.1:22100`.
+    /// The ledger keeper's URL, e.g. `http://127.0.0.1:22100`.
     #[arg(long, required_unless_present = "authority")]
     network: Option<String>,
-    /// The authority's Ed25519 key (hex): only network states it signed are accepted.
+    /// The keeper's Ed25519 key (hex): only network states it signed are accepted.
     #[arg(long)]
-    authority_key: Option<String>,
+    authority_key: Option<NodeId>,
     /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
     plain_http: bool,
@@ -82,10 +81,10 @@ struct Args {
     /// Commit durability.
     #[arg(long, value_enum, default_value_t = db::Sync::Full)]
     sync: db::Sync,
-    /// Authority: milliseconds between blocks.
+    /// Keeper: milliseconds between blocks.
     #[arg(long, default_value_t = 2000)]
     block_ms: u64,
-    /// How often to ask the authority for the network (ms).
+    /// How often to ask the keeper for the network (ms).
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
     /// How often expired messages are removed (ms; the live server: every 10 s).
@@ -104,14 +103,14 @@ struct Args {
 }
 
 /// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Runs a node with these command-line arguments (the first is the program name).
-pub(crate) fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let args = match Args::try_parse_from(args) {
         Ok(a) => a,
         Err(e) => e.exit(),
@@ -127,14 +126,12 @@ pub(crate) fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> E
     } else {
         subscriber.init();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))
+        .and_then(|rt| rt.block_on(run(args)));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -166,12 +163,9 @@ async fn run(args: Args) -> Result<(), String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
     let identity = load_key(&args.key.clone().unwrap_or_else(|| args.data.join("key_ed25519")))?;
-    let db = db::Db::open(
-        &args.data.join("storage.db"),
-        args.db_size_mb.saturating_mul(1 << 20),
-        args.sync,
-    )
-    .map_err(|e| format!("opening the database: {e}"))?;
+    let db_path = args.data.join("storage.db");
+    let db = db::Db::open(&db_path, args.db_size_mb.saturating_mul(1 << 20), args.sync)
+        .map_err(|e| format!("opening the database: {e}"))?;
 
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| format!("binding {}: {e}", args.listen))?;
@@ -188,9 +182,9 @@ async fn run(args: Args) -> Result<(), String> {
         );
     }
     let tls = !args.plain_http;
-    let info = NodeInfo {
-        ed25519: identity.ed25519_public_key().to_bytes(),
-        x25519: identity.x25519_public_key().to_bytes(),
+    let info = NodeRecord {
+        id: NodeId::from_identity(&identity),
+        x25519: *identity.x25519_public_key(),
         ip,
         port: local.port(),
         tls,
@@ -200,44 +194,32 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         None
     };
-    let authority_key = match &args.authority_key {
-        None => None,
-        Some(h) => {
-            let mut k = [0u8; 32];
-            hex::decode_to_slice(h, &mut k).map_err(|_| "--authority-key must be 64 hex digits")?;
-            Some(k)
-        }
+    let settings = Settings {
+        noop: args.noop,
+        network: args.network.clone(),
+        authority_key: args.authority_key,
+        rate_limit: !args.no_rate_limit,
     };
-    let settings = Settings { noop: args.noop, network: args.network.clone(), authority_key };
     let app = Arc::new(
-        App::new(
-            identity,
-            info.clone(),
-            db,
-            args.data.join("storage.db"),
-            HF,
-            !args.no_rate_limit,
-            authority,
-            settings,
-        )
-        .map_err(|e| format!("making the HTTP client: {e}"))?,
+        App::new(identity, info, db, db_path, HF, authority, settings)
+            .map_err(|e| format!("making the HTTP client: {e}"))?,
     );
 
     let scheme = if tls { "https" } else { "http" };
-    println!("listening on {scheme}://{local} node {}", app.me_hex);
+    println!("listening on {scheme}://{local} node {}", app.me);
     let _ = std::io::stdout().flush();
-    tracing::info!(%local, node = %app.me_hex, tls, authority = args.authority, "node started");
+    tracing::info!(%local, node = %app.me, tls, authority = args.authority, "node started");
 
     let handle = axum_server::Handle::new();
-    let tasks = spawn_background(app.clone(), &args);
-    {
+    let tasks = spawn_background(&app, &args);
+    tokio::spawn({
         let handle = handle.clone();
-        tokio::spawn(async move {
+        async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
-        });
-    }
+        }
+    });
     let service = server::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = if tls {
         let config = tls::config(&args.data, local.ip()).await?;
@@ -255,11 +237,13 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
+        use tokio::signal::unix::{SignalKind, signal};
         let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            match signal(SignalKind::terminate()) {
                 Ok(mut s) => {
                     s.recv().await;
                 }
@@ -277,82 +261,51 @@ async fn shutdown_signal() {
     }
 }
 
-fn spawn_background(app: Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    // Expiry, statistics and rate limiter housekeeping.
-    tasks.push(tokio::spawn({
-        let app = app.clone();
-        let every = Duration::from_millis(args.expiry_ms.max(100));
-        async move {
-            let mut tick = tokio::time::interval(every);
+fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<()>> {
+    let every = |ms: u64, floor: u64| tokio::time::interval(Duration::from_millis(ms.max(floor)));
+    let mut housekeeping = every(args.expiry_ms, 100);
+    let mut tick =
+        if app.authority.is_some() { every(args.block_ms, 100) } else { every(args.poll_ms, 50) };
+    let (app1, app2) = (app.clone(), app.clone());
+    vec![
+        tokio::spawn(async move {
+            loop {
+                housekeeping.tick().await;
+                app1.housekeeping().await;
+            }
+        }),
+        tokio::spawn(async move {
+            let pending = Arc::new(AtomicBool::new(false));
+            let (mut retry, mut last_state) = (0u32, None);
             loop {
                 tick.tick().await;
-                housekeeping(&app).await;
+                if app2.authority.is_some() {
+                    keeper_block(&app2, &pending).await;
+                } else {
+                    poll(&app2, &mut last_state, &pending).await;
+                }
+                // Re-run a handover that left work undone, every tenth tick.
+                if pending.load(Ordering::SeqCst) {
+                    retry += 1;
+                    if retry >= 10 {
+                        retry = 0;
+                        pending.store(false, Ordering::SeqCst);
+                        start_handover(&app2, &pending);
+                    }
+                }
             }
-        }
-    }));
-    let pending = Arc::new(AtomicBool::new(false));
-    if app.authority.is_some() {
-        let block = Duration::from_millis(args.block_ms.max(100));
-        tasks.push(tokio::spawn(authority_loop(app, block, pending)));
-    } else {
-        let poll = Duration::from_millis(args.poll_ms.max(50));
-        tasks.push(tokio::spawn(poll_loop(app, poll, pending)));
-    }
-    tasks
+        }),
+    ]
 }
 
-async fn housekeeping(app: &Arc<App>) {
-    let now = now_ms();
-    let r = app
-        .with_db(move |db| {
-            let expired = db.clean_expired(now)?;
-            let (count, bytes) = db.stats()?;
-            Ok::<_, rusqlite::Error>((expired, count, bytes, db.size()?, db.evicted))
-        })
-        .await;
-    match r {
-        Ok(Ok((expired, count, bytes, size, evicted))) => {
-            let m = &app.metrics;
-            m.expired.inc_by(expired as u64);
-            m.stored_messages.set(count);
-            m.stored_bytes.set(bytes);
-            m.db_bytes.set(size);
-            m.evicted.set(i64::try_from(evicted).unwrap_or(i64::MAX));
-            if expired > 0 {
-                tracing::info!(expired, "removed expired messages");
-            }
-        }
-        Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
-        Err(_) => {}
-    }
-    if let Some(limiter) = &app.limiter
-        && let Ok(mut l) = limiter.lock()
-    {
-        l.clean(std::time::Instant::now());
-    }
-}
-
-/// The join request body.
-fn join_body(app: &App) -> Result<Vec<u8>, String> {
-    let register = authority::register_tx(&app.identity).map_err(|e| e.to_string())?;
-    Ok(json!({
-        "register": hex::encode(register.to_bytes()),
-        "ip": app.info.ip.to_string(),
-        "port": app.info.port,
-        "tls": app.info.tls,
-    })
-    .to_string()
-    .into_bytes())
-}
-
-/// Takes a new view of the network; starts a handover if this node's swarm changed.
-fn apply_view(app: &Arc<App>, view: View, pending: &Arc<AtomicBool>) {
-    app.metrics.height.set(i64::try_from(view.height).unwrap_or(i64::MAX));
-    let old = app.set_view(view);
-    let new = app.view();
-    if swarm::swarm_changed(&old, &new) {
-        tracing::info!(height = new.height, swarm = ?new.my_swarm(), peers = new.peers().len(), "swarm changed");
+/// Takes a new state of the network; starts a handover if this node's swarm changed.
+fn apply_state(app: &Arc<App>, state: NetworkState, pending: &Arc<AtomicBool>) {
+    app.metrics.height.set(i64::try_from(state.height).unwrap_or(i64::MAX));
+    let old = app.set_state(state);
+    let new = app.state();
+    if sesh_node::handover::swarm_changed(&old, &new, &app.me) {
+        let duty = Duty::new(&new, app.me);
+        tracing::info!(height = new.height, swarm = ?duty.swarm(), peers = duty.peers().len(), "swarm changed");
         start_handover(app, pending);
     }
 }
@@ -360,133 +313,93 @@ fn apply_view(app: &Arc<App>, view: View, pending: &Arc<AtomicBool>) {
 fn start_handover(app: &Arc<App>, pending: &Arc<AtomicBool>) {
     let (app, pending) = (app.clone(), pending.clone());
     tokio::spawn(async move {
-        let left_over = swarm::handover(&app).await;
-        if left_over {
+        if swarm::handover(&app).await {
             pending.store(true, Ordering::SeqCst);
         }
     });
 }
 
-/// The authority: joins itself, makes blocks, and takes each state as its view.
-async fn authority_loop(app: Arc<App>, block: Duration, pending: Arc<AtomicBool>) {
+/// The keeper's tick: it joins itself (once), makes a block, and takes the state as its own.
+async fn keeper_block(app: &Arc<App>, pending: &Arc<AtomicBool>) {
     let Some(authority) = &app.authority else { return };
-    match join_body(&app) {
-        Ok(body) => {
-            if let Err(e) = authority.lock().await.join(app.me, &body) {
-                tracing::error!(error = %e, "the authority could not register itself");
+    let state = {
+        let mut a = authority.lock().await;
+        if a.state().is_ok_and(|s| s.node(&app.me) != Some(&app.info)) {
+            let join =
+                JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls);
+            if let Err(e) =
+                join.map_err(|e| e.to_string()).and_then(|j| a.join(app.me, &j.to_body()))
+            {
+                tracing::error!(error = %e, "the keeper could not register itself");
             }
         }
-        Err(e) => tracing::error!(error = %e, "making the registration failed"),
-    }
-    let mut tick = tokio::time::interval(block);
-    let mut retry = 0u32;
-    loop {
-        tick.tick().await;
-        let state = {
-            let mut a = authority.lock().await;
-            if let Err(e) = a.block() {
-                tracing::error!(error = %e, "making a block failed");
-            }
-            a.state()
-        };
-        match View::from_json(app.me, &state) {
-            Ok(view) => apply_view(&app, view, &pending),
-            Err(e) => tracing::error!(error = %e, "the authority's own state does not parse"),
+        if let Err(e) = a.block() {
+            tracing::error!(error = %e, "making a block failed");
         }
-        retry_handover(&app, &pending, &mut retry);
+        a.state()
+    };
+    match state {
+        Ok(state) => apply_state(app, state, pending),
+        Err(e) => tracing::error!(error = %e, "the keeper's own state is inconsistent"),
     }
 }
 
-/// Re-runs a handover that left work undone, every tenth tick.
-fn retry_handover(app: &Arc<App>, pending: &Arc<AtomicBool>, ticks: &mut u32) {
-    if pending.load(Ordering::SeqCst) {
-        *ticks += 1;
-        if *ticks >= 10 {
-            *ticks = 0;
-            pending.store(false, Ordering::SeqCst);
-            start_handover(app, pending);
+/// Other nodes: poll the keeper's state; join it while the state does not list this node as it
+/// is.
+async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBool>) {
+    let Some(base) = app.settings.network.as_deref().map(|b| b.trim_end_matches('/')) else {
+        return;
+    };
+    let (body, state) = match fetch_state(app, base).await {
+        Ok(got) => got,
+        Err(e) => return tracing::warn!(error = %e, "could not get the network state"),
+    };
+    if last.as_ref() == Some(&body) {
+        return;
+    }
+    let joined = state.node(&app.me) == Some(&app.info);
+    apply_state(app, state, pending);
+    if joined {
+        *last = Some(body);
+        return;
+    }
+    let join = match JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls)
+    {
+        Ok(j) => j,
+        Err(e) => return tracing::error!(error = %e, "making the registration failed"),
+    };
+    let url = format!("{base}/network/v1/join");
+    match peer::post(app, &url, "/network/v1/join", join.to_body(), Duration::from_secs(10)).await {
+        Reply::Answered { status: 200, .. } => tracing::info!("joined the network"),
+        Reply::Answered { status, body } => {
+            tracing::warn!(status, body = %String::from_utf8_lossy(&body), "joining the network failed");
         }
+        Reply::TimedOut => tracing::warn!("joining the network timed out"),
+        Reply::Unreachable(e) => tracing::warn!(error = %e, "joining the network failed"),
     }
 }
 
-/// Other nodes: join the authority, then poll its state.
-async fn poll_loop(app: Arc<App>, poll: Duration, pending: Arc<AtomicBool>) {
-    let Some(base) = app.settings.network.clone() else { return };
-    let base = base.trim_end_matches('/').to_owned();
-    let mut tick = tokio::time::interval(poll);
-    let mut last_state: Option<Vec<u8>> = None;
-    let mut retry = 0u32;
-    loop {
-        tick.tick().await;
-        let state = match fetch_state(&app, &base).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not get the network state");
-                continue;
-            }
-        };
-        if last_state.as_deref() != Some(state.0.as_slice()) {
-            match View::from_json(app.me, &state.1) {
-                Ok(view) => {
-                    let joined = view.nodes.get(&app.me) == Some(&app.info);
-                    apply_view(&app, view, &pending);
-                    if joined {
-                        last_state = Some(state.0);
-                    } else if let Err(e) = join(&app, &base).await {
-                        tracing::warn!(error = %e, "joining the network failed");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "the network state does not parse"),
-            }
-        }
-        retry_handover(&app, &pending, &mut retry);
-    }
-}
-
-async fn fetch_state(app: &App, base: &str) -> Result<(Vec<u8>, Value), String> {
+/// The keeper's state: its bytes, parsed, and checked against the pinned key if there is one.
+async fn fetch_state(app: &App, base: &str) -> Result<(Vec<u8>, NetworkState), String> {
     let resp = app
         .peers
-        .get(format!("{base}/network/v1/state"))
+        .get(format!("{base}{STATE_PATH}"))
         .timeout(Duration::from_secs(10))
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let headers = resp.headers().clone();
-    let status = resp.status();
+    let (status, headers) = (resp.status(), resp.headers().clone());
     let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
-    if let Some(pinned) = app.settings.authority_key {
-        let signer = peer::verify(&headers, "/network/v1/state", now_ms(), &body)?;
-        if signer != pinned {
-            return Err("the network state is not signed by the pinned authority".into());
+    let state = match &app.settings.authority_key {
+        Some(pinned) => {
+            let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let signed = SignatureHeaders::from_lookup(lookup);
+            NetworkState::from_signed(&body, &signed, pinned, now_ms())
         }
-    }
-    let v = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    Ok((body, v))
-}
-
-async fn join(app: &App, base: &str) -> Result<(), String> {
-    let body = join_body(app)?;
-    match peer::post(
-        &app.peers,
-        &app.identity,
-        &format!("{base}/network/v1/join"),
-        "/network/v1/join",
-        body,
-        Duration::from_secs(10),
-    )
-    .await
-    {
-        peer::Reply::Answered { status: 200, .. } => {
-            tracing::info!("joined the network");
-            Ok(())
-        }
-        peer::Reply::Answered { status, body } => {
-            Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
-        }
-        peer::Reply::TimedOut => Err("timed out".into()),
-        peer::Reply::Unreachable(e) => Err(e),
-    }
+        None => NetworkState::from_json(&body),
+    };
+    Ok((body, state.map_err(|e| e.to_string())?))
 }

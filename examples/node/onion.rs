@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand_core::OsRng;
+use sesh_identity::NodeId;
 use sesh_onion::node::{self, Action, Layer, NodeKeys, Rejection, ReplyBody};
 use sesh_rpc::handler::Body;
 
@@ -19,7 +20,7 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(30);
 const SERVER_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// An HTTP answer: status and body.
-pub(crate) type Answer = (u16, Vec<u8>);
+pub type Answer = (u16, Vec<u8>);
 
 fn rejected(app: &App, r: Rejection, outcome: &'static str) -> Answer {
     Metrics::outcome(&app.metrics.onion, outcome, 1);
@@ -27,9 +28,9 @@ fn rejected(app: &App, r: Rejection, outcome: &'static str) -> Answer {
 }
 
 /// Handles a layer that arrived at this node.
-pub(crate) async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
-    if app.view().not_ready().is_some() {
-        return rejected(app, Rejection::not_ready(&app.me), "not_ready");
+pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
+    if app.not_ready().is_some() {
+        return rejected(app, Rejection::not_ready(app.me.as_bytes()), "not_ready");
     }
     let keys = NodeKeys {
         secret: app.identity.x25519_secret_key(),
@@ -41,21 +42,11 @@ pub(crate) async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
     };
     match action {
         Action::Forward { next, message } => {
-            let view = app.view();
-            let Some(info) = view.nodes.get(&next) else {
+            let Some(info) = app.state().node(&NodeId::from_bytes(next)).copied() else {
                 return rejected(app, Rejection::next_node_not_found(&next), "next_not_found");
             };
             let url = info.url("/onion/v1/relay");
-            match peer::post(
-                &app.peers,
-                &app.identity,
-                &url,
-                "/onion/v1/relay",
-                message,
-                NODE_TIMEOUT,
-            )
-            .await
-            {
+            match peer::post(app, &url, "/onion/v1/relay", message, NODE_TIMEOUT).await {
                 Reply::Answered { status, body } => {
                     Metrics::outcome(&app.metrics.onion, "forwarded", 1);
                     (node::relay_status(status), body)

@@ -8,7 +8,7 @@
 //! | `POST /onion/v1/relay` | nodes (signed) | the next layer of an onion request |
 //! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
 //! | `POST /swarm/v1/push`, `/swarm/v1/fetch` | nodes (signed) | handing messages over |
-//! | `GET /network/v1/state`, `POST /network/v1/join` | the authority only | the network |
+//! | `GET /network/v1/state`, `POST /network/v1/join`, `GET /network/v1/rewards` | the keeper only | the network |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -25,13 +25,15 @@ use sesh_onion::node::Layer;
 
 use crate::node::app::{App, process};
 use crate::node::onion::process_layer;
-use crate::node::peer;
+use sesh_identity::NodeId;
+use sesh_network::STATE_PATH;
+use sesh_network::auth::{self, SignatureHeaders};
 
 /// The largest request body accepted (the storage server's limit): 10 MiB.
-pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// The routes.
-pub(crate) fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<App>) -> Router {
     let mut r = Router::new()
         .route("/storage_rpc/v1", post(storage_rpc))
         .route("/onion_req/v2", post(onion_req))
@@ -42,7 +44,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/swarm/v1/fetch", post(fetch));
     if app.authority.is_some() {
         r = r
-            .route("/network/v1/state", get(state))
+            .route(STATE_PATH, get(state))
             .route("/network/v1/join", post(join))
             .route("/network/v1/rewards", get(rewards));
     }
@@ -83,7 +85,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
 }
 
 fn not_ready(app: &App) -> Option<Response> {
-    app.view().not_ready().map(|why| text(503, format!("Service node is not ready: {why}\n")))
+    app.not_ready().map(|why| text(503, format!("Service node is not ready: {why}\n")))
 }
 
 async fn storage_rpc(
@@ -105,15 +107,11 @@ async fn storage_rpc(
     let IpAddr::V4(ip) = addr.ip() else {
         return refuse(400, text(400, reason(400)));
     };
-    if let Some(limiter) = &app.limiter {
-        let limited = match limiter.lock() {
-            Ok(mut l) => l.should_limit(ip, Instant::now()),
-            Err(poisoned) => poisoned.into_inner().should_limit(ip, Instant::now()),
-        };
-        if limited {
-            app.metrics.rate_limited.inc();
-            return refuse(429, text(429, reason(429)));
-        }
+    if let Some(limiter) = &app.limiter
+        && crate::node::app::lock(limiter).should_limit(ip, Instant::now())
+    {
+        app.metrics.rate_limited.inc();
+        return refuse(429, text(429, reason(429)));
     }
     if headers.contains_key("x-loki-long-poll") {
         return refuse(
@@ -169,12 +167,14 @@ async fn from_node(
     path: &str,
     req: Request,
     known_only: bool,
-) -> Result<([u8; 32], Bytes), Response> {
+) -> Result<(NodeId, Bytes), Response> {
     let (parts, body) = req.into_parts();
     let body = read_body(&parts.headers, body).await?;
-    let key = peer::verify(&parts.headers, path, crate::node::now_ms(), &body)
-        .map_err(|e| text(401, e))?;
-    if known_only && key != app.me && !app.view().nodes.contains_key(&key) {
+    let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let key =
+        auth::verify(&SignatureHeaders::from_lookup(lookup), path, crate::node::now_ms(), &body)
+            .map_err(|e| text(401, e.to_string()))?;
+    if known_only && key != app.me && app.state().node(&key).is_none() {
         return Err(text(403, "unknown node: not in this node's view of the network"));
     }
     Ok((key, body))
@@ -226,11 +226,13 @@ async fn fetch(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn state(State(app): State<Arc<App>>) -> Response {
     let Some(authority) = &app.authority else { return text(404, "not the authority") };
-    let body = authority.lock().await.state().to_string().into_bytes();
+    let state = authority.lock().await.state();
+    let body = match state {
+        Ok(s) => s.to_json().to_string().into_bytes(),
+        Err(e) => return text(500, e.to_string()),
+    };
     let mut r = bytes(200, body.clone(), "application/json");
-    for (name, value) in
-        peer::sign(&app.identity, "/network/v1/state", crate::node::now_ms(), &body)
-    {
+    for (name, value) in auth::sign(&app.identity, STATE_PATH, crate::node::now_ms(), &body) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             r.headers_mut().insert(name, v);
         }
@@ -252,7 +254,7 @@ async fn join(State(app): State<Arc<App>>, req: Request) -> Response {
     let Some(authority) = &app.authority else { return text(404, "not the authority") };
     let result = authority.lock().await.join(from, &body);
     match result {
-        Ok(()) => json(200, &serde_json::json!({"joined": hex::encode(from)})),
+        Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
         Err(e) => text(400, e),
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use axum_server::tls_rustls::RustlsConfig;
 
 /// Loads the certificate, making it first if there is none.
-pub(crate) async fn config(dir: &Path, ip: std::net::IpAddr) -> Result<RustlsConfig, String> {
+pub async fn config(dir: &Path, ip: std::net::IpAddr) -> Result<RustlsConfig, String> {
     let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
     if !cert_path.exists() || !key_path.exists() {
         let names = vec!["localhost".to_owned(), ip.to_string()];
@@ -22,7 +22,7 @@ pub(crate) async fn config(dir: &Path, ip: std::net::IpAddr) -> Result<RustlsCon
 }
 
 /// Writes a file only its owner can read.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -10,9 +10,6 @@
 
 #![allow(clippy::disallowed_methods)]
 
-#[path = "mod.rs"]
-mod simulate;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -20,8 +17,9 @@ use std::time::Instant;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::simulate::scenario::Scenario;
-use crate::simulate::sim::Sim;
+use sesh_examples::simulate;
+use sesh_examples::simulate::scenario::Scenario;
+use sesh_examples::simulate::sim::Sim;
 
 /// Simulates a Session network.
 #[derive(Debug, Parser)]

@@ -4,53 +4,63 @@ use std::path::Path;
 
 /// One day's figures.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct DayRow {
-    pub(crate) day: u64,
-    pub(crate) height: u64,
-    pub(crate) active_nodes: u64,
-    pub(crate) swarms: u64,
-    pub(crate) size_min: u64,
-    pub(crate) size_median: u64,
-    pub(crate) size_max: u64,
+pub struct DayRow {
+    /// The day (from 1).
+    pub day: u64,
+    /// The block height at its end.
+    pub height: u64,
+    /// Active nodes at its end.
+    pub active_nodes: u64,
+    /// Swarms at its end.
+    pub swarms: u64,
+    /// The smallest swarm's size.
+    pub size_min: u64,
+    /// The median swarm size.
+    pub size_median: u64,
+    /// The largest swarm's size.
+    pub size_max: u64,
     /// Nodes that got a swarm, lost one, or were moved between swarms during the day.
-    pub(crate) joined: u64,
-    pub(crate) left: u64,
-    pub(crate) moved: u64,
+    pub joined: u64,
+    /// Nodes that left a swarm that day.
+    pub left: u64,
+    /// Nodes moved between swarms that day.
+    pub moved: u64,
     /// The most swarm changes (joined + left + moved) in one block of the day.
-    pub(crate) busiest_block: u64,
+    pub busiest_block: u64,
     /// Share of the account space whose swarm changed (summed over the day's changes).
-    pub(crate) rehomed_share: f64,
+    pub rehomed_share: f64,
     /// Messages that had to be copied to a node: a node joining or moved into a swarm fetches
     /// the swarm's messages; re-homed space is copied to every member of its new swarm.
-    pub(crate) handover_messages: f64,
+    pub handover_messages: f64,
     /// Share of swarms in which one operator runs more than half of the members.
-    pub(crate) majority_swarm_share: f64,
+    pub majority_swarm_share: f64,
     /// The largest share of one swarm held by one operator.
-    pub(crate) largest_swarm_share: f64,
+    pub largest_swarm_share: f64,
     /// Chance that one operator holds ≥ 2 of the 3 nodes of a random path (any operator).
-    pub(crate) path_two_of_three_any: f64,
+    pub path_two_of_three_any: f64,
     /// … the concentrated operator.
-    pub(crate) path_two_of_three_big: f64,
+    pub path_two_of_three_big: f64,
     /// The share of active nodes the concentrated operator runs.
-    pub(crate) big_node_share: f64,
+    pub big_node_share: f64,
     /// Block rewards so far, SESH.
-    pub(crate) rewards_sesh: f64,
+    pub rewards_sesh: f64,
     /// Mean credited so far per operator, SESH.
-    pub(crate) per_operator_sesh: f64,
+    pub per_operator_sesh: f64,
     /// Mean credited so far per contributor, SESH.
-    pub(crate) per_contributor_sesh: f64,
+    pub per_contributor_sesh: f64,
     /// The concentrated operator's share of everything credited so far.
-    pub(crate) big_reward_share: f64,
+    pub big_reward_share: f64,
     /// Gini coefficient of what operators (by address) were credited so far.
-    pub(crate) gini_operators: f64,
+    pub gini_operators: f64,
     /// … contributors.
-    pub(crate) gini_contributors: f64,
+    pub gini_contributors: f64,
     /// Whether the reward engine's totals balance.
-    pub(crate) conserved: bool,
+    pub conserved: bool,
 }
 
 impl DayRow {
-    pub(crate) fn fill_sizes(&mut self, sizes: &[usize]) {
+    /// Sets the swarm count and size statistics from every swarm's size.
+    pub fn fill_sizes(&mut self, sizes: &[usize]) {
         let mut s: Vec<u64> = sizes.iter().map(|x| *x as u64).collect();
         s.sort_unstable();
         self.swarms = s.len() as u64;
@@ -97,7 +107,7 @@ const COLUMNS: &[Column] = &[
 ];
 
 /// One CSV per metric, each with the day first: (file, columns).
-pub(crate) const METRIC_FILES: &[(&str, &[&str])] = &[
+pub const METRIC_FILES: &[(&str, &[&str])] = &[
     ("swarms.csv", &["day", "active_nodes", "swarms", "size_min", "size_median", "size_max"]),
     ("churn.csv", &["day", "joined", "left", "moved", "busiest_block"]),
     ("handover.csv", &["day", "rehomed_share", "handover_messages"]),
@@ -121,13 +131,14 @@ pub(crate) const METRIC_FILES: &[(&str, &[&str])] = &[
 
 /// Every day's row.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Recorder {
-    pub(crate) days: Vec<DayRow>,
+pub struct Recorder {
+    /// One row per day, in order.
+    pub days: Vec<DayRow>,
 }
 
 impl Recorder {
     /// Writes `daily.csv` (every column) and the per-metric files of [`METRIC_FILES`].
-    pub(crate) fn write_csv(&self, dir: &Path) -> Result<(), String> {
+    pub fn write_csv(&self, dir: &Path) -> Result<(), String> {
         let all: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
         self.write_columns(&dir.join("daily.csv"), &all)?;
         for (file, columns) in METRIC_FILES {

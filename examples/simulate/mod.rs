@@ -2,8 +2,8 @@
 //! mainnet scale, built on the real crates (no network IO). `main.rs` runs it from the command
 //! line; the tests drive it directly. See `docs/simulator.md`.
 
-pub(crate) mod metrics;
-pub(crate) mod output;
-pub(crate) mod plot;
-pub(crate) mod scenario;
-pub(crate) mod sim;
+pub mod metrics;
+pub mod output;
+pub mod plot;
+pub mod scenario;
+pub mod sim;

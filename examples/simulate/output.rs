@@ -8,12 +8,12 @@ use crate::simulate::plot;
 use crate::simulate::sim::{Role, Sim};
 
 /// Milli-atomic units as SESH with 6 decimals (1 SESH = 10^12 milli-atomic), without floats.
-pub(crate) fn sesh(milli: u128) -> String {
+pub fn sesh(milli: u128) -> String {
     format!("{}.{:06}", milli / 1_000_000_000_000, (milli % 1_000_000_000_000) / 1_000_000)
 }
 
 /// Writes the CSV files and charts of a finished run into `dir`; returns the summary text.
-pub(crate) fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<String, String> {
+pub fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     sim.recorder.write_csv(dir)?;
 
@@ -50,7 +50,7 @@ pub(crate) fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Resu
 }
 
 /// The text summary. `elapsed_s` is left out of the file when 0 (so that files compare).
-pub(crate) fn summary(sim: &Sim, elapsed_s: f64) -> String {
+pub fn summary(sim: &Sim, elapsed_s: f64) -> String {
     let sc = sim.scenario();
     let t = &sim.totals;
     let days = &sim.recorder.days;

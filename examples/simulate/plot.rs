@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use crate::simulate::metrics::DayRow;
 
 /// One line: a name and its points.
-pub(crate) type Series = (String, Vec<(f64, f64)>);
+pub type Series = (String, Vec<(f64, f64)>);
 
 const COLOURS: [RGBColor; 5] = [
     RGBColor(31, 119, 180),
@@ -18,7 +18,7 @@ const COLOURS: [RGBColor; 5] = [
 ];
 
 /// A line chart of `series` against days.
-pub(crate) fn line_chart(
+pub fn line_chart(
     path: &Path,
     title: &str,
     y_label: &str,
@@ -64,7 +64,7 @@ pub(crate) fn line_chart(
 }
 
 /// The standard set of charts for a run.
-pub(crate) fn all(dir: &Path, days: &[DayRow]) -> Result<(), String> {
+pub fn all(dir: &Path, days: &[DayRow]) -> Result<(), String> {
     let s = |name: &str, get: &dyn Fn(&DayRow) -> f64| -> Series {
         (name.to_owned(), days.iter().map(|d| (d.day as f64, get(d))).collect())
     };

@@ -21,7 +21,7 @@ use sesh_swarm::SortOrder;
 /// Which reward engine credits the blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Rewards {
+pub enum Rewards {
     /// oxend's per-block split, to the unit (O(nodes · contributors) per block).
     Exact,
     /// The O(1)-per-block accumulator.
@@ -34,7 +34,7 @@ pub(crate) enum Rewards {
 /// Swarm ordering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Order {
+pub enum Order {
     /// oxend's own tie order, bit for bit.
     Compat,
     /// (size, id) order.
@@ -53,41 +53,41 @@ impl From<Order> for SortOrder {
 /// A scenario.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct Scenario {
+pub struct Scenario {
     /// Everything random comes from this seed.
-    pub(crate) seed: u64,
+    pub seed: u64,
     /// Days to simulate (720 blocks of 2 minutes each).
-    pub(crate) days: u32,
+    pub days: u32,
     /// Active nodes at the start.
-    pub(crate) nodes: u32,
+    pub nodes: u32,
     /// Operators the nodes are spread over (besides the concentrated one).
-    pub(crate) operators: u32,
+    pub operators: u32,
     /// The share of nodes (at the start, and of joins) run by one operator: 0 for none.
-    pub(crate) concentration: f64,
+    pub concentration: f64,
     /// Contributors staking beside each operator: from this many …
-    pub(crate) min_contributors: u32,
+    pub min_contributors: u32,
     /// … to this many, uniformly.
-    pub(crate) max_contributors: u32,
+    pub max_contributors: u32,
     /// Distinct contributor accounts (they stake into several nodes).
-    pub(crate) contributor_pool: u32,
+    pub contributor_pool: u32,
     /// New nodes per day (Poisson).
-    pub(crate) join_per_day: f64,
+    pub join_per_day: f64,
     /// Nodes asking to leave per day (Poisson); they leave when their stake unlocks.
-    pub(crate) leave_per_day: f64,
+    pub leave_per_day: f64,
     /// Decommissions per day (Poisson): outages.
-    pub(crate) decommission_per_day: f64,
+    pub decommission_per_day: f64,
     /// Mean days a decommissioned node stays down (exponential) before it is recommissioned.
-    pub(crate) outage_days: f64,
+    pub outage_days: f64,
     /// Swarm ordering.
-    pub(crate) order: Order,
+    pub order: Order,
     /// Reward engine.
-    pub(crate) rewards: Rewards,
+    pub rewards: Rewards,
     /// Messages the network stores (for the handover estimates).
-    pub(crate) messages: u64,
+    pub messages: u64,
     /// Messages stored per block network-wide (service points for `rewards = "service"`).
-    pub(crate) messages_per_block: u64,
+    pub messages_per_block: u64,
     /// Share of nodes that fail their storage tests (`rewards = "service"`).
-    pub(crate) failing_share: f64,
+    pub failing_share: f64,
 }
 
 impl Default for Scenario {
@@ -115,18 +115,18 @@ impl Default for Scenario {
 }
 
 /// Blocks per day.
-pub(crate) const BLOCKS_PER_DAY: u64 = 720;
+pub const BLOCKS_PER_DAY: u64 = 720;
 
 impl Scenario {
     /// Reads a scenario file.
-    pub(crate) fn from_toml(text: &str) -> Result<Self, String> {
+    pub fn from_toml(text: &str) -> Result<Self, String> {
         let s: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         s.check()?;
         Ok(s)
     }
 
     /// Refuses scenarios that cannot run.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), String> {
         let rate = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
@@ -173,7 +173,7 @@ impl Scenario {
     }
 
     /// Blocks to simulate.
-    pub(crate) fn blocks(&self) -> u64 {
+    pub fn blocks(&self) -> u64 {
         u64::from(self.days) * BLOCKS_PER_DAY
     }
 }

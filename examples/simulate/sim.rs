@@ -11,24 +11,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sesh_identity::Identity;
+use sesh_node::chain::{Chain, Reassignment};
 use sesh_rewards::engine::{Accumulator, Exact, RewardEngine, Totals};
-use sesh_rewards::pool::{BlockRewards, RewardRatePool};
 use sesh_rewards::service::{ServiceParams, ServicePoints, ServiceWeighted};
 use sesh_staking::tx::{
     ByContributor, Contribute, DecisionKind, QuorumDecision, Register, SignedTx, Tx,
 };
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
-use sesh_swarm::{
-    Change, NodeId, NodeState, SortOrder, SwarmMap, SwarmSpace, next, seed_from_block_hash,
-};
+use sesh_swarm::{Change, SwarmMap, SwarmSpace};
 
 use crate::simulate::metrics::{DayRow, Recorder};
 use crate::simulate::scenario::{BLOCKS_PER_DAY, Rewards, Scenario};
 
 /// The reward pool at the start (atomic units): the live pool's size at the Session launch.
 const POOL_BALANCE: u128 = 40_000_000 * 1_000_000_000;
-/// Seconds per block.
-const BLOCK_SECONDS: u64 = 120;
 /// Points of swarm space sampled to measure how much of it changes owner.
 const SPACE_SAMPLES: u64 = 1 << 14;
 
@@ -57,9 +53,36 @@ impl Engine {
     }
 }
 
+/// The chosen engine is the chain's engine.
+impl RewardEngine for Engine {
+    fn block(
+        &mut self,
+        ledger: &Ledger,
+        events: &[Event],
+        reward: u64,
+    ) -> sesh_rewards::Result<()> {
+        self.get_mut().block(ledger, events, reward)
+    }
+    fn settle(&mut self, address: &Address) {
+        self.get_mut().settle(address);
+    }
+    fn settle_all(&mut self) {
+        self.get_mut().settle_all();
+    }
+    fn credited(&self, address: &Address) -> u128 {
+        self.get().credited(address)
+    }
+    fn balances(&self) -> BTreeMap<Address, u128> {
+        self.get().balances()
+    }
+    fn totals(&self) -> Totals {
+        self.get().totals()
+    }
+}
+
 /// Who a staking address is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Role {
+pub enum Role {
     /// An operator (index 0 is the concentrated one, when there is one).
     Operator(u32),
     /// A contributor.
@@ -74,44 +97,59 @@ struct SimNode {
 
 /// Totals over the run, for the summary and the tests.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct RunTotals {
-    pub(crate) joined: u64,
-    pub(crate) left: u64,
-    pub(crate) moved: u64,
-    pub(crate) swarm_recomputes: u64,
-    pub(crate) rejected_txs: u64,
+pub struct RunTotals {
+    /// Nodes that joined.
+    pub joined: u64,
+    /// Nodes that left their swarm.
+    pub left: u64,
+    /// Nodes moved between swarms.
+    pub moved: u64,
+    /// Blocks whose swarms were recomputed.
+    pub swarm_recomputes: u64,
+    /// Transactions the ledger refused.
+    pub rejected_txs: u64,
     /// The refusals by the ledger error's kind.
-    pub(crate) rejected_by_kind: BTreeMap<String, u64>,
-    pub(crate) decommissions: u64,
-    pub(crate) recommissions: u64,
-    pub(crate) exits: u64,
+    pub rejected_by_kind: BTreeMap<String, u64>,
+    /// Decommissions applied.
+    pub decommissions: u64,
+    /// Recommissions applied.
+    pub recommissions: u64,
+    /// Exit requests applied.
+    pub exits: u64,
     /// Failing nodes without the credit for a decommission, deregistered.
-    pub(crate) deregistrations: u64,
+    pub deregistrations: u64,
     /// Blocks at which the swarm map changed.
-    pub(crate) map_changes: u64,
+    pub map_changes: u64,
 }
 
 /// The simulated network.
-pub(crate) struct Sim {
+pub struct Sim {
     sc: Scenario,
     params: Params,
-    ledger: Ledger,
+    /// The ledger, the swarms and the rewards: the block pipeline the node's keeper uses too.
+    chain: Chain<Engine>,
     rng: ChaCha20Rng,
-    map: SwarmMap,
-    order: SortOrder,
-    block_hash: [u8; 32],
     nodes: BTreeMap<NodeId, SimNode>,
     operators: Vec<Identity>,
     contributors: Vec<Identity>,
-    pub(crate) roles: BTreeMap<Address, Role>,
-    engine: Engine,
-    chain: BlockRewards,
-    pool: RewardRatePool,
+    /// Who each staking address is.
+    pub roles: BTreeMap<Address, Role>,
     recommission_at: BTreeMap<u64, Vec<NodeId>>,
     failing: BTreeSet<NodeId>,
-    pub(crate) totals: RunTotals,
-    pub(crate) recorder: Recorder,
+    /// Totals so far.
+    pub totals: RunTotals,
+    /// The daily rows so far.
+    pub recorder: Recorder,
     day: DayRow,
+}
+
+impl core::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sim")
+            .field("height", &self.chain.ledger().height())
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn unit(rng: &mut ChaCha20Rng) -> f64 {
@@ -138,17 +176,9 @@ fn poisson(rng: &mut ChaCha20Rng, lambda: f64) -> u32 {
     }
 }
 
-fn node_state(status: NodeStatus) -> NodeState {
-    match status {
-        NodeStatus::Active | NodeStatus::ExitRequested => NodeState::Active,
-        NodeStatus::Decommissioned => NodeState::Decommissioned,
-        _ => NodeState::Removed,
-    }
-}
-
 impl Sim {
     /// Builds the starting network: `nodes` registered, staked and active, in swarms.
-    pub(crate) fn new(sc: Scenario) -> Result<Self, String> {
+    pub fn new(sc: Scenario) -> Result<Self, String> {
         sc.check()?;
         let mut rng = ChaCha20Rng::seed_from_u64(sc.seed);
         let params = Params::session_mainnet();
@@ -176,21 +206,14 @@ impl Sim {
             Rewards::Accumulator => Engine::Accumulator(Accumulator::new()),
             Rewards::Service => Engine::Service(ServiceWeighted::new(ServiceParams::default())),
         };
-        let order = sc.order.into();
         let mut sim = Self {
-            ledger: Ledger::new(params.clone()),
+            chain: Chain::new(params.clone(), engine, POOL_BALANCE, sc.order.into()),
             params,
             rng,
-            map: SwarmMap::new(),
-            order,
-            block_hash: [0; 32],
             nodes: BTreeMap::new(),
             operators,
             contributors,
             roles,
-            engine,
-            chain: BlockRewards::new(),
-            pool: RewardRatePool::new(POOL_BALANCE, 0),
             recommission_at: BTreeMap::new(),
             failing: BTreeSet::new(),
             totals: RunTotals::default(),
@@ -201,12 +224,12 @@ impl Sim {
         // The concentrated operator's share of the starting nodes, exactly.
         let big_nodes =
             if big { (f64::from(sim.sc.nodes) * sim.sc.concentration).round() as u32 } else { 0 };
-        let mut events = Vec::new();
         for i in 0..sim.sc.nodes {
             let operator = if i < big_nodes { 0 } else { sim.small_operator() };
-            sim.join(operator, &mut events);
+            sim.join(operator);
         }
-        sim.pay_block_and_swarms(events)?;
+        // Block 0: the starting network's swarms and its first reward.
+        sim.close_block(false)?;
         sim.day = DayRow::default();
         Ok(sim)
     }
@@ -216,13 +239,10 @@ impl Sim {
         big + u32::try_from(below(&mut self.rng, u64::from(self.sc.operators))).unwrap_or(0)
     }
 
-    fn apply(&mut self, tx: &SignedTx, events: &mut Vec<Event>) -> bool {
-        match self.ledger.apply_signed(tx) {
-            Ok(e) => {
-                events.extend(e);
-                true
-            }
-            Err(e) => {
+    fn apply(&mut self, tx: &SignedTx) -> bool {
+        match self.chain.apply(tx) {
+            Ok(_) => true,
+            Err(sesh_node::Error::Ledger(e)) => {
                 self.totals.rejected_txs += 1;
                 let debug = match e {
                     sesh_staking::Error::TxRejected { reason } => format!("{reason:?}"),
@@ -232,11 +252,12 @@ impl Sim {
                 *self.totals.rejected_by_kind.entry(kind).or_default() += 1;
                 false
             }
+            Err(_) => false,
         }
     }
 
     /// A new node: registered by `operator` with a quarter, contributors staking the rest.
-    fn join(&mut self, operator: u32, events: &mut Vec<Event>) {
+    fn join(&mut self, operator: u32) {
         let params = self.params.clone();
         let node = Identity::generate(&mut self.rng);
         let id = NodeId::from_identity(&node);
@@ -250,7 +271,7 @@ impl Sim {
         let fee_bp = u16::try_from(below(&mut self.rng, 11) * 100).unwrap_or(0);
         let register = Tx::Register(Register {
             operator: op,
-            nonce: self.ledger.nonce(&op),
+            nonce: self.chain.ledger().nonce(&op),
             node: id,
             bls_key,
             fee_bp,
@@ -262,7 +283,7 @@ impl Sim {
                 .to_bytes(),
         });
         let Ok(signed) = register.sign(op_identity, &params) else { return };
-        if !self.apply(&signed, events) {
+        if !self.apply(&signed) {
             return;
         }
         let spread = u64::from(self.sc.max_contributors - self.sc.min_contributors) + 1;
@@ -282,13 +303,13 @@ impl Sim {
             let addr = Address::from_identity(ci);
             let tx = Tx::Contribute(Contribute {
                 contributor: addr,
-                nonce: self.ledger.nonce(&addr),
+                nonce: self.chain.ledger().nonce(&addr),
                 node: id,
                 amount,
                 beneficiary: addr,
             });
             if let Ok(signed) = tx.sign(ci, &params) {
-                self.apply(&signed, events);
+                self.apply(&signed);
             }
         }
         if self.sc.rewards == Rewards::Service && unit(&mut self.rng) < self.sc.failing_share {
@@ -299,7 +320,12 @@ impl Sim {
     }
 
     fn active_nodes(&self) -> Vec<NodeId> {
-        self.ledger.nodes().filter(|n| n.status() == NodeStatus::Active).map(|n| n.id()).collect()
+        self.chain
+            .ledger()
+            .nodes()
+            .filter(|n| n.status() == NodeStatus::Active)
+            .map(|n| n.id())
+            .collect()
     }
 
     fn pick_active(&mut self) -> Option<NodeId> {
@@ -319,7 +345,13 @@ impl Sim {
         voters.truncate(want);
         let identities: Vec<&Identity> =
             voters.iter().filter_map(|v| self.nodes.get(v).map(|n| &n.identity)).collect();
-        let d = QuorumDecision::signed(kind, node, self.ledger.height(), &identities, &self.params);
+        let d = QuorumDecision::signed(
+            kind,
+            node,
+            self.chain.ledger().height(),
+            &identities,
+            &self.params,
+        );
         Some(
             match kind {
                 DecisionKind::Decommission => Tx::Decommission(d),
@@ -332,15 +364,14 @@ impl Sim {
     }
 
     /// One block: the day's random events, the height advance, swarms, rewards.
-    pub(crate) fn step(&mut self) -> Result<(), String> {
-        let h = self.ledger.height() + 1;
+    pub fn step(&mut self) -> Result<(), String> {
+        let h = self.chain.ledger().height() + 1;
         let per_block = |per_day: f64| per_day / BLOCKS_PER_DAY as f64;
-        let mut events = Vec::new();
 
         for _ in 0..poisson(&mut self.rng, per_block(self.sc.join_per_day)) {
             let big = self.sc.concentration > 0.0 && unit(&mut self.rng) < self.sc.concentration;
             let operator = if big { 0 } else { self.small_operator() };
-            self.join(operator, &mut events);
+            self.join(operator);
         }
         for _ in 0..poisson(&mut self.rng, per_block(self.sc.leave_per_day)) {
             let Some(node) = self.pick_active() else { break };
@@ -352,11 +383,11 @@ impl Sim {
             let addr = Address::from_identity(operator);
             let tx = Tx::RequestExit(ByContributor {
                 contributor: addr,
-                nonce: self.ledger.nonce(&addr),
+                nonce: self.chain.ledger().nonce(&addr),
                 node,
             });
             if let Ok(signed) = tx.sign(operator, &self.params.clone())
-                && self.apply(&signed, &mut events)
+                && self.apply(&signed)
             {
                 self.totals.exits += 1;
             }
@@ -365,17 +396,18 @@ impl Sim {
             let Some(node) = self.pick_active() else { break };
             // A quorum decommissions a failing node while it has the credit for it, and
             // deregisters it otherwise (oxend's rule).
-            let credit = self.ledger.node(&node).map_or(0, |n| n.credit(h, &self.params.credit));
+            let credit =
+                self.chain.ledger().node(&node).map_or(0, |n| n.credit(h, &self.params.credit));
             if credit < self.params.credit.decommission_minimum {
                 if let Some(tx) = self.decision(DecisionKind::Deregister, node)
-                    && self.apply(&tx, &mut events)
+                    && self.apply(&tx)
                 {
                     self.totals.deregistrations += 1;
                 }
                 continue;
             }
             let Some(tx) = self.decision(DecisionKind::Decommission, node) else { continue };
-            if self.apply(&tx, &mut events) {
+            if self.apply(&tx) {
                 self.totals.decommissions += 1;
                 let down = (-self.sc.outage_days
                     * (1.0 - unit(&mut self.rng)).ln()
@@ -388,38 +420,26 @@ impl Sim {
         if let Some(due) = self.recommission_at.remove(&h) {
             for node in due {
                 if let Some(tx) = self.decision(DecisionKind::Recommission, node)
-                    && self.apply(&tx, &mut events)
+                    && self.apply(&tx)
                 {
                     self.totals.recommissions += 1;
                 }
             }
         }
-        let advance = Tx::AdvanceHeight(h).unsigned();
-        if !self.apply(&advance, &mut events) {
-            return Err(format!("the ledger refused block {h}"));
-        }
-        self.pay_block_and_swarms(events)
+        self.close_block(true)
     }
 
-    /// Swarms (if the node states changed), rewards, and the metrics of the block.
-    fn pay_block_and_swarms(&mut self, events: Vec<Event>) -> Result<(), String> {
-        let h = self.ledger.height();
-        self.block_hash = sesh_identity::hash::blake2b(b"", &[&self.block_hash, &h.to_le_bytes()]);
-        let changed = events
-            .iter()
-            .any(|e| !matches!(e, Event::HeightAdvanced { .. } | Event::Contributed { .. }));
-        if changed {
-            self.recompute_swarms()?;
-        }
-        let rate = self.pool.reward_rate(h * BLOCK_SECONDS);
-        let reward = self.chain.next_block(rate).map_err(|e| e.to_string())?.reward;
-        if let Engine::Service(engine) = &mut self.engine {
+    /// Closes the block (after its height advance, if `advance`): swarms, rewards (with every
+    /// swarm member's service points first, for the service engine), the day's metrics.
+    fn close_block(&mut self, advance: bool) -> Result<(), String> {
+        let (failing, messages) = (&self.failing, self.sc.messages_per_block);
+        let points = |engine: &mut Engine, _: &Ledger, map: &SwarmMap| {
+            let Engine::Service(engine) = engine else { return };
             // Every member of a swarm stores its swarm's share of the messages (submitted in
             // node order, which the engine takes without sorting).
-            let per_swarm = self.sc.messages_per_block / (self.map.swarm_count().max(1) as u64);
-            let mut failing_nodes = self.failing.iter().peekable();
-            for (key, _) in self.map.assignments() {
-                let id = NodeId::from_bytes(*key.as_bytes());
+            let per_swarm = messages / (map.swarm_count().max(1) as u64);
+            let mut failing_nodes = failing.iter().peekable();
+            for (id, _) in map.assignments() {
                 while failing_nodes.next_if(|f| **f < id).is_some() {}
                 let failing = failing_nodes.peek().is_some_and(|f| **f == id);
                 engine.submit(
@@ -432,30 +452,32 @@ impl Sim {
                     },
                 );
             }
+        };
+        let block = if advance {
+            self.chain.produce(|_| true, points)
+        } else {
+            self.chain.close_block(|_| true, points)
         }
-        self.engine.get_mut().block(&self.ledger, &events, reward).map_err(|e| e.to_string())?;
-        self.pool.payout_released(h * BLOCK_SECONDS);
-        if h.is_multiple_of(BLOCKS_PER_DAY) {
+        .map_err(|e| e.to_string())?;
+        if let Some(reassignment) = block.swarms {
+            self.count_swarm_changes(&reassignment);
+        }
+        if block.height.is_multiple_of(BLOCKS_PER_DAY) {
             self.end_of_day();
         }
         Ok(())
     }
 
-    fn recompute_swarms(&mut self) -> Result<(), String> {
-        let states = self
-            .ledger
-            .nodes()
-            .map(|n| (NodeId::from_bytes(*n.id().as_bytes()), node_state(n.status())));
-        let t = next(&self.map, states, seed_from_block_hash(&self.block_hash), self.order)
-            .map_err(|e| e.to_string())?;
+    /// The day's churn and handover metrics of a swarm recomputation.
+    fn count_swarm_changes(&mut self, r: &Reassignment) {
+        let t = &r.transition;
         self.totals.swarm_recomputes += 1;
         if t.changes().is_empty() && t.new_swarms().is_empty() && t.dissolved_swarms().is_empty() {
-            return Ok(());
+            return;
         }
-        if self.ledger.height() == 0 {
+        if self.chain.ledger().height() == 0 {
             // The first assignment is the starting state, not churn.
-            self.map = t.into_map();
-            return Ok(());
+            return;
         }
         self.totals.map_changes += 1;
         let (mut joined, mut left, mut moved) = (0u64, 0u64, 0u64);
@@ -469,7 +491,7 @@ impl Sim {
         let rehomed = if t.new_swarms().is_empty() && t.dissolved_swarms().is_empty() {
             0.0
         } else {
-            rehomed_share(&self.map, t.map())
+            rehomed_share(&r.previous, t.map())
         };
         let swarms = t.map().swarm_count().max(1) as f64;
         let avg_size = t.map().node_count() as f64 / swarms;
@@ -483,28 +505,26 @@ impl Sim {
             (joined + moved) as f64 * per_swarm + rehomed * self.sc.messages as f64 * avg_size;
         self.totals.moved += moved;
         self.totals.left += left;
-        self.map = t.into_map();
-        Ok(())
     }
 
     fn end_of_day(&mut self) {
-        self.engine.get_mut().settle_all();
+        self.chain.payouts_mut().engine_mut().settle_all();
         let mut row = core::mem::take(&mut self.day);
-        row.day = self.ledger.height() / BLOCKS_PER_DAY;
-        row.height = self.ledger.height();
-        let sizes: Vec<usize> = self.map.iter().map(|(_, m)| m.len()).collect();
+        row.day = self.chain.ledger().height() / BLOCKS_PER_DAY;
+        row.height = self.chain.ledger().height();
+        let sizes: Vec<usize> = self.chain.map().iter().map(|(_, m)| m.len()).collect();
         row.fill_sizes(&sizes);
-        row.active_nodes = self.ledger.active_count() as u64;
+        row.active_nodes = self.chain.ledger().active_count() as u64;
         // Operator control.
         let operator_of =
             |k: &NodeId| self.nodes.get(&NodeId::from_bytes(*k.as_bytes())).map(|n| n.operator);
-        let shares = sesh_swarm::analysis::largest_operator_shares(&self.map, operator_of);
+        let shares = sesh_swarm::analysis::largest_operator_shares(self.chain.map(), operator_of);
         let majority = shares.iter().filter(|s| s.held * 2 > s.size).count();
         row.majority_swarm_share =
             if shares.is_empty() { 0.0 } else { majority as f64 / shares.len() as f64 };
         row.largest_swarm_share = shares.iter().map(|s| s.fraction()).fold(0.0, f64::max);
         let mut per_operator: BTreeMap<u32, u64> = BTreeMap::new();
-        for (_, members) in self.map.iter() {
+        for (_, members) in self.chain.map().iter() {
             for k in members {
                 if let Some(op) = operator_of(k) {
                     *per_operator.entry(op).or_default() += 1;
@@ -521,12 +541,12 @@ impl Sim {
         let in_swarms: f64 = counts.iter().sum();
         row.big_node_share = if in_swarms > 0.0 { big / in_swarms } else { 0.0 };
         // Rewards.
-        let totals = self.engine.get().totals();
+        let totals = self.chain.payouts().engine().totals();
         row.rewards_sesh = totals.rewards as f64 / 1e12;
         row.conserved = totals.conserved();
         let (mut ops, mut cons) = (Vec::new(), Vec::new());
         for (addr, role) in &self.roles {
-            let v = self.engine.get().credited(addr) as f64;
+            let v = self.chain.payouts().engine().credited(addr) as f64;
             match role {
                 Role::Operator(_) => ops.push(v),
                 Role::Contributor(_) => cons.push(v),
@@ -539,7 +559,7 @@ impl Sim {
         let credited: f64 = ops.iter().chain(&cons).sum();
         if self.sc.concentration > 0.0 && credited > 0.0 {
             let big = self.operators.first().map(Address::from_identity);
-            let big = big.map(|a| self.engine.get().credited(&a) as f64).unwrap_or(0.0);
+            let big = big.map(|a| self.chain.payouts().engine().credited(&a) as f64).unwrap_or(0.0);
             row.big_reward_share = big / credited;
         }
         row.gini_operators = gini(&mut ops);
@@ -548,30 +568,33 @@ impl Sim {
     }
 
     /// Runs the whole scenario, calling `progress` with each block's height.
-    pub(crate) fn run(&mut self, mut progress: impl FnMut(u64)) -> Result<(), String> {
+    pub fn run(&mut self, mut progress: impl FnMut(u64)) -> Result<(), String> {
         for _ in 0..self.sc.blocks() {
             self.step()?;
-            progress(self.ledger.height());
+            progress(self.chain.ledger().height());
         }
-        self.engine.get_mut().settle_all();
+        self.chain.payouts_mut().engine_mut().settle_all();
         Ok(())
     }
 
     /// The engine's totals.
-    pub(crate) fn reward_totals(&self) -> Totals {
-        self.engine.get().totals()
+    pub fn reward_totals(&self) -> Totals {
+        self.chain.payouts().engine().totals()
     }
 
     /// Every staking address with its role and what it was credited (milli-atomic).
-    pub(crate) fn credits(&self) -> Vec<(Role, u128)> {
-        let mut v: Vec<(Role, u128)> =
-            self.roles.iter().map(|(a, r)| (*r, self.engine.get().credited(a))).collect();
+    pub fn credits(&self) -> Vec<(Role, u128)> {
+        let mut v: Vec<(Role, u128)> = self
+            .roles
+            .iter()
+            .map(|(a, r)| (*r, self.chain.payouts().engine().credited(a)))
+            .collect();
         v.sort();
         v
     }
 
     /// Nodes each operator runs (active or not).
-    pub(crate) fn nodes_per_operator(&self) -> BTreeMap<u32, u64> {
+    pub fn nodes_per_operator(&self) -> BTreeMap<u32, u64> {
         let mut m = BTreeMap::new();
         for n in self.nodes.values() {
             *m.entry(n.operator).or_default() += 1;
@@ -580,12 +603,12 @@ impl Sim {
     }
 
     /// The swarms now.
-    pub(crate) fn map(&self) -> &SwarmMap {
-        &self.map
+    pub fn map(&self) -> &SwarmMap {
+        self.chain.map()
     }
 
     /// The scenario.
-    pub(crate) fn scenario(&self) -> &Scenario {
+    pub fn scenario(&self) -> &Scenario {
         &self.sc
     }
 }

@@ -13,15 +13,6 @@
 
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../node/mod.rs"]
-mod node;
-// Shared with the client, which uses other parts of it.
-#[allow(dead_code)]
-#[path = "../client/session.rs"]
-mod session;
-
-mod genesis;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,12 +23,15 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use sesh_identity::Identity;
+use sesh_client::inbox::Inbox;
+use sesh_client::paths::PATH_LENGTH;
+use sesh_examples::client::{self as session, Network, now_ms};
+use sesh_examples::node;
+use sesh_identity::{Identity, NodeId};
+use sesh_node::keeper::Genesis;
 use sesh_rpc::Namespace;
 use sesh_rpc::client::Account;
 use sesh_staking::Address;
-
-use crate::session::{Inbox, Network};
 
 /// A private Session network on this machine.
 #[derive(Debug, Parser)]
@@ -106,7 +100,7 @@ struct NodeProcess {
     _stdout: Option<BufReader<ChildStdout>>,
     dir: PathBuf,
     url: String,
-    key: [u8; 32],
+    key: NodeId,
     args: Vec<String>,
 }
 
@@ -134,8 +128,7 @@ impl NodeProcess {
             let _ = child.kill();
             return Err(format!("a node did not start; see {}", dir.join("node.log").display()));
         };
-        let mut k = [0u8; 32];
-        hex::decode_to_slice(key, &mut k).map_err(|e| e.to_string())?;
+        let key: NodeId = key.parse().map_err(|e| format!("a node's key: {e}"))?;
         // A restart keeps the port.
         if let Some(pos) = args.iter().position(|a| a == "--listen")
             && let Some(port) = url.rsplit(':').next()
@@ -148,7 +141,7 @@ impl NodeProcess {
             _stdout: Some(stdout),
             dir: dir.to_owned(),
             url: (*url).to_owned(),
-            key: k,
+            key,
             args,
         })
     }
@@ -293,7 +286,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     let quiet = args.json;
 
     // The ledger, and each node's key in its data directory.
-    let genesis = genesis::build(n)?;
+    let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
     let dirs: Vec<PathBuf> = (0..n).map(|i| base.join(format!("node{i}"))).collect();
     for (dir, key) in dirs.iter().zip(&genesis.nodes) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -319,7 +312,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     ]);
     let authority = NodeProcess::start(first, a_args)?;
     let network_url = authority.url.clone();
-    let authority_key = hex::encode(authority.key);
+    let authority_key = authority.key;
     let mut nodes = Nodes(vec![authority]);
     for dir in dirs.iter().skip(1) {
         let mut a = listen();
@@ -329,7 +322,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             "--network".into(),
             network_url.clone(),
             "--authority-key".into(),
-            authority_key.clone(),
+            authority_key.to_string(),
             "--poll-ms".into(),
             "200".into(),
         ]);
@@ -342,13 +335,12 @@ async fn run(args: &Args) -> Result<bool, String> {
     wait_ready(&http, &nodes.0, &pb, Duration::from_secs(60)).await?;
     pb.finish_and_clear();
 
-    let mut key_bytes = [0u8; 32];
-    hex::decode_to_slice(&authority_key, &mut key_bytes).map_err(|e| e.to_string())?;
-    let net =
-        Arc::new(Network::connect(&network_url, Some(key_bytes)).await.map_err(|e| e.to_string())?);
-    let name_of: BTreeMap<[u8; 32], usize> =
+    let net = Arc::new(
+        Network::connect(&network_url, Some(authority_key)).await.map_err(|e| e.to_string())?,
+    );
+    let name_of: BTreeMap<NodeId, usize> =
         nodes.0.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
-    let swarms = net.swarms();
+    let state = net.state();
     let up_after = started.elapsed();
 
     // Accounts, and who messages whom.
@@ -366,8 +358,9 @@ async fn run(args: &Args) -> Result<bool, String> {
     // The node to kill: a member (not the authority) of the first recipient's swarm.
     let victim = if args.kill_one {
         let to = plan.first().map_or(1, |p| p.to);
-        let members = net.swarm_of(&clients.get(to).ok_or("no client")?.session_id().to_bytes());
-        members.iter().filter_map(|m| name_of.get(&m.ed25519).copied()).find(|i| *i != 0)
+        let members =
+            state.members_for(&clients.get(to).ok_or("no client")?.session_id().to_bytes());
+        members.iter().filter_map(|m| name_of.get(&m.id).copied()).find(|i| *i != 0)
     } else {
         None
     };
@@ -393,7 +386,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             killed_at_send = Some(half);
             pb.println(format!(
                 "killed node {v} ({}) with SIGKILL",
-                hex::encode(p.key.get(..4).unwrap_or_default())
+                p.key.to_string().get(..8).unwrap_or_default()
             ));
         }
         let mut tasks = tokio::task::JoinSet::new();
@@ -478,10 +471,11 @@ async fn run(args: &Args) -> Result<bool, String> {
     let all_ok = sent_ok == plan.len()
         && delivered_ok == plan.len()
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)));
-    let swarm_list: Vec<Value> = swarms
+    let swarm_list: Vec<Value> = state
+        .map()
         .iter()
         .map(|(id, members)| {
-            json!({"swarm": format!("{:x}", id.get()), "nodes": members.iter().map(|m| json!({"node": name_of.get(&m.ed25519), "pubkey_ed25519": hex::encode(m.ed25519)})).collect::<Vec<_>>()})
+            json!({"swarm": format!("{:x}", id.get()), "nodes": members.iter().map(|m| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()})).collect::<Vec<_>>()})
         })
         .collect();
     let balances = reward_lines(&rewards, &genesis);
@@ -489,7 +483,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         "ok": all_ok,
         "nodes": n,
         "network": network_url,
-        "authority_key": authority_key,
+        "authority_key": authority_key.to_string(),
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
         "swarms": swarm_list,
@@ -501,7 +495,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             "send_errors": send_errors,
             "paths_retried": retried,
             "latency_ms": {"p50": ms(percentile(&latencies, 50)), "p99": ms(percentile(&latencies, 99)), "max": ms(latencies.last().copied().unwrap_or_default())},
-            "path_length": session::PATH_LENGTH,
+            "path_length": PATH_LENGTH,
         },
         "kill": kill_report,
         "rewards": {"height": rewards.get("height"), "balances": balances},
@@ -583,10 +577,10 @@ fn spawn_receivers(
     let delivered: Arc<std::sync::Mutex<BTreeMap<String, Duration>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, me) in clients.iter().enumerate() {
-        let expected: BTreeMap<String, String> = plan
+        let expected: BTreeMap<String, sesh_identity::SessionId> = plan
             .iter()
             .filter(|p| p.to == i)
-            .filter_map(|p| Some((p.text.clone(), clients.get(p.from)?.session_id().to_string())))
+            .filter_map(|p| Some((p.text.clone(), clients.get(p.from)?.session_id())))
             .collect();
         if expected.is_empty() {
             continue;
@@ -632,7 +626,7 @@ async fn check_restart(
     killed_at: usize,
 ) -> Result<Value, String> {
     let p = nodes.0.get_mut(v).ok_or("no such node")?;
-    let key_hex = hex::encode(p.key);
+    let key = p.key;
     p.restart()?;
     let url = p.url.clone();
     let pb = ProgressBar::hidden();
@@ -644,7 +638,9 @@ async fn check_restart(
         .zip(sent)
         .take(killed_at)
         .filter_map(|(p, s)| {
-            s.as_ref().filter(|s| s.stored_by.contains(&key_hex)).map(|s| (p.to, s.hash.clone()))
+            s.as_ref()
+                .filter(|s| s.stored.stored_by.contains(&key))
+                .map(|s| (p.to, s.stored.hash.clone()))
         })
         .collect();
     let victim_accounts: Vec<usize> = held.iter().map(|(to, _)| *to).collect();
@@ -653,14 +649,14 @@ async fn check_restart(
         .zip(sent)
         .skip(killed_at)
         .filter(|(p, _)| victim_accounts.contains(&p.to))
-        .filter_map(|(p, s)| s.as_ref().map(|s| (p.to, s.hash.clone())))
+        .filter_map(|(p, s)| s.as_ref().map(|s| (p.to, s.stored.hash.clone())))
         .collect();
     let on_node = |account: usize| {
         let http = http.clone();
         let url = url.clone();
         let me = clients
             .get(account)
-            .map(|c| Account::session(c).retrieve(Namespace(0), session::now_ms(), None));
+            .map(|c| Account::session(c).retrieve(Namespace(0), now_ms(), None));
         async move {
             let params = me?;
             let (status, v) = post_json(
@@ -705,7 +701,7 @@ async fn check_restart(
     }
     Ok(json!({
         "node": v,
-        "pubkey_ed25519": key_hex,
+        "pubkey_ed25519": key.to_string(),
         "killed_after_messages": killed_at,
         "held_before_kill": held.len(),
         "kept_after_restart": kept,
@@ -716,7 +712,7 @@ async fn check_restart(
 }
 
 /// Rewards by name, in SESH.
-fn reward_lines(rewards: &Value, genesis: &genesis::Genesis) -> Vec<Value> {
+fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
     let Some(balances) = rewards.get("balances").and_then(Value::as_object) else {
         return Vec::new();
     };

@@ -12,9 +12,7 @@
     unreachable_pub
 )]
 
-#[path = "../simulate/mod.rs"]
-mod simulate;
-
+use sesh_examples::simulate;
 use simulate::scenario::{Rewards, Scenario};
 use simulate::sim::Sim;
 

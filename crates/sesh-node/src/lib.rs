@@ -3,10 +3,12 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod chain;
+mod duty;
 mod error;
 pub mod handover;
 pub mod keeper;
 pub mod ratelimit;
 pub mod replication;
 
+pub use duty::Duty;
 pub use error::{Error, Result};
