@@ -197,7 +197,10 @@ mod tests {
         let id = NodeId::from_bytes(bytes);
         assert!(id.to_ed25519().is_err());
         assert!(id.to_x25519().is_err());
-        assert_eq!(NodeId::try_from(&bytes[..31]).unwrap_err().to_string(), "node id must be 32 bytes long, got 31");
+        assert_eq!(
+            NodeId::try_from(&bytes[..31]).unwrap_err().to_string(),
+            "node id must be 32 bytes long, got 31"
+        );
         assert!("zz".parse::<NodeId>().is_err());
     }
 }

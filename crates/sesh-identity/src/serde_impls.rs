@@ -95,7 +95,8 @@ impl Serialize for crate::NodeId {
 
 impl<'de> Deserialize<'de> for crate::NodeId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let visitor = BytesOrHex::<crate::NodeId>(PhantomData, "a node id (64 hex digits or 32 bytes)");
+        let visitor =
+            BytesOrHex::<crate::NodeId>(PhantomData, "a node id (64 hex digits or 32 bytes)");
         if deserializer.is_human_readable() {
             deserializer.deserialize_str(visitor)
         } else {

@@ -19,11 +19,11 @@ pub mod tx;
 pub use error::{Error, LogProblem, Rejection};
 pub use event::Event;
 pub use keys::{Address, BlsKey};
-/// A service node's identity (its Ed25519 key): one type across the sesh crates.
-pub use sesh_identity::NodeId;
 pub use ledger::{Ledger, PendingReturn, Totals};
 pub use node::{Contributor, Node, NodeStatus, RemovalReason, Reservation};
 pub use params::{CreditParams, LiquidationRatios, MinimumRule, Params};
+/// A service node's identity (its Ed25519 key): one type across the sesh crates.
+pub use sesh_identity::NodeId;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -22,9 +22,9 @@
 //! ```
 
 use crate::error::{Error, Result};
-pub use sesh_identity::NodeId;
 use core::fmt;
 use core::str::FromStr;
+pub use sesh_identity::NodeId;
 
 fn decode_hex<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N]> {
     if text.len() != 2 * N {
