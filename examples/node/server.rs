@@ -25,7 +25,6 @@ use sesh_onion::node::Layer;
 
 use crate::node::app::{App, process};
 use crate::node::onion::process_layer;
-use sesh_identity::NodeId;
 use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
 
@@ -37,15 +36,14 @@ pub fn router(app: Arc<App>) -> Router {
     let mut r = Router::new()
         .route("/storage_rpc/v1", post(storage_rpc))
         .route("/onion_req/v2", post(onion_req))
-        .route("/metrics", get(metrics))
-        .route("/onion/v1/relay", post(relay))
-        .route("/swarm/v1/forward", post(forwarded))
-        .route("/swarm/v1/push", post(push))
-        .route("/swarm/v1/fetch", post(fetch));
+        .route("/metrics", get(metrics));
+    for path in ["/onion/v1/relay", "/swarm/v1/forward", "/swarm/v1/push", "/swarm/v1/fetch"] {
+        r = r.route(path, post(from_node));
+    }
     if app.authority.is_some() {
         r = r
             .route(STATE_PATH, get(state))
-            .route("/network/v1/join", post(join))
+            .route("/network/v1/join", post(from_node))
             .route("/network/v1/rewards", get(rewards));
     }
     r.fallback(not_found).with_state(app)
@@ -161,71 +159,62 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     r
 }
 
-/// Reads and authenticates a node's request: the body and the sender's key.
-async fn from_node(
-    app: &App,
-    path: &str,
-    req: Request,
-    known_only: bool,
-) -> Result<(NodeId, Bytes), Response> {
+/// A request from another node: authenticated (signed by a node this one knows, or by any
+/// node for a join), then run.
+async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = read_body(&parts.headers, body).await?;
+    let path = parts.uri.path();
+    let body = match read_body(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let key =
-        auth::verify(&SignatureHeaders::from_lookup(lookup), path, crate::node::now_ms(), &body)
-            .map_err(|e| text(401, e.to_string()))?;
-    if known_only && key != app.me && app.state().node(&key).is_none() {
-        return Err(text(403, "unknown node: not in this node's view of the network"));
+    let signed = SignatureHeaders::from_lookup(lookup);
+    let from = match auth::verify(&signed, path, crate::node::now_ms(), &body) {
+        Ok(key) => key,
+        Err(e) => return text(401, e.to_string()),
+    };
+    let joining = path == "/network/v1/join";
+    if !joining && from != app.me && app.state().node(&from).is_none() {
+        return text(403, "unknown node: not in this node's view of the network");
     }
-    Ok((key, body))
-}
-
-async fn relay(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (_, body) = match from_node(&app, "/onion/v1/relay", req, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (status, body) = match Layer::from_node(&body) {
-        Ok(layer) => process_layer(&app, layer).await,
-        Err(r) => (r.status, r.body),
-    };
-    app.metrics.request("onion_relay", "-", status);
-    bytes(status, body, "text/plain")
-}
-
-async fn forwarded(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (_, body) = match from_node(&app, "/swarm/v1/forward", req, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Some(r) = not_ready(&app) {
-        return r;
+    match path {
+        "/onion/v1/relay" => {
+            let (status, body) = match Layer::from_node(&body) {
+                Ok(layer) => process_layer(&app, layer).await,
+                Err(r) => (r.status, r.body),
+            };
+            app.metrics.request("onion_relay", "-", status);
+            bytes(status, body, "text/plain")
+        }
+        "/swarm/v1/forward" => {
+            if let Some(r) = not_ready(&app) {
+                return r;
+            }
+            let answer = process(&app, &body, true).await;
+            app.metrics.request("forwarded", &answer.method, answer.status);
+            rpc_response(answer.status, answer.body)
+        }
+        "/swarm/v1/push" => {
+            let (status, v) = crate::node::swarm::on_push(&app, &body).await;
+            json(status, &v)
+        }
+        "/swarm/v1/fetch" => {
+            let (status, v) = crate::node::swarm::on_fetch(&app, from, &body).await;
+            json(status, &v)
+        }
+        _ => match &app.authority {
+            Some(authority) if joining => match authority.lock().await.join(from, &body) {
+                Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
+                Err(e) => text(400, e),
+            },
+            _ => text(404, "not the keeper"),
+        },
     }
-    let answer = process(&app, &body, true).await;
-    app.metrics.request("forwarded", &answer.method, answer.status);
-    rpc_response(answer.status, answer.body)
-}
-
-async fn push(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (_, body) = match from_node(&app, "/swarm/v1/push", req, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (status, v) = crate::node::swarm::on_push(&app, &body).await;
-    json(status, &v)
-}
-
-async fn fetch(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (from, body) = match from_node(&app, "/swarm/v1/fetch", req, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (status, v) = crate::node::swarm::on_fetch(&app, from, &body).await;
-    json(status, &v)
 }
 
 async fn state(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the authority") };
+    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
     let state = authority.lock().await.state();
     let body = match state {
         Ok(s) => s.to_json().to_string().into_bytes(),
@@ -241,22 +230,9 @@ async fn state(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn rewards(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the authority") };
+    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
     let body = authority.lock().await.rewards();
     json(200, &body)
-}
-
-async fn join(State(app): State<Arc<App>>, req: Request) -> Response {
-    let (from, body) = match from_node(&app, "/network/v1/join", req, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(authority) = &app.authority else { return text(404, "not the authority") };
-    let result = authority.lock().await.join(from, &body);
-    match result {
-        Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
-        Err(e) => text(400, e),
-    }
 }
 
 async fn not_found(req: Request) -> Response {

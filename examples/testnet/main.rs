@@ -4,12 +4,13 @@
 //! cargo run --release --example testnet [-- --nodes 14 --clients 6 --messages 48 --keep --json]
 //! ```
 //!
-//! It builds a staking ledger (an operator per node, contributors, fees), starts every node as
-//! its own process on loopback (this executable, run as `testnet node …`), with its own data
-//! directory, sends messages between client accounts through 3-hop onion paths, receives and
-//! checks them, lets blocks pass so that rewards accrue, and prints a report. `--kill-one` also
-//! kills a node with SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C
-//! stops every node. See `docs/overview.md`.
+//! It builds a staking ledger (an operator per node, contributors, fees: `sesh-node`'s
+//! `Genesis`), starts every node as its own process on loopback (this executable, run as
+//! `testnet node …`, which runs [`sesh_examples::node`]), with its own data directory, sends
+//! messages between client accounts through 3-hop onion paths, receives and checks them, lets
+//! blocks pass so that rewards accrue, and prints a report. `--kill-one` also kills a node with
+//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C stops every node.
+//! See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -25,13 +26,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
-use sesh_examples::client::{self as session, Network, now_ms};
-use sesh_examples::node;
-use sesh_identity::{Identity, NodeId};
+use sesh_examples::client::{self as session, Network, Sent, now_ms};
+use sesh_examples::node::{self, app::lock};
+use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
 use sesh_rpc::Namespace;
 use sesh_rpc::client::Account;
-use sesh_staking::Address;
 
 /// A private Session network on this machine.
 #[derive(Debug, Parser)]
@@ -71,19 +71,18 @@ fn main() -> ExitCode {
         return node::main_with(argv);
     }
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = rt.block_on(async {
-        tokio::select! {
-            r = run(&args) => r,
-            _ = tokio::signal::ctrl_c() => Err("interrupted: stopping every node".to_owned()),
-        }
-    });
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(async {
+                tokio::select! {
+                    r = run(&args) => r,
+                    _ = tokio::signal::ctrl_c() => Err("interrupted: stopping every node".to_owned()),
+                }
+            })
+        });
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -106,29 +105,24 @@ struct NodeProcess {
 
 impl NodeProcess {
     fn start(dir: &Path, mut args: Vec<String>) -> Result<Self, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("node.log"))
-            .map_err(|e| e.to_string())?;
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+        let log_path = dir.join("node.log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path);
+        let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
             .arg("node")
             .args(&args)
             .stdout(Stdio::piped())
-            .stderr(log)
+            .stderr(log.map_err(|e| format!("{}: {e}", log_path.display()))?)
             .spawn()
             .map_err(|e| format!("starting a node: {e}"))?;
         let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut line = String::new();
         stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+        // `listening on <url> node <key>`
         let words: Vec<&str> = line.split_whitespace().collect();
-        let (Some(url), Some(key)) = (words.get(2), words.get(4)) else {
+        let (Some(url), Some(Ok(key))) = (words.get(2), words.get(4).map(|k| k.parse())) else {
             let _ = child.kill();
-            return Err(format!("a node did not start; see {}", dir.join("node.log").display()));
+            return Err(format!("a node did not start; see {}", log_path.display()));
         };
-        let key: NodeId = key.parse().map_err(|e| format!("a node's key: {e}"))?;
         // A restart keeps the port.
         if let Some(pos) = args.iter().position(|a| a == "--listen")
             && let Some(port) = url.rsplit(':').next()
@@ -136,14 +130,8 @@ impl NodeProcess {
         {
             *slot = format!("127.0.0.1:{port}");
         }
-        Ok(Self {
-            child: Some(child),
-            _stdout: Some(stdout),
-            dir: dir.to_owned(),
-            url: (*url).to_owned(),
-            key,
-            args,
-        })
+        let (dir, url) = (dir.to_owned(), (*url).to_owned());
+        Ok(Self { child: Some(child), _stdout: Some(stdout), dir, url, key, args })
     }
 
     fn kill9(&mut self) {
@@ -155,31 +143,27 @@ impl NodeProcess {
 
     fn restart(&mut self) -> Result<(), String> {
         self.kill9();
-        let again = Self::start(&self.dir, self.args.clone())?;
-        *self = again;
+        *self = Self::start(&self.dir, self.args.clone())?;
         Ok(())
     }
 
-    /// SIGTERM (graceful), then SIGKILL for a node that has not stopped in `grace`.
-    fn stop(&mut self, grace: Duration) {
-        let Some(mut c) = self.child.take() else { return };
+    fn term(&self) {
         #[cfg(unix)]
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
-            if matches!(c.try_wait(), Ok(Some(_))) {
-                return;
-            }
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        }
+    }
+
+    /// SIGTERM (graceful), then SIGKILL for a node that has not stopped in 3 s.
+    fn stop(&mut self) {
+        self.term();
+        let Some(mut c) = self.child.take() else { return };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && !matches!(c.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = c.kill();
         let _ = c.wait();
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        self.stop(Duration::from_secs(3));
     }
 }
 
@@ -188,59 +172,40 @@ struct Nodes(Vec<NodeProcess>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        for n in &self.0 {
-            if let Some(c) = &n.child {
-                let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-            }
-        }
-        for n in &mut self.0 {
-            n.stop(Duration::from_secs(3));
-        }
+        self.0.iter().for_each(NodeProcess::term);
+        self.0.iter_mut().for_each(NodeProcess::stop);
     }
 }
 
-fn bar(len: u64, what: &str, hidden: bool) -> ProgressBar {
-    let pb = if hidden { ProgressBar::hidden() } else { ProgressBar::new(len) };
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+fn bar(len: usize, what: &str, hidden: bool) -> ProgressBar {
+    let pb = if hidden { ProgressBar::hidden() } else { ProgressBar::new(len as u64) };
+    let style =
+        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} {elapsed}");
+    pb.set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
     pb.set_message(what.to_owned());
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
 }
 
-async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Option<(u16, Value)> {
-    let r = http.post(url).body(body.to_string()).send().await.ok()?;
+/// A storage RPC straight to a node (not through a path): status and JSON body.
+async fn rpc(http: &reqwest::Client, node: &str, body: &Value) -> Option<(u16, Value)> {
+    let r = http.post(format!("{node}/storage_rpc/v1")).body(body.to_string()).send().await.ok()?;
     let status = r.status().as_u16();
-    let v = serde_json::from_slice(&r.bytes().await.ok()?).unwrap_or(Value::Null);
-    Some((status, v))
+    Some((status, serde_json::from_slice(&r.bytes().await.ok()?).unwrap_or(Value::Null)))
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Option<Value> {
-    let r = http.get(url).send().await.ok()?;
-    serde_json::from_slice(&r.bytes().await.ok()?).ok()
-}
-
-/// Waits until every node answers `info` (it is in a swarm) and the network lists them all.
+/// Waits until every node answers `info` (it is in a swarm).
 async fn wait_ready(
     http: &reqwest::Client,
     nodes: &[NodeProcess],
     pb: &ProgressBar,
-    within: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + within;
-    let info = json!({"method": "info", "params": {}});
+    let deadline = Instant::now() + Duration::from_secs(60);
     for n in nodes {
-        loop {
-            if let Some((200, _)) =
-                post_json(http, &format!("{}/storage_rpc/v1", n.url), &info).await
-            {
-                pb.inc(1);
-                break;
-            }
+        while !matches!(
+            rpc(http, &n.url, &json!({"method": "info", "params": {}})).await,
+            Some((200, _))
+        ) {
             if Instant::now() > deadline {
                 return Err(format!(
                     "node {} is not ready; see {}",
@@ -250,19 +215,13 @@ async fn wait_ready(
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        pb.inc(1);
     }
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    sorted
-        .get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or_default()
-}
-
 fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// One message the scenario sends.
@@ -273,19 +232,25 @@ struct Planned {
     text: String,
 }
 
+/// The accounts, what they send, and when each message was sent and delivered.
+struct Traffic {
+    clients: Vec<Identity>,
+    plan: Vec<Planned>,
+    sent_at: Mutex<BTreeMap<String, Instant>>,
+    delivered: Mutex<BTreeMap<String, Duration>>,
+}
+
 async fn run(args: &Args) -> Result<bool, String> {
     let started = Instant::now();
     let n = usize::from(args.nodes);
-    let base = match &args.dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("sesh-testnet-{}", std::process::id())),
-    };
+    let base = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("sesh-testnet-{}", std::process::id()))
+    });
     if base.exists() {
         std::fs::remove_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
     }
-    let quiet = args.json;
 
-    // The ledger, and each node's key in its data directory.
+    // The ledger (the keeper's `ledger.log`), and each node's key in its data directory.
     let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
     let dirs: Vec<PathBuf> = (0..n).map(|i| base.join(format!("node{i}"))).collect();
     for (dir, key) in dirs.iter().zip(&genesis.nodes) {
@@ -298,45 +263,40 @@ async fn run(args: &Args) -> Result<bool, String> {
     let first = dirs.first().ok_or("no nodes")?;
     std::fs::write(first.join("ledger.log"), &genesis.log).map_err(|e| e.to_string())?;
 
-    // The nodes: the authority first, then the others pointed at it.
-    let pb = bar(n as u64, "starting nodes", quiet);
-    let listen =
-        || vec!["--listen".to_owned(), "127.0.0.1:0".to_owned(), "--plain-http".to_owned()];
-    let mut a_args = listen();
-    a_args.extend([
-        "--data".into(),
-        first.display().to_string(),
-        "--authority".into(),
-        "--block-ms".into(),
-        args.block_ms.to_string(),
-    ]);
-    let authority = NodeProcess::start(first, a_args)?;
-    let network_url = authority.url.clone();
-    let authority_key = authority.key;
-    let mut nodes = Nodes(vec![authority]);
+    // The nodes: the keeper first, then the others pointed at it.
+    let pb = bar(n, "starting nodes", args.json);
+    let node_args = |dir: &Path, more: &[String]| {
+        let mut a: Vec<String> =
+            ["--listen", "127.0.0.1:0", "--plain-http", "--data"].map(String::from).into();
+        a.push(dir.display().to_string());
+        a.extend_from_slice(more);
+        a
+    };
+    let keeper = NodeProcess::start(
+        first,
+        node_args(first, &["--authority".into(), "--block-ms".into(), args.block_ms.to_string()]),
+    )?;
+    let (network_url, keeper_key) = (keeper.url.clone(), keeper.key);
+    let mut nodes = Nodes(vec![keeper]);
     for dir in dirs.iter().skip(1) {
-        let mut a = listen();
-        a.extend([
-            "--data".into(),
-            dir.display().to_string(),
-            "--network".into(),
-            network_url.clone(),
-            "--authority-key".into(),
-            authority_key.to_string(),
-            "--poll-ms".into(),
-            "200".into(),
-        ]);
-        nodes.0.push(NodeProcess::start(dir, a)?);
+        let more = [
+            "--network",
+            &network_url,
+            "--authority-key",
+            &keeper_key.to_string(),
+            "--poll-ms",
+            "200",
+        ];
+        nodes.0.push(NodeProcess::start(dir, node_args(dir, &more.map(String::from)))?);
     }
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    wait_ready(&http, &nodes.0, &pb, Duration::from_secs(60)).await?;
+    wait_ready(&http, &nodes.0, &pb).await?;
     pb.finish_and_clear();
-
     let net = Arc::new(
-        Network::connect(&network_url, Some(authority_key)).await.map_err(|e| e.to_string())?,
+        Network::connect(&network_url, Some(keeper_key)).await.map_err(|e| e.to_string())?,
     );
     let name_of: BTreeMap<NodeId, usize> =
         nodes.0.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
@@ -344,120 +304,111 @@ async fn run(args: &Args) -> Result<bool, String> {
     let up_after = started.elapsed();
 
     // Accounts, and who messages whom.
-    let clients: Arc<Vec<Identity>> =
-        Arc::new((0..args.clients).map(|_| Identity::generate(&mut rand_core::OsRng)).collect());
-    let k = clients.len();
-    let plan: Vec<Planned> = (0..args.messages)
+    let k = usize::from(args.clients);
+    let plan = (0..args.messages)
         .map(|j| {
             let from = j % k;
             let to = (from + 1 + (j / k) % (k - 1)) % k;
             Planned { from, to, text: format!("message {j} from account {from} to account {to}") }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let clients = (0..k).map(|_| Identity::generate(&mut rand_core::OsRng)).collect();
+    let traffic =
+        Arc::new(Traffic { clients, plan, sent_at: Mutex::default(), delivered: Mutex::default() });
+    let (clients, plan) = (&traffic.clients, &traffic.plan);
 
-    // The node to kill: a member (not the authority) of the first recipient's swarm.
-    let victim = if args.kill_one {
-        let to = plan.first().map_or(1, |p| p.to);
-        let members =
-            state.members_for(&clients.get(to).ok_or("no client")?.session_id().to_bytes());
-        members.iter().filter_map(|m| name_of.get(&m.id).copied()).find(|i| *i != 0)
-    } else {
-        None
+    // The node to kill: a member (not the keeper) of the first recipient's swarm.
+    let victim = match (args.kill_one, plan.first().and_then(|p| clients.get(p.to))) {
+        (true, Some(to)) => state
+            .members_for(&to.session_id().to_bytes())
+            .iter()
+            .filter_map(|m| name_of.get(&m.id).copied())
+            .find(|i| *i != 0),
+        _ => None,
     };
 
-    // Send, half, (kill), the other half; receivers poll meanwhile.
-    let pb = bar(plan.len() as u64, "sending through onion paths", quiet);
-    let send_started: Arc<std::sync::Mutex<BTreeMap<String, Instant>>> = Arc::default();
-    let receivers =
-        spawn_receivers(net.clone(), clients.clone(), plan.clone(), send_started.clone());
-    let mut sent: Vec<Option<session::Sent>> = vec![None; plan.len()];
-    let mut send_errors = Vec::new();
-    let mut retried = 0;
+    // Send half, (kill), the other half; the receivers poll meanwhile.
+    let pb = bar(plan.len(), "sending through onion paths", args.json);
+    let mut receivers = spawn_receivers(&net, &traffic);
+    let mut sent: Vec<Option<Sent>> = vec![None; plan.len()];
+    let (mut send_errors, mut retried) = (Vec::new(), 0);
     let half = plan.len() / 2;
-    let mut killed_at_send = None;
-    for (chunk_start, chunk) in
-        [(0, plan.get(..half).unwrap_or_default()), (half, plan.get(half..).unwrap_or_default())]
-    {
-        if chunk_start == half
+    for range in [0..half, half..plan.len()] {
+        if range.start == half
             && let Some(v) = victim
             && let Some(p) = nodes.0.get_mut(v)
         {
             p.kill9();
-            killed_at_send = Some(half);
-            pb.println(format!(
-                "killed node {v} ({}) with SIGKILL",
-                p.key.to_string().get(..8).unwrap_or_default()
-            ));
+            let short = p.key.to_string().chars().take(8).collect::<String>();
+            pb.println(format!("killed node {v} ({short}) with SIGKILL"));
         }
+        let slots = Arc::new(tokio::sync::Semaphore::new(8));
         let mut tasks = tokio::task::JoinSet::new();
-        for (offset, p) in chunk.iter().enumerate() {
-            let (net, clients, p, starts) =
-                (net.clone(), clients.clone(), p.clone(), send_started.clone());
+        for i in range {
+            let (net, traffic, slots) = (net.clone(), traffic.clone(), slots.clone());
             tasks.spawn(async move {
-                let (Some(from), Some(to)) = (clients.get(p.from), clients.get(p.to)) else {
-                    return (chunk_start + offset, Err("bad plan".to_owned()));
+                let _slot = slots.acquire().await;
+                let p = traffic.plan.get(i).ok_or("bad plan")?;
+                let (Some(from), Some(to)) =
+                    (traffic.clients.get(p.from), traffic.clients.get(p.to))
+                else {
+                    return Err("bad plan".to_owned());
                 };
-                if let Ok(mut s) = starts.lock() {
-                    s.insert(p.text.clone(), Instant::now());
-                }
-                let r = session::send(&net, from, &to.session_id(), &p.text)
-                    .await
-                    .map_err(|e| e.to_string());
-                (chunk_start + offset, r)
+                lock(&traffic.sent_at).insert(p.text.clone(), Instant::now());
+                let r = session::send(&net, from, &to.session_id(), &p.text).await;
+                Ok((i, r.map_err(|e| e.to_string())))
             });
-            // A few in flight at a time.
-            while tasks.len() >= 8 {
-                if let Some(Ok((i, r))) = tasks.join_next().await {
-                    record(&mut sent, &mut send_errors, &mut retried, i, r, &pb);
-                }
-            }
         }
         while let Some(done) = tasks.join_next().await {
-            if let Ok((i, r)) = done {
-                record(&mut sent, &mut send_errors, &mut retried, i, r, &pb);
+            let Ok(Ok((i, r))) = done else { continue };
+            pb.inc(1);
+            match r {
+                Ok(s) => {
+                    retried += s.attempts.saturating_sub(1);
+                    if let Some(slot) = sent.get_mut(i) {
+                        *slot = Some(s);
+                    }
+                }
+                Err(e) => {
+                    pb.println(format!("message {i} not sent: {e}"));
+                    send_errors.push(format!("message {i}: {e}"));
+                }
             }
         }
     }
     pb.finish_and_clear();
 
     // Wait for delivery.
-    let pb = bar(plan.len() as u64, "delivering", quiet);
+    let pb = bar(plan.len(), "delivering", args.json);
+    let expected = sent.iter().flatten().count();
     let deadline = Instant::now() + Duration::from_secs(60);
     let delivered = loop {
-        let got = receivers.delivered();
+        let got = lock(&traffic.delivered).clone();
         pb.set_position(got.len() as u64);
-        let expected = sent.iter().filter(|s| s.is_some()).count();
         if got.len() >= expected || Instant::now() > deadline {
             break got;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    receivers.stop();
+    receivers.abort_all();
     pb.finish_and_clear();
 
     // The killed node comes back: does it still hold what it acknowledged, and does it catch up?
     let kill_report = match victim {
-        Some(v) => Some(
-            check_restart(
-                v,
-                &mut nodes,
-                &http,
-                &clients,
-                &plan,
-                &sent,
-                killed_at_send.unwrap_or(0),
-            )
-            .await?,
-        ),
+        Some(v) => Some(check_restart(v, &mut nodes, &http, &traffic, &sent, half).await?),
         None => None,
     };
 
     // Let rewards accrue for a few blocks, then read them.
-    let rewards_url = format!("{network_url}/network/v1/rewards");
-    let min_blocks = 8;
     let rewards = loop {
-        let r = get_json(&http, &rewards_url).await.unwrap_or(Value::Null);
-        if r.get("height").and_then(Value::as_u64).unwrap_or(0) >= min_blocks {
+        let r = http.get(format!("{network_url}/network/v1/rewards")).send().await;
+        let r: Value = match r {
+            Ok(r) => {
+                serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or(Value::Null)
+            }
+            Err(_) => Value::Null,
+        };
+        if r.get("height").and_then(Value::as_u64).unwrap_or(0) >= 8 {
             break r;
         }
         tokio::time::sleep(Duration::from_millis(args.block_ms)).await;
@@ -466,39 +417,47 @@ async fn run(args: &Args) -> Result<bool, String> {
     // The report.
     let mut latencies: Vec<Duration> = delivered.values().copied().collect();
     latencies.sort_unstable();
-    let sent_ok = sent.iter().filter(|s| s.is_some()).count();
+    let percentile = |p: usize| {
+        ms(latencies
+            .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default())
+    };
     let delivered_ok = plan.iter().filter(|p| delivered.contains_key(&p.text)).count();
-    let all_ok = sent_ok == plan.len()
+    let all_ok = expected == plan.len()
         && delivered_ok == plan.len()
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)));
-    let swarm_list: Vec<Value> = state
+    let swarms: Vec<Value> = state
         .map()
         .iter()
         .map(|(id, members)| {
-            json!({"swarm": format!("{:x}", id.get()), "nodes": members.iter().map(|m| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()})).collect::<Vec<_>>()})
+            let nodes: Vec<Value> = members
+                .iter()
+                .map(|m| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()}))
+                .collect();
+            json!({"swarm": format!("{:x}", id.get()), "nodes": nodes})
         })
         .collect();
-    let balances = reward_lines(&rewards, &genesis);
     let report = json!({
         "ok": all_ok,
         "nodes": n,
         "network": network_url,
-        "authority_key": authority_key.to_string(),
+        "authority_key": keeper_key.to_string(),
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
-        "swarms": swarm_list,
+        "swarms": swarms,
         "accounts": k,
         "messages": {
             "planned": plan.len(),
-            "sent": sent_ok,
+            "sent": expected,
             "delivered": delivered_ok,
             "send_errors": send_errors,
             "paths_retried": retried,
-            "latency_ms": {"p50": ms(percentile(&latencies, 50)), "p99": ms(percentile(&latencies, 99)), "max": ms(latencies.last().copied().unwrap_or_default())},
+            "latency_ms": {"p50": percentile(50), "p99": percentile(99), "max": ms(latencies.last().copied().unwrap_or_default())},
             "path_length": PATH_LENGTH,
         },
         "kill": kill_report,
-        "rewards": {"height": rewards.get("height"), "balances": balances},
+        "rewards": {"height": rewards.get("height"), "balances": reward_lines(&rewards, &genesis)},
         "elapsed_ms": ms(started.elapsed()),
     });
     if args.json {
@@ -506,12 +465,10 @@ async fn run(args: &Args) -> Result<bool, String> {
     } else {
         print_report(&report);
     }
-
     if args.keep {
-        // Hand the network over until Ctrl-C (which stops every node).
         if !args.json {
             println!("\nThe network is up. In another terminal:");
-            println!("  export SESH_NETWORK={network_url} SESH_AUTHORITY_KEY={authority_key}");
+            println!("  export SESH_NETWORK={network_url} SESH_AUTHORITY_KEY={keeper_key}");
             println!("  cargo run --release --example client -- --dir /tmp/alice new");
             println!(
                 "  cargo run --release --example client -- --dir /tmp/alice send <session id> \"hello\""
@@ -519,7 +476,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             println!("  cargo run --release --example client -- --dir /tmp/bob watch");
             println!("Data: {}. Ctrl-C stops every node.", base.display());
         }
-        let _ = tokio::signal::ctrl_c().await;
+        node::shutdown_signal().await;
     }
     drop(nodes);
     if args.dir.is_none() && !args.keep && all_ok {
@@ -528,90 +485,35 @@ async fn run(args: &Args) -> Result<bool, String> {
     Ok(all_ok)
 }
 
-fn record(
-    sent: &mut [Option<session::Sent>],
-    errors: &mut Vec<String>,
-    retried: &mut usize,
-    i: usize,
-    r: Result<session::Sent, String>,
-    pb: &ProgressBar,
-) {
-    pb.inc(1);
-    match r {
-        Ok(s) => {
-            *retried += s.attempts.saturating_sub(1);
-            if let Some(slot) = sent.get_mut(i) {
-                *slot = Some(s);
-            }
-        }
-        Err(e) => {
-            pb.println(format!("message {i} not sent: {e}"));
-            errors.push(format!("message {i}: {e}"));
-        }
-    }
-}
-
 /// Receivers: each account polls its swarm through onion paths and records when each expected
 /// message arrives (and that it came from the right sender).
-struct Receivers {
-    delivered: Arc<std::sync::Mutex<BTreeMap<String, Duration>>>,
-    tasks: tokio::task::JoinSet<()>,
-}
-
-impl Receivers {
-    fn delivered(&self) -> BTreeMap<String, Duration> {
-        self.delivered.lock().map(|d| d.clone()).unwrap_or_default()
-    }
-
-    fn stop(mut self) {
-        self.tasks.abort_all();
-    }
-}
-
-fn spawn_receivers(
-    net: Arc<Network>,
-    clients: Arc<Vec<Identity>>,
-    plan: Vec<Planned>,
-    starts: Arc<std::sync::Mutex<BTreeMap<String, Instant>>>,
-) -> Receivers {
-    let delivered: Arc<std::sync::Mutex<BTreeMap<String, Duration>>> = Arc::default();
+fn spawn_receivers(net: &Arc<Network>, traffic: &Arc<Traffic>) -> tokio::task::JoinSet<()> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, me) in clients.iter().enumerate() {
-        let expected: BTreeMap<String, sesh_identity::SessionId> = plan
+    for i in 0..traffic.clients.len() {
+        let expected: BTreeMap<String, SessionId> = traffic
+            .plan
             .iter()
             .filter(|p| p.to == i)
-            .filter_map(|p| Some((p.text.clone(), clients.get(p.from)?.session_id())))
+            .filter_map(|p| Some((p.text.clone(), traffic.clients.get(p.from)?.session_id())))
             .collect();
-        if expected.is_empty() {
-            continue;
-        }
-        let (net, clients, delivered, starts) =
-            (net.clone(), clients.clone(), delivered.clone(), starts.clone());
+        let (net, traffic) = (net.clone(), traffic.clone());
         tasks.spawn(async move {
-            let Some(me) = clients.get(i) else { return };
+            let (Some(me), false) = (traffic.clients.get(i), expected.is_empty()) else { return };
             let mut inbox = Inbox::default();
             loop {
                 if let Ok((messages, _)) = session::receive(&net, me, &mut inbox).await {
                     let now = Instant::now();
-                    for m in messages {
-                        if expected.get(&m.text) == Some(&m.from) {
-                            let start = starts
-                                .lock()
-                                .ok()
-                                .and_then(|s| s.get(&m.text).copied())
-                                .unwrap_or(now);
-                            if let Ok(mut d) = delivered.lock() {
-                                d.entry(m.text).or_insert(now - start);
-                            }
-                        }
+                    for m in messages.into_iter().filter(|m| expected.get(&m.text) == Some(&m.from))
+                    {
+                        let start = lock(&traffic.sent_at).get(&m.text).copied().unwrap_or(now);
+                        lock(&traffic.delivered).entry(m.text).or_insert(now - start);
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
-        let _ = me;
     }
-    Receivers { delivered, tasks }
+    tasks
 }
 
 /// Restarts the killed node and checks it: what it acknowledged before the kill is still there,
@@ -620,88 +522,56 @@ async fn check_restart(
     v: usize,
     nodes: &mut Nodes,
     http: &reqwest::Client,
-    clients: &[Identity],
-    plan: &[Planned],
-    sent: &[Option<session::Sent>],
+    traffic: &Traffic,
+    sent: &[Option<Sent>],
     killed_at: usize,
 ) -> Result<Value, String> {
-    let p = nodes.0.get_mut(v).ok_or("no such node")?;
-    let key = p.key;
-    p.restart()?;
-    let url = p.url.clone();
-    let pb = ProgressBar::hidden();
-    wait_ready(http, std::slice::from_ref(p), &pb, Duration::from_secs(30)).await?;
+    let node = nodes.0.get_mut(v).ok_or("no such node")?;
+    node.restart()?;
+    wait_ready(http, std::slice::from_ref(node), &ProgressBar::hidden()).await?;
     // What it held: the messages it acknowledged before the kill. What it should get back: those
     // stored while it was down, for accounts of its swarm.
-    let held: Vec<(usize, String)> = plan
-        .iter()
-        .zip(sent)
+    let stored = traffic.plan.iter().zip(sent).filter_map(|(p, s)| Some((p.to, s.as_ref()?)));
+    let held: Vec<(usize, &str)> = stored
+        .clone()
         .take(killed_at)
-        .filter_map(|(p, s)| {
-            s.as_ref()
-                .filter(|s| s.stored.stored_by.contains(&key))
-                .map(|s| (p.to, s.stored.hash.clone()))
-        })
+        .filter(|(_, s)| s.stored.stored_by.contains(&node.key))
+        .map(|(to, s)| (to, s.stored.hash.as_str()))
         .collect();
-    let victim_accounts: Vec<usize> = held.iter().map(|(to, _)| *to).collect();
-    let missed: Vec<(usize, String)> = plan
+    let missed: Vec<(usize, &str)> = traffic
+        .plan
         .iter()
         .zip(sent)
         .skip(killed_at)
-        .filter(|(p, _)| victim_accounts.contains(&p.to))
-        .filter_map(|(p, s)| s.as_ref().map(|s| (p.to, s.stored.hash.clone())))
+        .filter_map(|(p, s)| Some((p.to, s.as_ref()?.stored.hash.as_str())))
+        .filter(|(to, _)| held.iter().any(|(h, _)| h == to))
         .collect();
-    let on_node = |account: usize| {
-        let http = http.clone();
-        let url = url.clone();
-        let me = clients
-            .get(account)
-            .map(|c| Account::session(c).retrieve(Namespace(0), now_ms(), None));
-        async move {
-            let params = me?;
-            let (status, v) = post_json(
-                &http,
-                &format!("{url}/storage_rpc/v1"),
-                &json!({"method": "retrieve", "params": params}),
-            )
-            .await?;
-            (status == 200).then(|| {
-                v.get("messages")
-                    .and_then(Value::as_array)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|m| m.get("hash")?.as_str().map(str::to_owned))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-            })
-        }
-    };
-    let mut kept = 0;
-    for (account, hash) in &held {
-        if on_node(*account).await.is_some_and(|h| h.contains(hash)) {
-            kept += 1;
-        }
-    }
-    // Catching up takes a fetch from its peers after the restart.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut caught_up = 0;
-    loop {
+    let on_node = async |list: &[(usize, &str)]| {
         let mut have = 0;
-        for (account, hash) in &missed {
-            if on_node(*account).await.is_some_and(|h| h.contains(hash)) {
+        for (account, hash) in list {
+            let Some(c) = traffic.clients.get(*account) else { continue };
+            let params = Account::session(c).retrieve(Namespace(0), now_ms(), None);
+            if let Some((200, v)) =
+                rpc(http, &node.url, &json!({"method": "retrieve", "params": params})).await
+                && let Some(messages) = v.get("messages").and_then(Value::as_array)
+                && messages.iter().any(|m| m.get("hash").and_then(Value::as_str) == Some(*hash))
+            {
                 have += 1;
             }
         }
-        caught_up = caught_up.max(have);
-        if have == missed.len() || Instant::now() > deadline {
-            break;
-        }
+        have
+    };
+    let kept = on_node(&held).await;
+    // Catching up takes a fetch from its peers after the restart.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut caught_up = on_node(&missed).await;
+    while caught_up < missed.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
+        caught_up = caught_up.max(on_node(&missed).await);
     }
     Ok(json!({
         "node": v,
-        "pubkey_ed25519": key.to_string(),
+        "pubkey_ed25519": node.key.to_string(),
         "killed_after_messages": killed_at,
         "held_before_kill": held.len(),
         "kept_after_restart": kept,
@@ -711,50 +581,38 @@ async fn check_restart(
     }))
 }
 
-/// Rewards by name, in SESH.
+/// Rewards by name (operators first, then contributors, in number order), in SESH.
 fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
-    let Some(balances) = rewards.get("balances").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, u128)> = balances
-        .iter()
-        .filter_map(|(addr, milli)| {
-            let mut a = [0u8; 32];
-            hex::decode_to_slice(addr, &mut a).ok()?;
-            let name =
-                genesis.names.get(&Address::from_bytes(a)).cloned().unwrap_or_else(|| addr.clone());
-            Some((name, milli.as_str()?.parse().ok()?))
+    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name));
+    let balances = rewards.get("balances").and_then(Value::as_object);
+    let mut out: Vec<(bool, usize, &String, u128)> = names
+        .filter_map(|(addr, name)| {
+            let milli: u128 = balances?.get(&addr)?.as_str()?.parse().ok()?;
+            let number = name.rsplit(' ').next()?.parse().ok()?;
+            Some((name.starts_with("contributor"), number, name, milli))
         })
         .collect();
-    out.sort_by_key(|a| natural(&a.0));
+    out.sort();
     out.into_iter()
-        .map(|(name, milli)| {
-            let fee = name
-                .strip_prefix("operator ")
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| genesis.fees.get(i).copied());
+        .map(|(contributor, i, name, milli)| {
+            let fee = (!contributor)
+                .then(|| genesis.fees.get(i).map(|f| f64::from(*f) / 100.0))
+                .flatten();
             // milli-atomic → SESH (10^12), as a decimal string without floats.
             let sesh = format!(
                 "{}.{:06}",
                 milli / 1_000_000_000_000,
-                (milli % 1_000_000_000_000) / 1_000_000
+                milli % 1_000_000_000_000 / 1_000_000
             );
-            json!({"name": name, "fee_percent": fee.map(|f| f64::from(f) / 100.0), "sesh": sesh})
+            json!({"name": name, "fee_percent": fee, "sesh": sesh})
         })
         .collect()
-}
-
-/// Sort key: contributors after operators, numbers in order.
-fn natural(name: &str) -> (bool, usize, String) {
-    let mut parts = name.rsplitn(2, ' ');
-    let num = parts.next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
-    (name.starts_with("contributor"), num, name.to_owned())
 }
 
 // serde_json's index by key gives `Null` for a missing key: it cannot panic.
 #[allow(clippy::indexing_slicing)]
 fn print_report(r: &Value) {
-    let m = &r["messages"];
+    let (m, k) = (&r["messages"], &r["kill"]);
     println!(
         "sesh testnet: {} nodes up in {} ms, {} accounts",
         r["nodes"], r["up_after_ms"], r["accounts"]
@@ -772,7 +630,7 @@ fn print_report(r: &Value) {
     for e in m["send_errors"].as_array().into_iter().flatten() {
         println!("  not sent: {}", e.as_str().unwrap_or_default());
     }
-    if let Some(k) = r.get("kill").filter(|k| !k.is_null()) {
+    if !k.is_null() {
         println!(
             "killed node {} after {} messages: it kept {} of the {} it had stored, and caught up {} of {} stored while it was down",
             k["node"],
@@ -785,17 +643,14 @@ fn print_report(r: &Value) {
     }
     println!("swarms:");
     for s in r["swarms"].as_array().into_iter().flatten() {
+        let key = |n: &Value| {
+            n["pubkey_ed25519"].as_str().and_then(|k| k.get(..8)).unwrap_or("?").to_owned()
+        };
         let members: Vec<String> = s["nodes"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|n| {
-                format!(
-                    "node {} ({})",
-                    n["node"],
-                    n["pubkey_ed25519"].as_str().and_then(|k| k.get(..8)).unwrap_or("?")
-                )
-            })
+            .map(|n| format!("node {} ({})", n["node"], key(n)))
             .collect();
         println!("  {:>16}: {}", s["swarm"].as_str().unwrap_or("?"), members.join(", "));
     }
@@ -808,9 +663,5 @@ fn print_report(r: &Value) {
             b["sesh"].as_str().unwrap_or("?")
         );
     }
-    println!(
-        "{} in {} ms",
-        if r["ok"] == Value::Bool(true) { "ok" } else { "FAILED" },
-        r["elapsed_ms"]
-    );
+    println!("{} in {} ms", if r["ok"] == json!(true) { "ok" } else { "FAILED" }, r["elapsed_ms"]);
 }
