@@ -443,7 +443,7 @@ impl World {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Block by block the chain's ledger, swarms and rewards are the reference's, and the log
     /// replays to the same balances.

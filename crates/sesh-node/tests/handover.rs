@@ -20,8 +20,8 @@ use sesh_identity::{Identity, NodeId, Seed};
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::Error;
 use sesh_node::handover::{
-    Accepted, FetchRequest, PAGE, accept, accepted, from_wire, push_answer, push_body,
-    push_plan, read_page, read_push, swarm_changed, to_wire,
+    Accepted, FetchRequest, PAGE, accept, accepted, from_wire, push_answer, push_body, push_plan,
+    read_page, read_push, swarm_changed, to_wire,
 };
 use sesh_rpc::store::Message;
 use sesh_rpc::{AccountId, Namespace, message_hash};
@@ -51,8 +51,9 @@ const SWARMS: [u64; 3] = [0x1000_0000_0000_0000, 0x8000_0000_0000_0000, 0xc000_0
 
 /// Nodes `0..n` (plus `extra` nodes with no swarm), node `i` in swarm `swarm_of(i)`.
 fn state_with(n: usize, extra: usize, swarm_of: impl Fn(usize) -> u64) -> NetworkState {
-    let map = SwarmMap::from_assignments((0..n).map(|i| (id(i), SwarmId::new(swarm_of(i)).unwrap())))
-        .unwrap();
+    let map =
+        SwarmMap::from_assignments((0..n).map(|i| (id(i), SwarmId::new(swarm_of(i)).unwrap())))
+            .unwrap();
     NetworkState::new(5, [21, 0], [7; 32], (0..n + extra).map(record), map).unwrap()
 }
 
@@ -320,10 +321,7 @@ fn fetch_requests_are_checked() {
             other => panic!("{body}: {other:?}"),
         }
     }
-    assert_eq!(
-        FetchRequest::parse(b"not json"),
-        Err(Error::BadRequest("body is not JSON".into()))
-    );
+    assert_eq!(FetchRequest::parse(b"not json"), Err(Error::BadRequest("body is not JSON".into())));
 }
 
 #[test]
@@ -423,7 +421,8 @@ fn swarm_changed_sees_only_my_swarm() {
     let shrunk = state_with(9, 1, |i| if i == 3 { SWARMS[1] } else { SWARMS[i % 3] });
     assert!(swarm_changed(&old, &shrunk, &me));
     // The same members under another id (a swarm renumbered).
-    let renamed = state_with(9, 1, |i| if i % 3 == 0 { 0x2000_0000_0000_0000 } else { SWARMS[i % 3] });
+    let renamed =
+        state_with(9, 1, |i| if i % 3 == 0 { 0x2000_0000_0000_0000 } else { SWARMS[i % 3] });
     assert!(swarm_changed(&old, &renamed, &me));
     assert!(!swarm_changed(&old, &renamed, &id(1)));
     // I leave the swarms, or join them.

@@ -1,6 +1,12 @@
 //! The ledger keeper of a local network: joins, blocks, the published state, a restart from the
 //! log and the last state, and the genesis ledger.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 use std::net::Ipv4Addr;
 
