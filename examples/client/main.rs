@@ -72,48 +72,42 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
+    let json = args.json;
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(run(args)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            println!("{}", json!({"error": e}));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let json = args.json;
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if json {
-                println!("{}", json!({"error": e}));
-            } else {
-                eprintln!("error: {e}");
-            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn account_path(dir: &Path) -> PathBuf {
-    dir.join("account")
+/// Prints `v` (with `--json`) or `text`.
+fn say(json: bool, v: Value, text: impl std::fmt::Display) {
+    if json { println!("{v}") } else { println!("{text}") }
 }
 
-fn save_account(dir: &Path, phrase: &RecoveryPhrase) -> Result<(), String> {
+fn save_account(dir: &Path, phrase: &RecoveryPhrase) -> Result<Identity, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = account_path(dir);
+    let path = dir.join("account");
     if path.exists() {
         return Err(format!("{} already holds an account; use another --dir", path.display()));
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut f, phrase.as_str().as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    sesh_examples::node::tls::write_private(&path, phrase.as_str().as_bytes())?;
+    Ok(Identity::from_recovery_phrase(phrase))
 }
 
 fn load_account(dir: &Path) -> Result<Identity, String> {
-    let path = account_path(dir);
+    let path = dir.join("account");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!("{}: {e} (make an account with `new` or `restore`)", path.display())
     })?;
@@ -124,17 +118,19 @@ fn load_account(dir: &Path) -> Result<Identity, String> {
 
 fn load_inbox(dir: &Path) -> Result<Inbox, String> {
     let path = dir.join("inbox.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Inbox::default()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    serde_json::from_slice::<Value>(&bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|v| Inbox::from_json(&v).map_err(|e| e.to_string()))
-        .map_err(|e| {
-            format!("{}: {e} (remove it to start over; old messages show again)", path.display())
-        })
+    match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Inbox::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|v| Inbox::from_json(&v).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                format!(
+                    "{}: {e} (remove it to start over; old messages show again)",
+                    path.display()
+                )
+            }),
+    }
 }
 
 fn save_inbox(dir: &Path, inbox: &Inbox) -> Result<(), String> {
@@ -153,110 +149,72 @@ async fn network(args: &Args) -> Result<Network, String> {
 }
 
 fn show(json: bool, m: &Received) {
-    if json {
-        println!(
-            "{}",
-            json!({"event": "message", "from": m.from.to_string(), "text": m.text, "sent_ms": m.sent_ms, "hash": m.hash})
-        );
-    } else {
-        let secs = m.sent_ms / 1000 % 86_400;
-        println!(
-            "[{:02}:{:02}:{:02} UTC] {}: {}",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60,
-            m.from,
-            m.text
-        );
-    }
+    let v = json!({"event": "message", "from": m.from.to_string(), "text": m.text, "sent_ms": m.sent_ms, "hash": m.hash});
+    let secs = m.sent_ms / 1000 % 86_400;
+    let (h, min, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    say(json, v, format!("[{h:02}:{min:02}:{s:02} UTC] {}: {}", m.from, m.text));
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let (json, dir) = (args.json, &args.dir);
     match &args.command {
         Command::New => {
-            let identity =
-                Identity::from_account_seed(&AccountSeed::generate(&mut rand_core::OsRng));
-            let phrase = identity.recovery_phrase();
-            save_account(&args.dir, &phrase)?;
-            if args.json {
-                println!(
-                    "{}",
-                    json!({"session_id": identity.session_id().to_string(), "recovery_phrase": phrase.as_str()})
-                );
-            } else {
-                println!("Session ID       {}", identity.session_id());
-                println!("recovery phrase  {}", phrase.as_str());
-                println!(
-                    "(kept in {}; anyone with the phrase can read your messages)",
-                    account_path(&args.dir).display()
-                );
-            }
+            let seed = AccountSeed::generate(&mut rand_core::OsRng);
+            let phrase = Identity::from_account_seed(&seed).recovery_phrase();
+            let id = save_account(dir, &phrase)?.session_id();
+            let v = json!({"session_id": id.to_string(), "recovery_phrase": phrase.as_str()});
+            let kept = format!(
+                "(kept in {}; anyone with the phrase can read your messages)",
+                dir.join("account").display()
+            );
+            say(
+                json,
+                v,
+                format!("Session ID       {id}\nrecovery phrase  {}\n{kept}", phrase.as_str()),
+            );
         }
         Command::Restore { words } => {
-            let text = if words.is_empty() {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            let mut text = words.join(" ");
+            if words.is_empty() {
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
                     .map_err(|e| e.to_string())?;
-                s
-            } else {
-                words.join(" ")
-            };
+            }
             let phrase =
                 RecoveryPhrase::parse(text.trim()).map_err(|e| format!("recovery phrase: {e}"))?;
-            let identity = Identity::from_recovery_phrase(&phrase);
-            save_account(&args.dir, &phrase)?;
-            if args.json {
-                println!("{}", json!({"session_id": identity.session_id().to_string()}));
-            } else {
-                println!("restored {}", identity.session_id());
-            }
+            let id = save_account(dir, &phrase)?.session_id();
+            say(json, json!({"session_id": id.to_string()}), format!("restored {id}"));
         }
         Command::Id => {
-            let identity = load_account(&args.dir)?;
-            if args.json {
-                println!("{}", json!({"session_id": identity.session_id().to_string()}));
-            } else {
-                println!("{}", identity.session_id());
-            }
+            let id = load_account(dir)?.session_id();
+            say(json, json!({"session_id": id.to_string()}), id);
         }
         Command::Send { to, text } => {
             let to: SessionId = to.parse().map_err(|e| format!("recipient: {e}"))?;
-            let identity = load_account(&args.dir)?;
-            let net = network(&args).await?;
+            let (identity, net) = (load_account(dir)?, network(&args).await?);
             let sent =
                 session::send(&net, &identity, &to, text).await.map_err(|e| e.to_string())?;
             let (hash, by) = (&sent.stored.hash, sent.stored.stored_by.len());
-            if args.json {
-                println!(
-                    "{}",
-                    json!({"event": "sent", "hash": hash, "acknowledged_by": by, "paths_tried": sent.attempts})
-                );
-            } else {
-                println!("sent {hash} (stored by {by} swarm members)");
-            }
+            let v = json!({"event": "sent", "hash": hash, "acknowledged_by": by, "paths_tried": sent.attempts});
+            say(json, v, format!("sent {hash} (stored by {by} swarm members)"));
         }
-        Command::Receive => {
-            let identity = load_account(&args.dir)?;
-            let net = network(&args).await?;
-            let mut inbox = load_inbox(&args.dir)?;
-            let (messages, unreadable) =
-                session::receive(&net, &identity, &mut inbox).await.map_err(|e| e.to_string())?;
-            save_inbox(&args.dir, &inbox)?;
-            for m in &messages {
-                show(args.json, m);
-            }
-            if !args.json && messages.is_empty() {
-                println!("no new messages");
-            }
-            if unreadable > 0 {
-                eprintln!("{unreadable} messages could not be read");
-            }
-        }
-        Command::Watch { every_ms } => {
-            let identity = load_account(&args.dir)?;
-            let net = network(&args).await?;
-            let mut inbox = load_inbox(&args.dir)?;
-            let mut tick = tokio::time::interval(Duration::from_millis((*every_ms).max(200)));
+        Command::Receive | Command::Watch { .. } => {
+            let (identity, net, mut inbox) =
+                (load_account(dir)?, network(&args).await?, load_inbox(dir)?);
+            let Command::Watch { every_ms } = args.command else {
+                let (messages, unreadable) = session::receive(&net, &identity, &mut inbox)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                save_inbox(dir, &inbox)?;
+                messages.iter().for_each(|m| show(json, m));
+                if !json && messages.is_empty() {
+                    println!("no new messages");
+                }
+                if unreadable > 0 {
+                    eprintln!("{unreadable} messages could not be read");
+                }
+                return Ok(());
+            };
+            let mut tick = tokio::time::interval(Duration::from_millis(every_ms.max(200)));
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => return Ok(()),
@@ -264,10 +222,8 @@ async fn run(args: Args) -> Result<(), String> {
                 }
                 match session::receive(&net, &identity, &mut inbox).await {
                     Ok((messages, _)) => {
-                        save_inbox(&args.dir, &inbox)?;
-                        for m in &messages {
-                            show(args.json, m);
-                        }
+                        save_inbox(dir, &inbox)?;
+                        messages.iter().for_each(|m| show(json, m));
                     }
                     Err(e) => {
                         eprintln!("receive failed (retrying): {e}");

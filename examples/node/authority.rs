@@ -46,6 +46,12 @@ impl Authority {
         if let Some((offset, problem)) = &restored.damage {
             tracing::warn!(offset, %problem, "ledger log has a damaged tail; truncating it");
         }
+        if let Some(height) = restored.stale_state {
+            tracing::warn!(
+                height,
+                "network.json is not at the log's height; its swarms are taken as they are"
+            );
+        }
         for (height, e) in &restored.unpaid {
             tracing::error!(height, error = %e, "a block of the log could not be paid");
         }

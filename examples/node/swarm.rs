@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sesh_identity::NodeId;
-use sesh_network::NetworkState;
-use sesh_node::Duty;
-use sesh_node::handover::{self, Accepted, FetchRequest, PAGE};
+use sesh_node::handover::{self, Accepted, FetchRequest, Handover, Outcome, Step};
 
 use crate::node::app::{App, Internal};
 use crate::node::metrics::Metrics;
@@ -17,100 +15,60 @@ use crate::node::peer::{self, Reply};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Hands over what this node no longer owns and fetches what it now owns; returns whether
-/// anything was left to do (a peer that did not answer).
+/// Hands over what this node no longer owns and fetches what it now owns, as
+/// `sesh_node::handover::Handover` directs; returns whether anything was left to do.
 pub async fn handover(app: &Arc<App>) -> bool {
     let _one = app.handover.lock().await;
-    let state = app.state();
-    let mut left_over = push_away(app, &state).await;
-    if Duty::new(&state, app.me).swarm().is_some() {
-        left_over |= fetch_owned(app, &state).await;
-    }
-    left_over
-}
-
-/// Pushes the messages of accounts outside this node's swarm to their swarms, and deletes the
-/// ones a member of the owning swarm took.
-async fn push_away(app: &Arc<App>, state: &Arc<NetworkState>) -> bool {
-    let (mut after, mut left_over) = (0, false);
+    let mut run = Handover::new(app.state(), app.me, crate::node::now_ms());
+    let mut outcome = None;
     loop {
-        let rows = match app.with_db(move |db| db.scan(after, PAGE)).await {
-            Ok(Ok(rows)) => rows,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "handover: scanning the database failed");
-                return true;
-            }
-            Err(_) => return true,
+        let ok_body = |reply| match reply {
+            Reply::Answered { status: 200, body } => Some(body),
+            _ => None,
         };
-        let Some((last, _)) = rows.last() else { break };
-        after = *last;
-        let full_page = rows.len() == PAGE;
-        for (swarm, messages) in handover::push_plan(state, &app.me, rows.into_iter().map(|r| r.1))
-        {
-            let body = handover::push_body(&messages);
-            let mut taken: Vec<String> = Vec::new();
-            for node in state.members(swarm) {
-                let url = node.url("/swarm/v1/push");
-                if let Reply::Answered { status: 200, body } =
-                    peer::post(app, &url, "/swarm/v1/push", body.clone(), TIMEOUT).await
-                {
-                    taken.extend(handover::accepted(&body));
+        outcome = Some(match run.step(outcome.take()) {
+            Step::Scan { after, limit } => match app.with_db(move |db| db.scan(after, limit)).await
+            {
+                Ok(Ok(rows)) => Outcome::Rows(rows),
+                _ => Outcome::Failed,
+            },
+            Step::Push { to, body, count } => {
+                let mut answers = Vec::with_capacity(to.len());
+                for node in to {
+                    let url = node.url("/swarm/v1/push");
+                    answers.push(ok_body(
+                        peer::post(app, &url, "/swarm/v1/push", body.clone(), TIMEOUT).await,
+                    ));
+                }
+                tracing::info!(messages = count, members = answers.len(), "handover to new owners");
+                Outcome::Pushed(answers)
+            }
+            Step::Delete { hashes } => {
+                let n = hashes.len() as u64;
+                match app.with_db(move |db| db.delete_hashes(&hashes)).await {
+                    Ok(Ok(_)) => {
+                        Metrics::outcome(&app.metrics.handover, "handed_over", n);
+                        Outcome::Done
+                    }
+                    _ => Outcome::Failed,
                 }
             }
-            taken.sort();
-            taken.dedup();
-            left_over |= taken.len() < messages.len();
-            let n = taken.len();
-            if n > 0 {
-                match app.with_db(move |db| db.delete_hashes(&taken)).await {
-                    Ok(Ok(_)) => Metrics::outcome(&app.metrics.handover, "handed_over", n as u64),
-                    _ => left_over = true,
-                }
+            Step::Fetch { from, body } => {
+                let url = from.url("/swarm/v1/fetch");
+                Outcome::Fetched(ok_body(
+                    peer::post(app, &url, "/swarm/v1/fetch", body, TIMEOUT).await,
+                ))
             }
-            tracing::info!(%swarm, messages = messages.len(), handed_over = n, "handover to new owners");
-        }
-        if !full_page {
-            break;
-        }
+            Step::Import { accepted } => match keep(app, accepted).await {
+                Ok(new) => {
+                    Metrics::outcome(&app.metrics.handover, "fetched", new as u64);
+                    Outcome::Done
+                }
+                Err(_) => Outcome::Failed,
+            },
+            Step::Done { left_over } => return left_over,
+        });
     }
-    left_over
-}
-
-/// Fetches from each swarm peer the messages of this node's swarm that it holds.
-async fn fetch_owned(app: &Arc<App>, state: &Arc<NetworkState>) -> bool {
-    let duty = Duty::new(state, app.me);
-    let Some(swarm) = duty.swarm() else { return false };
-    let mut left_over = false;
-    for node in duty.peers() {
-        let mut ask = FetchRequest { swarm, after: 0, limit: PAGE };
-        loop {
-            let url = node.url("/swarm/v1/fetch");
-            let Reply::Answered { status: 200, body } =
-                peer::post(app, &url, "/swarm/v1/fetch", ask.to_body(), TIMEOUT).await
-            else {
-                left_over = true;
-                break;
-            };
-            let Ok((accepted, next)) =
-                handover::read_page(state, &app.me, crate::node::now_ms(), &body, ask.after)
-            else {
-                left_over = true;
-                break;
-            };
-            match keep(app, accepted).await {
-                Ok(new) => Metrics::outcome(&app.metrics.handover, "fetched", new as u64),
-                Err(_) => {
-                    left_over = true;
-                    break;
-                }
-            }
-            match next {
-                Some(next) => ask.after = next,
-                None => break,
-            }
-        }
-    }
-    left_over
 }
 
 /// Counts what a push or a page brought, and stores what this node keeps; how many were new.

@@ -7,9 +7,10 @@
 //! 1. transactions are verified and applied as they come ([`Chain::apply`]);
 //! 2. closing a block ([`Chain::produce`], which first applies the height advance) hashes it
 //!    (`blake2b(previous hash ‖ height)`, the seed of its swarm assignment);
-//! 3. recomputes the swarms with oxend's assignment if a node was registered, activated,
-//!    decommissioned, recommissioned, exited or removed in the block, or the caller said the
-//!    set of reachable nodes changed ([`Chain::reassign`]);
+//! 3. recomputes the swarms with oxend's assignment if the block had any event that can change
+//!    which nodes serve (every event but height advances and contributions; when the active set
+//!    is in fact the same, the assignment leaves the map as it is), or the caller said the set
+//!    of reachable nodes changed ([`Chain::reassign`]);
 //! 4. pays the block: the reward pool's release for the block's time (the live pool, a block
 //!    taken as [`BLOCK_SECONDS`]) becomes the block reward, which the reward engine splits
 //!    among the payable nodes and their contributors.

@@ -7,6 +7,10 @@
 //! "data" (base64)}`; a receiver keeps a message only if its hash is its content's, it has not
 //! expired, and the receiver's swarm owns its account.
 //!
+//! [`Handover`] is the whole run as a state machine: it says which page of the database to read,
+//! what to push to whom, what to delete once taken, which peer to ask for which page and what to
+//! store; the node does each [`Step`] and hands back its [`Outcome`].
+//!
 //! ```
 //! use sesh_node::handover::{self, FetchRequest};
 //! use sesh_swarm::SwarmId;
@@ -17,17 +21,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sesh_identity::NodeId;
-use sesh_network::NetworkState;
+use sesh_network::{NetworkState, NodeRecord};
 use sesh_rpc::store::Message;
 use sesh_rpc::{AccountId, Namespace, message_hash};
 use sesh_swarm::SwarmId;
 
+use crate::Duty;
 use crate::error::{Error, Result};
 
 /// Messages per push or fetch page.
@@ -186,6 +192,7 @@ impl FetchRequest {
         let swarm = v
             .get("swarm")
             .and_then(Value::as_str)
+            .filter(|s| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|s| u64::from_str_radix(s, 16).ok())
             .and_then(|id| SwarmId::new(id).ok());
         let (Some(swarm), Some(after)) = (swarm, v.get("after").and_then(Value::as_i64)) else {
@@ -236,4 +243,203 @@ pub fn read_page(
         .map_err(|_| Error::BadRequest("the fetch answer is not JSON".into()))?;
     let next = v.get("next").and_then(Value::as_i64).filter(|n| *n > after);
     Ok((accept(state, me, now_ms, v.get("messages")), next))
+}
+
+/// What to do next in a [`Handover`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Step {
+    /// Read up to `limit` stored messages after storage row `after`, in row order
+    /// ([`Outcome::Rows`]).
+    Scan {
+        /// The last row already read.
+        after: i64,
+        /// Most rows.
+        limit: usize,
+    },
+    /// Push `body` (`/swarm/v1/push`) to each of `to`, the members of the swarm that owns
+    /// `count` of this node's messages ([`Outcome::Pushed`]).
+    Push {
+        /// The owning swarm's members.
+        to: Vec<NodeRecord>,
+        /// The push.
+        body: Vec<u8>,
+        /// Messages in it.
+        count: usize,
+    },
+    /// Delete these messages: a member of their swarm took them ([`Outcome::Done`]).
+    Delete {
+        /// Their hashes.
+        hashes: Vec<String>,
+    },
+    /// Ask `from` for a page of this node's swarm's messages (`/swarm/v1/fetch` with `body`;
+    /// [`Outcome::Fetched`]).
+    Fetch {
+        /// The swarm peer.
+        from: NodeRecord,
+        /// The request.
+        body: Vec<u8>,
+    },
+    /// Store `accepted.keep` (and count the rest) ([`Outcome::Done`]).
+    Import {
+        /// What the page held.
+        accepted: Accepted,
+    },
+    /// Finished; `left_over` when something could not be done (a peer that did not answer, a
+    /// database error): run it again later.
+    Done {
+        /// Whether work was left.
+        left_over: bool,
+    },
+}
+
+/// How the last [`Step`] went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rows a [`Step::Scan`] read.
+    Rows(Vec<(i64, Message)>),
+    /// Each member's answer to a [`Step::Push`]: the body of a 200, or `None`.
+    Pushed(Vec<Option<Vec<u8>>>),
+    /// The peer's answer to a [`Step::Fetch`]: the body of a 200, or `None`.
+    Fetched(Option<Vec<u8>>),
+    /// A [`Step::Delete`] or [`Step::Import`] was done.
+    Done,
+    /// The step failed (a database error).
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+enum Awaiting {
+    Rows,
+    Pushed { count: usize },
+    Deleted,
+    Fetched { ask: FetchRequest, after: i64 },
+    Imported,
+}
+
+/// A node's handover after a swarm change (see the [module](self) docs).
+///
+/// ```
+/// use std::sync::Arc;
+/// use sesh_identity::NodeId;
+/// use sesh_network::NetworkState;
+/// use sesh_node::handover::{Handover, Outcome, Step};
+///
+/// // A node outside any swarm with an empty database: one scan, nothing to fetch.
+/// let mut h = Handover::new(Arc::new(NetworkState::empty([21, 0])), NodeId::from_bytes([1; 32]), 0);
+/// assert_eq!(h.step(None), Step::Scan { after: 0, limit: 500 });
+/// assert_eq!(h.step(Some(Outcome::Rows(Vec::new()))), Step::Done { left_over: false });
+/// ```
+#[derive(Clone, Debug)]
+pub struct Handover {
+    state: Arc<NetworkState>,
+    me: NodeId,
+    now_ms: i64,
+    after: i64,
+    scanning: bool,
+    plan: VecDeque<(SwarmId, Vec<Message>)>,
+    peers: VecDeque<NodeRecord>,
+    next_page: Option<(NodeRecord, FetchRequest)>,
+    awaiting: Option<(Awaiting, Option<NodeRecord>)>,
+    left_over: bool,
+}
+
+impl Handover {
+    /// The handover of node `me` in `state`, at `now_ms` (messages that expired by then are not
+    /// fetched).
+    pub fn new(state: Arc<NetworkState>, me: NodeId, now_ms: i64) -> Self {
+        let peers = Duty::new(&state, me).peers().into_iter().copied().collect();
+        Self {
+            state,
+            me,
+            now_ms,
+            after: 0,
+            scanning: true,
+            plan: VecDeque::new(),
+            peers,
+            next_page: None,
+            awaiting: None,
+            left_over: false,
+        }
+    }
+
+    /// Takes how the last step went (`None` at the start) and says what to do next.
+    pub fn step(&mut self, outcome: Option<Outcome>) -> Step {
+        if let Some(step) = self.take(outcome) {
+            return step;
+        }
+        if let Some((swarm, messages)) = self.plan.pop_front() {
+            let to = self.state.members(swarm).into_iter().copied().collect();
+            self.awaiting = Some((Awaiting::Pushed { count: messages.len() }, None));
+            return Step::Push { to, body: push_body(&messages), count: messages.len() };
+        }
+        if self.scanning {
+            self.awaiting = Some((Awaiting::Rows, None));
+            return Step::Scan { after: self.after, limit: PAGE };
+        }
+        let swarm = Duty::new(&self.state, self.me).swarm();
+        let ask = |from: NodeRecord| {
+            swarm.map(|swarm| (from, FetchRequest { swarm, after: 0, limit: PAGE }))
+        };
+        if let Some((from, ask)) =
+            self.next_page.take().or_else(|| self.peers.pop_front().and_then(ask))
+        {
+            self.awaiting = Some((Awaiting::Fetched { ask, after: ask.after }, Some(from)));
+            return Step::Fetch { from, body: ask.to_body() };
+        }
+        Step::Done { left_over: self.left_over }
+    }
+
+    /// Takes an outcome; a step that must come at once (a delete after a push, an import after
+    /// a page).
+    fn take(&mut self, outcome: Option<Outcome>) -> Option<Step> {
+        let (awaiting, from) = self.awaiting.take()?;
+        match (awaiting, outcome) {
+            (Awaiting::Rows, Some(Outcome::Rows(rows))) => {
+                self.scanning = rows.len() == PAGE;
+                if let Some((last, _)) = rows.last() {
+                    self.after = *last;
+                }
+                self.plan.extend(push_plan(
+                    &self.state,
+                    &self.me,
+                    rows.into_iter().map(|(_, m)| m),
+                ));
+            }
+            (Awaiting::Rows, _) => {
+                // The database failed: no more pushing this time (the fetches still run).
+                self.scanning = false;
+                self.left_over = true;
+            }
+            (Awaiting::Pushed { count }, Some(Outcome::Pushed(answers))) => {
+                let mut hashes: Vec<String> =
+                    answers.iter().flatten().flat_map(|a| accepted(a)).collect();
+                hashes.sort();
+                hashes.dedup();
+                self.left_over |= hashes.len() < count;
+                if !hashes.is_empty() {
+                    self.awaiting = Some((Awaiting::Deleted, None));
+                    return Some(Step::Delete { hashes });
+                }
+            }
+            (Awaiting::Fetched { ask, after }, Some(Outcome::Fetched(Some(body)))) => {
+                match (read_page(&self.state, &self.me, self.now_ms, &body, after), from) {
+                    (Ok((accepted, next)), Some(from)) => {
+                        self.next_page = next.map(|after| (from, FetchRequest { after, ..ask }));
+                        self.awaiting = Some((Awaiting::Imported, None));
+                        return Some(Step::Import { accepted });
+                    }
+                    _ => self.left_over = true,
+                }
+            }
+            (Awaiting::Deleted | Awaiting::Imported, Some(Outcome::Done)) => {}
+            (Awaiting::Imported, _) => {
+                // Not stored: this peer's next pages wait for the next run.
+                self.next_page = None;
+                self.left_over = true;
+            }
+            _ => self.left_over = true,
+        }
+        None
+    }
 }

@@ -175,6 +175,9 @@ pub struct Restored {
     pub damage: Option<(u64, LogProblem)>,
     /// Blocks of the log whose reward could not be credited (each with why).
     pub unpaid: Vec<(u64, Error)>,
+    /// The saved state's height when it is not the log's (the keeper stopped between writing
+    /// the two, or the log lost its tail): the swarms and block hash are that height's.
+    pub stale_state: Option<u64>,
 }
 
 /// A local network's ledger keeper.
@@ -209,10 +212,13 @@ impl Keeper {
             }
         })?;
         let mut reach = BTreeMap::new();
+        let height = recovered.journal.ledger().height();
+        let mut stale_state = None;
         let (map, block_hash) = match state {
             None => (Default::default(), [0; 32]),
             Some(bytes) => {
                 let state = NetworkState::from_json(bytes)?;
+                stale_state = (state.height != height).then_some(state.height);
                 for n in state.nodes() {
                     reach.insert(n.id, Reach { ip: n.ip, port: n.port, tls: n.tls });
                 }
@@ -226,6 +232,7 @@ impl Keeper {
             valid_len: recovered.valid_len,
             damage: recovered.damage,
             unpaid,
+            stale_state,
         })
     }
 
