@@ -1,6 +1,8 @@
 //! The IO halves of sesh's example programs, compiled once and shared: the reference node
 //! ([`node`], which the `node` program and every testnet node run), a client's network access
-//! ([`client`], for the `client` and `testnet` programs) and the simulator ([`simulate`]). Each
+//! ([`client`], for the `client` and `testnet` programs), a local network of node processes
+//! ([`local`], for the `testnet` program and the node's tests) and the simulator
+//! ([`simulate`]). Each
 //! program's `main.rs` holds its command line; what the protocol decides is in the crates
 //! (`sesh-network`, `sesh-node`, `sesh-client` and the protocol crates under them).
 
@@ -9,5 +11,6 @@
 #![allow(clippy::disallowed_methods, clippy::missing_errors_doc)]
 
 pub mod client;
+pub mod local;
 pub mod node;
 pub mod simulate;

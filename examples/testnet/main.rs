@@ -15,9 +15,8 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,7 @@ use serde_json::{Value, json};
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
 use sesh_examples::client::{self as session, Network, Sent, now_ms};
+use sesh_examples::local::LocalNetwork;
 use sesh_examples::node::{self, app::lock};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
@@ -93,90 +93,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// A node process.
-struct NodeProcess {
-    child: Option<Child>,
-    _stdout: Option<BufReader<ChildStdout>>,
-    dir: PathBuf,
-    url: String,
-    key: NodeId,
-    args: Vec<String>,
-}
-
-impl NodeProcess {
-    fn start(dir: &Path, mut args: Vec<String>) -> Result<Self, String> {
-        let log_path = dir.join("node.log");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path);
-        let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .arg("node")
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(log.map_err(|e| format!("{}: {e}", log_path.display()))?)
-            .spawn()
-            .map_err(|e| format!("starting a node: {e}"))?;
-        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line).map_err(|e| e.to_string())?;
-        // `listening on <url> node <key>`
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let (Some(url), Some(Ok(key))) = (words.get(2), words.get(4).map(|k| k.parse())) else {
-            let _ = child.kill();
-            return Err(format!("a node did not start; see {}", log_path.display()));
-        };
-        // A restart keeps the port.
-        if let Some(pos) = args.iter().position(|a| a == "--listen")
-            && let Some(port) = url.rsplit(':').next()
-            && let Some(slot) = args.get_mut(pos + 1)
-        {
-            *slot = format!("127.0.0.1:{port}");
-        }
-        let (dir, url) = (dir.to_owned(), (*url).to_owned());
-        Ok(Self { child: Some(child), _stdout: Some(stdout), dir, url, key, args })
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) -> Result<(), String> {
-        self.kill9();
-        *self = Self::start(&self.dir, self.args.clone())?;
-        Ok(())
-    }
-
-    fn term(&self) {
-        #[cfg(unix)]
-        if let Some(c) = &self.child {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-        }
-    }
-
-    /// SIGTERM (graceful), then SIGKILL for a node that has not stopped in 3 s.
-    fn stop(&mut self) {
-        self.term();
-        let Some(mut c) = self.child.take() else { return };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline && !matches!(c.try_wait(), Ok(Some(_))) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-}
-
-/// Every node; stopping them all when dropped (also on Ctrl-C and on errors).
-struct Nodes(Vec<NodeProcess>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        self.0.iter().for_each(NodeProcess::term);
-        self.0.iter_mut().for_each(NodeProcess::stop);
-    }
-}
-
 fn bar(len: usize, what: &str, hidden: bool) -> ProgressBar {
     let pb = if hidden { ProgressBar::hidden() } else { ProgressBar::new(len as u64) };
     let style =
@@ -192,32 +108,6 @@ async fn rpc(http: &reqwest::Client, node: &str, body: &Value) -> Option<(u16, V
     let r = http.post(format!("{node}/storage_rpc/v1")).body(body.to_string()).send().await.ok()?;
     let status = r.status().as_u16();
     Some((status, serde_json::from_slice(&r.bytes().await.ok()?).unwrap_or(Value::Null)))
-}
-
-/// Waits until every node answers `info` (it is in a swarm).
-async fn wait_ready(
-    http: &reqwest::Client,
-    nodes: &[NodeProcess],
-    pb: &ProgressBar,
-) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for n in nodes {
-        while !matches!(
-            rpc(http, &n.url, &json!({"method": "info", "params": {}})).await,
-            Some((200, _))
-        ) {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "node {} is not ready; see {}",
-                    n.url,
-                    n.dir.join("node.log").display()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        pb.inc(1);
-    }
-    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -265,41 +155,26 @@ async fn run(args: &Args) -> Result<bool, String> {
 
     // The nodes: the keeper first, then the others pointed at it.
     let pb = bar(n, "starting nodes", args.json);
-    let node_args = |dir: &Path, more: &[String]| {
-        let mut a: Vec<String> =
-            ["--listen", "127.0.0.1:0", "--plain-http", "--data"].map(String::from).into();
-        a.push(dir.display().to_string());
-        a.extend_from_slice(more);
-        a
-    };
-    let keeper = NodeProcess::start(
-        first,
-        node_args(first, &["--authority".into(), "--block-ms".into(), args.block_ms.to_string()]),
-    )?;
-    let (network_url, keeper_key) = (keeper.url.clone(), keeper.key);
-    let mut nodes = Nodes(vec![keeper]);
-    for dir in dirs.iter().skip(1) {
-        let more = [
-            "--network",
-            &network_url,
-            "--authority-key",
-            &keeper_key.to_string(),
-            "--poll-ms",
-            "200",
-        ];
-        nodes.0.push(NodeProcess::start(dir, node_args(dir, &more.map(String::from)))?);
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let command = [exe.into_os_string(), "node".into()];
+    let keeper_args = ["--block-ms".to_owned(), args.block_ms.to_string()];
+    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, &["--plain-http".into()])?;
+    for _ in 1..n {
+        nodes.add_node()?;
     }
+    let (network_url, keeper_key) =
+        nodes.keeper().map(|k| (k.url.clone(), k.key)).ok_or("no keeper")?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    wait_ready(&http, &nodes.0, &pb).await?;
+    nodes.wait_ready(&http, Duration::from_secs(60), |_| pb.inc(1)).await?;
     pb.finish_and_clear();
     let net = Arc::new(
         Network::connect(&network_url, Some(keeper_key)).await.map_err(|e| e.to_string())?,
     );
     let name_of: BTreeMap<NodeId, usize> =
-        nodes.0.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
+        nodes.nodes.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
     let state = net.state();
     let up_after = started.elapsed();
 
@@ -336,7 +211,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     for range in [0..half, half..plan.len()] {
         if range.start == half
             && let Some(v) = victim
-            && let Some(p) = nodes.0.get_mut(v)
+            && let Some(p) = nodes.nodes.get_mut(v)
         {
             p.kill9();
             let short = p.key.to_string().chars().take(8).collect::<String>();
@@ -520,15 +395,15 @@ fn spawn_receivers(net: &Arc<Network>, traffic: &Arc<Traffic>) -> tokio::task::J
 /// and it catches up with what was stored while it was down.
 async fn check_restart(
     v: usize,
-    nodes: &mut Nodes,
+    nodes: &mut LocalNetwork,
     http: &reqwest::Client,
     traffic: &Traffic,
     sent: &[Option<Sent>],
     killed_at: usize,
 ) -> Result<Value, String> {
-    let node = nodes.0.get_mut(v).ok_or("no such node")?;
-    node.restart()?;
-    wait_ready(http, std::slice::from_ref(node), &ProgressBar::hidden()).await?;
+    nodes.nodes.get_mut(v).ok_or("no such node")?.restart()?;
+    nodes.wait_ready(http, Duration::from_secs(30), |_| {}).await?;
+    let node = nodes.nodes.get(v).ok_or("no such node")?;
     // What it held: the messages it acknowledged before the kill. What it should get back: those
     // stored while it was down, for accounts of its swarm.
     let stored = traffic.plan.iter().zip(sent).filter_map(|(p, s)| Some((p.to, s.as_ref()?)));

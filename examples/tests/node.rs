@@ -16,7 +16,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Testnet, metric, now_ms, parse};
+use common::{NodeExt as _, Testnet, metric, now_ms, parse};
 use rand_core::OsRng;
 use serde_json::{Map, Value, json};
 use sesh_identity::Identity;
@@ -71,7 +71,11 @@ async fn store_retrieve_expire_delete_on_every_member() {
         let entry = &swarm[&node.key_hex()];
         assert_eq!(entry["hash"], json!(hash));
         assert!(
-            verify_store_signature(&node.key, &hash, entry["signature"].as_str().unwrap()),
+            verify_store_signature(
+                node.key.as_bytes(),
+                &hash,
+                entry["signature"].as_str().unwrap()
+            ),
             "{entry}"
         );
     }
@@ -324,13 +328,8 @@ async fn a_client_over_the_rate_limit_gets_429() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onion_requests_through_a_real_path() {
     let net = Testnet::start("onion", 4, &[]).await;
-    let hops: Vec<Hop> = net
-        .nodes
-        .iter()
-        .map(|n| {
-            Hop::from_ed25519(sesh_identity::Ed25519PublicKey::from_bytes(&n.key).unwrap()).unwrap()
-        })
-        .collect();
+    let hops: Vec<Hop> =
+        net.nodes.iter().map(|n| Hop::from_ed25519(n.key.to_ed25519().unwrap()).unwrap()).collect();
     let me = Identity::generate(&mut OsRng);
     let account = Account::session(&me);
     for enc in [EncType::XChaCha20, EncType::AesGcm] {
@@ -434,7 +433,7 @@ async fn acknowledged_stores_survive_kill_9() {
     assert!(acknowledged.len() > 20, "only {} stores acknowledged", acknowledged.len());
     println!("{} stores acknowledged before kill -9", acknowledged.len());
 
-    net.nodes[0].restart();
+    net.nodes[0].restart_now();
     net.wait_ready(Duration::from_secs(30)).await;
     let account = Account::session(&me);
     let mut found = BTreeSet::new();
@@ -502,7 +501,7 @@ async fn sigterm_shuts_down_gracefully() {
     let status = net.nodes[0].terminate();
     assert!(status.success(), "{status:?}; log:\n{}", net.nodes[0].log());
     assert!(net.nodes[0].log().contains("stopped"));
-    net.nodes[0].restart();
+    net.nodes[0].restart_now();
     net.wait_ready(Duration::from_secs(30)).await;
     assert_eq!(hashes_of(&retrieve(&net, 0, &account, Namespace(0)).await), BTreeSet::from([hash]));
 }
@@ -602,7 +601,7 @@ async fn a_swarm_split_hands_messages_over() {
         .nodes
         .iter()
         .map(|n| {
-            let mine = map.swarm_of(&sesh_swarm::NodeId::from_bytes(n.key)).unwrap();
+            let mine = map.swarm_of(&n.key).unwrap();
             people
                 .iter()
                 .zip(&stored)
@@ -643,7 +642,7 @@ async fn a_swarm_split_hands_messages_over() {
         for (i, n) in net.nodes.iter().enumerate() {
             let (status, body) =
                 net.rpc(i, "retrieve", account.retrieve(Namespace(0), now_ms(), None)).await;
-            if map.swarm_of(&sesh_swarm::NodeId::from_bytes(n.key)) == Some(swarm) {
+            if map.swarm_of(&n.key) == Some(swarm) {
                 assert_eq!(status, 200, "{body}");
                 assert_eq!(hashes_of(&body), BTreeSet::from([hash.clone()]));
             } else {

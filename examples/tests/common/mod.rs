@@ -11,13 +11,13 @@
     clippy::disallowed_methods
 )]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
+use sesh_examples::local::{LocalNetwork, NodeProcess};
 
 /// The node binary.
 fn node_binary() -> PathBuf {
@@ -68,135 +68,77 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A running node process.
-pub struct NodeProc {
-    pub dir: PathBuf,
-    pub url: String,
-    pub key: [u8; 32],
-    pub listen: String,
-    args: Vec<String>,
-    child: Option<Child>,
-}
+/// A node process of the `node` example (see `sesh_examples::local`).
+pub struct NodeProc(pub NodeProcess);
 
 impl NodeProc {
     /// Starts a node with `extra` arguments; waits for its `listening on` line.
     pub fn start(dir: &Path, listen: &str, extra: &[String]) -> Self {
-        let mut args =
-            vec!["--data".to_owned(), dir.display().to_string(), "--listen".into(), listen.into()];
-        args.extend_from_slice(extra);
-        let mut me = Self {
-            dir: dir.to_owned(),
-            url: String::new(),
-            key: [0; 32],
-            listen: listen.into(),
-            args,
-            child: None,
-        };
-        me.spawn();
-        me
-    }
-
-    fn spawn(&mut self) {
-        std::fs::create_dir_all(&self.dir).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("node.log"))
-            .unwrap();
-        let mut child = Command::new(node_binary())
-            .args(&self.args)
-            .env("SESH_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // "listening on <url> node <hex>"
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(
-            words.get(..2),
-            Some(&["listening", "on"][..]),
-            "node said: {line:?}; log in {}",
-            self.dir.display()
-        );
-        self.url = words[2].to_owned();
-        hex::decode_to_slice(words[4], &mut self.key).unwrap();
-        // Restarts keep the port.
-        self.listen = self.url.rsplit('/').next().unwrap().to_owned();
-        if let Some(pos) = self.args.iter().position(|a| a == "--listen") {
-            self.args[pos + 1] = self.listen.clone();
-        }
-        self.child = Some(child);
-    }
-
-    pub fn key_hex(&self) -> String {
-        hex::encode(self.key)
-    }
-
-    /// `kill -9`.
-    pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    /// SIGTERM, and the exit status.
-    #[cfg(unix)]
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut c = self.child.take().unwrap();
-        let status = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(s) = c.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "the node did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none());
-        self.spawn();
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+        let command = [node_binary().into_os_string()];
+        Self(NodeProcess::start(&command, dir, listen, extra).unwrap())
     }
 }
 
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        self.kill9();
+impl std::ops::Deref for NodeProc {
+    type Target = NodeProcess;
+    fn deref(&self) -> &NodeProcess {
+        &self.0
     }
 }
 
-/// A local network: node 0 is the ledger authority.
+/// What the tests do to a node process.
+pub trait NodeExt {
+    /// Its key, hex.
+    fn key_hex(&self) -> String;
+    /// Starts it again after a kill or a stop.
+    fn restart_now(&mut self);
+    /// SIGTERM, and the exit status (within 20 s).
+    fn terminate(&mut self) -> std::process::ExitStatus;
+}
+
+impl NodeExt for NodeProcess {
+    fn key_hex(&self) -> String {
+        self.key.to_string()
+    }
+
+    fn restart_now(&mut self) {
+        self.restart().unwrap();
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        self.stop(Duration::from_secs(20)).expect("the node did not stop on SIGTERM")
+    }
+}
+
+/// A local network of `node` processes, plain HTTP on loopback: node 0 is the ledger keeper.
 pub struct Testnet {
-    pub dir: PathBuf,
-    pub nodes: Vec<NodeProc>,
+    pub net: LocalNetwork,
     pub http: reqwest::Client,
-    extra: Vec<String>,
+}
+
+impl std::ops::Deref for Testnet {
+    type Target = LocalNetwork;
+    fn deref(&self) -> &LocalNetwork {
+        &self.net
+    }
+}
+
+impl std::ops::DerefMut for Testnet {
+    fn deref_mut(&mut self) -> &mut LocalNetwork {
+        &mut self.net
+    }
 }
 
 impl Testnet {
     /// Starts `n` nodes, plain HTTP on loopback, and waits until every one is in a swarm.
     pub async fn start(name: &str, n: usize, extra: &[&str]) -> Self {
-        let dir = scratch_dir(name);
-        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        let mut args = vec![
-            "--authority".to_owned(),
-            "--plain-http".into(),
-            "--block-ms".into(),
-            "300".into(),
-        ];
-        args.extend(extra.iter().cloned());
-        let authority = NodeProc::start(&dir.join("n0"), "127.0.0.1:0", &args);
+        let mut extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        extra.push("--plain-http".into());
+        let command = [node_binary().into_os_string()];
+        let keeper = ["--block-ms".to_owned(), "300".into()];
+        let net = LocalNetwork::start(&command, &scratch_dir(name), &keeper, &extra).unwrap();
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        let mut net = Self { dir, nodes: vec![authority], http, extra };
+        let mut net = Self { net, http };
         for _ in 1..n {
             net.add_node();
         }
@@ -206,33 +148,15 @@ impl Testnet {
 
     /// Starts one more node joining the network (not waiting for it).
     pub fn add_node(&mut self) -> usize {
-        let i = self.nodes.len();
-        let mut args = vec![
-            "--network".to_owned(),
-            self.nodes[0].url.clone(),
-            "--plain-http".into(),
-            "--poll-ms".into(),
-            "200".into(),
-            "--authority-key".into(),
-            self.nodes[0].key_hex(),
-        ];
-        args.extend(self.extra.iter().cloned());
-        self.nodes.push(NodeProc::start(&self.dir.join(format!("n{i}")), "127.0.0.1:0", &args));
-        i
+        self.net.add_node().unwrap()
     }
 
     /// Waits until every node answers `info` (it is in a swarm).
     pub async fn wait_ready(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        for (i, n) in self.nodes.iter().enumerate() {
-            loop {
-                let (status, _) = self.rpc(i, "info", Map::new()).await;
-                if status == 200 {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "node {i} not ready; log:\n{}", n.log());
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+        let ready = self.net.wait_ready(&self.http, within, |_| {}).await;
+        if let Err(e) = ready {
+            let logs: Vec<String> = self.nodes.iter().map(|n| n.log()).collect();
+            panic!("{e}; logs:\n{}", logs.join("\n---\n"));
         }
     }
 
