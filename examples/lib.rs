@@ -11,6 +11,14 @@
 #![allow(clippy::disallowed_methods, clippy::missing_errors_doc)]
 
 pub mod client;
+pub mod files;
 pub mod local;
 pub mod node;
 pub mod simulate;
+
+/// Milliseconds since the Unix epoch: the clock every program here passes to the crates.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -102,7 +102,7 @@ fn save_account(dir: &Path, phrase: &RecoveryPhrase) -> Result<Identity, String>
     if path.exists() {
         return Err(format!("{} already holds an account; use another --dir", path.display()));
     }
-    sesh_examples::node::tls::write_private(&path, phrase.as_str().as_bytes())?;
+    sesh_examples::files::write_private(&path, phrase.as_str().as_bytes())?;
     Ok(Identity::from_recovery_phrase(phrase))
 }
 

@@ -14,11 +14,33 @@ use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_network::auth::SignatureHeaders;
 use sesh_network::{NetworkState, STATE_PATH};
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+pub use crate::now_ms;
+
+/// The keeper's network state at `base`: its bytes, and the state, its signature checked against
+/// `pinned` (if given) over those exact bytes.
+///
+/// # Errors
+/// Why no state could be had: the request, the status, the signature or the parse.
+pub async fn fetch_state(
+    http: &reqwest::Client,
+    base: &str,
+    pinned: Option<&NodeId>,
+) -> Result<(Vec<u8>, NetworkState), String> {
+    let get = http.get(format!("{base}{STATE_PATH}")).timeout(Duration::from_secs(10));
+    let resp = get.send().await.map_err(|e| e.to_string())?;
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();
+    if !status.is_success() {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+    }
+    let state = match pinned {
+        Some(key) => {
+            let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            NetworkState::from_signed(&body, &SignatureHeaders::from_lookup(lookup), key, now_ms())
+        }
+        None => NetworkState::from_json(&body),
+    };
+    Ok((body, state.map_err(|e| e.to_string())?))
 }
 
 /// The network as a client sees it.
@@ -75,27 +97,10 @@ impl Network {
     /// # Errors
     /// As [`Network::connect`].
     pub async fn refresh(&self) -> Result<(), ClientError> {
-        let url = format!("{}{STATE_PATH}", self.keeper);
-        let fail = |why: String| ClientError::Keeper { url: url.clone(), why };
-        let resp = self.http.get(&url).send().await.map_err(|e| fail(e.to_string()))?;
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        let body = resp.bytes().await.map_err(|e| fail(e.to_string()))?;
-        if !status.is_success() {
-            return Err(fail(status.to_string()));
-        }
-        let state = match &self.keeper_key {
-            Some(key) => {
-                let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                NetworkState::from_signed(
-                    &body,
-                    &SignatureHeaders::from_lookup(lookup),
-                    key,
-                    now_ms(),
-                )
-            }
-            None => NetworkState::from_json(&body),
-        };
-        let state = state.map_err(|e| fail(e.to_string()))?;
+        let (_, state) =
+            fetch_state(&self.http, &self.keeper, self.keeper_key.as_ref()).await.map_err(
+                |why| ClientError::Keeper { url: format!("{}{STATE_PATH}", self.keeper), why },
+            )?;
         *self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(state);
         Ok(())
     }

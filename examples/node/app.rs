@@ -182,7 +182,7 @@ impl App {
 
     /// Expiry, statistics and rate limiter housekeeping.
     pub async fn housekeeping(&self) {
-        let now = crate::node::now_ms();
+        let now = crate::now_ms();
         let r = self
             .with_db(move |db| {
                 let expired = db.clean_expired(now)?;
@@ -324,7 +324,7 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
         return RpcAnswer::text(400, refusal, &label);
     }
     let state = app.state();
-    let ctx = Context { now_ms: crate::node::now_ms(), forwarded };
+    let ctx = Context { now_ms: crate::now_ms(), forwarded };
     let handled = {
         let (app2, state) = (app.clone(), state.clone());
         let run = move |db: &mut Db| {

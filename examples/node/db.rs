@@ -25,48 +25,8 @@ pub enum Sync {
     Normal,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS owners (
-    id INTEGER PRIMARY KEY,
-    type INTEGER NOT NULL,
-    pubkey BLOB NOT NULL,
-    UNIQUE(pubkey, type)
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
-    hash TEXT NOT NULL,
-    owner INTEGER NOT NULL REFERENCES owners(id),
-    namespace INTEGER NOT NULL DEFAULT 0,
-    timestamp INTEGER NOT NULL,
-    expiry INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    UNIQUE(hash)
-);
-CREATE TABLE IF NOT EXISTS revoked_subaccounts (
-    owner INTEGER REFERENCES owners(id) ON DELETE CASCADE,
-    token BLOB NOT NULL,
-    timestamp INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5)*86400000 AS INTEGER)),
-    PRIMARY KEY(owner, token)
-);
-CREATE TRIGGER IF NOT EXISTS revoked_autoclean
-    AFTER INSERT ON revoked_subaccounts
-    WHEN (SELECT COUNT(*) FROM revoked_subaccounts WHERE owner = NEW.owner) > 50
-    BEGIN
-        DELETE FROM revoked_subaccounts
-            WHERE owner = NEW.owner AND rowid NOT IN (
-                SELECT rowid FROM revoked_subaccounts WHERE owner = NEW.owner
-                ORDER BY timestamp DESC, rowid DESC LIMIT 50);
-    END;
-CREATE TRIGGER IF NOT EXISTS owner_autoclean_keeping_revocations
-    AFTER DELETE ON messages FOR EACH ROW
-    WHEN NOT EXISTS (SELECT * FROM messages WHERE owner = old.owner)
-        AND NOT EXISTS (SELECT * FROM revoked_subaccounts WHERE owner = old.owner)
-    BEGIN
-        DELETE FROM owners WHERE id = old.owner;
-    END;
-CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
-CREATE INDEX IF NOT EXISTS messages_owner ON messages(owner, namespace, timestamp);
-";
+/// The schema (`schema.sql`).
+const SCHEMA: &str = include_str!("schema.sql");
 
 /// The database.
 pub struct Db {

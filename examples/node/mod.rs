@@ -30,11 +30,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::Parser;
-use sesh_identity::{Identity, NodeId};
-use sesh_network::{NetworkState, NodeRecord, STATE_PATH, auth::SignatureHeaders};
+use sesh_identity::NodeId;
+use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::Duty;
 use sesh_node::keeper::JoinRequest;
 
@@ -102,13 +102,6 @@ struct Args {
     log_json: bool,
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Runs a node with these command-line arguments (the first is the program name).
 pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let args = match Args::try_parse_from(args) {
@@ -140,29 +133,11 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode
     }
 }
 
-fn load_key(path: &std::path::Path) -> Result<Identity, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let key: [u8; 64] = bytes
-                .try_into()
-                .map_err(|_| format!("{}: not a 64-byte Ed25519 secret key", path.display()))?;
-            Identity::from_libsodium_secret_key(&key)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let identity = Identity::generate(&mut rand_core::OsRng);
-            tls::write_private(path, identity.to_libsodium_secret_key().as_slice())?;
-            tracing::info!(path = %path.display(), "made a new identity key");
-            Ok(identity)
-        }
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
 async fn run(args: Args) -> Result<(), String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
-    let identity = load_key(&args.key.clone().unwrap_or_else(|| args.data.join("key_ed25519")))?;
+    let identity =
+        crate::files::node_key(&args.key.clone().unwrap_or_else(|| args.data.join("key_ed25519")))?;
     let db_path = args.data.join("storage.db");
     let db = db::Db::open(&db_path, args.db_size_mb.saturating_mul(1 << 20), args.sync)
         .map_err(|e| format!("opening the database: {e}"))?;
@@ -350,7 +325,9 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
     let Some(base) = app.settings.network.as_deref().map(|b| b.trim_end_matches('/')) else {
         return;
     };
-    let (body, state) = match fetch_state(app, base).await {
+    let got =
+        crate::client::fetch_state(&app.peers, base, app.settings.authority_key.as_ref()).await;
+    let (body, state) = match got {
         Ok(got) => got,
         Err(e) => return tracing::warn!(error = %e, "could not get the network state"),
     };
@@ -377,29 +354,4 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
         Reply::TimedOut => tracing::warn!("joining the network timed out"),
         Reply::Unreachable(e) => tracing::warn!(error = %e, "joining the network failed"),
     }
-}
-
-/// The keeper's state: its bytes, parsed, and checked against the pinned key if there is one.
-async fn fetch_state(app: &App, base: &str) -> Result<(Vec<u8>, NetworkState), String> {
-    let resp = app
-        .peers
-        .get(format!("{base}{STATE_PATH}"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();
-    if !status.is_success() {
-        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
-    }
-    let state = match &app.settings.authority_key {
-        Some(pinned) => {
-            let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            let signed = SignatureHeaders::from_lookup(lookup);
-            NetworkState::from_signed(&body, &signed, pinned, now_ms())
-        }
-        None => NetworkState::from_json(&body),
-    };
-    Ok((body, state.map_err(|e| e.to_string())?))
 }

@@ -39,8 +39,7 @@ impl From<Reply> for PeerReply {
 /// POSTs a request for `path` at `url`, signed by this node.
 pub async fn post(app: &App, url: &str, path: &str, body: Vec<u8>, timeout: Duration) -> Reply {
     let mut req = app.peers.post(url).timeout(timeout);
-    for (name, value) in sesh_network::auth::sign(&app.identity, path, crate::node::now_ms(), &body)
-    {
+    for (name, value) in sesh_network::auth::sign(&app.identity, path, crate::now_ms(), &body) {
         req = req.header(name, value);
     }
     let failed = |e: reqwest::Error| {

@@ -170,7 +170,7 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignatureHeaders::from_lookup(lookup);
-    let from = match auth::verify(&signed, path, crate::node::now_ms(), &body) {
+    let from = match auth::verify(&signed, path, crate::now_ms(), &body) {
         Ok(key) => key,
         Err(e) => return text(401, e.to_string()),
     };
@@ -221,7 +221,7 @@ async fn state(State(app): State<Arc<App>>) -> Response {
         Err(e) => return text(500, e.to_string()),
     };
     let mut r = bytes(200, body.clone(), "application/json");
-    for (name, value) in auth::sign(&app.identity, STATE_PATH, crate::node::now_ms(), &body) {
+    for (name, value) in auth::sign(&app.identity, STATE_PATH, crate::now_ms(), &body) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             r.headers_mut().insert(name, v);
         }

@@ -19,7 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// `sesh_node::handover::Handover` directs; returns whether anything was left to do.
 pub async fn handover(app: &Arc<App>) -> bool {
     let _one = app.handover.lock().await;
-    let mut run = Handover::new(app.state(), app.me, crate::node::now_ms());
+    let mut run = Handover::new(app.state(), app.me, crate::now_ms());
     let mut outcome = None;
     loop {
         let ok_body = |reply| match reply {
@@ -85,7 +85,7 @@ async fn keep(app: &App, accepted: Accepted) -> Result<usize, Internal> {
 /// `POST /swarm/v1/push`: messages handed over by another node. Answers the hashes kept.
 pub async fn on_push(app: &Arc<App>, body: &[u8]) -> (u16, Value) {
     let state = app.state();
-    let accepted = match handover::read_push(&state, &app.me, crate::node::now_ms(), body) {
+    let accepted = match handover::read_push(&state, &app.me, crate::now_ms(), body) {
         Ok(a) => a,
         Err(e) => return (400, json!({"error": e.to_string()})),
     };

@@ -14,20 +14,9 @@ pub async fn config(dir: &Path, ip: std::net::IpAddr) -> Result<RustlsConfig, St
             .map_err(|e| format!("making a certificate: {e}"))?;
         std::fs::write(&cert_path, made.cert.pem())
             .map_err(|e| format!("{}: {e}", cert_path.display()))?;
-        write_private(&key_path, made.key_pair.serialize_pem().as_bytes())?;
+        crate::files::write_private(&key_path, made.key_pair.serialize_pem().as_bytes())?;
     }
     RustlsConfig::from_pem_file(&cert_path, &key_path)
         .await
         .map_err(|e| format!("loading {}: {e}", cert_path.display()))
-}
-
-/// Writes a file only its owner can read.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("{}: {e}", path.display()))
 }

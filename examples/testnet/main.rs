@@ -145,7 +145,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     let dirs: Vec<PathBuf> = (0..n).map(|i| base.join(format!("node{i}"))).collect();
     for (dir, key) in dirs.iter().zip(&genesis.nodes) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        node::tls::write_private(
+        sesh_examples::files::write_private(
             &dir.join("key_ed25519"),
             key.to_libsodium_secret_key().as_slice(),
         )?;
