@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sesh_identity::NodeId;
+use sesh_node::keeper::Genesis;
 
 /// A node process.
 #[derive(Debug)]
@@ -145,6 +146,25 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(3));
     }
+}
+
+/// Lays out a local network's genesis under `dir`: node `i`'s key in `<dir>/node<i>/key_ed25519`
+/// and the ledger in the keeper's `<dir>/node0/ledger.log`, for [`LocalNetwork::start`] and
+/// [`LocalNetwork::add_node`] to find.
+///
+/// # Errors
+/// What could not be written.
+pub fn write_genesis(dir: &Path, genesis: &Genesis) -> Result<(), String> {
+    for (i, key) in genesis.nodes.iter().enumerate() {
+        let node = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&node).map_err(|e| format!("{}: {e}", node.display()))?;
+        crate::files::write_private(
+            &node.join("key_ed25519"),
+            key.to_libsodium_secret_key().as_slice(),
+        )?;
+    }
+    let log = dir.join("node0").join("ledger.log");
+    std::fs::write(&log, &genesis.log).map_err(|e| format!("{}: {e}", log.display()))
 }
 
 /// The keeper (node 0) and the nodes that joined it; all stopped when dropped.

@@ -14,6 +14,7 @@ use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_network::auth::SignatureHeaders;
 use sesh_network::{NetworkState, STATE_PATH};
 
+use crate::lock;
 pub use crate::now_ms;
 
 /// The keeper's network state at `base`: its bytes, and the state, its signature checked against
@@ -125,25 +126,21 @@ impl Network {
         loop {
             let step = {
                 let state = self.state();
-                let mut paths =
-                    self.paths.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                delivery.step(&state, &mut paths, &request, &mut OsRng)
+                delivery.step(&state, &mut lock(&self.paths), &request, &mut OsRng)
             };
             match step {
                 Step::Post { url, body } => {
                     let reply = match self.http.post(&url).body(body).send().await {
-                        Ok(resp) => {
-                            let status = resp.status().as_u16();
-                            match resp.bytes().await {
-                                Ok(b) => Transport::Answered { status, body: b.to_vec() },
-                                Err(e) => Transport::Unreachable(e.to_string()),
-                            }
+                        Ok(r) => {
+                            let status = r.status().as_u16();
+                            r.bytes()
+                                .await
+                                .map(|b| Transport::Answered { status, body: b.to_vec() })
                         }
-                        Err(e) => Transport::Unreachable(e.to_string()),
+                        Err(e) => Err(e),
                     };
-                    let mut paths =
-                        self.paths.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    delivery.on_reply(&mut paths, reply);
+                    let reply = reply.unwrap_or_else(|e| Transport::Unreachable(e.to_string()));
+                    delivery.on_reply(&mut lock(&self.paths), reply);
                 }
                 Step::Refresh => self.refresh().await?,
                 Step::Done(answer) => return Ok(answer?),

@@ -12,8 +12,9 @@ use sesh_node::Duty;
 use sesh_node::ratelimit::RateLimiter;
 use sesh_node::replication;
 use sesh_rpc::handler::{self, Body, Context, Node};
-use sesh_rpc::request::is_known_method;
+use sesh_rpc::request::{is_known_method, is_read_only_method};
 
+use crate::lock;
 use crate::node::authority::Authority;
 use crate::node::db::Db;
 use crate::node::metrics::Metrics;
@@ -76,9 +77,8 @@ impl core::fmt::Debug for App {
 #[derive(Debug)]
 pub struct Internal(pub String);
 
-/// Takes a lock even if a panicking holder poisoned it.
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn internal(e: impl std::fmt::Display) -> Internal {
+    Internal(format!("internal error: {e}"))
 }
 
 impl App {
@@ -146,14 +146,9 @@ impl App {
                 let _ = tx.send(committed.map(|()| out));
             }) as Deliver
         });
-        lock(&self.db.jobs)
-            .send(job)
-            .map_err(|_| Internal("internal error: the database thread stopped".into()))?;
-        match rx.await {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => Err(Internal(format!("internal error: {e}"))),
-            Err(_) => Err(Internal("internal error: the database thread stopped".into())),
-        }
+        let stopped = "the database thread stopped";
+        lock(&self.db.jobs).send(job).map_err(|_| internal(stopped))?;
+        rx.await.map_err(|_| internal(stopped))?.map_err(internal)
     }
 
     /// Runs `f` on a read-only connection, on the blocking pool.
@@ -169,15 +164,14 @@ impl App {
             let pooled = lock(&app.readers).pop();
             let mut db = match pooled {
                 Some(db) => db,
-                None => Db::open_reader(&app.db_path)
-                    .map_err(|e| Internal(format!("internal error: {e}")))?,
+                None => Db::open_reader(&app.db_path).map_err(internal)?,
             };
             let out = f(&mut db);
             lock(&app.readers).push(db);
             Ok(out)
         })
         .await
-        .map_err(|e| Internal(format!("internal error: {e}")))?
+        .map_err(internal)?
     }
 
     /// Expiry, statistics and rate limiter housekeeping.
@@ -190,9 +184,9 @@ impl App {
                 Ok::<_, rusqlite::Error>((expired, count, bytes, db.size()?, db.evicted))
             })
             .await;
+        let m = &self.metrics;
         match r {
             Ok(Ok((expired, count, bytes, size, evicted))) => {
-                let m = &self.metrics;
                 m.expired.inc_by(expired as u64);
                 m.stored_messages.set(count);
                 m.stored_bytes.set(bytes);
@@ -203,17 +197,12 @@ impl App {
                 }
             }
             Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
-            Err(_) => {}
+            Err(e) => tracing::error!(error = %e.0, "expiry sweep failed"),
         }
         if let Some(limiter) = &self.limiter {
             lock(limiter).clean(std::time::Instant::now());
         }
     }
-}
-
-/// Methods that only read the database.
-fn read_only(method: &str) -> bool {
-    matches!(method, "retrieve" | "get_expiries" | "info" | "get_swarm" | "get_snodes_for_pubkey")
 }
 
 /// Hands a job's result over once its batch is committed (or not).
@@ -333,7 +322,11 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
             let response = handler::handle_params(&node, db, ctx, &method, &params);
             (response, method, params)
         };
-        if read_only(&label) { app.with_reader(run).await } else { app.with_db(run).await }
+        if is_read_only_method(&label) {
+            app.with_reader(run).await
+        } else {
+            app.with_db(run).await
+        }
     };
     let (mut response, method, params) = match handled {
         Ok(h) => h,

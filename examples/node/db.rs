@@ -132,36 +132,21 @@ impl Db {
              WHERE messages.id > ? ORDER BY messages.id LIMIT ?",
         )?;
         let rows = st.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let prefix: u8 = r.get(1)?;
             let key: Vec<u8> = r.get(2)?;
-            Ok((
-                r.get::<_, i64>(0)?,
-                prefix,
-                key,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            let message = <[u8; 32]>::try_from(key).ok().map(|key| -> rusqlite::Result<_> {
+                Ok(Message {
+                    pubkey: AccountId::new(r.get(1)?, key),
+                    hash: r.get(3)?,
+                    namespace: Namespace(r.get(4)?),
+                    timestamp: r.get(5)?,
+                    expiry: r.get(6)?,
+                    data: r.get(7)?,
+                })
+            });
+            Ok((r.get::<_, i64>(0)?, message.transpose()?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, prefix, key, hash, ns, timestamp, expiry, data) = row?;
-            let Ok(key) = <[u8; 32]>::try_from(key) else { continue };
-            out.push((
-                id,
-                Message {
-                    pubkey: AccountId::new(prefix, key),
-                    hash,
-                    namespace: Namespace(ns),
-                    timestamp,
-                    expiry,
-                    data,
-                },
-            ));
-        }
-        Ok(out)
+        // A row whose owner key is not 32 bytes (never written so) is skipped.
+        rows.filter_map(|row| row.map(|(id, m)| m.map(|m| (id, m))).transpose()).collect()
     }
 
     /// Stores messages a peer handed over (existing hashes keep their row; expiries only
@@ -225,15 +210,8 @@ impl Db {
         Ok(dropped)
     }
 
-    fn owner_id(tx: &Connection, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
-        tx.prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
-            .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
-            .optional()
-    }
-
-    fn owner_id_ro(&self, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
-        self.conn
-            .prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
+    fn owner_id(conn: &Connection, owner: &AccountId) -> rusqlite::Result<Option<i64>> {
+        conn.prepare_cached("SELECT id FROM owners WHERE pubkey = ? AND type = ?")?
             .query_row(params![owner.key().as_slice(), owner.prefix()], |r| r.get(0))
             .optional()
     }
@@ -362,7 +340,9 @@ impl Store for Db {
         overhead: usize,
     ) -> (Vec<Message>, bool) {
         let run = || -> rusqlite::Result<(Vec<Message>, bool)> {
-            let Some(oid) = self.owner_id_ro(owner)? else { return Ok((Vec::new(), false)) };
+            let Some(oid) = Self::owner_id(&self.conn, owner)? else {
+                return Ok((Vec::new(), false));
+            };
             let last_id: Option<i64> = match last_hash {
                 Some(h) => self
                     .conn
@@ -505,7 +485,7 @@ impl Store for Db {
 
     fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> BTreeMap<String, i64> {
         let run = || -> rusqlite::Result<BTreeMap<String, i64>> {
-            let Some(oid) = self.owner_id_ro(owner)? else { return Ok(BTreeMap::new()) };
+            let Some(oid) = Self::owner_id(&self.conn, owner)? else { return Ok(BTreeMap::new()) };
             let mut st = self
                 .conn
                 .prepare_cached("SELECT expiry FROM messages WHERE owner = ? AND hash = ?")?;
@@ -553,7 +533,7 @@ impl Store for Db {
 
     fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> bool {
         let run = || -> rusqlite::Result<bool> {
-            let Some(oid) = self.owner_id_ro(owner)? else { return Ok(false) };
+            let Some(oid) = Self::owner_id(&self.conn, owner)? else { return Ok(false) };
             self.conn
                 .prepare_cached("SELECT 1 FROM revoked_subaccounts WHERE owner = ? AND token = ?")?
                 .query_row(params![oid, token.0.as_slice()], |_| Ok(()))

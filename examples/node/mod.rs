@@ -190,7 +190,7 @@ async fn run(args: Args) -> Result<(), String> {
     tokio::spawn({
         let handle = handle.clone();
         async move {
-            shutdown_signal().await;
+            crate::shutdown_signal().await;
             tracing::info!("shutting down");
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         }
@@ -210,30 +210,6 @@ async fn run(args: Args) -> Result<(), String> {
     drop(app);
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = async {
-            match signal(SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = term => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<()>> {

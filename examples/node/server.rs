@@ -106,7 +106,7 @@ async fn storage_rpc(
         return refuse(400, text(400, reason(400)));
     };
     if let Some(limiter) = &app.limiter
-        && crate::node::app::lock(limiter).should_limit(ip, Instant::now())
+        && crate::lock(limiter).should_limit(ip, Instant::now())
     {
         app.metrics.rate_limited.inc();
         return refuse(429, text(429, reason(429)));

@@ -26,8 +26,8 @@ use serde_json::{Value, json};
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
 use sesh_examples::client::{self as session, Network, Sent, now_ms};
-use sesh_examples::local::LocalNetwork;
-use sesh_examples::node::{self, app::lock};
+use sesh_examples::local::{self, LocalNetwork};
+use sesh_examples::{lock, node};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
 use sesh_rpc::Namespace;
@@ -103,13 +103,6 @@ fn bar(len: usize, what: &str, hidden: bool) -> ProgressBar {
     pb
 }
 
-/// A storage RPC straight to a node (not through a path): status and JSON body.
-async fn rpc(http: &reqwest::Client, node: &str, body: &Value) -> Option<(u16, Value)> {
-    let r = http.post(format!("{node}/storage_rpc/v1")).body(body.to_string()).send().await.ok()?;
-    let status = r.status().as_u16();
-    Some((status, serde_json::from_slice(&r.bytes().await.ok()?).unwrap_or(Value::Null)))
-}
-
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
@@ -142,16 +135,7 @@ async fn run(args: &Args) -> Result<bool, String> {
 
     // The ledger (the keeper's `ledger.log`), and each node's key in its data directory.
     let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
-    let dirs: Vec<PathBuf> = (0..n).map(|i| base.join(format!("node{i}"))).collect();
-    for (dir, key) in dirs.iter().zip(&genesis.nodes) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        sesh_examples::files::write_private(
-            &dir.join("key_ed25519"),
-            key.to_libsodium_secret_key().as_slice(),
-        )?;
-    }
-    let first = dirs.first().ok_or("no nodes")?;
-    std::fs::write(first.join("ledger.log"), &genesis.log).map_err(|e| e.to_string())?;
+    local::write_genesis(&base, &genesis)?;
 
     // The nodes: the keeper first, then the others pointed at it.
     let pb = bar(n, "starting nodes", args.json);
@@ -276,13 +260,12 @@ async fn run(args: &Args) -> Result<bool, String> {
 
     // Let rewards accrue for a few blocks, then read them.
     let rewards = loop {
-        let r = http.get(format!("{network_url}/network/v1/rewards")).send().await;
-        let r: Value = match r {
-            Ok(r) => {
-                serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or(Value::Null)
-            }
-            Err(_) => Value::Null,
+        let got = http.get(format!("{network_url}/network/v1/rewards")).send().await;
+        let body = match got {
+            Ok(r) => r.bytes().await.unwrap_or_default(),
+            Err(_) => Default::default(),
         };
+        let r: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if r.get("height").and_then(Value::as_u64).unwrap_or(0) >= 8 {
             break r;
         }
@@ -302,16 +285,9 @@ async fn run(args: &Args) -> Result<bool, String> {
     let all_ok = expected == plan.len()
         && delivered_ok == plan.len()
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)));
-    let swarms: Vec<Value> = state
-        .map()
-        .iter()
-        .map(|(id, members)| {
-            let nodes: Vec<Value> = members
-                .iter()
-                .map(|m| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()}))
-                .collect();
-            json!({"swarm": format!("{:x}", id.get()), "nodes": nodes})
-        })
+    let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
+    let swarms: Vec<Value> = (state.map().iter())
+        .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
         .collect();
     let report = json!({
         "ok": all_ok,
@@ -351,7 +327,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             println!("  cargo run --release --example client -- --dir /tmp/bob watch");
             println!("Data: {}. Ctrl-C stops every node.", base.display());
         }
-        node::shutdown_signal().await;
+        sesh_examples::shutdown_signal().await;
     }
     drop(nodes);
     if args.dir.is_none() && !args.keep && all_ok {
@@ -426,8 +402,13 @@ async fn check_restart(
         for (account, hash) in list {
             let Some(c) = traffic.clients.get(*account) else { continue };
             let params = Account::session(c).retrieve(Namespace(0), now_ms(), None);
-            if let Some((200, v)) =
-                rpc(http, &node.url, &json!({"method": "retrieve", "params": params})).await
+            let body = json!({"method": "retrieve", "params": params}).to_string();
+            let got = http.post(format!("{}/storage_rpc/v1", node.url)).body(body).send().await;
+            let got = match got {
+                Ok(r) if r.status() == 200 => r.bytes().await.unwrap_or_default(),
+                _ => continue,
+            };
+            if let Ok(v) = serde_json::from_slice::<Value>(&got)
                 && let Some(messages) = v.get("messages").and_then(Value::as_array)
                 && messages.iter().any(|m| m.get("hash").and_then(Value::as_str) == Some(*hash))
             {
@@ -518,14 +499,10 @@ fn print_report(r: &Value) {
     }
     println!("swarms:");
     for s in r["swarms"].as_array().into_iter().flatten() {
-        let key = |n: &Value| {
-            n["pubkey_ed25519"].as_str().and_then(|k| k.get(..8)).unwrap_or("?").to_owned()
-        };
-        let members: Vec<String> = s["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|n| format!("node {} ({})", n["node"], key(n)))
+        let members: Vec<String> = (s["nodes"].as_array().into_iter().flatten())
+            .map(|n| {
+                format!("node {} ({:.8})", n["node"], n["pubkey_ed25519"].as_str().unwrap_or("?"))
+            })
             .collect();
         println!("  {:>16}: {}", s["swarm"].as_str().unwrap_or("?"), members.join(", "));
     }

@@ -240,6 +240,12 @@ pub fn is_known_method(method: &str) -> bool {
     )
 }
 
+/// Whether a method only reads the store (the node can run it beside the writer, on a
+/// read-only connection).
+pub fn is_read_only_method(method: &str) -> bool {
+    matches!(method, "retrieve" | "get_expiries" | "info" | "get_swarm" | "get_snodes_for_pubkey")
+}
+
 /// Whether `method` is one an entry node runs on every member of the swarm (store, the deletes,
 /// the expiries, the revocations): the node forwards the client's `{"method", "params"}` to its
 /// swarm peers and adds their answers with [`Response::merge_peer`](crate::handler::Response::merge_peer).
