@@ -3,7 +3,7 @@
 //!
 //! - a client keeps [`MIN_PATHS`] paths of [`PATH_LENGTH`] distinct nodes and sends each request
 //!   through one of them (never through the request's own destination);
-//! - a hop that reports "Next node not found: <key>" gives that node the full strike count and
+//! - a hop that reports `Next node not found: <key>` gives that node the full strike count and
 //!   is replaced in the path by an unused node, unless it is the guard, whose path is dropped;
 //! - any other path failure counts against the path; at [`PATH_FAILURE_THRESHOLD`] failures the
 //!   path is dropped, every node in it gets a strike and the guard the full count;
