@@ -69,3 +69,57 @@ impl SwarmView for Duty<'_> {
         self.state.swarm_json(self.state.swarm_for(&account.to_bytes()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sesh_identity::X25519PublicKey;
+    use sesh_swarm::SwarmMap;
+
+    fn record(k: u8) -> NodeRecord {
+        NodeRecord {
+            id: NodeId::from_bytes([k; 32]),
+            x25519: X25519PublicKey::from_bytes([k; 32]),
+            ip: "127.0.0.1".parse().unwrap(),
+            port: 20_000 + u16::from(k),
+            tls: true,
+        }
+    }
+
+    #[test]
+    fn a_node_serves_the_accounts_of_its_swarm_only() {
+        // Nodes 1 and 2 in swarm 0, node 3 in swarm 2^63, node 4 listed without a swarm.
+        let map = SwarmMap::from_assignments([
+            (record(1).id, SwarmId::new(0).unwrap()),
+            (record(2).id, SwarmId::new(0).unwrap()),
+            (record(3).id, SwarmId::new(1 << 63).unwrap()),
+        ])
+        .unwrap();
+        let state = NetworkState::new(5, [21, 0], [0; 32], (1..=4).map(record), map).unwrap();
+        let near_zero = AccountId::new(5, [0; 32]);
+        // The swarm space XORs the key's four 8-byte words: this one lands at 2^63.
+        let mut key = [0; 32];
+        key[0] = 0x80;
+        let far = AccountId::new(5, key);
+
+        let one = Duty::new(&state, record(1).id);
+        assert_eq!(one.not_ready(), None);
+        assert_eq!(one.peers(), [&record(2)]);
+        assert!(one.owns(&near_zero) && !one.owns(&far));
+        assert_eq!(one.swarm_json(&far)["swarm"], "8000000000000000");
+        assert_eq!(one.swarm_json(&far)["snodes"][0]["pubkey_ed25519"], record(3).id.to_string());
+
+        let three = Duty::new(&state, record(3).id);
+        assert!(three.owns(&far) && !three.owns(&near_zero));
+        assert!(three.peers().is_empty());
+
+        // Listed but in no swarm, and not listed at all: not ready, and owns nothing.
+        let four = Duty::new(&state, record(4).id);
+        assert_eq!(four.not_ready(), Some("not in a swarm"));
+        assert!(!four.owns(&near_zero) && !four.owns(&far));
+        let stranger = Duty::new(&state, record(9).id);
+        assert_eq!(stranger.not_ready(), Some("not registered with the network yet"));
+        assert!(stranger.peers().is_empty());
+    }
+}
