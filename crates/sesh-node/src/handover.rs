@@ -21,7 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -311,7 +311,7 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 enum Awaiting {
     Rows,
-    Pushed { count: usize },
+    Pushed { count: usize, sent: BTreeSet<String> },
     Deleted,
     Fetched { ask: FetchRequest, after: i64 },
     Imported,
@@ -370,7 +370,8 @@ impl Handover {
         }
         if let Some((swarm, messages)) = self.plan.pop_front() {
             let to = self.state.members(swarm).into_iter().copied().collect();
-            self.awaiting = Some((Awaiting::Pushed { count: messages.len() }, None));
+            let sent = messages.iter().map(|m| m.hash.clone()).collect();
+            self.awaiting = Some((Awaiting::Pushed { count: messages.len(), sent }, None));
             return Step::Push { to, body: push_body(&messages), count: messages.len() };
         }
         if self.scanning {
@@ -411,11 +412,16 @@ impl Handover {
                 self.scanning = false;
                 self.left_over = true;
             }
-            (Awaiting::Pushed { count }, Some(Outcome::Pushed(answers))) => {
-                let mut hashes: Vec<String> =
-                    answers.iter().flatten().flat_map(|a| accepted(a)).collect();
-                hashes.sort();
-                hashes.dedup();
+            (Awaiting::Pushed { count, sent }, Some(Outcome::Pushed(answers))) => {
+                // Only what was pushed: an answer naming other hashes must not delete them.
+                let hashes: Vec<String> = answers
+                    .iter()
+                    .flatten()
+                    .flat_map(|a| accepted(a))
+                    .filter(|h| sent.contains(h))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
                 self.left_over |= hashes.len() < count;
                 if !hashes.is_empty() {
                     self.awaiting = Some((Awaiting::Deleted, None));
