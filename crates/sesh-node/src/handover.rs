@@ -92,11 +92,14 @@ pub fn push_answer(kept: &[Message], new: usize) -> Value {
     json!({"accepted": kept.iter().map(|m| m.hash.as_str()).collect::<Vec<_>>(), "new": new})
 }
 
-/// Whether the swarm `me` is in, or its members, differ between two states (a handover is
-/// due).
+/// Whether a handover is due for `me` between two states: the swarm it is in, or that swarm's
+/// members, changed; or the set of swarms did (a new, dissolved or renumbered swarm moves
+/// accounts between swarms, so even a node whose swarm kept its members may now hold messages
+/// another swarm owns).
 pub fn swarm_changed(old: &NetworkState, new: &NetworkState, me: &NodeId) -> bool {
     let members = |s: &NetworkState| s.swarm_of(me).map(|id| (id, s.map().members(id).to_vec()));
-    members(old) != members(new)
+    let ids = |s: &NetworkState| s.map().iter().map(|(id, _)| id).collect::<Vec<_>>();
+    members(old) != members(new) || ids(old) != ids(new)
 }
 
 /// The messages among `messages` whose accounts `me`'s swarm does not own, by the swarm that
@@ -267,7 +270,9 @@ pub enum Step {
         /// Messages in it.
         count: usize,
     },
-    /// Delete these messages: a member of their swarm took them ([`Outcome::Done`]).
+    /// Delete these messages: a member of their swarm says it took them ([`Outcome::Done`]).
+    /// Only hashes this push carried are ever deleted; one member's word is enough, as a swarm
+    /// member's acknowledgement is for a store.
     Delete {
         /// Their hashes.
         hashes: Vec<String>,
@@ -285,8 +290,8 @@ pub enum Step {
         /// What the page held.
         accepted: Accepted,
     },
-    /// Finished; `left_over` when something could not be done (a peer that did not answer, a
-    /// database error): run it again later.
+    /// Finished; `left_over` when something could not be done (a pushed message no member took,
+    /// a peer that did not answer a fetch, a database error): run it again later.
     Done {
         /// Whether work was left.
         left_over: bool,

@@ -407,7 +407,7 @@ fn read_page_only_moves_forward() {
 // ---- when a handover is due ----
 
 #[test]
-fn swarm_changed_sees_only_my_swarm() {
+fn swarm_changed_sees_my_swarm_and_the_set_of_swarms() {
     let old = state();
     let me = id(0);
     assert!(!swarm_changed(&old, &old, &me));
@@ -420,11 +420,12 @@ fn swarm_changed_sees_only_my_swarm() {
     // My swarm loses a member.
     let shrunk = state_with(9, 1, |i| if i == 3 { SWARMS[1] } else { SWARMS[i % 3] });
     assert!(swarm_changed(&old, &shrunk, &me));
-    // The same members under another id (a swarm renumbered).
+    // The same members under another id (a swarm renumbered): accounts move between swarms, so
+    // every node's handover is due, not only the renumbered swarm's.
     let renamed =
         state_with(9, 1, |i| if i % 3 == 0 { 0x2000_0000_0000_0000 } else { SWARMS[i % 3] });
     assert!(swarm_changed(&old, &renamed, &me));
-    assert!(!swarm_changed(&old, &renamed, &id(1)));
+    assert!(swarm_changed(&old, &renamed, &id(1)));
     // I leave the swarms, or join them.
     let without = state_with(9, 1, |i| SWARMS[i % 3]);
     let gone = NetworkState::new(
@@ -452,8 +453,10 @@ fn swarm_changed_sees_only_my_swarm() {
     )
     .unwrap();
     assert!(!swarm_changed(&old, &moved_address, &me));
-    // A node in no swarm, before and after: nothing to hand over.
-    assert!(!swarm_changed(&old, &NetworkState::empty([21, 0]), &id(9)));
+    // A node in no swarm, before and after, while the swarms stay as they were: nothing to hand
+    // over; when the swarms change, whatever it still holds may have a new owner.
+    assert!(!swarm_changed(&old, &later, &id(9)));
+    assert!(swarm_changed(&old, &NetworkState::empty([21, 0]), &id(9)));
 }
 
 // ---- untrusted bytes ----
