@@ -45,7 +45,11 @@ impl core::fmt::Debug for Db {
 /// A message with its row id (the order messages were stored in).
 pub type Row = (i64, Message);
 
+/// What a [`Store`] operation returns: a database error fails it (the handler answers `500`).
+type Fallible<T> = Result<T, StoreFailure>;
+
 fn failure(e: rusqlite::Error) -> StoreFailure {
+    tracing::error!(error = %e, "database query failed");
     StoreFailure(e.to_string())
 }
 
@@ -273,7 +277,7 @@ impl Db {
         owner: &AccountId,
         namespace: Option<Namespace>,
         value: Option<i64>,
-    ) -> Vec<(Namespace, String)> {
+    ) -> Fallible<Vec<(Namespace, String)>> {
         let r = self.write(|tx| {
             let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
             let mut st = tx.prepare_cached(sql)?;
@@ -283,7 +287,7 @@ impl Db {
                 None => ns_hashes(&mut st, params![oid, ns]),
             }
         });
-        logged(sql, r)
+        r.map_err(failure)
     }
 
     /// Runs `f` in a transaction and commits.
@@ -303,15 +307,6 @@ fn ns_hashes(
     params: impl rusqlite::Params,
 ) -> rusqlite::Result<Vec<(Namespace, String)>> {
     st.query_map(params, |r| Ok((Namespace(r.get(0)?), r.get(1)?)))?.collect()
-}
-
-/// Logs a database error that the [`Store`] trait cannot report (it then answers as if nothing
-/// matched, and nothing was changed: the transaction was rolled back).
-fn logged<T: Default>(what: &str, r: rusqlite::Result<T>) -> T {
-    r.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "database {what} failed");
-        T::default()
-    })
 }
 
 impl Store for Db {
@@ -338,7 +333,7 @@ impl Store for Db {
         max_count: Option<usize>,
         max_size: Option<usize>,
         overhead: usize,
-    ) -> (Vec<Message>, bool) {
+    ) -> Fallible<(Vec<Message>, bool)> {
         let run = || -> rusqlite::Result<(Vec<Message>, bool)> {
             let Some(oid) = Self::owner_id(&self.conn, owner)? else {
                 return Ok((Vec::new(), false));
@@ -384,10 +379,10 @@ impl Store for Db {
             }
             Ok((out, false))
         };
-        logged("retrieve", run())
+        run().map_err(failure)
     }
 
-    fn delete_by_hash(&mut self, owner: &AccountId, hashes: &[String]) -> Vec<String> {
+    fn delete_by_hash(&mut self, owner: &AccountId, hashes: &[String]) -> Fallible<Vec<String>> {
         let r = self.write(|tx| {
             let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
             let mut st = tx.prepare_cached(
@@ -401,14 +396,14 @@ impl Store for Db {
             }
             Ok(out)
         });
-        logged("delete", r)
+        r.map_err(failure)
     }
 
     fn delete_all(
         &mut self,
         owner: &AccountId,
         namespace: Option<Namespace>,
-    ) -> Vec<(Namespace, String)> {
+    ) -> Fallible<Vec<(Namespace, String)>> {
         self.by_owner(
             "DELETE FROM messages WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
              RETURNING namespace, hash",
@@ -423,7 +418,7 @@ impl Store for Db {
         owner: &AccountId,
         namespace: Option<Namespace>,
         before: i64,
-    ) -> Vec<(Namespace, String)> {
+    ) -> Fallible<Vec<(Namespace, String)>> {
         self.by_owner(
             "DELETE FROM messages WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
              AND timestamp <= ?3 RETURNING namespace, hash",
@@ -438,7 +433,7 @@ impl Store for Db {
         owner: &AccountId,
         namespace: Option<Namespace>,
         expiry: i64,
-    ) -> Vec<(Namespace, String)> {
+    ) -> Fallible<Vec<(Namespace, String)>> {
         self.by_owner(
             "UPDATE messages SET expiry = ?3 WHERE owner = ?1 AND (?2 IS NULL OR namespace = ?2) \
              AND expiry > ?3 RETURNING namespace, hash",
@@ -455,7 +450,7 @@ impl Store for Db {
         expiries: &[i64],
         extend_only: bool,
         shorten_only: bool,
-    ) -> Vec<(String, i64)> {
+    ) -> Fallible<Vec<(String, i64)>> {
         let r = self.write(|tx| {
             let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(Vec::new()) };
             let mut get =
@@ -480,10 +475,14 @@ impl Store for Db {
             }
             Ok(changed)
         });
-        logged("expire", r)
+        r.map_err(failure)
     }
 
-    fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> BTreeMap<String, i64> {
+    fn get_expiries(
+        &self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> Fallible<BTreeMap<String, i64>> {
         let run = || -> rusqlite::Result<BTreeMap<String, i64>> {
             let Some(oid) = Self::owner_id(&self.conn, owner)? else { return Ok(BTreeMap::new()) };
             let mut st = self
@@ -497,10 +496,10 @@ impl Store for Db {
             }
             Ok(out)
         };
-        logged("get_expiries", run())
+        run().map_err(failure)
     }
 
-    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) {
+    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> Fallible<()> {
         let r = self.write(|tx| {
             let oid = Self::ensure_owner(tx, owner)?;
             let mut del =
@@ -514,10 +513,10 @@ impl Store for Db {
             }
             Ok(())
         });
-        logged("revoke", r);
+        r.map_err(failure)
     }
 
-    fn unrevoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> usize {
+    fn unrevoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> Fallible<usize> {
         let r = self.write(|tx| {
             let Some(oid) = Self::owner_id(tx, owner)? else { return Ok(0) };
             let mut del =
@@ -528,10 +527,10 @@ impl Store for Db {
             }
             Ok(n)
         });
-        logged("unrevoke", r)
+        r.map_err(failure)
     }
 
-    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> bool {
+    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> Fallible<bool> {
         let run = || -> rusqlite::Result<bool> {
             let Some(oid) = Self::owner_id(&self.conn, owner)? else { return Ok(false) };
             self.conn
@@ -540,10 +539,7 @@ impl Store for Db {
                 .optional()
                 .map(|r| r.is_some())
         };
-        // A database that cannot answer counts the token as revoked: refuse rather than allow.
-        run().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "database is_revoked failed");
-            true
-        })
+        // A database that cannot answer refuses the request (500), never lets the token in.
+        run().map_err(failure)
     }
 }

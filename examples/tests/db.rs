@@ -89,37 +89,41 @@ fn apply(s: &mut dyn Store, op: &Op) -> String {
         }
         Op::Retrieve { owner, ns, after, count, size } => {
             let last = after.map(|a| msg(*owner, *ns, a, 0).hash);
-            let (m, more) =
-                s.retrieve(&acct(*owner), Namespace(*ns), last.as_deref(), *count, *size, 10);
+            let (m, more) = s
+                .retrieve(&acct(*owner), Namespace(*ns), last.as_deref(), *count, *size, 10)
+                .unwrap();
             format!("{:?} {more}", m.iter().map(|m| (&m.hash, m.expiry)).collect::<Vec<_>>())
         }
         Op::Delete { owner, ns, ns_of } => {
-            let mut d = s.delete_by_hash(&acct(*owner), &hashes(*owner, *ns, ns_of));
+            let mut d = s.delete_by_hash(&acct(*owner), &hashes(*owner, *ns, ns_of)).unwrap();
             d.sort();
             format!("{d:?}")
         }
-        Op::DeleteAll { owner, ns } => sorted(s.delete_all(&acct(*owner), ns.map(Namespace))),
+        Op::DeleteAll { owner, ns } => {
+            sorted(s.delete_all(&acct(*owner), ns.map(Namespace)).unwrap())
+        }
         Op::DeleteBefore { owner, ns, before } => {
-            sorted(s.delete_before(&acct(*owner), ns.map(Namespace), *before))
+            sorted(s.delete_before(&acct(*owner), ns.map(Namespace), *before).unwrap())
         }
         Op::ExpireAll { owner, ns, expiry } => {
-            sorted(s.expire_all(&acct(*owner), ns.map(Namespace), *expiry))
+            sorted(s.expire_all(&acct(*owner), ns.map(Namespace), *expiry).unwrap())
         }
         Op::Expire { owner, ns, of, expiries, extend, shorten } => {
             let h = hashes(*owner, *ns, of);
-            let changed = s.expire(&acct(*owner), &h, expiries, *extend, *shorten);
-            let expiries = s.get_expiries(&acct(*owner), &h);
+            let changed = s.expire(&acct(*owner), &h, expiries, *extend, *shorten).unwrap();
+            let expiries = s.get_expiries(&acct(*owner), &h).unwrap();
             format!("{changed:?} {expiries:?}")
         }
         Op::Revoke { owner, tokens, revoke } => {
             let t: Vec<SubaccountToken> = tokens.iter().map(|t| token(*t)).collect();
             let n = if *revoke {
-                s.revoke(&acct(*owner), &t);
+                s.revoke(&acct(*owner), &t).unwrap();
                 0
             } else {
-                s.unrevoke(&acct(*owner), &t)
+                s.unrevoke(&acct(*owner), &t).unwrap()
             };
-            let state: Vec<bool> = (0..4).map(|t| s.is_revoked(&acct(*owner), &token(t))).collect();
+            let state: Vec<bool> =
+                (0..4).map(|t| s.is_revoked(&acct(*owner), &token(t)).unwrap()).collect();
             format!("{n} {state:?}")
         }
     }
@@ -192,4 +196,55 @@ fn expired_messages_are_cleaned() {
     }
     assert_eq!(db.clean_expired(104).unwrap(), 5);
     assert_eq!(db.stats().unwrap().0, 5);
+}
+
+/// A database that fails answers every operation with the error, never with "nothing matched"
+/// (and a revocation check that fails is an error, not "not revoked"); once it works again,
+/// everything is there.
+#[test]
+fn a_failing_database_reports_every_failure() {
+    let path = scratch("failing");
+    let mut db = Db::open(&path, 64 << 20, Sync::Normal).unwrap();
+    let m = msg(1, 0, 1, 1_000);
+    db.store(m.clone()).unwrap();
+    db.revoke(&m.pubkey, &[token(1)]).unwrap();
+    let hashes = [m.hash.clone()];
+    let other = rusqlite::Connection::open(&path).unwrap();
+
+    // Another connection holds the write lock: every write fails, reads go on (WAL).
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    assert!(db.store(msg(1, 0, 2, 1_000)).is_err());
+    assert!(db.delete_by_hash(&m.pubkey, &hashes).is_err());
+    assert!(db.delete_all(&m.pubkey, None).is_err());
+    assert!(db.delete_before(&m.pubkey, None, 10).is_err());
+    assert!(db.expire_all(&m.pubkey, None, 500).is_err());
+    assert!(db.expire(&m.pubkey, &hashes, &[500], false, false).is_err());
+    assert!(db.revoke(&m.pubkey, &[token(2)]).is_err());
+    assert!(db.unrevoke(&m.pubkey, &[token(1)]).is_err());
+    assert_eq!(db.get_expiries(&m.pubkey, &hashes).unwrap()[&m.hash], 1_000);
+    other.execute_batch("ROLLBACK").unwrap();
+
+    // The tables are gone: reads fail too.
+    other
+        .execute_batch(
+            "ALTER TABLE messages RENAME TO messages_away; \
+             ALTER TABLE revoked_subaccounts RENAME TO revoked_away",
+        )
+        .unwrap();
+    assert!(db.retrieve(&m.pubkey, Namespace(0), None, None, None, 0).is_err());
+    assert!(db.get_expiries(&m.pubkey, &hashes).is_err());
+    assert!(db.is_revoked(&m.pubkey, &token(1)).is_err());
+    assert!(db.is_revoked(&m.pubkey, &token(3)).is_err());
+    other
+        .execute_batch(
+            "ALTER TABLE messages_away RENAME TO messages; \
+             ALTER TABLE revoked_away RENAME TO revoked_subaccounts",
+        )
+        .unwrap();
+
+    // Nothing was lost or changed.
+    let (found, more) = db.retrieve(&m.pubkey, Namespace(0), None, None, None, 0).unwrap();
+    assert_eq!((found, more), (vec![m.clone()], false));
+    assert!(db.is_revoked(&m.pubkey, &token(1)).unwrap());
+    assert!(!db.is_revoked(&m.pubkey, &token(2)).unwrap());
 }

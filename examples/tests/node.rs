@@ -1,6 +1,6 @@
 //! The reference node as a real process on loopback: the storage RPC, replication across the
-//! swarm, onion requests through real paths, bad input of every class, and durability under
-//! `kill -9`.
+//! swarm, onion requests through real paths, bad input of every class, a failing database, and
+//! durability under `kill -9`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 use sesh_identity::Identity;
 use sesh_onion::{Destination, EncType, Hop, build};
 use sesh_rpc::client::{Account, ExpireMode, verify_store_signature};
+use sesh_rpc::handler::{REQUEST_FAILED, retrieve_failure_text};
 use sesh_rpc::{Namespace, NamespaceSel};
 
 const TTL: i64 = 3_600_000;
@@ -287,6 +288,63 @@ async fn bad_input_is_refused_and_changes_nothing() {
             "node {i}"
         );
     }
+}
+
+/// The node's database fails while it runs: every request that needs it is answered 500 with the
+/// live texts, never 200 with nothing; once the database works again, nothing was lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_database_is_a_500_never_an_empty_answer() {
+    let net = Testnet::start("db-failure", 1, &[]).await;
+    let me = Identity::generate(&mut OsRng);
+    let account = Account::session(&me);
+    let kept = store(&net, 0, &account, Namespace(0), b"kept").await;
+    let only_kept = BTreeSet::from([kept.clone()]);
+    let own = net.nodes[0].key_hex();
+    let failed = json!(REQUEST_FAILED);
+    let db = rusqlite::Connection::open(net.nodes[0].dir.join("storage.db")).unwrap();
+
+    // Another process holds the write lock: writes fail (SQLITE_BUSY); reads go on (WAL).
+    db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let params = account.store(Namespace(0), b"while locked", now_ms(), TTL);
+    let (status, body) = net.rpc(0, "store", params).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["swarm"][&own]["query_failure"], json!(true), "{body}");
+    assert!(body["swarm"][&own]["reason"].as_str().unwrap().contains("locked"), "{body}");
+    assert!(body.get("hash").is_none(), "{body}");
+    let (status, body) = net.rpc(0, "delete", account.delete(std::slice::from_ref(&kept))).await;
+    assert_eq!((status, &body), (500, &failed));
+    assert_eq!(hashes_of(&retrieve(&net, 0, &account, Namespace(0)).await), only_kept);
+    db.execute_batch("ROLLBACK").unwrap();
+
+    // The messages table is gone: reads fail too.
+    db.execute_batch("ALTER TABLE messages RENAME TO messages_away").unwrap();
+    let (status, body) =
+        net.rpc(0, "retrieve", account.retrieve(Namespace(0), now_ms(), None)).await;
+    assert_eq!((status, &body), (500, &json!(retrieve_failure_text(&account.id()))));
+    let hashes = std::slice::from_ref(&kept);
+    let (status, body) = net.rpc(0, "get_expiries", account.get_expiries(hashes, now_ms())).await;
+    assert_eq!((status, &body), (500, &failed));
+    let sub = account.retrieve(Namespace(0), now_ms(), None);
+    let batch = json!([{"method": "retrieve", "params": sub}, {"method": "info", "params": {}}]);
+    let (status, body) = net.rpc(0, "sequence", Map::from_iter([("requests".into(), batch)])).await;
+    assert_eq!(status, 200, "{body}");
+    let text = json!(retrieve_failure_text(&account.id()));
+    assert_eq!(body["results"], json!([{"code": 500, "body": text}]), "{body}");
+    let params = account.store(Namespace(0), b"while renamed", now_ms(), TTL);
+    assert_eq!(net.rpc(0, "store", params).await.0, 500);
+    db.execute_batch("ALTER TABLE messages_away RENAME TO messages").unwrap();
+
+    // It serves again, and nothing was lost.
+    let after = store(&net, 0, &account, Namespace(0), b"after").await;
+    let got = retrieve(&net, 0, &account, Namespace(0)).await;
+    assert_eq!(hashes_of(&got), BTreeSet::from([kept.clone(), after]), "{got}");
+    let (status, body) = net.rpc(0, "get_expiries", account.get_expiries(hashes, now_ms())).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["expiries"][&kept].is_i64(), "{body}");
+    let m = net.metrics(0).await;
+    let line =
+        "sesh_node_requests_total{endpoint=\"storage_rpc\",method=\"retrieve\",status=\"500\"} 1";
+    assert!(m.contains(line), "{m}");
 }
 
 fn body_of(method: &str) -> Vec<u8> {

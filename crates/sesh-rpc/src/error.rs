@@ -12,8 +12,8 @@ use crate::request::{MAX_MESSAGE_BODY, MAX_SUBACCOUNT_TOKENS};
 /// `invalid request: `. [`Error::response_text`] gives the answer either way.
 ///
 /// A failure of the database itself is not one of these: it is the [`Store`](crate::store::Store)
-/// implementation's [`StoreFailure`](crate::store::StoreFailure), which the handler answers as a
-/// `500` query failure.
+/// implementation's [`StoreFailure`](crate::store::StoreFailure), which the handler answers with
+/// a `500` (see [`handler`](crate::handler)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

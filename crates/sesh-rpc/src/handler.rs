@@ -2,6 +2,15 @@
 //! swarm, a [`Store`] and the current time in; a status and body out, exactly as the live server
 //! answers. Forwarding recursive requests to swarm peers is the caller's (see
 //! [`Response::merge_peer`]).
+//!
+//! A database failure ([`StoreFailure`]) is answered `500` as the live server answers it, never
+//! as if nothing had matched: a failing `store` is the query failure of its `swarm` entry
+//! (`failed`, `query_failure`, the failure as `reason`), a failing `retrieve` is
+//! [`retrieve_failure_text`], and any other (the deletes, expiries, revocations, and the
+//! revocation check of a subaccount signature) is [`REQUEST_FAILED`], for a `batch` or
+//! `sequence` too when one of its sub-requests meets it. A request stops at the first failure,
+//! and reads come before writes, so a failure changes nothing that request would have changed
+//! (the sub-requests of a batch before the failing one stand, as on the live server).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +21,7 @@ use crate::Error;
 use crate::encoding::to_base64;
 use crate::request::Auth;
 use crate::request::{self, NamespaceRequest, Request};
-use crate::store::{Message, Store};
+use crate::store::{Message, Store, StoreFailure};
 use crate::types::{AccountId, Namespace, NamespaceSel, access};
 
 /// Signatures may be this far from now (ms).
@@ -33,6 +42,17 @@ pub const RETRIEVE_MAX_SIZE: i64 = 7_800_000;
 pub const STORAGE_SERVER_VERSION: [u16; 3] = [2, 8, 0];
 /// Multi-expiry `expire` needs this hard fork.
 pub const MULTI_EXPIRY_HARDFORK: [u16; 2] = [19, 4];
+/// The `500` answer to a request whose database failed, other than a `store` or `retrieve`
+/// (the live server's answer to an exception out of a request handler).
+pub const REQUEST_FAILED: &str = "request failed";
+
+/// The `500` answer to a `retrieve` whose database failed (the live server's): the account is
+/// shown by its first two and last bytes, `Internal Server Error. Could not retrieve messages
+/// for 1234…ff`.
+pub fn retrieve_failure_text(account: &AccountId) -> String {
+    let [a, b, .., z] = *account.key();
+    format!("Internal Server Error. Could not retrieve messages for {a:02x}{b:02x}…{z:02x}")
+}
 
 /// What the node knows of the network.
 pub trait SwarmView {
@@ -224,29 +244,40 @@ pub fn handle_params(
     }
 }
 
-/// Handles a parsed request.
+/// Handles a parsed request. A database failure is a `500` (see the [module](self) docs).
 pub fn handle(node: &Node<'_>, store: &mut dyn Store, ctx: Context, req: Request) -> Response {
+    try_handle(node, store, ctx, req).unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
+}
+
+/// [`handle`], with a database failure that its method does not answer itself left to the
+/// caller.
+fn try_handle(
+    node: &Node<'_>,
+    store: &mut dyn Store,
+    ctx: Context,
+    req: Request,
+) -> Result<Response, StoreFailure> {
     if let Some(account) = req.account()
         && !matches!(req, Request::GetSwarm(_))
         && !node.swarm.owns(account)
     {
         let mut body = node.swarm.swarm_json(account);
         misc(&mut body, node, ctx.now_ms);
-        return Response::json(421, body);
+        return Ok(Response::json(421, body));
     }
     let mut h = Handler { node, store, ctx, verification: None, token_check: None };
     let recursive = req.is_recursive();
     let mut response = match req {
-        Request::Store(r) => h.store(r),
-        Request::Retrieve(r) => h.retrieve(r),
-        Request::Delete(r) => h.delete(r),
-        Request::DeleteAll(r) => h.delete_all(r),
-        Request::DeleteBefore(r) => h.delete_before(r),
-        Request::ExpireAll(r) => h.expire_all(r),
-        Request::Expire(r) => h.expire(r),
-        Request::GetExpiries(r) => h.get_expiries(r),
-        Request::Revoke(r) => h.revoke(r, true),
-        Request::Unrevoke(r) => h.revoke(r, false),
+        Request::Store(r) => h.store(r)?,
+        Request::Retrieve(r) => h.retrieve(r)?,
+        Request::Delete(r) => h.delete(r)?,
+        Request::DeleteAll(r) => h.delete_all(r)?,
+        Request::DeleteBefore(r) => h.delete_before(r)?,
+        Request::ExpireAll(r) => h.expire_all(r)?,
+        Request::Expire(r) => h.expire(r)?,
+        Request::GetExpiries(r) => h.get_expiries(r)?,
+        Request::Revoke(r) => h.revoke(r, true)?,
+        Request::Unrevoke(r) => h.revoke(r, false)?,
         Request::GetSwarm(pk) => {
             let mut body = node.swarm.swarm_json(&pk);
             misc(&mut body, node, ctx.now_ms);
@@ -257,13 +288,13 @@ pub fn handle(node: &Node<'_>, store: &mut dyn Store, ctx: Context, req: Request
             misc(&mut body, node, ctx.now_ms);
             Response::json(200, body)
         }
-        Request::Batch(subs) => h.batch(subs, false),
-        Request::Sequence(subs) => h.batch(subs, true),
+        Request::Batch(subs) => h.batch(subs, false)?,
+        Request::Sequence(subs) => h.batch(subs, true)?,
     };
     response.verification = h.verification;
     response.token_check = h.token_check;
     response.forward = recursive && !ctx.forwarded && response.status < 300;
-    response
+    Ok(response)
 }
 
 fn misc(body: &mut Value, node: &Node<'_>, now: i64) {
@@ -301,7 +332,8 @@ impl Handler<'_, '_> {
     }
 
     /// The server's `verify_signature`: the `05` Ed→X check, the subaccount's revocation,
-    /// network, permissions and signature, then the request signature.
+    /// network, permissions and signature, then the request signature. A revocation check the
+    /// database cannot answer fails the request.
     fn verify(
         &mut self,
         pubkey: &AccountId,
@@ -309,7 +341,7 @@ impl Handler<'_, '_> {
         required: Option<u8>,
         skip_revoke: bool,
         msg: Vec<u8>,
-    ) -> bool {
+    ) -> Result<bool, StoreFailure> {
         let mut key = *pubkey.key();
         if pubkey.prefix() == 5
             && let Some(ed) = auth.pubkey_ed25519
@@ -319,27 +351,27 @@ impl Handler<'_, '_> {
                 .and_then(|k| k.to_x25519().ok())
                 .is_some_and(|x| x.as_bytes() == pubkey.key());
             if !converts {
-                return false;
+                return Ok(false);
             }
             key = ed;
         }
         if let (Some(sub), Some(required)) = (auth.subaccount, required) {
-            if !skip_revoke && self.store.is_revoked(pubkey, &sub.token) {
-                return false;
+            if !skip_revoke && self.store.is_revoked(pubkey, &sub.token)? {
+                return Ok(false);
             }
             if !sub.token.prefix_allowed(pubkey.prefix()) || !sub.token.has(required) {
-                return false;
+                return Ok(false);
             }
             let ok = ed25519_verify(&key, &sub.token.0, &sub.signature);
             self.token_check = Some((sub.token.0, key, ok));
             if !ok {
-                return false;
+                return Ok(false);
             }
             key = sub.token.pubkey();
         }
         let valid = ed25519_verify(&key, &msg, &auth.signature);
         self.verification = Some(Verification { message: msg, key, valid });
-        valid
+        Ok(valid)
     }
 
     /// The entry node's wrapper around its own result, or the bare result when forwarded.
@@ -356,26 +388,29 @@ impl Handler<'_, '_> {
         top
     }
 
-    fn store(&mut self, r: request::StoreRequest) -> Response {
+    fn store(&mut self, r: request::StoreRequest) -> Result<Response, StoreFailure> {
         let now = self.ctx.now_ms;
         let public_in = r.namespace.is_public_inbox();
         let ttl = r.expiry.saturating_sub(r.timestamp);
         let max_ttl = if public_in { TTL_MAXIMUM } else { TTL_MAXIMUM_PRIVATE };
         if !(TTL_MINIMUM..=max_ttl).contains(&ttl) {
-            return Response::text(403, "Provided expiry/TTL is not valid.");
+            return Ok(Response::text(403, "Provided expiry/TTL is not valid."));
         }
         if r.timestamp > now + STORE_TOLERANCE || r.expiry < now - STORE_TOLERANCE {
-            return Response::text(406, "Timestamp error: check your clock");
+            return Ok(Response::text(406, "Timestamp error: check your clock"));
         }
         if !public_in {
             let Some((auth, sig_ts)) = &r.auth else {
-                return Response::text(
+                return Ok(Response::text(
                     401,
                     format!("store: signature required to store to namespace {}", r.namespace),
-                );
+                ));
             };
             if *sig_ts < now - SIGNATURE_TOLERANCE || *sig_ts > now + SIGNATURE_TOLERANCE {
-                return Response::text(406, "store signature timestamp too far from current time");
+                return Ok(Response::text(
+                    406,
+                    "store signature timestamp too far from current time",
+                ));
             }
             let mut required = access::WRITE;
             if r.namespace.is_public_outbox() {
@@ -386,8 +421,8 @@ impl Handler<'_, '_> {
                 r.namespace.signature_part().as_bytes(),
                 sig_ts.to_string().as_bytes(),
             ]);
-            if !self.verify(&r.pubkey, auth, Some(required), false, msg) {
-                return Response::text(401, "store signature verification failed");
+            if !self.verify(&r.pubkey, auth, Some(required), false, msg)? {
+                return Ok(Response::text(401, "store signature verification failed"));
             }
         }
         let hash = crate::types::message_hash(&r.pubkey, r.namespace, &r.data);
@@ -427,26 +462,31 @@ impl Handler<'_, '_> {
         {
             top.insert("hash".into(), json!(hash));
         }
-        Response::json(if failed { 500 } else { 200 }, body)
+        Ok(Response::json(if failed { 500 } else { 200 }, body))
     }
 
-    fn retrieve(&mut self, r: request::RetrieveRequest) -> Response {
+    fn retrieve(&mut self, r: request::RetrieveRequest) -> Result<Response, StoreFailure> {
         let now = self.ctx.now_ms;
         if !r.namespace.is_noauth_retrieve() && r.auth.is_none() {
-            return Response::text(401, "retrieve: request signature required");
+            return Ok(Response::text(401, "retrieve: request signature required"));
         }
         if let Some((auth, ts)) = &r.auth {
             if *ts < now - SIGNATURE_TOLERANCE || *ts > now + SIGNATURE_TOLERANCE {
-                return Response::text(406, "retrieve timestamp too far from current time");
+                return Ok(Response::text(406, "retrieve timestamp too far from current time"));
             }
             let msg = message(&[
                 b"retrieve",
                 r.namespace.signature_part().as_bytes(),
                 ts.to_string().as_bytes(),
             ]);
-            if !self.verify(&r.pubkey, auth, Some(access::READ), r.namespace.is_unrevocable(), msg)
-            {
-                return Response::text(401, "retrieve signature verification failed");
+            if !self.verify(
+                &r.pubkey,
+                auth,
+                Some(access::READ),
+                r.namespace.is_unrevocable(),
+                msg,
+            )? {
+                return Ok(Response::text(401, "retrieve signature verification failed"));
             }
         }
         let max_count = r.max_count.filter(|c| *c != 0);
@@ -460,7 +500,7 @@ impl Handler<'_, '_> {
             _ => RETRIEVE_MAX_SIZE,
         };
         let max_count = max_count.map(|c| usize::try_from(c).unwrap_or(0));
-        let (messages, more) = self.store.retrieve(
+        let found = self.store.retrieve(
             &r.pubkey,
             r.namespace,
             r.last_hash.as_deref(),
@@ -468,22 +508,25 @@ impl Handler<'_, '_> {
             usize::try_from(max_size).ok(),
             100,
         );
+        let Ok((messages, more)) = found else {
+            return Ok(Response::text(500, retrieve_failure_text(&r.pubkey)));
+        };
         let messages: Vec<Value> = messages
             .into_iter()
             .map(|m| json!({"hash": m.hash, "timestamp": m.timestamp, "expiration": m.expiry, "data": to_base64(&m.data)}))
             .collect();
         let mut body = json!({"messages": messages, "more": more});
         misc(&mut body, self.node, now);
-        Response::json(200, body)
+        Ok(Response::json(200, body))
     }
 
-    fn delete(&mut self, r: request::DeleteRequest) -> Response {
+    fn delete(&mut self, r: request::DeleteRequest) -> Result<Response, StoreFailure> {
         let mut parts: Vec<&[u8]> = vec![b"delete"];
         parts.extend(r.messages.iter().map(|m| m.as_bytes()));
-        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, message(&parts)) {
-            return Response::text(401, "delete_msgs signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, message(&parts))? {
+            return Ok(Response::text(401, "delete_msgs signature verification failed"));
         }
-        let mut deleted = self.store.delete_by_hash(&r.pubkey, &r.messages);
+        let mut deleted = self.store.delete_by_hash(&r.pubkey, &r.messages)?;
         deleted.sort();
         let pk = r.pubkey.prefixed_hex();
         let mut parts: Vec<&[u8]> = vec![pk.as_bytes()];
@@ -495,7 +538,7 @@ impl Handler<'_, '_> {
         mine.insert("deleted".into(), json!(deleted));
         mine.insert("signature".into(), json!(signature));
         let status = if r.required && none { 404 } else { 200 };
-        Response::json(status, self.wrap(mine))
+        Ok(Response::json(status, self.wrap(mine)))
     }
 
     /// delete_all / delete_before / expire_all once checked: sign and report the affected hashes.
@@ -506,7 +549,7 @@ impl Handler<'_, '_> {
         time: i64,
         ns: NamespaceSel,
         mut affected: Vec<(Namespace, String)>,
-    ) -> Response {
+    ) -> Result<Response, StoreFailure> {
         affected.sort_by(|a, b| a.1.cmp(&b.1));
         let pk_hex = pk.prefixed_hex();
         let time = time.to_string();
@@ -528,7 +571,7 @@ impl Handler<'_, '_> {
             }
         }
         mine.insert("signature".into(), json!(signature));
-        Response::json(200, self.wrap(mine))
+        Ok(Response::json(200, self.wrap(mine)))
     }
 
     fn one(ns: NamespaceSel) -> Option<Namespace> {
@@ -538,73 +581,73 @@ impl Handler<'_, '_> {
         }
     }
 
-    fn delete_all(&mut self, r: NamespaceRequest) -> Response {
+    fn delete_all(&mut self, r: NamespaceRequest) -> Result<Response, StoreFailure> {
         let now = self.ctx.now_ms;
         let tolerance =
             if self.ctx.forwarded { SIGNATURE_TOLERANCE_FORWARDED } else { SIGNATURE_TOLERANCE };
         if r.time < now - tolerance || r.time > now + tolerance {
-            return Response::text(406, "delete_all timestamp too far from current time");
+            return Ok(Response::text(406, "delete_all timestamp too far from current time"));
         }
         let msg = message(&[
             b"delete_all",
             r.namespace.signature_part().as_bytes(),
             r.time.to_string().as_bytes(),
         ]);
-        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg) {
-            return Response::text(401, "delete_all signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg)? {
+            return Ok(Response::text(401, "delete_all signature verification failed"));
         }
-        let affected = self.store.delete_all(&r.pubkey, Self::one(r.namespace));
+        let affected = self.store.delete_all(&r.pubkey, Self::one(r.namespace))?;
         self.report("deleted", &r.pubkey, r.time, r.namespace, affected)
     }
 
-    fn delete_before(&mut self, r: NamespaceRequest) -> Response {
+    fn delete_before(&mut self, r: NamespaceRequest) -> Result<Response, StoreFailure> {
         if r.time > self.ctx.now_ms + 60_000 {
-            return Response::text(401, "delete_before timestamp too far in the future");
+            return Ok(Response::text(401, "delete_before timestamp too far in the future"));
         }
         let msg = message(&[
             b"delete_before",
             r.namespace.signature_part().as_bytes(),
             r.time.to_string().as_bytes(),
         ]);
-        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg) {
-            return Response::text(401, "delete_before signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg)? {
+            return Ok(Response::text(401, "delete_before signature verification failed"));
         }
-        let affected = self.store.delete_before(&r.pubkey, Self::one(r.namespace), r.time);
+        let affected = self.store.delete_before(&r.pubkey, Self::one(r.namespace), r.time)?;
         self.report("deleted", &r.pubkey, r.time, r.namespace, affected)
     }
 
-    fn expire_all(&mut self, r: NamespaceRequest) -> Response {
+    fn expire_all(&mut self, r: NamespaceRequest) -> Result<Response, StoreFailure> {
         let tolerance =
             if self.ctx.forwarded { SIGNATURE_TOLERANCE_FORWARDED } else { SIGNATURE_TOLERANCE };
         if r.time < self.ctx.now_ms - tolerance {
-            return Response::text(406, "expire_all timestamp should be >= current time");
+            return Ok(Response::text(406, "expire_all timestamp should be >= current time"));
         }
         let msg = message(&[
             b"expire_all",
             r.namespace.signature_part().as_bytes(),
             r.time.to_string().as_bytes(),
         ]);
-        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg) {
-            return Response::text(401, "expire_all signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::DELETE), false, msg)? {
+            return Ok(Response::text(401, "expire_all signature verification failed"));
         }
-        let affected = self.store.expire_all(&r.pubkey, Self::one(r.namespace), r.time);
+        let affected = self.store.expire_all(&r.pubkey, Self::one(r.namespace), r.time)?;
         self.report("updated", &r.pubkey, r.time, r.namespace, affected)
     }
 
-    fn expire(&mut self, r: request::ExpireRequest) -> Response {
+    fn expire(&mut self, r: request::ExpireRequest) -> Result<Response, StoreFailure> {
         let now = self.ctx.now_ms;
         let mut applied = Vec::with_capacity(r.expiry.len());
         for exp in &r.expiry {
             if *exp < now - 60_000 {
-                return Response::text(401, "expire: timestamp should be >= current time");
+                return Ok(Response::text(401, "expire: timestamp should be >= current time"));
             }
             applied.push((now + TTL_MAXIMUM_PRIVATE).min(*exp));
         }
         if r.expiry.len() > 1 && self.node.hf < MULTI_EXPIRY_HARDFORK {
-            return Response::text(
+            return Ok(Response::text(
                 403,
                 "expire: multi-expiry requests are not yet active on the network",
-            );
+            ));
         }
         let mode: &[u8] = if r.shorten {
             b"shorten"
@@ -616,37 +659,34 @@ impl Handler<'_, '_> {
         let expiries: String = r.expiry.iter().map(i64::to_string).collect();
         let mut parts: Vec<&[u8]> = vec![b"expire", mode, expiries.as_bytes()];
         parts.extend(r.messages.iter().map(|m| m.as_bytes()));
-        if !self.verify(&r.pubkey, &r.auth, Some(access::WRITE), false, message(&parts)) {
-            return Response::text(401, "expire: signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::WRITE), false, message(&parts))? {
+            return Ok(Response::text(401, "expire: signature verification failed"));
         }
         let mut extend_only = r.extend;
         if let Some(sub) = r.auth.subaccount
             && !sub.token.has(access::DELETE)
         {
             if r.shorten {
-                return Response::text(
+                return Ok(Response::text(
                     400,
                     "expire: shorten parameter cannot be used with this subaccount token (missing delete access)",
-                );
+                ));
             } else if !r.extend {
                 extend_only = true;
             }
         }
+        // The server reads the expiries of the messages left unchanged after the update; they
+        // are the same before it, and reading first means a failed read changes nothing.
+        let before = if r.extend || r.shorten {
+            self.store.get_expiries(&r.pubkey, &r.messages)?
+        } else {
+            BTreeMap::new()
+        };
         let mut updated =
-            self.store.expire(&r.pubkey, &r.messages, &applied, extend_only, r.shorten);
+            self.store.expire(&r.pubkey, &r.messages, &applied, extend_only, r.shorten)?;
         updated.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut unchanged = BTreeMap::new();
-        if r.extend || r.shorten {
-            let rest: Vec<String> = r
-                .messages
-                .iter()
-                .filter(|m| !updated.iter().any(|(h, _)| h == *m))
-                .cloned()
-                .collect();
-            if !rest.is_empty() {
-                unchanged = self.store.get_expiries(&r.pubkey, &rest);
-            }
-        }
+        let unchanged: BTreeMap<String, i64> =
+            before.into_iter().filter(|(m, _)| !updated.iter().any(|(h, _)| h == m)).collect();
         let updated_exp: Vec<i64> = if r.expiry.len() > 1 {
             updated.iter().map(|(_, e)| *e).collect()
         } else {
@@ -672,60 +712,67 @@ impl Handler<'_, '_> {
             mine.insert("unchanged".into(), json!(unchanged));
         }
         mine.insert("signature".into(), json!(signature));
-        Response::json(200, self.wrap(mine))
+        Ok(Response::json(200, self.wrap(mine)))
     }
 
-    fn get_expiries(&mut self, r: request::GetExpiriesRequest) -> Response {
+    fn get_expiries(&mut self, r: request::GetExpiriesRequest) -> Result<Response, StoreFailure> {
         let now = self.ctx.now_ms;
         if r.timestamp < now - SIGNATURE_TOLERANCE || r.timestamp > now + SIGNATURE_TOLERANCE {
-            return Response::text(406, "get_expiries timestamp too far from current time");
+            return Ok(Response::text(406, "get_expiries timestamp too far from current time"));
         }
         let ts = r.timestamp.to_string();
         let mut parts: Vec<&[u8]> = vec![b"get_expiries", ts.as_bytes()];
         parts.extend(r.messages.iter().map(|m| m.as_bytes()));
-        if !self.verify(&r.pubkey, &r.auth, Some(access::READ), false, message(&parts)) {
-            return Response::text(401, "get_expiries signature verification failed");
+        if !self.verify(&r.pubkey, &r.auth, Some(access::READ), false, message(&parts))? {
+            return Ok(Response::text(401, "get_expiries signature verification failed"));
         }
-        let expiries = self.store.get_expiries(&r.pubkey, &r.messages);
-        Response::json(200, json!({"expiries": expiries}))
+        let expiries = self.store.get_expiries(&r.pubkey, &r.messages)?;
+        Ok(Response::json(200, json!({"expiries": expiries})))
     }
 
-    fn revoke(&mut self, r: request::RevokeRequest, revoke: bool) -> Response {
+    fn revoke(
+        &mut self,
+        r: request::RevokeRequest,
+        revoke: bool,
+    ) -> Result<Response, StoreFailure> {
         let name = if revoke { "revoke_subaccount" } else { "unrevoke_subaccount" };
         let now = self.ctx.now_ms;
         if r.timestamp < now - SIGNATURE_TOLERANCE || r.timestamp > now + SIGNATURE_TOLERANCE {
-            return Response::text(406, format!("{name} timestamp too far from current time"));
+            return Ok(Response::text(406, format!("{name} timestamp too far from current time")));
         }
         let ts = r.timestamp.to_string();
         let mut parts: Vec<&[u8]> = vec![name.as_bytes(), ts.as_bytes()];
         parts.extend(r.tokens.iter().map(|t| t.0.as_slice()));
-        if !self.verify(&r.pubkey, &r.auth, None, false, message(&parts)) {
-            return Response::text(401, format!("{name} signature verification failed"));
+        if !self.verify(&r.pubkey, &r.auth, None, false, message(&parts))? {
+            return Ok(Response::text(401, format!("{name} signature verification failed")));
         }
         let mut mine = Map::new();
         if revoke {
-            self.store.revoke(&r.pubkey, &r.tokens);
+            self.store.revoke(&r.pubkey, &r.tokens)?;
         } else {
-            let count = self.store.unrevoke(&r.pubkey, &r.tokens);
+            let count = self.store.unrevoke(&r.pubkey, &r.tokens)?;
             mine.insert("count".into(), json!(count));
         }
         let pk = r.pubkey.prefixed_hex();
         let mut parts: Vec<&[u8]> = vec![pk.as_bytes(), ts.as_bytes()];
         parts.extend(r.tokens.iter().map(|t| t.0.as_slice()));
         mine.insert("signature".into(), json!(self.sign(&parts)));
-        Response::json(200, self.wrap(mine))
+        Ok(Response::json(200, self.wrap(mine)))
     }
 
-    fn batch(&mut self, subs: Vec<Request>, sequence: bool) -> Response {
+    /// A sub-request's database failure that it does not answer itself fails the whole batch,
+    /// as an exception out of a sub-request does on the server.
+    fn batch(&mut self, subs: Vec<Request>, sequence: bool) -> Result<Response, StoreFailure> {
         let mut results = Vec::with_capacity(subs.len());
         for sub in subs {
-            let r = handle(self.node, self.store, Context { forwarded: false, ..self.ctx }, sub);
+            let ctx = Context { forwarded: false, ..self.ctx };
+            let r = try_handle(self.node, self.store, ctx, sub)?;
             let ok = (200..300).contains(&r.status);
             results.push(json!({"code": r.status, "body": r.body.to_json()}));
             if sequence && !ok {
                 break;
             }
         }
-        Response::json(200, json!({"results": results}))
+        Ok(Response::json(200, json!({"results": results})))
     }
 }

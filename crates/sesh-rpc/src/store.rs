@@ -36,6 +36,10 @@ pub struct Stored {
 pub struct StoreFailure(pub String);
 
 /// The storage server's database operations, with its semantics.
+///
+/// Every operation can fail with a [`StoreFailure`] (the database itself failed: locked, I/O,
+/// corrupt), and one that fails has not taken effect. The handler never answers a failure as if
+/// nothing had matched: see [`handler`](crate::handler) for the `500` it gives instead.
 pub trait Store {
     /// Stores `msg`. A message with the same hash keeps its row; its expiry is only ever
     /// extended. Storing to a public outbox deletes the owner's other messages there.
@@ -48,6 +52,9 @@ pub trait Store {
     /// if it is unknown), at most `max_count`, and stopping once the running size
     /// (`overhead + len(hash) + len(data)·4/3` each) passes `max_size`, always returning at least
     /// one; and whether there are more.
+    ///
+    /// # Errors
+    /// A database failure.
     fn retrieve(
         &self,
         owner: &AccountId,
@@ -56,36 +63,55 @@ pub trait Store {
         max_count: Option<usize>,
         max_size: Option<usize>,
         per_message_overhead: usize,
-    ) -> (Vec<Message>, bool);
+    ) -> Result<(Vec<Message>, bool), StoreFailure>;
 
     /// Deletes the owner's messages with these hashes; returns the hashes deleted.
-    fn delete_by_hash(&mut self, owner: &AccountId, hashes: &[String]) -> Vec<String>;
+    ///
+    /// # Errors
+    /// A database failure.
+    fn delete_by_hash(
+        &mut self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> Result<Vec<String>, StoreFailure>;
 
     /// Deletes the owner's messages of `namespace` (all if `None`); returns them.
+    ///
+    /// # Errors
+    /// A database failure.
     fn delete_all(
         &mut self,
         owner: &AccountId,
         namespace: Option<Namespace>,
-    ) -> Vec<(Namespace, String)>;
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure>;
 
     /// Deletes the owner's messages with `timestamp ≤ before`; returns them.
+    ///
+    /// # Errors
+    /// A database failure.
     fn delete_before(
         &mut self,
         owner: &AccountId,
         namespace: Option<Namespace>,
         before: i64,
-    ) -> Vec<(Namespace, String)>;
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure>;
 
     /// Shortens every expiry above `expiry` to it; returns the messages changed.
+    ///
+    /// # Errors
+    /// A database failure.
     fn expire_all(
         &mut self,
         owner: &AccountId,
         namespace: Option<Namespace>,
         expiry: i64,
-    ) -> Vec<(Namespace, String)>;
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure>;
 
     /// Sets each message's expiry (one value for all, or one each): only upwards if
     /// `extend_only`, only downwards if `shorten_only`; returns `(hash, expiry)` changed.
+    ///
+    /// # Errors
+    /// A database failure.
     fn expire(
         &mut self,
         owner: &AccountId,
@@ -93,19 +119,41 @@ pub trait Store {
         expiries: &[i64],
         extend_only: bool,
         shorten_only: bool,
-    ) -> Vec<(String, i64)>;
+    ) -> Result<Vec<(String, i64)>, StoreFailure>;
 
     /// Expiries of those of these messages that exist.
-    fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> BTreeMap<String, i64>;
+    ///
+    /// # Errors
+    /// A database failure.
+    fn get_expiries(
+        &self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> Result<BTreeMap<String, i64>, StoreFailure>;
 
     /// Revokes subaccount tokens (the account keeps at most 50; the oldest go).
-    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]);
+    ///
+    /// # Errors
+    /// A database failure.
+    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken])
+    -> Result<(), StoreFailure>;
 
     /// Unrevokes tokens; returns how many were revoked.
-    fn unrevoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> usize;
+    ///
+    /// # Errors
+    /// A database failure.
+    fn unrevoke(
+        &mut self,
+        owner: &AccountId,
+        tokens: &[SubaccountToken],
+    ) -> Result<usize, StoreFailure>;
 
     /// Whether a token is revoked.
-    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> bool;
+    ///
+    /// # Errors
+    /// A database failure: the handler then refuses the request (`500`), it never takes the
+    /// token as not revoked.
+    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> Result<bool, StoreFailure>;
 }
 
 /// An in-memory [`Store`] with the storage server's semantics (rows in insertion order).
@@ -170,7 +218,7 @@ impl Store for MemoryStore {
         max_count: Option<usize>,
         max_size: Option<usize>,
         overhead: usize,
-    ) -> (Vec<Message>, bool) {
+    ) -> Result<(Vec<Message>, bool), StoreFailure> {
         let mine: Vec<&Message> =
             self.rows.iter().filter(|m| m.pubkey == *owner && m.namespace == namespace).collect();
         let start =
@@ -180,33 +228,35 @@ impl Store for MemoryStore {
         let mut size = 0usize;
         for m in mine.into_iter().skip(start) {
             if max_count.is_some_and(|c| out.len() >= c) {
-                return (out, true);
+                return Ok((out, true));
             }
             if let Some(max) = max_size {
                 size += overhead + m.hash.len() + m.data.len() * 4 / 3;
                 if !out.is_empty() && size > max {
-                    return (out, true);
+                    return Ok((out, true));
                 }
             }
             out.push(m.clone());
         }
-        (out, false)
+        Ok((out, false))
     }
 
-    fn delete_by_hash(&mut self, owner: &AccountId, hashes: &[String]) -> Vec<String> {
+    fn delete_by_hash(
+        &mut self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> Result<Vec<String>, StoreFailure> {
         let wanted: BTreeSet<&String> = hashes.iter().collect();
-        self.take(|m| !(m.pubkey == *owner && wanted.contains(&m.hash)))
-            .into_iter()
-            .map(|(_, h)| h)
-            .collect()
+        let taken = self.take(|m| !(m.pubkey == *owner && wanted.contains(&m.hash)));
+        Ok(taken.into_iter().map(|(_, h)| h).collect())
     }
 
     fn delete_all(
         &mut self,
         owner: &AccountId,
         namespace: Option<Namespace>,
-    ) -> Vec<(Namespace, String)> {
-        self.take(|m| !(m.pubkey == *owner && namespace.is_none_or(|ns| m.namespace == ns)))
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
+        Ok(self.take(|m| !(m.pubkey == *owner && namespace.is_none_or(|ns| m.namespace == ns))))
     }
 
     fn delete_before(
@@ -214,12 +264,12 @@ impl Store for MemoryStore {
         owner: &AccountId,
         namespace: Option<Namespace>,
         before: i64,
-    ) -> Vec<(Namespace, String)> {
-        self.take(|m| {
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
+        Ok(self.take(|m| {
             !(m.pubkey == *owner
                 && namespace.is_none_or(|ns| m.namespace == ns)
                 && m.timestamp <= before)
-        })
+        }))
     }
 
     fn expire_all(
@@ -227,7 +277,7 @@ impl Store for MemoryStore {
         owner: &AccountId,
         namespace: Option<Namespace>,
         expiry: i64,
-    ) -> Vec<(Namespace, String)> {
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
         let mut changed = Vec::new();
         for m in &mut self.rows {
             if m.pubkey == *owner
@@ -238,7 +288,7 @@ impl Store for MemoryStore {
                 changed.push((m.namespace, m.hash.clone()));
             }
         }
-        changed
+        Ok(changed)
     }
 
     fn expire(
@@ -248,7 +298,7 @@ impl Store for MemoryStore {
         expiries: &[i64],
         extend_only: bool,
         shorten_only: bool,
-    ) -> Vec<(String, i64)> {
+    ) -> Result<Vec<(String, i64)>, StoreFailure> {
         let mut changed = Vec::new();
         for (i, hash) in hashes.iter().enumerate() {
             let Some(new) = expiries.get(i).or(expiries.first()).copied() else { continue };
@@ -260,18 +310,27 @@ impl Store for MemoryStore {
                 changed.push((hash.clone(), new));
             }
         }
-        changed
+        Ok(changed)
     }
 
-    fn get_expiries(&self, owner: &AccountId, hashes: &[String]) -> BTreeMap<String, i64> {
-        self.rows
+    fn get_expiries(
+        &self,
+        owner: &AccountId,
+        hashes: &[String],
+    ) -> Result<BTreeMap<String, i64>, StoreFailure> {
+        Ok(self
+            .rows
             .iter()
             .filter(|m| m.pubkey == *owner && hashes.contains(&m.hash))
             .map(|m| (m.hash.clone(), m.expiry))
-            .collect()
+            .collect())
     }
 
-    fn revoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) {
+    fn revoke(
+        &mut self,
+        owner: &AccountId,
+        tokens: &[SubaccountToken],
+    ) -> Result<(), StoreFailure> {
         let list = self.revoked.entry(*owner).or_default();
         for t in tokens {
             list.retain(|x| x != t);
@@ -280,16 +339,21 @@ impl Store for MemoryStore {
         while list.len() > crate::request::MAX_SUBACCOUNT_TOKENS {
             list.remove(0);
         }
+        Ok(())
     }
 
-    fn unrevoke(&mut self, owner: &AccountId, tokens: &[SubaccountToken]) -> usize {
-        let Some(list) = self.revoked.get_mut(owner) else { return 0 };
+    fn unrevoke(
+        &mut self,
+        owner: &AccountId,
+        tokens: &[SubaccountToken],
+    ) -> Result<usize, StoreFailure> {
+        let Some(list) = self.revoked.get_mut(owner) else { return Ok(0) };
         let before = list.len();
         list.retain(|x| !tokens.contains(x));
-        before - list.len()
+        Ok(before - list.len())
     }
 
-    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> bool {
-        self.revoked.get(owner).is_some_and(|l| l.contains(token))
+    fn is_revoked(&self, owner: &AccountId, token: &SubaccountToken) -> Result<bool, StoreFailure> {
+        Ok(self.revoked.get(owner).is_some_and(|l| l.contains(token)))
     }
 }

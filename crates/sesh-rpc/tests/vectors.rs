@@ -64,7 +64,7 @@ fn store_from(record: &Value) -> Result<MemoryStore, Miss> {
         .collect::<Result<_, String>>()
         .map_err(|why| Miss::Unparsable(format!("db_before.revoked: {why}")))?;
     if !tokens.is_empty() {
-        store.revoke(&account, &tokens);
+        store.revoke(&account, &tokens).map_err(|e| Miss::Unparsable(e.to_string()))?;
     }
     Ok(store)
 }
