@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod files;
+pub mod http;
 pub mod local;
 pub mod node;
 pub mod simulate;

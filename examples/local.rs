@@ -89,6 +89,11 @@ impl NodeProcess {
         Ok(())
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process is running (not killed or stopped).
     pub fn is_running(&self) -> bool {
         self.child.is_some()

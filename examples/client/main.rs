@@ -142,10 +142,12 @@ fn save_inbox(dir: &Path, inbox: &Inbox) -> Result<(), String> {
 
 async fn network(args: &Args) -> Result<Network, String> {
     let url = args.network.clone().ok_or("give --network <keeper URL> (or set SESH_NETWORK)")?;
-    if args.authority_key.is_none() {
-        eprintln!("warning: no --authority-key: the node list is taken unchecked");
-    }
-    Network::connect(&url, args.authority_key).await.map_err(|e| e.to_string())
+    let key = args.authority_key.ok_or(
+        "give --authority-key <the keeper's key> (or set SESH_AUTHORITY_KEY; the testnet prints it): \
+         the node list is checked against it, and a client that takes an unchecked list can be \
+         handed a false one",
+    )?;
+    Network::connect(&url, Some(key)).await.map_err(|e| e.to_string())
 }
 
 fn show(json: bool, m: &Received) {

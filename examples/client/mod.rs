@@ -30,7 +30,9 @@ pub async fn fetch_state(
     let get = http.get(format!("{base}{STATE_PATH}")).timeout(Duration::from_secs(10));
     let resp = get.send().await.map_err(|e| e.to_string())?;
     let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();
+    let body = crate::http::read_capped(resp)
+        .await
+        .map_err(|e| e.map_or_else(|| "the state is over 10 MiB".to_owned(), |e| e.to_string()))?;
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }

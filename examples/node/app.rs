@@ -15,6 +15,7 @@ use sesh_rpc::handler::{self, Body, Context, Node};
 use sesh_rpc::request::{is_known_method, is_read_only_method};
 
 use crate::lock;
+use crate::node::Args;
 use crate::node::authority::Authority;
 use crate::node::db::Db;
 use crate::node::metrics::Metrics;
@@ -22,19 +23,6 @@ use crate::node::peer;
 
 /// How long a swarm peer has to answer a forwarded request.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Settings fixed at start.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Answer every storage RPC with an empty 200 (the load generator's baseline).
-    pub noop: bool,
-    /// Where the ledger keeper is (`None` when this node is the keeper).
-    pub network: Option<String>,
-    /// The keeper's key, when it is pinned.
-    pub authority_key: Option<NodeId>,
-    /// Whether clients are rate-limited.
-    pub rate_limit: bool,
-}
 
 /// Everything the handlers share.
 pub struct App {
@@ -57,12 +45,13 @@ pub struct App {
     /// For requests to other nodes (self-signed certificates: nodes are authenticated by their
     /// request signatures, not by TLS).
     pub peers: reqwest::Client,
-    /// For onion relays to HTTP servers (certificates checked).
+    /// For onion relays to HTTP servers (certificates checked, public addresses only, no
+    /// redirects).
     pub web: reqwest::Client,
     /// The ledger keeper, on the node that is one.
     pub authority: Option<tokio::sync::Mutex<Authority>>,
-    /// Settings.
-    pub settings: Settings,
+    /// The command line it was started with.
+    pub settings: Args,
     /// One handover at a time.
     pub handover: tokio::sync::Mutex<()>,
 }
@@ -93,7 +82,7 @@ impl App {
         db_path: std::path::PathBuf,
         hf: [u16; 2],
         authority: Option<Authority>,
-        settings: Settings,
+        settings: Args,
     ) -> Result<Self, reqwest::Error> {
         let peers =
             reqwest::Client::builder().danger_accept_invalid_certs(true).pool_max_idle_per_host(32);
@@ -105,9 +94,14 @@ impl App {
             db_path,
             state: RwLock::new(Arc::new(NetworkState::empty(hf))),
             metrics: Metrics::new(),
-            limiter: settings.rate_limit.then(|| Mutex::new(RateLimiter::default())),
+            limiter: (!settings.no_rate_limit).then(|| Mutex::new(RateLimiter::default())),
             peers: peers.build()?,
-            web: reqwest::Client::builder().build()?,
+            web: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(Arc::new(crate::http::PublicOnly(
+                    settings.allow_private_destinations,
+                )))
+                .build()?,
             authority: authority.map(tokio::sync::Mutex::new),
             settings,
             handover: tokio::sync::Mutex::new(()),

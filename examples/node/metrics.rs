@@ -24,73 +24,29 @@ pub struct OutcomeLabels {
 /// Counts by outcome.
 pub type Outcomes = Family<OutcomeLabels, Counter>;
 
-/// The node's counters (each registered under `sesh_node_<name>` with the help text below).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    registry: Registry,
-    /// Requests by endpoint, method and status.
-    pub requests: Family<RequestLabels, Counter>,
-    /// Client requests refused by the rate limiter.
-    pub rate_limited: Counter,
-    /// Messages in the database.
-    pub stored_messages: Gauge,
-    /// Bytes of message bodies in the database.
-    pub stored_bytes: Gauge,
-    /// Bytes of database pages in use.
-    pub db_bytes: Gauge,
-    /// Messages removed by the expiry timer.
-    pub expired: Counter,
-    /// Messages dropped to stay under the size cap.
-    pub evicted: Gauge,
-    /// Recursive requests forwarded to swarm peers, by outcome.
-    pub forwards: Outcomes,
-    /// Messages handed over or fetched on swarm changes, by outcome.
-    pub handover: Outcomes,
-    /// Onion layers handled, by outcome.
-    pub onion: Outcomes,
-    /// The network height last seen.
-    pub height: Gauge,
+/// Declares the node's metrics once: each field, its name under `sesh_node_` and its help text
+/// (which is also the field's documentation).
+macro_rules! metrics {
+    ($($field:ident: $ty:ty = $name:literal, $help:literal;)*) => {
+        /// The node's counters, registered under `sesh_node_<name>`.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            registry: Registry,
+            $(#[doc = $help] pub $field: $ty,)*
+        }
+
+        impl Metrics {
+            /// Every counter at zero, registered.
+            pub fn new() -> Self {
+                let mut m = Self { registry: Registry::with_prefix("sesh_node"), ..Self::default() };
+                $(m.registry.register($name, $help, m.$field.clone());)*
+                m
+            }
+        }
+    };
 }
 
 impl Metrics {
-    /// Every counter at zero, registered.
-    pub fn new() -> Self {
-        let mut m = Self { registry: Registry::with_prefix("sesh_node"), ..Self::default() };
-        let r = &mut m.registry;
-        r.register("requests", "Requests by endpoint, method and status", m.requests.clone());
-        r.register(
-            "rate_limited",
-            "Client requests refused by the rate limiter",
-            m.rate_limited.clone(),
-        );
-        r.register("stored_messages", "Messages in the database", m.stored_messages.clone());
-        r.register(
-            "stored_bytes",
-            "Bytes of message bodies in the database",
-            m.stored_bytes.clone(),
-        );
-        r.register("db_bytes", "Bytes of database pages in use", m.db_bytes.clone());
-        r.register("expired_messages", "Messages removed by the expiry timer", m.expired.clone());
-        r.register(
-            "evicted_messages",
-            "Messages dropped to stay under the size cap",
-            m.evicted.clone(),
-        );
-        r.register(
-            "swarm_forwards",
-            "Recursive requests forwarded to swarm peers",
-            m.forwards.clone(),
-        );
-        r.register(
-            "handover_messages",
-            "Messages handed over or fetched on swarm changes",
-            m.handover.clone(),
-        );
-        r.register("onion_layers", "Onion layers handled, by outcome", m.onion.clone());
-        r.register("network_height", "The network height last seen", m.height.clone());
-        m
-    }
-
     /// Counts a request.
     pub fn request(&self, endpoint: &'static str, method: &str, status: u16) {
         self.requests
@@ -111,4 +67,18 @@ impl Metrics {
         }
         out
     }
+}
+
+metrics! {
+    requests: Family<RequestLabels, Counter> = "requests", "Requests by endpoint, method and status";
+    rate_limited: Counter = "rate_limited", "Client requests refused by the rate limiter";
+    stored_messages: Gauge = "stored_messages", "Messages in the database";
+    stored_bytes: Gauge = "stored_bytes", "Bytes of message bodies in the database";
+    db_bytes: Gauge = "db_bytes", "Bytes of database pages in use";
+    expired: Counter = "expired_messages", "Messages removed by the expiry timer";
+    evicted: Gauge = "evicted_messages", "Messages dropped to stay under the size cap";
+    forwards: Outcomes = "swarm_forwards", "Recursive requests forwarded to swarm peers";
+    handover: Outcomes = "handover_messages", "Messages handed over or fetched on swarm changes";
+    onion: Outcomes = "onion_layers", "Onion layers handled, by outcome";
+    height: Gauge = "network_height", "The network height last seen";
 }

@@ -38,7 +38,7 @@ use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::Duty;
 use sesh_node::keeper::JoinRequest;
 
-use crate::node::app::{App, Settings};
+use crate::node::app::App;
 use crate::node::authority::Authority;
 use crate::node::peer::Reply;
 
@@ -46,60 +46,64 @@ use crate::node::peer::Reply;
 const HF: [u16; 2] = [21, 0];
 
 /// A Session storage node.
-#[derive(Debug, Parser)]
+#[derive(Clone, Debug, Parser)]
 #[command(name = "node", version)]
-struct Args {
+pub struct Args {
     /// Data directory: the database, the TLS certificate, the key (unless --key), and the
     /// ledger if this node is the keeper.
     #[arg(long)]
-    data: PathBuf,
+    pub data: PathBuf,
     /// The identity key file: a 64-byte libsodium Ed25519 secret key, as oxen's `key_ed25519`
     /// (made if missing). Default: `<data>/key_ed25519`.
     #[arg(long)]
-    key: Option<PathBuf>,
+    pub key: Option<PathBuf>,
     /// Where to listen (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
+    pub listen: SocketAddr,
     /// The address other nodes and clients reach this node at (default: the listen address).
     #[arg(long)]
-    public_ip: Option<Ipv4Addr>,
+    pub public_ip: Option<Ipv4Addr>,
     /// Keep the ledger and publish the network (one node of a local network does).
     #[arg(long, conflicts_with = "network")]
-    authority: bool,
+    pub authority: bool,
     /// The ledger keeper's URL, e.g. `http://127.0.0.1:22100`.
     #[arg(long, required_unless_present = "authority")]
-    network: Option<String>,
+    pub network: Option<String>,
     /// The keeper's Ed25519 key (hex): only network states it signed are accepted.
     #[arg(long)]
-    authority_key: Option<NodeId>,
+    pub authority_key: Option<NodeId>,
     /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
-    plain_http: bool,
+    pub plain_http: bool,
     /// Database size cap in MiB; past it the earliest-expiring messages are dropped.
     #[arg(long, default_value_t = 3584)]
-    db_size_mb: u64,
+    pub db_size_mb: u64,
     /// Commit durability.
     #[arg(long, value_enum, default_value_t = db::Sync::Full)]
-    sync: db::Sync,
+    pub sync: db::Sync,
     /// Keeper: milliseconds between blocks.
     #[arg(long, default_value_t = 2000)]
-    block_ms: u64,
+    pub block_ms: u64,
     /// How often to ask the keeper for the network (ms).
     #[arg(long, default_value_t = 1000)]
-    poll_ms: u64,
+    pub poll_ms: u64,
     /// How often expired messages are removed (ms; the live server: every 10 s).
     #[arg(long, default_value_t = 10_000)]
-    expiry_ms: u64,
+    pub expiry_ms: u64,
+    /// Let onion requests relay to loopback and private addresses (a local network whose servers
+    /// are on this machine); live nodes relay to public servers only.
+    #[arg(long)]
+    pub allow_private_destinations: bool,
     /// Turn the per-client rate limit off (load tests from one address).
     #[arg(long)]
-    no_rate_limit: bool,
+    pub no_rate_limit: bool,
     /// Answer every storage RPC with an empty 200 without looking at it: the baseline the load
     /// generator compares the node with.
     #[arg(long)]
-    noop: bool,
+    pub noop: bool,
     /// Log JSON lines instead of text.
     #[arg(long)]
-    log_json: bool,
+    pub log_json: bool,
 }
 
 /// Runs a node with these command-line arguments (the first is the program name).
@@ -169,14 +173,8 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         None
     };
-    let settings = Settings {
-        noop: args.noop,
-        network: args.network.clone(),
-        authority_key: args.authority_key,
-        rate_limit: !args.no_rate_limit,
-    };
     let app = Arc::new(
-        App::new(identity, info, db, db_path, HF, authority, settings)
+        App::new(identity, info, db, db_path, HF, authority, args.clone())
             .map_err(|e| format!("making the HTTP client: {e}"))?,
     );
 
@@ -275,14 +273,10 @@ async fn keeper_block(app: &Arc<App>, pending: &Arc<AtomicBool>) {
     let Some(authority) = &app.authority else { return };
     let state = {
         let mut a = authority.lock().await;
-        if a.state().is_ok_and(|s| s.node(&app.me) != Some(&app.info)) {
-            let join =
-                JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls);
-            if let Err(e) =
-                join.map_err(|e| e.to_string()).and_then(|j| a.join(app.me, &j.to_body()))
-            {
-                tracing::error!(error = %e, "the keeper could not register itself");
-            }
+        if a.state().is_ok_and(|s| s.node(&app.me) != Some(&app.info))
+            && let Err(e) = join_request(app).and_then(|j| a.join(app.me, &j))
+        {
+            tracing::error!(error = %e, "the keeper could not register itself");
         }
         if let Err(e) = a.block() {
             tracing::error!(error = %e, "making a block failed");
@@ -316,18 +310,22 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
         *last = Some(body);
         return;
     }
-    let join = match JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls)
-    {
-        Ok(j) => j,
+    let url = format!("{base}/network/v1/join");
+    let reply = match join_request(app) {
+        Ok(join) => peer::post(app, &url, "/network/v1/join", join, Duration::from_secs(10)).await,
         Err(e) => return tracing::error!(error = %e, "making the registration failed"),
     };
-    let url = format!("{base}/network/v1/join");
-    match peer::post(app, &url, "/network/v1/join", join.to_body(), Duration::from_secs(10)).await {
+    match reply {
         Reply::Answered { status: 200, .. } => tracing::info!("joined the network"),
         Reply::Answered { status, body } => {
             tracing::warn!(status, body = %String::from_utf8_lossy(&body), "joining the network failed");
         }
-        Reply::TimedOut => tracing::warn!("joining the network timed out"),
-        Reply::Unreachable(e) => tracing::warn!(error = %e, "joining the network failed"),
+        other => tracing::warn!(reply = ?other, "joining the network failed"),
     }
+}
+
+/// This node's join request: its registration and where it is reached.
+fn join_request(app: &App) -> Result<Vec<u8>, String> {
+    let join = JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls);
+    Ok(join.map_err(|e| e.to_string())?.to_body())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rand_core::OsRng;
 use sesh_identity::NodeId;
+use sesh_node::egress::{self, Egress, MAX_ANSWER};
 use sesh_onion::node::{self, Action, Layer, NodeKeys, Rejection, ReplyBody};
 use sesh_rpc::handler::Body;
 
@@ -56,14 +57,28 @@ pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
                 }
             }
         }
-        Action::Relay { target, body } => {
+        Action::Relay { target, body, refusal } => {
+            let allow = app.settings.allow_private_destinations;
+            let host = egress::check_host(&target.host).and_then(|h| match h {
+                Egress::Ip(ip) => egress::check_ip(ip, allow),
+                Egress::Name(_) => Ok(()),
+            });
+            if let Err(e) = host {
+                tracing::info!(error = %e, "onion relay refused");
+                return rejected(
+                    app,
+                    refusal.reject("Invalid url", &mut OsRng),
+                    "refused_destination",
+                );
+            }
             let sent = app.web.post(target.url()).timeout(SERVER_TIMEOUT).body(body).send().await;
             let answer = match sent {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    match resp.bytes().await {
-                        Ok(b) => (node::relay_status(status), b.to_vec()),
-                        Err(e) => (502, e.to_string().into_bytes()),
+                    match crate::http::read_capped(resp).await {
+                        Ok(b) => (node::relay_status(status), b),
+                        Err(Some(e)) => (502, e.to_string().into_bytes()),
+                        Err(None) => (502, format!("answer over {MAX_ANSWER} bytes").into_bytes()),
                     }
                 }
                 Err(e) if e.is_timeout() => (504, e.to_string().into_bytes()),

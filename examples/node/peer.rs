@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sesh_node::egress::MAX_ANSWER;
 use sesh_node::replication::PeerReply;
 
 use crate::node::app::App;
@@ -48,9 +49,10 @@ pub async fn post(app: &App, url: &str, path: &str, body: Vec<u8>, timeout: Dura
     match req.body(body).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            match resp.bytes().await {
-                Ok(body) => Reply::Answered { status, body: body.to_vec() },
-                Err(e) => failed(e),
+            match crate::http::read_capped(resp).await {
+                Ok(body) => Reply::Answered { status, body },
+                Err(Some(e)) => failed(e),
+                Err(None) => Reply::Unreachable(format!("answer over {MAX_ANSWER} bytes")),
             }
         }
         Err(e) => failed(e),

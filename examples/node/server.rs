@@ -86,6 +86,17 @@ fn not_ready(app: &App) -> Option<Response> {
     app.not_ready().map(|why| text(503, format!("Service node is not ready: {why}\n")))
 }
 
+/// The per-client limit of the client endpoints (the storage RPC, onion entry): `400` for a
+/// client that is not IPv4, `429` past its bucket.
+fn over_limit(app: &App, addr: SocketAddr) -> Option<Response> {
+    let IpAddr::V4(ip) = addr.ip() else { return Some(text(400, reason(400))) };
+    let limiter = app.limiter.as_ref()?;
+    crate::lock(limiter).should_limit(ip, Instant::now()).then(|| {
+        app.metrics.rate_limited.inc();
+        text(429, reason(429))
+    })
+}
+
 async fn storage_rpc(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -102,14 +113,8 @@ async fn storage_rpc(
     {
         return refuse(503, r);
     }
-    let IpAddr::V4(ip) = addr.ip() else {
-        return refuse(400, text(400, reason(400)));
-    };
-    if let Some(limiter) = &app.limiter
-        && crate::lock(limiter).should_limit(ip, Instant::now())
-    {
-        app.metrics.rate_limited.inc();
-        return refuse(429, text(429, reason(429)));
+    if let Some(r) = over_limit(&app, addr) {
+        return refuse(r.status().as_u16(), r);
     }
     if headers.contains_key("x-loki-long-poll") {
         return refuse(
@@ -123,7 +128,7 @@ async fn storage_rpc(
     };
     let answer = process(&app, &body, false).await;
     app.metrics.request("storage_rpc", &answer.method, answer.status);
-    tracing::debug!(method = %answer.method, status = answer.status, elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), client = %ip, "storage_rpc");
+    tracing::debug!(method = %answer.method, status = answer.status, elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), client = %addr.ip(), "storage_rpc");
     rpc_response(answer.status, answer.body)
 }
 
@@ -134,8 +139,14 @@ fn rpc_response(status: u16, body: sesh_rpc::handler::Body) -> Response {
     }
 }
 
-async fn onion_req(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    if let Some(r) = not_ready(&app) {
+async fn onion_req(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(r) = not_ready(&app).or_else(|| over_limit(&app, addr)) {
+        app.metrics.request("onion_req", "-", r.status().as_u16());
         return r;
     }
     let body = match read_body(&headers, body).await {

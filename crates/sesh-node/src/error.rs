@@ -19,6 +19,9 @@ pub enum Error {
     /// A request from another node is not of its form: what is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// A relay to this destination is refused (see [`egress`](crate::egress)).
+    #[error("relay refused: {0}")]
+    Egress(String),
     /// A node asked for a swarm's messages without being a member of that swarm.
     #[error("the requesting node is not a member of that swarm")]
     NotMember,

@@ -4,6 +4,7 @@
 
 pub mod chain;
 mod duty;
+pub mod egress;
 mod error;
 pub mod handover;
 pub mod keeper;

@@ -240,6 +240,16 @@ pub struct ReplySealer {
 }
 
 impl ReplySealer {
+    /// A `400` with `message`, encrypted for the client (HTTP 200 on the wire, the 400 inside),
+    /// as the storage server answers `Invalid json` and `Invalid url`; in plaintext for an
+    /// AES-CBC layer, which cannot be answered encrypted.
+    pub fn reject<R: RngCore + CryptoRng>(&self, message: &str, rng: &mut R) -> Rejection {
+        match self.seal(400, ReplyBody::Text(message.to_owned()), rng) {
+            Ok(body) => Rejection { status: 200, body },
+            Err(_) => Rejection::text(400, message.to_owned()),
+        }
+    }
+
     /// The encrypted reply `{"body": …, "status": status}`, base64 unless the client asked for
     /// `"base64": false`. The node answers it with HTTP status 200; the real status is inside.
     ///
@@ -296,6 +306,10 @@ pub enum Action {
         target: HttpTarget,
         /// The POST body.
         body: Vec<u8>,
+        /// Seals an answer of this node's own for the client, such as the storage server's
+        /// encrypted `400 Invalid url` when the node will not reach `target` (its egress policy
+        /// refuses the host or its addresses); the server's own answer is passed back as it is.
+        refusal: ReplySealer,
     },
     /// This node is the destination: run `request` (v3 JSON, `{"method", "params"}`) and answer
     /// with HTTP 200 and `reply.seal(status, body)`.
@@ -363,13 +377,7 @@ pub fn peel<R: RngCore + CryptoRng>(
     .map_err(|_| invalid_ciphertext())?;
     let plaintext = key.decrypt(&layer.ciphertext).map_err(|_| invalid_ciphertext())?;
     let sealer = ReplySealer { key, json: false, base64: true };
-    let encrypted_error = |message: &str, rng: &mut R| {
-        match sealer.seal(400, ReplyBody::Text(message.to_owned()), rng) {
-            Ok(body) => Rejection { status: 200, body },
-            // An AES-CBC layer cannot be answered encrypted: answer in plaintext.
-            Err(_) => Rejection::text(400, message.to_owned()),
-        }
-    };
+    let encrypted_error = |message: &str, rng: &mut R| sealer.reject(message, rng);
 
     let routed =
         payload::parse(&plaintext).and_then(|inner| Ok((inner.blob, Routing::parse(inner.json)?)));
@@ -386,7 +394,7 @@ pub fn peel<R: RngCore + CryptoRng>(
             if !target.is_allowed() {
                 return Err(encrypted_error("Invalid url", rng));
             }
-            Ok(Action::Relay { target, body: plaintext })
+            Ok(Action::Relay { target, body: plaintext, refusal: sealer })
         }
         Routing::Forward { destination, ephemeral_key, enc_type } => Ok(Action::Forward {
             next: destination,

@@ -94,7 +94,7 @@ impl Network {
                     let (status, body) = storage(&request);
                     return (200, reply.seal(status, body, rng).unwrap());
                 }
-                Ok(Action::Relay { target, body }) => {
+                Ok(Action::Relay { target, body, .. }) => {
                     assert_eq!(target.url(), "https://files.example/oxen/v4/lsrpc");
                     // The server opens the whole layer itself.
                     let server_keys = NodeKeys {

@@ -223,7 +223,7 @@ fn nodes_answer_as_the_storage_server_does() {
         br#"{"host":"h","target":"/oxen/v4/lsrpc","port":8080,"protocol":"http"}"#,
     );
     match node::peel(&keys, &layer_with(&good_url), &mut rng).unwrap() {
-        Action::Relay { target, body } => {
+        Action::Relay { target, body, .. } => {
             assert_eq!(target.url(), "http://h:8080/oxen/v4/lsrpc");
             assert_eq!(body, good_url);
         }

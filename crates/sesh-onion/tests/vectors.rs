@@ -176,7 +176,7 @@ fn check_onion(r: &Value) -> Result<(), String> {
             (Action::Forward { next, .. }, None, Destination::Node(dest_hop)) => {
                 expect_eq("destination node", next, *dest_hop.ed25519.as_bytes())?;
             }
-            (Action::Relay { target, body }, None, Destination::Server(server)) => {
+            (Action::Relay { target, body, .. }, None, Destination::Server(server)) => {
                 expect_eq("host", target.host.as_str(), server.host.as_str())?;
                 expect_eq("target", target.target.as_str(), server.target.as_str())?;
                 expect_eq("protocol", target.protocol.as_str(), server.protocol.as_str())?;

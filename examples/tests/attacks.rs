@@ -1,0 +1,281 @@
+//! Attacks on real node and client processes on loopback, each refused (issue 17's holes, kept
+//! closed): a forged node list handed to the client, onion relays aimed at the node's own
+//! machine or smuggling a path into the host, a redirect back to the node, a huge upstream
+//! answer, and a burst at the onion entry.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::disallowed_methods,
+    missing_docs
+)]
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::Testnet;
+use rand_core::OsRng;
+use sesh_identity::Identity;
+use sesh_network::{NetworkState, STATE_PATH, auth};
+use sesh_onion::{Destination, EncType, Hop, Server};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A one-shot HTTP server on loopback: answers every request with `answer(request)`, counts the
+/// requests it got.
+async fn serve(
+    answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+) -> (u16, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (count, answer) = (hits.clone(), Arc::new(answer));
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let _ = socket.write_all(&answer(&request)).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (port, hits, task)
+}
+
+fn response(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    let mut out =
+        format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Runs the client example; its exit status and stderr.
+fn client(args: &[&str]) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("sesh-attack-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = common::example_binary("client");
+    let made = Command::new(&bin).args(["--dir", dir.to_str().unwrap(), "new"]).output().unwrap();
+    assert!(made.status.success());
+    let out = Command::new(&bin)
+        .args(["--dir", dir.to_str().unwrap()])
+        .args(args)
+        .env_remove("SESH_AUTHORITY_KEY")
+        .env_remove("SESH_NETWORK")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_refuses_a_forged_node_list() {
+    let net = Testnet::start("forged-list", 5, &[]).await;
+    let keeper = net.nodes[0].key;
+    let real = net.http.get(format!("{}{STATE_PATH}", net.nodes[0].url)).send().await.unwrap();
+    let real = real.bytes().await.unwrap().to_vec();
+    let state = NetworkState::from_json(&real).unwrap();
+    // The attacker's list: the same nodes, every address pointed at itself.
+    let forged = String::from_utf8(real.clone()).unwrap().replace("127.0.0.1", "127.0.0.9");
+    let attacker = Identity::generate(&mut OsRng);
+    let now = common::now_ms();
+
+    let cases: Vec<(&str, Headers, Vec<u8>)> = vec![
+        // Signed by another key.
+        (
+            "not by the pinned authority",
+            auth::sign(&attacker, STATE_PATH, now, forged.as_bytes()).into(),
+            forged.clone().into_bytes(),
+        ),
+        // The keeper's real headers over another body.
+        (
+            "signature verification failed",
+            {
+                let signed =
+                    net.http.get(format!("{}{STATE_PATH}", net.nodes[0].url)).send().await.unwrap();
+                signed
+                    .headers()
+                    .iter()
+                    .filter(|(k, _)| k.as_str().starts_with("x-sesh-"))
+                    .map(|(k, v)| (static_name(k.as_str()), v.to_str().unwrap().to_owned()))
+                    .collect()
+            },
+            forged.clone().into_bytes(),
+        ),
+        // Unsigned.
+        ("missing x-sesh-node header", Vec::new(), forged.into_bytes()),
+    ];
+    for (expected, headers, body) in cases {
+        let (port, hits, task) = serve(move |_| response("200 OK", &headers, &body)).await;
+        let url = format!("http://127.0.0.1:{port}");
+        let (ok, stderr) =
+            client(&["--network", &url, "--authority-key", &keeper.to_string(), "receive"]);
+        assert!(!ok, "the client took a forged list");
+        assert!(stderr.contains(expected), "{expected:?} not in: {stderr}");
+        assert!(hits.load(Ordering::SeqCst) >= 1);
+        task.abort();
+    }
+    // Without a key to check against, the client does not start.
+    let (ok, stderr) = client(&["--network", &net.nodes[0].url, "receive"]);
+    assert!(!ok && stderr.contains("--authority-key"), "{stderr}");
+    // With the right key and the real list it works.
+    let (ok, stderr) = client(&[
+        "--network",
+        &net.nodes[0].url,
+        "--authority-key",
+        &keeper.to_string(),
+        "receive",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(state.nodes().len(), 5);
+}
+
+/// Response headers.
+type Headers = Vec<(&'static str, String)>;
+
+fn static_name(name: &str) -> &'static str {
+    [auth::NODE_HEADER, auth::TIMESTAMP_HEADER, auth::SIGNATURE_HEADER]
+        .into_iter()
+        .find(|h| *h == name)
+        .unwrap()
+}
+
+/// An onion request, through node 0 alone, to a server at `host:port` over plain HTTP; what the
+/// node answers (status, body; decrypted when it is the server's answer).
+async fn relay_via(net: &Testnet, host: &str, port: u16) -> (u16, Vec<u8>) {
+    let guard = Hop::from_ed25519(net.nodes[0].key.to_ed25519().unwrap()).unwrap();
+    let mut server = Server::https_v4(host, *Identity::generate(&mut OsRng).x25519_public_key());
+    server.protocol = "http".to_owned();
+    server.port = Some(port);
+    let built = sesh_onion::build(
+        &[guard],
+        &Destination::Server(server),
+        b"l5:helloe",
+        EncType::XChaCha20,
+        &mut OsRng,
+    )
+    .unwrap();
+    let (status, body) = net.post(0, "/onion_req/v2", built.bytes).await;
+    match built.reply.read_v3(status, &body) {
+        Ok(r) => (r.status, r.body),
+        Err(sesh_onion::Error::DestinationStatus { status, body }) => (status, body),
+        Err(_) => (status, body),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onion_relays_do_not_reach_the_nodes_machine() {
+    let net = Testnet::start("egress", 1, &[]).await;
+    let (port, hits, _task) = serve(|_| response("200 OK", &[], b"secret")).await;
+    // The server on loopback by address, a host that smuggles a path and query into the URL,
+    // private and link-local addresses: refused as the storage server refuses a bad target.
+    let smuggled = format!("127.0.0.1:{port}/admin/secret?token=");
+    // The answer is the storage server's `400 Invalid url`, encrypted with the exit's layer key
+    // (which the client, expecting the server's key, cannot open: as on the live network).
+    for host in ["127.0.0.1", "[::1]", "10.0.0.1", "169.254.169.254", "100.64.0.1", &smuggled] {
+        let (status, body) = relay_via(&net, host, port).await;
+        assert_eq!(status, 200, "{host}");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"), "{host}");
+    }
+    // A name that resolves to loopback: no address the node may reach, so no connection (502).
+    let (status, _) = relay_via(&net, "localhost", port).await;
+    assert_eq!(status, 502);
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the node reached its own machine");
+    let m = net.metrics(0).await;
+    assert!(m.contains("sesh_node_onion_layers_total{outcome=\"refused_destination\"} 6"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_and_huge_answers_are_cut() {
+    // A local network's node, allowed to relay on loopback (the operator's opt-in).
+    let net = Testnet::start("egress-local", 1, &["--allow-private-destinations"]).await;
+    let metrics = format!("{}/metrics", net.nodes[0].url);
+    let (port, hits, _task) =
+        serve(move |_| response("302 Found", &[("location", metrics.clone())], b"")).await;
+    // The 302 comes back as the storage server maps codes it does not relay (500), and what the
+    // redirect points at (the node's own metrics) is not fetched.
+    let (status, body) = relay_via(&net, "127.0.0.1", port).await;
+    assert_eq!(status, 500, "{}", String::from_utf8_lossy(&body));
+    assert!(!String::from_utf8_lossy(&body).contains("sesh_node"), "the redirect was followed");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // 400 MB streamed without a length: the node reads 10 MiB and gives up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let big = listener.local_addr().unwrap().port();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n").await;
+                let chunk = vec![b'x'; 1 << 20];
+                for _ in 0..400 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                    counter.fetch_add(chunk.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let pid = net.nodes[0].pid().unwrap();
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap_or("0 kB");
+        kb.trim().trim_end_matches(" kB").trim().parse::<u64>().unwrap_or(0) * 1024
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let net = Arc::new(net);
+    for _ in 0..4 {
+        let net = net.clone();
+        tasks.spawn(async move { relay_via(&net, "127.0.0.1", big).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body[..body.len().min(200)]));
+        assert!(String::from_utf8_lossy(&body).contains("answer over"));
+    }
+    let peak = rss();
+    // Four answers of 400 MB at once; the node's peak resident memory stays far below one.
+    assert!(peak > 0 && peak < 200 << 20, "peak RSS {} MiB", peak >> 20);
+    assert!(sent.load(Ordering::SeqCst) < (4 * 400) << 20, "the node read everything");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_onion_entry_is_rate_limited() {
+    let net = Arc::new(Testnet::start("onion-burst", 1, &[]).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let net = net.clone();
+        tasks.spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..50 {
+                statuses.push(net.post(0, "/onion_req/v2", b"not an onion".to_vec()).await.0);
+            }
+            statuses
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(s) = tasks.join_next().await {
+        statuses.extend(s.unwrap());
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited > 0, "none of {} onion requests was limited", statuses.len());
+    assert!(statuses.iter().all(|s| *s == 429 || *s == 400), "{statuses:?}");
+    let passed = statuses.len() - limited;
+    assert!(passed < statuses.len() && passed >= 600, "{passed} of {} passed", statuses.len());
+}
