@@ -94,6 +94,10 @@ pub struct Args {
     /// are on this machine); live nodes relay to public servers only.
     #[arg(long)]
     pub allow_private_destinations: bool,
+    /// How often swarm members reconcile what they hold (ms): a full handover run, pushing what
+    /// this node should not hold and fetching what its swarm peers hold for its swarm.
+    #[arg(long, default_value_t = 600_000)]
+    pub reconcile_ms: u64,
     /// Turn the per-client rate limit off (load tests from one address).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -215,7 +219,10 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
     let mut housekeeping = every(args.expiry_ms, 100);
     let mut tick =
         if app.authority.is_some() { every(args.block_ms, 100) } else { every(args.poll_ms, 50) };
-    let (app1, app2) = (app.clone(), app.clone());
+    let mut reconcile = every(args.reconcile_ms, 100);
+    let (app1, app2, app3) = (app.clone(), app.clone(), app.clone());
+    let pending = Arc::new(AtomicBool::new(false));
+    let pending3 = pending.clone();
     vec![
         tokio::spawn(async move {
             loop {
@@ -224,7 +231,6 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
             }
         }),
         tokio::spawn(async move {
-            let pending = Arc::new(AtomicBool::new(false));
             let (mut retry, mut last_state) = (0u32, None);
             loop {
                 tick.tick().await;
@@ -242,6 +248,15 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
                         start_handover(&app2, &pending);
                     }
                 }
+            }
+        }),
+        // Reconciliation: the handover run again now and then, so that a message one member
+        // committed but did not forward (it died first) reaches every member.
+        tokio::spawn(async move {
+            reconcile.tick().await;
+            loop {
+                reconcile.tick().await;
+                start_handover(&app3, &pending3);
             }
         }),
     ]

@@ -279,3 +279,63 @@ async fn the_onion_entry_is_rate_limited() {
     let passed = statuses.len() - limited;
     assert!(passed < statuses.len() && passed >= 600, "{passed} of {} passed", statuses.len());
 }
+
+/// A node's identity, from its key file.
+fn node_identity(dir: &std::path::Path) -> Identity {
+    let key: [u8; 64] = std::fs::read(dir.join("key_ed25519")).unwrap().try_into().unwrap();
+    Identity::from_libsodium_secret_key(&key).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_one_member_kept_to_itself_reaches_every_member() {
+    let net = Testnet::start("reconcile", 3, &["--reconcile-ms", "1000"]).await;
+    // Node 1 stores a message and dies before forwarding it: what node 2 gets is node 1's
+    // signed forward of the store, and nothing else has it.
+    let account = Identity::generate(&mut OsRng);
+    let params = serde_json::json!({
+        "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
+        "namespace": 0,
+        "data": "aGVsbG8gcmVjb25jaWxpYXRpb24=",
+        "timestamp": common::now_ms(),
+        "ttl": 3_600_000,
+    });
+    let body = serde_json::json!({"method": "store", "params": params}).to_string().into_bytes();
+    let signer = node_identity(&net.nodes[1].dir);
+    let headers = auth::sign(&signer, "/swarm/v1/forward", common::now_ms(), &body);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, answer) = net.post_with(2, "/swarm/v1/forward", body, &headers).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let hash = common::parse(&answer)["hash"].as_str().unwrap().to_owned();
+    let holds = |i: usize| {
+        let (net, account, hash) = (&net, &account, hash.clone());
+        async move {
+            let params = sesh_rpc::client::Account::session(account).retrieve(
+                sesh_rpc::Namespace(0),
+                common::now_ms(),
+                None,
+            );
+            let (_, v) = net.rpc(i, "retrieve", params).await;
+            v["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["hash"] == hash.as_str()))
+        }
+    };
+    assert!(holds(2).await && !holds(0).await && !holds(1).await);
+    // Within a few reconciliation rounds every member holds it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(holds(0).await && holds(1).await) {
+        assert!(std::time::Instant::now() < deadline, "not reconciled");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_succeeds_with_a_swarm_member_down() {
+    let mut net = Testnet::start("member-down", 6, &[]).await;
+    net.nodes[3].kill9();
+    let keeper = (net.nodes[0].url.clone(), net.nodes[0].key.to_string());
+    let bob = Identity::generate(&mut OsRng).session_id().to_string();
+    for _ in 0..5 {
+        let (ok, stderr) =
+            client(&["--network", &keeper.0, "--authority-key", &keeper.1, "send", &bob, "hi"]);
+        assert!(ok, "{stderr}");
+    }
+}
