@@ -18,6 +18,32 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A file's bytes, or `None` if there is no such file.
+///
+/// # Errors
+/// The path and why it could not be read.
+pub fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Replaces a file's contents all at once: written beside it, synced, renamed over it (a crash
+/// leaves the old contents or the new, never half of them).
+///
+/// # Errors
+/// The path and why it could not be written.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let mut f = std::fs::File::create(&tmp).map_err(|e| fail(&tmp, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| fail(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(path, e))
+}
+
 /// A node's identity key file: a 64-byte libsodium Ed25519 secret key, as oxen's `key_ed25519`;
 /// made (and said so in the log) if there is none.
 ///

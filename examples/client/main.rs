@@ -118,10 +118,9 @@ fn load_account(dir: &Path) -> Result<Identity, String> {
 
 fn load_inbox(dir: &Path) -> Result<Inbox, String> {
     let path = dir.join("inbox.json");
-    match std::fs::read(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Inbox::default()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+    match sesh_examples::files::read_if_there(&path)? {
+        None => Ok(Inbox::default()),
+        Some(bytes) => serde_json::from_slice::<Value>(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|v| Inbox::from_json(&v).map_err(|e| e.to_string()))
             .map_err(|e| {
@@ -134,10 +133,7 @@ fn load_inbox(dir: &Path) -> Result<Inbox, String> {
 }
 
 fn save_inbox(dir: &Path, inbox: &Inbox) -> Result<(), String> {
-    let (tmp, path) = (dir.join("inbox.json.tmp"), dir.join("inbox.json"));
-    std::fs::write(&tmp, inbox.to_json().to_string())
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+    sesh_examples::files::replace(&dir.join("inbox.json"), inbox.to_json().to_string().as_bytes())
 }
 
 async fn network(args: &Args) -> Result<Network, String> {

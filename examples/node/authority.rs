@@ -24,14 +24,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
 
-fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
-    }
-}
-
 impl Authority {
     /// Opens (or starts) the ledger in `dir`.
     ///
@@ -39,8 +31,8 @@ impl Authority {
     /// What could not be read, and why.
     pub fn open(dir: &Path, hf: [u16; 2]) -> Result<Self, String> {
         let log_path = dir.join("ledger.log");
-        let log = read_if_there(&log_path)?.unwrap_or_default();
-        let state = read_if_there(&dir.join("network.json"))?;
+        let log = crate::files::read_if_there(&log_path)?.unwrap_or_default();
+        let state = crate::files::read_if_there(&dir.join("network.json"))?;
         let restored = Keeper::restore(hf, &log, state.as_deref())
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         if let Some((offset, problem)) = &restored.damage {
@@ -61,17 +53,19 @@ impl Authority {
         Ok(Self { keeper: restored.keeper, log: file, dir: dir.to_owned() })
     }
 
+    // Writes wait for the disk: `block_in_place` moves the runtime's other tasks off this worker
+    // meanwhile (the node runs a multi-threaded runtime).
     fn append(&mut self, record: &[u8]) -> Result<(), String> {
         let path = self.dir.join("ledger.log");
-        self.log.write_all(record).and_then(|()| self.log.sync_data()).map_err(io(&path))
+        let log = &mut self.log;
+        tokio::task::block_in_place(|| log.write_all(record).and_then(|()| log.sync_data()))
+            .map_err(io(&path))
     }
 
     fn persist(&self) -> Result<(), String> {
-        let (path, tmp) = (self.dir.join("network.json"), self.dir.join("network.json.tmp"));
         let bytes = self.state().map_err(|e| e.to_string())?.to_json().to_string();
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes.as_bytes()).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))
+        let path = self.dir.join("network.json");
+        tokio::task::block_in_place(|| crate::files::replace(&path, bytes.as_bytes()))
     }
 
     /// A node joins (or says where it is now); `node` signed the request.
