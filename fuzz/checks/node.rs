@@ -1,0 +1,220 @@
+// The checks behind the sesh-node fuzz targets. Included (not compiled on its own) by
+// `fuzz_targets/{keeper_join,fetch_request,handover_messages}.rs` and by
+// `crates/sesh-node/tests/fuzz_corpus.rs`, which replays the committed corpus through the same
+// code on stable Rust.
+
+use std::net::Ipv4Addr;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+use sesh_identity::{Identity, NodeId, Seed};
+use sesh_network::{NetworkState, NodeRecord};
+use sesh_node::handover::{
+    self, FetchRequest, PAGE, accepted, from_wire, push_answer, push_body, read_page, read_push,
+    to_wire,
+};
+use sesh_node::keeper::{JoinRequest, Keeper, params, register_tx};
+use sesh_rpc::message_hash;
+use sesh_rpc::store::Message;
+use sesh_staking::journal::{Journal, record_bytes};
+use sesh_staking::tx::Tx;
+use sesh_swarm::{SwarmId, SwarmMap};
+
+/// The receiver's clock (the corpus's messages expire around it).
+const NOW_MS: i64 = 1_700_000_000_000;
+
+/// Node `i` of the fixed network (the corpus is made with the same keys).
+fn identity(i: u8) -> Identity {
+    Identity::from_seed(&Seed::from_bytes([i + 1; 32]))
+}
+
+/// The swarms of the fixed network: node `i` of the first nine is in `SWARMS[i % 3]`.
+const SWARMS: [u64; 3] = [0x1000_0000_0000_0000, 0x8000_0000_0000_0000, 0xc000_0000_0000_0000];
+
+/// Nine nodes in three swarms, and node 9 in none.
+static STATE: LazyLock<NetworkState> = LazyLock::new(|| {
+    let records: Vec<NodeRecord> = (0..10u8)
+        .map(|i| NodeRecord {
+            id: NodeId::from_identity(&identity(i)),
+            x25519: *identity(i).x25519_public_key(),
+            ip: Ipv4Addr::new(10, 0, 0, i + 1),
+            port: 20_000 + u16::from(i),
+            tls: true,
+        })
+        .collect();
+    let map = SwarmMap::from_assignments(
+        records
+            .iter()
+            .take(9)
+            .zip(SWARMS.iter().cycle())
+            .map(|(r, s)| (r.id, SwarmId::new(*s).expect("a swarm id"))),
+    )
+    .expect("distinct nodes");
+    NetworkState::new(5, [21, 0], [7; 32], records, map).expect("a state")
+});
+
+fn node(i: u8) -> NodeId {
+    NodeId::from_identity(&identity(i))
+}
+
+/// The log of a ledger where node 0 registered itself (with `register_tx`).
+static REGISTERED: LazyLock<Vec<u8>> =
+    LazyLock::new(|| record_bytes(&register_tx(&identity(0)).expect("a registration")));
+
+/// A join request: the first byte says who signs it (bit 0: node 0, else node 1) and whether
+/// node 0 is registered already (bit 1); the rest is the body. `JoinRequest::parse` never panics
+/// and what it reads re-encodes (`to_body`) to the same request; `Keeper::join` either refuses
+/// and changes nothing, or records where the signer is reached and changes the ledger only by a
+/// valid registration of the signer itself, which it returns as the log record.
+pub fn keeper_join(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else { return };
+    let request = JoinRequest::parse(body);
+    if let Ok(request) = &request {
+        assert_eq!(JoinRequest::parse(&request.to_body()).as_ref(), Ok(request));
+    }
+    let signer = node(u8::from(selector & 1 == 0));
+    let log: &[u8] = if selector & 2 == 0 { &[] } else { &REGISTERED };
+    let mut keeper = Keeper::restore([21, 0], log, None).expect("a good log").keeper;
+    let (ledger_before, state_before) = (keeper.chain().ledger().clone(), keeper.state());
+    let was_registered = ledger_before.node(&signer).is_some();
+
+    match keeper.join(signer, body) {
+        Err(_) => {
+            assert_eq!(keeper.chain().ledger().state_hash(), ledger_before.state_hash());
+            assert_eq!(keeper.state(), state_before);
+        }
+        Ok(record) => {
+            let request = request.expect("a join that parsed");
+            match (record, &request.register) {
+                (None, _) => {
+                    assert!(was_registered);
+                    assert_eq!(keeper.chain().ledger().state_hash(), ledger_before.state_hash());
+                }
+                (Some(record), Some(tx)) => {
+                    assert!(!was_registered);
+                    assert!(matches!(&tx.tx, Tx::Register(r) if r.node == signer));
+                    assert!(tx.verify(&params()).is_ok(), "an unverified registration applied");
+                    assert_eq!(record, record_bytes(tx));
+                    let mut expected_log = log.to_vec();
+                    expected_log.extend_from_slice(&record);
+                    let expected = Journal::open(params(), None, &expected_log).expect("the log");
+                    assert_eq!(
+                        keeper.chain().ledger().state_hash(),
+                        expected.journal.ledger().state_hash()
+                    );
+                }
+                (Some(_), None) => panic!("a registration without a register field"),
+            }
+            let state = keeper.state().expect("a state");
+            let listed = state.node(&signer).expect("the joined node is listed");
+            assert_eq!(
+                (listed.ip, listed.port, listed.tls),
+                (request.ip, request.port, request.tls)
+            );
+        }
+    }
+}
+
+/// A fetch request's body: `FetchRequest::parse` never panics; what it reads has a limit in
+/// `1..=PAGE` and re-encodes (`to_body`) to the same request; only members of the swarm are
+/// authorized; and the answer made from stored rows reads back (`read_page`) as exactly the
+/// swarm's unexpired messages among them.
+pub fn fetch_request(data: &[u8]) {
+    let Ok(ask) = FetchRequest::parse(data) else { return };
+    assert!((1..=PAGE).contains(&ask.limit));
+    assert_eq!(FetchRequest::parse(&ask.to_body()), Ok(ask));
+    for i in 0..10 {
+        let member = STATE.members(ask.swarm).iter().any(|r| r.id == node(i));
+        assert_eq!(ask.authorize(&STATE, &node(i)).is_ok(), member);
+    }
+    let rows: Vec<(i64, Message)> = (0u8..12)
+        .take(ask.limit)
+        .map(|i| {
+            let row = ask.after.saturating_add(1 + i64::from(i));
+            (row, message(i, NOW_MS - 1000 + 300 * i64::from(i)))
+        })
+        .collect();
+    let answer = ask.answer(&STATE, &rows).to_string();
+    let Some(member) = STATE.members(ask.swarm).first().map(|r| r.id) else { return };
+    let (taken, next) = read_page(&STATE, &member, NOW_MS, answer.as_bytes(), ask.after)
+        .expect("an answer is JSON");
+    let expected: Vec<Message> = rows
+        .iter()
+        .map(|(_, m)| m.clone())
+        .filter(|m| STATE.swarm_for(&m.pubkey.to_bytes()) == Some(ask.swarm))
+        .filter(|m| m.expiry > NOW_MS)
+        .collect();
+    assert_eq!(taken.keep, expected);
+    assert_eq!(taken.malformed, 0);
+    assert!(next.is_none_or(|n| n > ask.after));
+    assert_eq!(
+        next.is_some(),
+        rows.len() == ask.limit && rows.last().is_some_and(|r| r.0 > ask.after)
+    );
+}
+
+/// A stored message of account `k` (prefix 05), expiring at `expiry`.
+fn message(k: u8, expiry: i64) -> Message {
+    // Accounts spread over swarm space (the space is the XOR of the key's four 8-byte words).
+    let mut key = [0x5a; 32];
+    key[..8].copy_from_slice(&u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    let pubkey = sesh_rpc::AccountId::new(0x05, key);
+    let namespace = sesh_rpc::Namespace(0);
+    let data = vec![k; usize::from(k) + 1];
+    Message {
+        hash: message_hash(&pubkey, namespace, &data),
+        pubkey,
+        namespace,
+        timestamp: expiry - 86_400_000,
+        expiry,
+        data,
+    }
+}
+
+/// A push's body, a fetched page and a push's answer (`read_push`, `read_page`, `accepted`,
+/// `from_wire`): never a panic; every entry is kept, not ours, or malformed; a kept message's
+/// hash is its content's, it has not expired and this node's swarm owns its account, and it
+/// survives the wire form; what was kept is kept again when pushed on; a node in no swarm keeps
+/// nothing; the answer to a push names exactly what was kept.
+pub fn handover_messages(data: &[u8]) {
+    let me = node(0);
+    let pushed = read_push(&STATE, &me, NOW_MS, data);
+    let value = serde_json::from_slice::<Value>(data);
+    assert_eq!(pushed.is_ok(), value.is_ok());
+    let page = read_page(&STATE, &me, NOW_MS, data, 0);
+    let (Ok(pushed), Ok(value)) = (pushed, value) else {
+        assert!(page.is_err());
+        assert!(accepted(data).is_empty());
+        return;
+    };
+    let (page, next) = page.expect("JSON");
+    assert_eq!(page, pushed);
+    assert!(next.is_none_or(|n| n > 0));
+    let entries = value.get("messages").and_then(Value::as_array).map_or(0, Vec::len);
+    assert_eq!(pushed.keep.len() + pushed.not_ours + pushed.malformed, entries);
+    let mine = STATE.swarm_of(&me);
+    for m in &pushed.keep {
+        assert_eq!(m.hash, message_hash(&m.pubkey, m.namespace, &m.data));
+        assert!(m.expiry > NOW_MS);
+        assert_eq!(STATE.swarm_for(&m.pubkey.to_bytes()), mine);
+        assert_eq!(from_wire(&to_wire(m)).as_ref(), Some(m));
+    }
+    let again = read_push(&STATE, &me, NOW_MS, &push_body(&pushed.keep)).expect("a push body");
+    assert_eq!(again.keep, pushed.keep);
+    assert_eq!((again.not_ours, again.malformed), (0, 0));
+    let outside = read_push(&STATE, &node(9), NOW_MS, data).expect("JSON");
+    assert!(outside.keep.is_empty());
+    assert_eq!(outside.not_ours, pushed.keep.len() + pushed.not_ours);
+
+    let named = accepted(data);
+    let listed = value.get("accepted").and_then(Value::as_array);
+    assert_eq!(named.len(), listed.map_or(0, |l| l.iter().filter(|h| h.is_string()).count()));
+    let answer = push_answer(&pushed.keep, pushed.keep.len()).to_string();
+    let hashes: Vec<String> = pushed.keep.iter().map(|m| m.hash.clone()).collect();
+    assert_eq!(accepted(answer.as_bytes()), hashes);
+    if let Some(m) = from_wire(&value) {
+        assert_eq!(m.hash, message_hash(&m.pubkey, m.namespace, &m.data));
+        assert_eq!(from_wire(&to_wire(&m)), Some(m));
+    }
+    let _ = handover::swarm_changed(&STATE, &STATE, &me);
+}
