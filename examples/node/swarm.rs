@@ -75,6 +75,7 @@ pub async fn handover(app: &Arc<App>) -> bool {
 async fn keep(app: &App, accepted: Accepted) -> Result<usize, Internal> {
     Metrics::outcome(&app.metrics.handover, "not_ours", accepted.not_ours as u64);
     Metrics::outcome(&app.metrics.handover, "malformed", accepted.malformed as u64);
+    Metrics::outcome(&app.metrics.handover, "out_of_bounds", accepted.out_of_bounds as u64);
     let messages = accepted.keep;
     match app.with_db(move |db| db.import(messages)).await? {
         Ok(new) => Ok(new),

@@ -339,3 +339,41 @@ async fn a_send_succeeds_with_a_swarm_member_down() {
         assert!(ok, "{stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cannot_push_a_message_no_store_could_make() {
+    let net = Testnet::start("forged-push", 3, &[]).await;
+    let account = Identity::generate(&mut OsRng);
+    let pubkey = sesh_rpc::AccountId::load(&account.session_id().to_string()).unwrap();
+    let now = common::now_ms();
+    let year = 365 * 86_400_000;
+    let message = |timestamp: i64, expiry: i64, data: &[u8]| sesh_rpc::store::Message {
+        pubkey,
+        hash: sesh_rpc::message_hash(&pubkey, sesh_rpc::Namespace(0), data),
+        namespace: sesh_rpc::Namespace(0),
+        timestamp,
+        expiry,
+        data: data.to_vec(),
+    };
+    let forged = message(now + 3 * year, now + 100 * year, b"from the future");
+    let fair = message(now - 1000, now + 3_600_000, b"an honest handover");
+    let body = sesh_node::handover::push_body(&[forged.clone(), fair.clone()]);
+    // Node 1 (a member of the network, with its own key) pushes both to node 2.
+    let signer = node_identity(&net.nodes[1].dir);
+    let headers = auth::sign(&signer, "/swarm/v1/push", now, &body);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, answer) = net.post_with(2, "/swarm/v1/push", body, &headers).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(sesh_node::handover::accepted(&answer), vec![fair.hash.clone()]);
+    let params =
+        sesh_rpc::client::Account::session(&account).retrieve(sesh_rpc::Namespace(0), now, None);
+    let (_, v) = net.rpc(2, "retrieve", params).await;
+    let held: Vec<&str> =
+        v["messages"].as_array().unwrap().iter().map(|m| m["hash"].as_str().unwrap()).collect();
+    assert_eq!(held, vec![fair.hash.as_str()]);
+    assert!(
+        net.metrics(2)
+            .await
+            .contains("sesh_node_handover_messages_total{outcome=\"out_of_bounds\"} 1")
+    );
+}

@@ -129,6 +129,21 @@ pub struct Accepted {
     pub not_ours: usize,
     /// Entries that are not messages, or whose hash is not their content's.
     pub malformed: usize,
+    /// Well-formed messages no store could have made: a timestamp ahead of the clock, or an
+    /// expiry further out than any TTL or expiry extension allows.
+    pub out_of_bounds: usize,
+}
+
+/// Whether a stored message could exist: its timestamp was within [`STORE_TOLERANCE`] of a
+/// clock when it was stored (so not ahead of `now_ms` by more), and its expiry is no further
+/// than the longest TTL or expiry extension allows from now ([`TTL_MAXIMUM_PRIVATE`]).
+///
+/// [`STORE_TOLERANCE`]: sesh_rpc::handler::STORE_TOLERANCE
+/// [`TTL_MAXIMUM_PRIVATE`]: sesh_rpc::handler::TTL_MAXIMUM_PRIVATE
+pub fn within_store_bounds(m: &Message, now_ms: i64) -> bool {
+    use sesh_rpc::handler::{STORE_TOLERANCE, TTL_MAXIMUM_PRIVATE};
+    m.timestamp <= now_ms.saturating_add(STORE_TOLERANCE)
+        && m.expiry <= now_ms.saturating_add(TTL_MAXIMUM_PRIVATE + STORE_TOLERANCE)
 }
 
 /// Sorts the `messages` list of a push or a fetched page.
@@ -142,6 +157,7 @@ pub fn accept(
     let mine = state.swarm_of(me);
     for v in messages.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
         match from_wire(v) {
+            Some(m) if !within_store_bounds(&m, now_ms) => out.out_of_bounds += 1,
             Some(m)
                 if m.expiry > now_ms
                     && mine.is_some()

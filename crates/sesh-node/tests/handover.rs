@@ -71,7 +71,7 @@ fn message(account: AccountId, namespace: i16, data: &[u8], expiry: i64) -> Mess
         pubkey: account,
         hash: message_hash(&account, Namespace(namespace), data),
         namespace: Namespace(namespace),
-        timestamp: expiry - 1000,
+        timestamp: (expiry - 1000).min(NOW),
         expiry,
         data: data.to_vec(),
     }
@@ -518,5 +518,35 @@ proptest! {
         let wrapped = json!({"messages": [v.clone()], "next": v});
         let got = accept(&state, &id(3), NOW, wrapped.get("messages"));
         prop_assert_eq!(got.keep.len() + got.not_ours + got.malformed, 1);
+    }
+}
+
+#[test]
+fn messages_no_store_could_have_made_are_refused() {
+    let state = state();
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let me = id(1);
+    let mine = swarm(1);
+    let day = 86_400_000;
+    let at = |timestamp: i64, expiry: i64| {
+        let mut m = message(account_in(&state, mine, &mut rng.clone()), 2, b"x", expiry);
+        m.timestamp = timestamp;
+        m
+    };
+    let cases = [
+        (at(NOW - day, NOW + day), true),
+        (at(NOW + 10_000, NOW + 30 * day + 10_000), true),
+        // Years ahead, a century away: a forged push.
+        (at(NOW + 3 * 365 * day, NOW + 100 * 365 * day), false),
+        (at(NOW + 10_001, NOW + day), false),
+        (at(NOW - day, NOW + 30 * day + 10_001), false),
+    ];
+    for (m, ok) in cases {
+        let got = accept(&state, &me, NOW, Some(&json!([to_wire(&m)])));
+        assert_eq!(
+            (got.keep.len(), got.out_of_bounds),
+            (usize::from(ok), usize::from(!ok)),
+            "{m:?}"
+        );
     }
 }
