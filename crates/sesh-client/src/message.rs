@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sesh_envelope::{envelope, storage};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_rpc::client::Account;
-use sesh_rpc::{AccountId, Namespace};
+use sesh_rpc::{AccountId, Namespace, message_hash};
 
 use crate::error::{Error, Result};
 use crate::inbox::Inbox;
@@ -134,6 +134,7 @@ pub fn read_retrieve(
         more: v.get("more").and_then(Value::as_bool) == Some(true) && !list.is_empty(),
         ..Retrieved::default()
     };
+    let account = AccountId::load(&me.session_id().to_string());
     for m in list {
         let (Some(hash), Some(data)) =
             (m.get("hash").and_then(Value::as_str), m.get("data").and_then(Value::as_str))
@@ -142,14 +143,26 @@ pub fn read_retrieve(
             continue;
         };
         inbox.advance(member, hash);
+        // The hash is recomputed: a node cannot make one message show twice under two hashes.
+        let bytes = STANDARD
+            .decode(data)
+            .ok()
+            .filter(|b| account.is_some_and(|a| message_hash(&a, Namespace(0), b) == hash));
+        let Some(bytes) = bytes else {
+            out.unreadable += 1;
+            continue;
+        };
+        // Remembered at least an hour, whatever expiry the node claims, so that a message it
+        // says has expired is not shown again on the next poll.
         let expiry = m
             .get("expiration")
             .and_then(Value::as_i64)
-            .unwrap_or(now_ms.saturating_add(MESSAGE_TTL_MS));
+            .unwrap_or(now_ms.saturating_add(MESSAGE_TTL_MS))
+            .max(now_ms.saturating_add(3_600_000));
         if !inbox.mark_seen(hash, expiry) {
             continue;
         }
-        match read_message(me, hash, data) {
+        match read_message(me, hash, &bytes) {
             Some(received) => out.messages.push(received),
             None => out.unreadable += 1,
         }
@@ -158,9 +171,8 @@ pub fn read_retrieve(
     Ok(out)
 }
 
-fn read_message(me: &Identity, hash: &str, data: &str) -> Option<Received> {
-    let bytes = STANDARD.decode(data).ok()?;
-    let msg = envelope::decode_for_recipient(me, &bytes).ok()?;
+fn read_message(me: &Identity, hash: &str, bytes: &[u8]) -> Option<Received> {
+    let msg = envelope::decode_for_recipient(me, bytes).ok()?;
     let from = msg.sender_session_id().ok()?;
     let text = msg.content().ok()?.data_message?.body?;
     Some(Received { hash: hash.to_owned(), from, text, sent_ms: msg.envelope().timestamp_ms })
