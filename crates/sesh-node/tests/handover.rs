@@ -524,7 +524,7 @@ proptest! {
 #[test]
 fn messages_no_store_could_have_made_are_refused() {
     let state = state();
-    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let rng = ChaCha20Rng::seed_from_u64(77);
     let me = id(1);
     let mine = swarm(1);
     let day = 86_400_000;
