@@ -12,7 +12,7 @@ use sesh_node::Duty;
 use sesh_node::ratelimit::RateLimiter;
 use sesh_node::replication;
 use sesh_rpc::handler::{self, Body, Context, Node};
-use sesh_rpc::request::{is_known_method, is_read_only_method};
+use sesh_rpc::request::{self, is_known_method, is_read_only_method};
 
 use crate::lock;
 use crate::node::Args;
@@ -281,8 +281,7 @@ pub struct RpcAnswer {
     pub status: u16,
     /// Body.
     pub body: Body,
-    /// The method, for the counters (known names only, so that clients cannot grow the label
-    /// set).
+    /// The method, for the counters (a known name or `unknown`).
     pub method: String,
 }
 
@@ -290,6 +289,11 @@ impl RpcAnswer {
     fn text(status: u16, text: impl Into<String>, method: &str) -> Self {
         Self { status, body: Body::Text(text.into()), method: method.to_owned() }
     }
+}
+
+/// Runs `f` with this node as `sesh-rpc`'s handler sees it in `state`.
+fn with_node<T>(app: &App, state: &NetworkState, f: impl FnOnce(&Node<'_>) -> T) -> T {
+    f(&Node { identity: &app.identity, hf: state.hf, swarm: &Duty::new(state, app.me) })
 }
 
 /// Runs one storage RPC body (`{"method", "params"}`), from a client (`forwarded = false`:
@@ -306,23 +310,28 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
     if forwarded && let Some(refusal) = replication::refuse_forwarded(&method) {
         return RpcAnswer::text(400, refusal, &label);
     }
+    let req = match request::parse(&method, &params) {
+        Ok(req) => req,
+        Err(e) => return RpcAnswer::text(400, e.response_text(), &label),
+    };
     let state = app.state();
     let ctx = Context { now_ms: crate::now_ms(), forwarded };
-    let handled = {
+    let handled = if is_read_only_method(&label) {
+        let (app2, state) = (app.clone(), state.clone());
+        let run = move |db: &mut Db| with_node(&app2, &state, |n| handler::handle(n, db, ctx, req));
+        app.with_reader(run).await
+    } else {
+        // The signatures are checked here, on the blocking pool; the writer only writes.
+        let (app2, state2, req2) = (app.clone(), state.clone(), req.clone());
+        let ahead = move || with_node(&app2, &state2, |n| handler::verify_ahead(n, ctx, &req2));
+        let verified = tokio::task::spawn_blocking(ahead).await.unwrap_or_default();
         let (app2, state) = (app.clone(), state.clone());
         let run = move |db: &mut Db| {
-            let duty = Duty::new(&state, app2.me);
-            let node = Node { identity: &app2.identity, hf: state.hf, swarm: &duty };
-            let response = handler::handle_params(&node, db, ctx, &method, &params);
-            (response, method, params)
+            with_node(&app2, &state, |n| handler::handle_verified(n, db, ctx, req, &verified))
         };
-        if is_read_only_method(&label) {
-            app.with_reader(run).await
-        } else {
-            app.with_db(run).await
-        }
+        app.with_db(run).await
     };
-    let (mut response, method, params) = match handled {
+    let mut response = match handled {
         Ok(h) => h,
         Err(Internal(e)) => return RpcAnswer::text(500, e, &label),
     };

@@ -21,7 +21,8 @@ use crate::Error;
 use crate::encoding::to_base64;
 use crate::request::Auth;
 use crate::request::{self, NamespaceRequest, Request};
-use crate::store::{Message, Store, StoreFailure};
+use crate::store::{Message, Store, StoreFailure, Stored};
+use crate::types::SubaccountToken;
 use crate::types::{AccountId, Namespace, NamespaceSel, access};
 
 /// Signatures may be this far from now (ms).
@@ -246,7 +247,137 @@ pub fn handle_params(
 
 /// Handles a parsed request. A database failure is a `500` (see the [module](self) docs).
 pub fn handle(node: &Node<'_>, store: &mut dyn Store, ctx: Context, req: Request) -> Response {
-    try_handle(node, store, ctx, req).unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
+    handle_verified(node, store, ctx, req, &Verified::NONE)
+}
+
+/// [`handle`], with the signature checks [`verify_ahead`] made for this request taken as made:
+/// a node verifies ahead on any thread, and runs the request on its database's one writer with
+/// no Ed25519 work left there. A check `verified` does not hold is made here as usual.
+pub fn handle_verified(
+    node: &Node<'_>,
+    store: &mut dyn Store,
+    ctx: Context,
+    req: Request,
+    verified: &Verified,
+) -> Response {
+    try_handle(node, store, ctx, req, verified, None)
+        .unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
+}
+
+/// One Ed25519 check: the key, the message, the signature, and whether it verified.
+type Check = ([u8; 32], Vec<u8>, [u8; 64], bool);
+
+/// The signature checks of a request, made ahead of its run ([`verify_ahead`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    checks: Vec<Check>,
+}
+
+impl Verified {
+    /// No checks made ahead.
+    pub const NONE: Self = Self { checks: Vec::new() };
+
+    /// Checks made.
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// Whether none were made.
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    fn get(&self, key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Option<bool> {
+        let same = |c: &&Check| c.0 == *key && c.1 == message && c.2 == *signature;
+        self.checks.iter().find(same).map(|c| c.3)
+    }
+}
+
+/// Makes the signature checks `req` calls for, without a store: the request is run against a
+/// store that answers "not revoked" and fails everything else, so the checks made before its
+/// first read or write are recorded (for a batch, those of the sub-requests up to the first
+/// that touches the store). Hand the result to [`handle_verified`].
+pub fn verify_ahead(node: &Node<'_>, ctx: Context, req: &Request) -> Verified {
+    let mut checks = Vec::new();
+    let _ = try_handle(node, &mut DryRun, ctx, req.clone(), &Verified::NONE, Some(&mut checks));
+    Verified { checks }
+}
+
+/// A store for [`verify_ahead`]: nothing is revoked, and every read or write fails (stopping
+/// the run before it does anything).
+struct DryRun;
+
+fn dry<T>() -> Result<T, StoreFailure> {
+    Err(StoreFailure("verifying ahead reads and writes nothing".into()))
+}
+
+impl Store for DryRun {
+    fn store(&mut self, _: Message) -> Result<Stored, StoreFailure> {
+        dry()
+    }
+    fn retrieve(
+        &self,
+        _: &AccountId,
+        _: Namespace,
+        _: Option<&str>,
+        _: Option<usize>,
+        _: Option<usize>,
+        _: usize,
+    ) -> Result<(Vec<Message>, bool), StoreFailure> {
+        dry()
+    }
+    fn delete_by_hash(&mut self, _: &AccountId, _: &[String]) -> Result<Vec<String>, StoreFailure> {
+        dry()
+    }
+    fn delete_all(
+        &mut self,
+        _: &AccountId,
+        _: Option<Namespace>,
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
+        dry()
+    }
+    fn delete_before(
+        &mut self,
+        _: &AccountId,
+        _: Option<Namespace>,
+        _: i64,
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
+        dry()
+    }
+    fn expire_all(
+        &mut self,
+        _: &AccountId,
+        _: Option<Namespace>,
+        _: i64,
+    ) -> Result<Vec<(Namespace, String)>, StoreFailure> {
+        dry()
+    }
+    fn expire(
+        &mut self,
+        _: &AccountId,
+        _: &[String],
+        _: &[i64],
+        _: bool,
+        _: bool,
+    ) -> Result<Vec<(String, i64)>, StoreFailure> {
+        dry()
+    }
+    fn get_expiries(
+        &self,
+        _: &AccountId,
+        _: &[String],
+    ) -> Result<BTreeMap<String, i64>, StoreFailure> {
+        dry()
+    }
+    fn revoke(&mut self, _: &AccountId, _: &[SubaccountToken]) -> Result<(), StoreFailure> {
+        dry()
+    }
+    fn unrevoke(&mut self, _: &AccountId, _: &[SubaccountToken]) -> Result<usize, StoreFailure> {
+        dry()
+    }
+    fn is_revoked(&self, _: &AccountId, _: &SubaccountToken) -> Result<bool, StoreFailure> {
+        Ok(false)
+    }
 }
 
 /// [`handle`], with a database failure that its method does not answer itself left to the
@@ -256,6 +387,8 @@ fn try_handle(
     store: &mut dyn Store,
     ctx: Context,
     req: Request,
+    ahead: &Verified,
+    record: Option<&mut Vec<Check>>,
 ) -> Result<Response, StoreFailure> {
     if let Some(account) = req.account()
         && !matches!(req, Request::GetSwarm(_))
@@ -265,7 +398,7 @@ fn try_handle(
         misc(&mut body, node, ctx.now_ms);
         return Ok(Response::json(421, body));
     }
-    let mut h = Handler { node, store, ctx, verification: None, token_check: None };
+    let mut h = Handler { node, store, ctx, verification: None, token_check: None, ahead, record };
     let recursive = req.is_recursive();
     let mut response = match req {
         Request::Store(r) => h.store(r)?,
@@ -315,6 +448,10 @@ struct Handler<'n, 's> {
     ctx: Context,
     verification: Option<Verification>,
     token_check: Option<([u8; 36], [u8; 32], bool)>,
+    /// Checks made ahead ([`verify_ahead`]).
+    ahead: &'n Verified,
+    /// Where checks are recorded, when verifying ahead.
+    record: Option<&'s mut Vec<Check>>,
 }
 
 fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
@@ -323,6 +460,19 @@ fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool 
 }
 
 impl Handler<'_, '_> {
+    /// An Ed25519 check: taken from the checks made ahead if they hold it, recorded when
+    /// verifying ahead.
+    fn check(&mut self, key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        let ok = self
+            .ahead
+            .get(key, message, signature)
+            .unwrap_or_else(|| ed25519_verify(key, message, signature));
+        if let Some(record) = &mut self.record {
+            record.push((*key, message.to_vec(), *signature, ok));
+        }
+        ok
+    }
+
     fn sign(&self, parts: &[&[u8]]) -> String {
         to_base64(&self.node.identity.sign(&message(parts)).to_bytes())
     }
@@ -362,14 +512,14 @@ impl Handler<'_, '_> {
             if !sub.token.prefix_allowed(pubkey.prefix()) || !sub.token.has(required) {
                 return Ok(false);
             }
-            let ok = ed25519_verify(&key, &sub.token.0, &sub.signature);
+            let ok = self.check(&key, &sub.token.0, &sub.signature);
             self.token_check = Some((sub.token.0, key, ok));
             if !ok {
                 return Ok(false);
             }
             key = sub.token.pubkey();
         }
-        let valid = ed25519_verify(&key, &msg, &auth.signature);
+        let valid = self.check(&key, &msg, &auth.signature);
         self.verification = Some(Verification { message: msg, key, valid });
         Ok(valid)
     }
@@ -766,7 +916,8 @@ impl Handler<'_, '_> {
         let mut results = Vec::with_capacity(subs.len());
         for sub in subs {
             let ctx = Context { forwarded: false, ..self.ctx };
-            let r = try_handle(self.node, self.store, ctx, sub)?;
+            let record = self.record.as_deref_mut();
+            let r = try_handle(self.node, self.store, ctx, sub, self.ahead, record)?;
             let ok = (200..300).contains(&r.status);
             results.push(json!({"code": r.status, "body": r.body.to_json()}));
             if sequence && !ok {

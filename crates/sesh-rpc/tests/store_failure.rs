@@ -416,3 +416,54 @@ fn inside_a_batch_a_failing_sub_request_is_answered_as_the_server_does() {
     assert_eq!((r.status, r.body), (500, Body::Text(REQUEST_FAILED.to_owned())));
     assert_eq!(after.messages().len(), seed.messages().len() + 1);
 }
+
+/// Verifying ahead changes no answer and no store, only where the Ed25519 work happens: every
+/// request (signed by the account or a subaccount, with its signature intact or broken, alone
+/// or in a batch) answers the same through `handle_verified(verify_ahead(…))` as through
+/// `handle`, and a signed request's checks are all made ahead.
+#[test]
+fn verifying_ahead_answers_exactly_as_verifying_in_place() {
+    use sesh_rpc::handler::{handle, handle_verified, verify_ahead};
+    use sesh_rpc::request::parse;
+    let node_key = key(9);
+    let node = Node { identity: &node_key, hf: [19, 4], swarm: &Solo };
+    let me = key(7);
+    let account = Account::session(&me);
+    let ctx = Context { now_ms: NOW, forwarded: false };
+    let (start, hashes) = seeded(&node, &account);
+    let mut cases: Vec<(&str, Map<String, Value>)> =
+        requests(&me, &account, &hashes).into_iter().map(|(m, p, _)| (m, p)).collect();
+    // Each signed one again with a broken signature.
+    for (method, params) in cases.clone() {
+        if let Some(Value::String(sig)) = params.get("signature") {
+            let mut broken = params.clone();
+            let flipped = if sig.starts_with('A') {
+                sig.replacen('A', "B", 1)
+            } else {
+                format!("A{}", &sig[1..])
+            };
+            broken.insert("signature".into(), json!(flipped));
+            cases.push((method, broken));
+        }
+    }
+    let subs: Vec<Value> = cases.iter().map(|(m, p)| json!({"method": m, "params": p})).collect();
+    let mut batch = Map::new();
+    batch.insert("requests".into(), Value::Array(subs.clone()));
+    cases.push(("batch", batch.clone()));
+    cases.push(("sequence", batch));
+    let mut checked = 0;
+    for (method, params) in &cases {
+        let Ok(req) = parse(method, params) else { continue };
+        let (mut a, mut b) = (start.clone(), start.clone());
+        let in_place = handle(&node, &mut a, ctx, req.clone());
+        let verified = verify_ahead(&node, ctx, &req);
+        let ahead = handle_verified(&node, &mut b, ctx, req, &verified);
+        assert_eq!(in_place, ahead, "{method} {params:?}");
+        assert_eq!(contents(&a), contents(&b), "{method}");
+        if params.contains_key("signature") {
+            assert!(!verified.is_empty(), "{method}: no check made ahead");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} signed requests");
+}
