@@ -1,10 +1,11 @@
 //! The IO halves of sesh's example programs, compiled once and shared: the reference node
 //! ([`node`], which the `node` program and every testnet node run), a client's network access
 //! ([`client`], for the `client` and `testnet` programs), a local network of node processes
-//! ([`local`], for the `testnet` program and the node's tests) and the simulator
-//! ([`simulate`]). Each
-//! program's `main.rs` holds its command line; what the protocol decides is in the crates
-//! (`sesh-network`, `sesh-node`, `sesh-client` and the protocol crates under them).
+//! ([`local`], for the `testnet` program and the node's tests), the simulator ([`simulate`]),
+//! capped reads and egress-checked name resolution for untrusted peers ([`http`]), and secret
+//! and replaced files ([`files`]). Each program's `main.rs` holds its command line; what the
+//! protocol decides is in the crates (`sesh-network`, `sesh-node`, `sesh-client` and the
+//! protocol crates under them).
 
 // The examples are where clocks live (the crates take time as an argument). Their errors are
 // the database's and the sockets', each saying what failed in its message.
