@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum_server::tls_rustls::RustlsAcceptor;
 use clap::Parser;
 use sesh_identity::NodeId;
 use sesh_network::{NetworkState, NodeRecord};
@@ -172,11 +173,7 @@ async fn run(args: Args) -> Result<(), String> {
         port: local.port(),
         tls,
     };
-    let authority = if args.authority {
-        Some(Authority::open(&args.data, HF).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
+    let authority = args.authority.then(|| Authority::open(&args.data, HF)).transpose()?;
     let app = Arc::new(
         App::new(identity, info, db, db_path, HF, authority, args.clone())
             .map_err(|e| format!("making the HTTP client: {e}"))?,
@@ -198,11 +195,13 @@ async fn run(args: Args) -> Result<(), String> {
         }
     });
     let service = server::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (server, limited) =
+        (crate::http::defended(listener, handle), crate::http::Limited::default());
     let served = if tls {
         let config = tls::config(&args.data, local.ip()).await?;
-        axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await
+        server.acceptor(RustlsAcceptor::new(config).acceptor(limited)).serve(service).await
     } else {
-        axum_server::from_tcp(listener).handle(handle).serve(service).await
+        server.acceptor(limited).serve(service).await
     };
     for t in tasks {
         t.abort();

@@ -377,3 +377,63 @@ async fn a_node_cannot_push_a_message_no_store_could_make() {
             .contains("sesh_node_handover_messages_total{outcome=\"out_of_bounds\"} 1")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_past_the_cap_are_refused_while_others_are_served() {
+    use std::time::{Duration, Instant};
+    let net = Testnet::start("conn-cap", 1, &[]).await;
+    let addr = net.nodes[0].url.trim_start_matches("http://").to_owned();
+    // 1,100 idle connections from 127.0.0.1, as in the probe that silenced a node.
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still_open = |idle: &mut Vec<tokio::net::TcpStream>| {
+        idle.iter_mut()
+            .filter(|s| {
+                let mut b = [0u8; 1];
+                matches!(s.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            })
+            .count()
+    };
+    // The cap, less the harness's own keep-alive connections from the same address.
+    let (open, cap) = (still_open(&mut idle), sesh_node::ratelimit::MAX_CONNECTIONS_PER_ADDRESS);
+    assert!((cap - 4..=cap).contains(&open), "{open} of 1,100 held open");
+    // A client at another address is served meanwhile.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let info = r#"{"method": "info", "params": {}}"#;
+    let r = other.post(format!("http://{addr}/storage_rpc/v1")).body(info).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A client that starts a request and never finishes its headers is cut off after 10 s.
+    let slow = tokio::net::TcpSocket::new_v4().unwrap();
+    slow.bind("127.0.0.3:0".parse().unwrap()).unwrap();
+    let mut slow = slow.connect(addr.parse().unwrap()).await.unwrap();
+    slow.write_all(b"POST /storage_rpc/v1 HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(20), slow.read(&mut buf)).await;
+    assert!(read.is_ok(), "a slow client kept its connection for 20 s");
+    assert!(started.elapsed() >= Duration::from_secs(9), "cut off too early");
+}
+
+/// An idle connection (not a byte sent) is closed after the idle timeout, with the clock paused
+/// and let run: no wait of a minute in the test.
+#[tokio::test(start_paused = true)]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    use axum_server::accept::Accept as _;
+    use sesh_examples::http::{IDLE_TIMEOUT, Limited};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (server_side, _) = listener.accept().await.unwrap();
+    let (mut conn, ()) = Limited::new(4).accept(server_side, ()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut buf = [0u8; 8];
+    let err = conn.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(started.elapsed() >= IDLE_TIMEOUT);
+    drop(client);
+}

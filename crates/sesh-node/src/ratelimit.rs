@@ -4,7 +4,7 @@
 //! Time is the caller's: each call takes the `Instant` it happens at.
 //!
 //! ```
-//! use std::net::Ipv4Addr;
+//! use std::net::{IpAddr, Ipv4Addr};
 //! use std::time::{Duration, Instant};
 //! use sesh_node::ratelimit::{BUCKET_SIZE, RateLimiter};
 //!
@@ -18,7 +18,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 /// Tokens in a full bucket.
@@ -87,6 +87,49 @@ impl RateLimiter {
     }
 }
 
+/// Connections a server keeps open from one address at most: past it a new one is refused, so
+/// that one client cannot hold all of a node's sockets while others wait.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+
+/// The connections open from each address, capped.
+#[derive(Debug)]
+pub struct Connections {
+    open: HashMap<IpAddr, usize>,
+    max: usize,
+}
+
+impl Connections {
+    /// At most `max_per_address` open from one address.
+    pub fn new(max_per_address: usize) -> Self {
+        Self { open: HashMap::new(), max: max_per_address }
+    }
+
+    /// Counts a new connection from `ip`; false (and not counted) when `ip` has the most open.
+    pub fn open(&mut self, ip: IpAddr) -> bool {
+        let n = self.open.entry(ip).or_default();
+        if *n >= self.max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// A connection from `ip` closed.
+    pub fn close(&mut self, ip: IpAddr) {
+        if let Some(n) = self.open.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.open.remove(&ip);
+            }
+        }
+    }
+
+    /// Connections open from `ip`.
+    pub fn open_from(&self, ip: &IpAddr) -> usize {
+        self.open.get(ip).copied().unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
@@ -112,6 +155,22 @@ mod tests {
         // After two seconds the bucket is full again and the client is forgotten.
         rl.clean(t1 + Duration::from_secs(2));
         assert!(!rl.clients.contains_key(&ip));
+    }
+
+    #[test]
+    fn connections_are_capped_per_address() {
+        let mut c = Connections::new(2);
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        assert!(c.open(a) && c.open(a));
+        assert!(!c.open(a), "a third from one address");
+        assert!(c.open(b), "another address is not affected");
+        c.close(a);
+        assert_eq!(c.open_from(&a), 1);
+        assert!(c.open(a));
+        c.close(a);
+        c.close(a);
+        c.close(a); // more closes than opens change nothing
+        assert_eq!((c.open_from(&a), c.open.len()), (0, 1));
     }
 
     #[test]
