@@ -52,8 +52,10 @@ pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
                     Metrics::outcome(&app.metrics.onion, "forwarded", 1);
                     (node::relay_status(status), body)
                 }
-                Reply::TimedOut | Reply::Unreachable(_) => {
-                    rejected(app, Rejection::timed_out(), "timeout")
+                Reply::TimedOut => rejected(app, Rejection::timed_out(), "timeout"),
+                // Not there at all (refused, no route): the client strikes it and goes round.
+                Reply::Unreachable(_) => {
+                    rejected(app, Rejection::next_node_not_found(&next), "next_unreachable")
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! an onion path ([`Paths`]), with the live retry rules (spec onion-storage §5.4):
 //!
 //! - a path that fails is reported and another tried, up to [`ATTEMPTS`] paths for a member;
-//!   when all fail the member itself may be down, and another member is tried;
+//!   when all fail the member itself may be down, and another member is tried (at once when the
+//!   path's last hop says the member cannot be reached: `Next node not found: <member>`);
 //! - `421` (the member is not in that swarm any more): the first time another member is tried;
 //!   the second time the network state is refreshed and another member tried; the third time
 //!   the request fails;
@@ -215,8 +216,13 @@ impl Delivery {
             Ok(r) => (r.status, r.body),
             Err(sesh_onion::Error::DestinationStatus { status, body }) => (status, body),
             Err(sesh_onion::Error::PathFailed { unreachable_node: Some(node), status, body }) => {
-                paths.report(&sent.path, Outcome::NodeNotFound(NodeId::from_bytes(node)));
+                let node = NodeId::from_bytes(node);
+                paths.report(&sent.path, Outcome::NodeNotFound(node));
                 self.last = format!("{status} {body}");
+                if node == target.id {
+                    // The member itself cannot be reached: no other path reaches it either.
+                    self.attempt = ATTEMPTS;
+                }
                 return self.path_failed();
             }
             Err(e) => {
