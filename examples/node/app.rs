@@ -361,7 +361,7 @@ async fn forward(
         tasks.spawn(async move {
             let url = node.url("/swarm/v1/forward");
             let reply = peer::post(&app, &url, "/swarm/v1/forward", body, FORWARD_TIMEOUT).await;
-            (node.id, reply.into())
+            (node.id, reply)
         });
     }
     let mut out = Vec::with_capacity(peers.len());

@@ -41,7 +41,7 @@ use sesh_node::keeper::JoinRequest;
 
 use crate::node::app::App;
 use crate::node::authority::Authority;
-use crate::node::peer::Reply;
+use sesh_node::replication::PeerReply;
 
 /// The hard fork local networks report.
 const HF: [u16; 2] = [21, 0];
@@ -330,8 +330,8 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
         Err(e) => return tracing::error!(error = %e, "making the registration failed"),
     };
     match reply {
-        Reply::Answered { status: 200, .. } => tracing::info!("joined the network"),
-        Reply::Answered { status, body } => {
+        PeerReply::Answered { status: 200, .. } => tracing::info!("joined the network"),
+        PeerReply::Answered { status, body } => {
             tracing::warn!(status, body = %String::from_utf8_lossy(&body), "joining the network failed");
         }
         other => tracing::warn!(reply = ?other, "joining the network failed"),

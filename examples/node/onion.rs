@@ -13,7 +13,8 @@ use sesh_rpc::handler::Body;
 
 use crate::node::app::{App, process};
 use crate::node::metrics::Metrics;
-use crate::node::peer::{self, Reply};
+use crate::node::peer;
+use sesh_node::replication::PeerReply;
 
 /// How long the next node has to answer.
 const NODE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,13 +49,13 @@ pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
             };
             let url = info.url("/onion/v1/relay");
             match peer::post(app, &url, "/onion/v1/relay", message, NODE_TIMEOUT).await {
-                Reply::Answered { status, body } => {
+                PeerReply::Answered { status, body } => {
                     Metrics::outcome(&app.metrics.onion, "forwarded", 1);
                     (node::relay_status(status), body)
                 }
-                Reply::TimedOut => rejected(app, Rejection::timed_out(), "timeout"),
+                PeerReply::TimedOut => rejected(app, Rejection::timed_out(), "timeout"),
                 // Not there at all (refused, no route): the client strikes it and goes round.
-                Reply::Unreachable(_) => {
+                PeerReply::Unreachable => {
                     rejected(app, Rejection::next_node_not_found(&next), "next_unreachable")
                 }
             }

@@ -11,7 +11,8 @@ use sesh_node::handover::{self, Accepted, FetchRequest, Handover, Outcome, Step}
 
 use crate::node::app::{App, Internal};
 use crate::node::metrics::Metrics;
-use crate::node::peer::{self, Reply};
+use crate::node::peer;
+use sesh_node::replication::PeerReply;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -23,7 +24,7 @@ pub async fn handover(app: &Arc<App>) -> bool {
     let mut outcome = None;
     loop {
         let ok_body = |reply| match reply {
-            Reply::Answered { status: 200, body } => Some(body),
+            PeerReply::Answered { status: 200, body } => Some(body),
             _ => None,
         };
         outcome = Some(match run.step(outcome.take()) {
