@@ -321,10 +321,13 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
         let run = move |db: &mut Db| with_node(&app2, &state, |n| handler::handle(n, db, ctx, req));
         app.with_reader(run).await
     } else {
-        // The signatures are checked here, on the blocking pool; the writer only writes.
-        let (app2, state2, req2) = (app.clone(), state.clone(), req.clone());
-        let ahead = move || with_node(&app2, &state2, |n| handler::verify_ahead(n, ctx, &req2));
-        let verified = tokio::task::spawn_blocking(ahead).await.unwrap_or_default();
+        // Signatures are checked here, on the blocking pool: the writer only writes.
+        let mut verified = handler::Verified::default();
+        if params.contains_key("signature") || params.contains_key("requests") {
+            let (app2, state2, req2) = (app.clone(), state.clone(), req.clone());
+            let ahead = move || with_node(&app2, &state2, |n| handler::verify_ahead(n, ctx, req2));
+            verified = tokio::task::spawn_blocking(ahead).await.unwrap_or_default();
+        }
         let (app2, state) = (app.clone(), state.clone());
         let run = move |db: &mut Db| {
             with_node(&app2, &state, |n| handler::handle_verified(n, db, ctx, req, &verified))

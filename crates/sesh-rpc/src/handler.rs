@@ -296,10 +296,11 @@ impl Verified {
 /// Makes the signature checks `req` calls for, without a store: the request is run against a
 /// store that answers "not revoked" and fails everything else, so the checks made before its
 /// first read or write are recorded (for a batch, those of the sub-requests up to the first
-/// that touches the store). Hand the result to [`handle_verified`].
-pub fn verify_ahead(node: &Node<'_>, ctx: Context, req: &Request) -> Verified {
+/// that touches the store). Hand the result, with another copy of `req`, to
+/// [`handle_verified`].
+pub fn verify_ahead(node: &Node<'_>, ctx: Context, req: Request) -> Verified {
     let mut checks = Vec::new();
-    let _ = try_handle(node, &mut DryRun, ctx, req.clone(), &Verified::NONE, Some(&mut checks));
+    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut checks));
     Verified { checks }
 }
 

@@ -456,7 +456,7 @@ fn verifying_ahead_answers_exactly_as_verifying_in_place() {
         let Ok(req) = parse(method, params) else { continue };
         let (mut a, mut b) = (start.clone(), start.clone());
         let in_place = handle(&node, &mut a, ctx, req.clone());
-        let verified = verify_ahead(&node, ctx, &req);
+        let verified = verify_ahead(&node, ctx, req.clone());
         let ahead = handle_verified(&node, &mut b, ctx, req, &verified);
         assert_eq!(in_place, ahead, "{method} {params:?}");
         assert_eq!(contents(&a), contents(&b), "{method}");
