@@ -160,13 +160,7 @@ impl NetworkState {
                 Some(s) => {
                     let swarm = s
                         .as_str()
-                        .filter(|s| {
-                            !s.is_empty()
-                                && s.len() <= 16
-                                && s.bytes().all(|b| b.is_ascii_hexdigit())
-                        })
-                        .and_then(|s| u64::from_str_radix(s, 16).ok())
-                        .and_then(|s| SwarmId::new(s).ok())
+                        .and_then(|s| SwarmId::from_hex(s).ok())
                         .ok_or(bad("swarm", "a swarm id in hex, or null"))?;
                     assignments.push((id, swarm));
                 }

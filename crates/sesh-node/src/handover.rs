@@ -208,12 +208,7 @@ impl FetchRequest {
     pub fn parse(body: &[u8]) -> Result<Self> {
         let v: Value = serde_json::from_slice(body)
             .map_err(|_| Error::BadRequest("body is not JSON".into()))?;
-        let swarm = v
-            .get("swarm")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|s| u64::from_str_radix(s, 16).ok())
-            .and_then(|id| SwarmId::new(id).ok());
+        let swarm = v.get("swarm").and_then(Value::as_str).and_then(|s| SwarmId::from_hex(s).ok());
         let (Some(swarm), Some(after)) = (swarm, v.get("after").and_then(Value::as_i64)) else {
             return Err(Error::BadRequest(
                 "expected {\"swarm\": hex, \"after\": int, \"limit\": int}".into(),

@@ -70,6 +70,18 @@ impl SwarmId {
         Ok(Self(id))
     }
 
+    /// Parses the id as the storage server's swarm JSON writes it: 1 to 16 hex digits (no sign,
+    /// no prefix).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSwarmId`] for anything else, and for the unassigned marker.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let digits =
+            !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        let id = u64::from_str_radix(text, 16).ok().filter(|_| digits);
+        Self::new(id.ok_or_else(|| Error::InvalidSwarmId(text.to_owned()))?)
+    }
+
     /// The id as a number, as oxend and the storage server RPC write it.
     pub const fn get(self) -> u64 {
         self.0
@@ -435,6 +447,10 @@ mod tests {
         );
         assert!(matches!("18446744073709551615".parse::<SwarmId>(), Err(Error::InvalidSwarmId(_))));
         assert!(matches!("+5".parse::<SwarmId>(), Err(Error::InvalidSwarmId(_))));
+        assert_eq!(SwarmId::from_hex("7fffffffffffffff"), Ok(SwarmId(i64::MAX as u64)));
+        for bad in ["", "+1f", "0x1f", "ffffffffffffffff", "10000000000000000", "g"] {
+            assert!(matches!(SwarmId::from_hex(bad), Err(Error::InvalidSwarmId(_))), "{bad}");
+        }
         assert_eq!("18446744073709551614".parse::<SwarmId>(), Ok(SwarmId::MAX));
         assert!(matches!(
             SwarmSpace::from_account_bytes(&[0; 31]),
