@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand_core::OsRng;
 use sesh_identity::NodeId;
-use sesh_node::egress::{self, Egress, MAX_ANSWER};
+use sesh_node::egress::{self, MAX_ANSWER};
 use sesh_onion::node::{self, Action, Layer, NodeKeys, Rejection, ReplyBody};
 use sesh_rpc::handler::Body;
 
@@ -62,11 +62,7 @@ pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
         }
         Action::Relay { target, body, refusal } => {
             let allow = app.settings.allow_private_destinations;
-            let host = egress::check_host(&target.host).and_then(|h| match h {
-                Egress::Ip(ip) => egress::check_ip(ip, allow),
-                Egress::Name(_) => Ok(()),
-            });
-            if let Err(e) = host {
+            if let Err(e) = egress::check_target(&target.host, allow) {
                 tracing::info!(error = %e, "onion relay refused");
                 return rejected(
                     app,

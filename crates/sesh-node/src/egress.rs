@@ -77,6 +77,19 @@ pub fn check_host(host: &str) -> Result<Egress> {
     Ok(Egress::Name(host.to_ascii_lowercase()))
 }
 
+/// [`check_host`], and an address literal checked at once with [`check_ip`]: what a node checks
+/// before it relays (a name's addresses are checked as it resolves them).
+///
+/// # Errors
+/// As [`check_host`] and [`check_ip`].
+pub fn check_target(host: &str, allow_private: bool) -> Result<Egress> {
+    let target = check_host(host)?;
+    if let Egress::Ip(ip) = target {
+        check_ip(ip, allow_private)?;
+    }
+    Ok(target)
+}
+
 fn public_v4(ip: Ipv4Addr) -> bool {
     let [a, b, c, _] = ip.octets();
     !(ip.is_unspecified()
@@ -146,6 +159,9 @@ mod tests {
         }
         assert_eq!(check_host("[::1]"), Ok(Egress::Ip("::1".parse().unwrap())));
         assert_eq!(check_host("10.0.0.1"), Ok(Egress::Ip("10.0.0.1".parse().unwrap())));
+        assert!(check_target("10.0.0.1", false).is_err());
+        assert!(check_target("10.0.0.1", true).is_ok());
+        assert!(check_target("example.org", false).is_ok());
         for bad in [
             "",
             "127.0.0.1:22599/admin/secret?token=",
