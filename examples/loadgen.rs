@@ -5,16 +5,27 @@
 //!
 //! ```text
 //! cargo run --release --example loadgen [-- --connections 32 --seconds 5 --sync full --tls]
+//!     [--namespace 2]
 //! ```
 //!
 //! The nodes run with `--no-rate-limit`: one client address would otherwise be held to the live
 //! limit of 300 requests a second.
+//!
+//! Stores go to namespace 0 (a public inbox: unsigned) unless `--namespace` names another; in a
+//! namespace that is not a public inbox every store is signed as the live clients sign it
+//! ([`Account::store`]), so the node checks an Ed25519 signature per store. Bodies are signed
+//! before a run (on every core, not while it is measured; the rate is printed) and signed again
+//! in the background every 30 s of a longer run, since a signature is good for 60 s of the
+//! node's clock. Every answer that is not a 200 (and, from the real node, a store answer
+//! without its `hash`) is counted in `errors` and listed, so a refused signature cannot pass
+//! for throughput.
 #![allow(clippy::disallowed_methods)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -40,7 +51,18 @@ struct Args {
     /// Use HTTPS (the live default) instead of plain HTTP.
     #[arg(long)]
     tls: bool,
+    /// Namespace of the stores and retrieves. 0 (a public inbox) takes unsigned stores; one that
+    /// is not a public inbox (`n % 10 != 0`, e.g. 2) takes only signed ones.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    namespace: i16,
 }
+
+/// How often a run signs its bodies again (a signature is good for 60 s of the node's clock,
+/// `sesh_rpc::handler::SIGNATURE_TOLERANCE`).
+const RESIGN: Duration = Duration::from_secs(30);
+
+/// Makes a run's request bodies, signed at the time they are made.
+type Make = Arc<dyn Fn() -> Vec<Vec<u8>> + Send + Sync>;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -111,76 +133,143 @@ struct Figures {
     p50: Duration,
     p99: Duration,
     errors: usize,
+    /// Failed requests by kind: count and the first answer of that kind.
+    failures: BTreeMap<String, (usize, String)>,
+    /// Bodies in the pool and how long making them took (before the run).
+    made: (usize, Duration),
 }
 
-/// Runs `connections` loops sending `bodies` round-robin for `seconds`.
-async fn run(url: &str, bodies: Arc<Vec<Vec<u8>>>, args: &Args) -> Figures {
+/// Runs `connections` loops sending the bodies `make` makes, round-robin, for `seconds`. An
+/// answer counts when it is a 200 and contains `expect` (if given).
+async fn run(url: &str, make: &Make, expect: Option<&'static [u8]>, args: &Args) -> Figures {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .pool_max_idle_per_host(args.connections)
         .build()
         .unwrap_or_default();
     let url = format!("{url}/storage_rpc/v1");
+    let t = Instant::now();
+    let first = tokio::task::spawn_blocking({
+        let make = make.clone();
+        move || make()
+    })
+    .await
+    .unwrap_or_default();
+    let made = (first.len(), t.elapsed());
+    let pool = Arc::new(RwLock::new(Arc::new(first)));
+    // Signatures go stale after 60 s: a longer run swaps in freshly signed bodies.
+    let resign = tokio::spawn({
+        let (pool, make) = (pool.clone(), make.clone());
+        async move {
+            loop {
+                tokio::time::sleep(RESIGN).await;
+                let make = make.clone();
+                if let Ok(fresh) = tokio::task::spawn_blocking(move || make()).await
+                    && let Ok(mut current) = pool.write()
+                {
+                    *current = Arc::new(fresh);
+                }
+            }
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..args.connections {
-        let (http, url, bodies) = (http.clone(), url.clone(), bodies.clone());
+        let (http, url, pool) = (http.clone(), url.clone(), pool.clone());
         let stride = args.connections;
         tasks.spawn(async move {
-            let (mut latencies, mut errors, mut i) = (Vec::new(), 0usize, c);
+            let (mut latencies, mut failures, mut i) = (Vec::new(), BTreeMap::new(), c);
+            let mut fail = |kind: String, sample: String| {
+                failures.entry(kind).or_insert((0, sample)).0 += 1;
+            };
             while Instant::now() < deadline {
+                let bodies = match pool.read() {
+                    Ok(p) => p.clone(),
+                    Err(_) => break,
+                };
                 let Some(body) = bodies.get(i % bodies.len()) else { break };
                 i += stride;
                 let t = Instant::now();
                 match http.post(&url).body(body.clone()).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        latencies.push(t.elapsed());
+                    Ok(r) if r.status() == 200 => match r.bytes().await {
+                        Ok(b) if expect.is_none_or(|e| b.windows(e.len()).any(|w| w == e)) => {
+                            latencies.push(t.elapsed());
+                        }
+                        Ok(b) => fail(
+                            "200 without the expected field".into(),
+                            String::from_utf8_lossy(&b).chars().take(120).collect(),
+                        ),
+                        Err(e) => fail("body not read".into(), e.to_string()),
+                    },
+                    Ok(r) => {
+                        let kind = format!("HTTP {}", r.status().as_u16());
+                        let text = r.text().await.unwrap_or_default();
+                        fail(kind, text.chars().take(120).collect());
                     }
-                    _ => errors += 1,
+                    Err(e) => fail("not sent".into(), e.to_string()),
                 }
             }
-            (latencies, errors)
+            (latencies, failures)
         });
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    while let Some(Ok((l, e))) = tasks.join_next().await {
+    let (mut all, mut failures) = (Vec::new(), BTreeMap::<String, (usize, String)>::new());
+    while let Some(Ok((l, f))) = tasks.join_next().await {
         all.extend(l);
-        errors += e;
+        for (kind, (n, sample)) in f {
+            failures.entry(kind).or_insert((0, sample)).0 += n;
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    resign.abort();
     all.sort_unstable();
     let pct = |p: usize| {
         all.get((all.len() * p / 100).min(all.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    Figures { rate: all.len() as f64 / elapsed, p50: pct(50), p99: pct(99), errors }
+    let errors = failures.values().map(|(n, _)| n).sum();
+    Figures { rate: all.len() as f64 / elapsed, p50: pct(50), p99: pct(99), errors, failures, made }
 }
 
-fn store_bodies(accounts: &[Account<'_>], n: usize) -> Vec<Vec<u8>> {
-    (0..n)
-        .map(|i| {
-            let account = accounts.get(i % accounts.len()).map(|a| {
-                a.store(
-                    Namespace(0),
-                    format!("load message {i:08} padded to a typical size: {}", "x".repeat(400))
-                        .as_bytes(),
-                    now_ms(),
-                    3_600_000,
-                )
-            });
-            json!({"method": "store", "params": account}).to_string().into_bytes()
-        })
-        .collect()
+/// `n` store bodies from `people` (round-robin) to `namespace`, made (and signed, where the
+/// namespace needs it) on every core.
+fn store_bodies(people: &[Identity], n: usize, namespace: Namespace) -> Vec<Vec<u8>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let accounts: Vec<Account<'_>> = people.iter().map(Account::session).collect();
+                    (t * per..((t + 1) * per).min(n))
+                        .map(|i| {
+                            let account = accounts.get(i % accounts.len()).map(|a| {
+                                a.store(
+                                    namespace,
+                                    format!(
+                                        "load message {i:08} padded to a typical size: {}",
+                                        "x".repeat(400)
+                                    )
+                                    .as_bytes(),
+                                    now_ms(),
+                                    3_600_000,
+                                )
+                            });
+                            json!({"method": "store", "params": account}).to_string().into_bytes()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    })
 }
 
-fn retrieve_bodies(accounts: &[Account<'_>]) -> Vec<Vec<u8>> {
-    accounts
+fn retrieve_bodies(people: &[Identity], namespace: Namespace) -> Vec<Vec<u8>> {
+    people
         .iter()
-        .map(|a| {
-            json!({"method": "retrieve", "params": a.retrieve(Namespace(0), now_ms(), None)})
-                .to_string()
-                .into_bytes()
+        .map(|p| {
+            let params = Account::session(p).retrieve(namespace, now_ms(), None);
+            json!({"method": "retrieve", "params": params}).to_string().into_bytes()
         })
         .collect()
 }
@@ -215,13 +304,15 @@ async fn measure(args: Args) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let people: Vec<Identity> = (0..64).map(|_| Identity::generate(&mut OsRng)).collect();
-    let accounts: Vec<Account<'_>> = people.iter().map(Account::session).collect();
+    let namespace = Namespace(args.namespace);
+    let signed = !namespace.is_public_inbox();
+    let people: Arc<Vec<Identity>> =
+        Arc::new((0..64).map(|_| Identity::generate(&mut OsRng)).collect());
     // Retrieves read accounts with ten messages each, in both nodes.
-    let readers: Vec<Identity> = (0..64).map(|_| Identity::generate(&mut OsRng)).collect();
-    let reader_accounts: Vec<Account<'_>> = readers.iter().map(Account::session).collect();
+    let readers: Arc<Vec<Identity>> =
+        Arc::new((0..64).map(|_| Identity::generate(&mut OsRng)).collect());
     for target in [&node, &noop] {
-        for body in store_bodies(&reader_accounts, 640) {
+        for body in store_bodies(&readers, 640, namespace) {
             let r = http
                 .post(format!("{}/storage_rpc/v1", target.url))
                 .body(body)
@@ -229,7 +320,9 @@ async fn measure(args: Args) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if r.status() != reqwest::StatusCode::OK {
-                return Err(format!("seeding the retrieve accounts: {}", r.status()));
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                return Err(format!("seeding the retrieve accounts: {status} {text}"));
             }
         }
     }
@@ -242,18 +335,27 @@ async fn measure(args: Args) -> Result<(), String> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
+        "namespace {namespace}: stores {}, retrieves signed",
+        if signed { "signed (the node verifies each)" } else { "unsigned (public inbox)" }
+    );
+    println!(
         "{:<10} {:<8} {:>10} {:>10} {:>10} {:>7}",
         "request", "handler", "req/s", "p50", "p99", "errors"
     );
+    let mut signing = None;
     for op in ["store", "retrieve"] {
-        let bodies = Arc::new(if op == "store" {
-            store_bodies(&accounts, 60_000)
+        let make: Make = if op == "store" {
+            let people = people.clone();
+            Arc::new(move || store_bodies(&people, 60_000, namespace))
         } else {
-            retrieve_bodies(&reader_accounts)
-        });
+            let readers = readers.clone();
+            Arc::new(move || retrieve_bodies(&readers, namespace))
+        };
         let mut rates = Vec::new();
         for (name, target) in [("node", &node), ("no-op", &noop)] {
-            let f = run(&target.url, bodies.clone(), &args).await;
+            // The no-op handler answers an empty body; the node's store answer names its hash.
+            let expect = (name == "node" && op == "store").then_some(&b"\"hash\""[..]);
+            let f = run(&target.url, &make, expect, &args).await;
             println!(
                 "{op:<10} {name:<8} {:>10.0} {:>10} {:>10} {:>7}",
                 f.rate,
@@ -261,11 +363,27 @@ async fn measure(args: Args) -> Result<(), String> {
                 ms(f.p99),
                 f.errors
             );
+            for (kind, (n, sample)) in &f.failures {
+                println!("{:<10} {:<8} {n} × {kind}: {sample}", "", "");
+            }
+            if op == "store" && signed && signing.is_none() {
+                signing = Some(f.made);
+            }
             rates.push(f.rate);
         }
         if let [real, baseline] = rates[..] {
             println!("{op:<10} {:<8} {:>10.3}   (node / no-op)", "ratio", real / baseline.max(1.0));
         }
+    }
+    if let Some((n, took)) = signing {
+        println!(
+            "client signing: {n} store bodies in {:.2} s ({:.0}/s on {} threads), made before each \
+             run (and again in the background every {} s of a longer one)",
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64().max(1e-9),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            RESIGN.as_secs()
+        );
     }
     drop((node, noop));
     let _ = std::fs::remove_dir_all(&base);
