@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use sesh_rpc::proof::StoreProof;
 use sesh_rpc::store::{Message, Store, StoreFailure, Stored};
 use sesh_rpc::{AccountId, Namespace, SubaccountToken};
 
@@ -72,6 +73,10 @@ impl Db {
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        // A database from before messages kept their store's signature gains the column.
+        if conn.prepare("SELECT proof FROM messages LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE messages ADD COLUMN proof BLOB")?;
+        }
         let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let pages = i64::try_from(size_limit).unwrap_or(i64::MAX) / page_size.max(1);
         conn.pragma_update(None, "max_page_count", pages.max(16))?;
@@ -131,7 +136,7 @@ impl Db {
     /// Up to `limit` messages with row id above `after`, in row order.
     pub fn scan(&self, after: i64, limit: usize) -> rusqlite::Result<Vec<Row>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT messages.id, type, pubkey, hash, namespace, timestamp, expiry, data \
+            "SELECT messages.id, type, pubkey, hash, namespace, timestamp, expiry, data, proof \
              FROM messages JOIN owners ON messages.owner = owners.id \
              WHERE messages.id > ? ORDER BY messages.id LIMIT ?",
         )?;
@@ -145,6 +150,7 @@ impl Db {
                     timestamp: r.get(5)?,
                     expiry: r.get(6)?,
                     data: r.get(7)?,
+                    proof: r.get::<_, Option<Vec<u8>>>(8)?.and_then(|b| StoreProof::from_bytes(&b)),
                 })
             });
             Ok((r.get::<_, i64>(0)?, message.transpose()?))
@@ -251,8 +257,8 @@ impl Db {
             }
             None => {
                 tx.prepare_cached(
-                    "INSERT INTO messages (owner, hash, namespace, timestamp, expiry, data) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages (owner, hash, namespace, timestamp, expiry, data, proof) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
                 )?
                 .execute(params![
                     owner,
@@ -260,7 +266,8 @@ impl Db {
                     msg.namespace.0,
                     msg.timestamp,
                     msg.expiry,
-                    msg.data
+                    msg.data,
+                    msg.proof.as_ref().map(StoreProof::to_bytes)
                 ])?;
                 Stored { new: true, expiry: msg.expiry }
             }
@@ -375,6 +382,7 @@ impl Store for Db {
                     timestamp: r.get(1)?,
                     expiry: r.get(2)?,
                     data,
+                    proof: None,
                 });
             }
             Ok((out, false))

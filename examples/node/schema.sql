@@ -1,6 +1,6 @@
 -- The message database: the live storage server's schema (owners, messages by owner,
--- namespace, hash and expiry, revoked subaccounts), with one change on purpose: an owner row
--- stays while it has revocations (see db.rs).
+-- namespace, hash and expiry, revoked subaccounts), with two changes on purpose: an owner row
+-- stays while it has revocations (see db.rs), and a message keeps its store's signature.
 CREATE TABLE IF NOT EXISTS owners (
     id INTEGER PRIMARY KEY,
     type INTEGER NOT NULL,
@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS messages (
     timestamp INTEGER NOT NULL,
     expiry INTEGER NOT NULL,
     data BLOB NOT NULL,
+    proof BLOB, -- the store's signature (sesh_rpc::proof), in namespaces that need one
     UNIQUE(hash)
 );
 CREATE TABLE IF NOT EXISTS revoked_subaccounts (

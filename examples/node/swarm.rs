@@ -27,7 +27,8 @@ pub async fn handover(app: &Arc<App>) -> bool {
             PeerReply::Answered { status: 200, body } => Some(body),
             _ => None,
         };
-        outcome = Some(match run.step(outcome.take()) {
+        // A fetched page's signatures are checked in `step`: off the runtime's other tasks.
+        outcome = Some(match tokio::task::block_in_place(|| run.step(outcome.take())) {
             Step::Scan { after, limit } => match app.with_db(move |db| db.scan(after, limit)).await
             {
                 Ok(Ok(rows)) => Outcome::Rows(rows),
@@ -74,9 +75,9 @@ pub async fn handover(app: &Arc<App>) -> bool {
 
 /// Counts what a push or a page brought, and stores what this node keeps; how many were new.
 async fn keep(app: &App, accepted: Accepted) -> Result<usize, Internal> {
-    Metrics::outcome(&app.metrics.handover, "not_ours", accepted.not_ours as u64);
-    Metrics::outcome(&app.metrics.handover, "malformed", accepted.malformed as u64);
-    Metrics::outcome(&app.metrics.handover, "out_of_bounds", accepted.out_of_bounds as u64);
+    for (outcome, n) in accepted.refused() {
+        Metrics::outcome(&app.metrics.handover, outcome, n as u64);
+    }
     let messages = accepted.keep;
     match app.with_db(move |db| db.import(messages)).await? {
         Ok(new) => Ok(new),
@@ -87,7 +88,8 @@ async fn keep(app: &App, accepted: Accepted) -> Result<usize, Internal> {
 /// `POST /swarm/v1/push`: messages handed over by another node. Answers the hashes kept.
 pub async fn on_push(app: &Arc<App>, body: &[u8]) -> (u16, Value) {
     let state = app.state();
-    let accepted = match handover::read_push(&state, &app.me, crate::now_ms(), body) {
+    let read = || handover::read_push(&state, &app.me, crate::now_ms(), body);
+    let accepted = match tokio::task::block_in_place(read) {
         Ok(a) => a,
         Err(e) => return (400, json!({"error": e.to_string()})),
     };

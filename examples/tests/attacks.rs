@@ -354,6 +354,7 @@ async fn a_node_cannot_push_a_message_no_store_could_make() {
         timestamp,
         expiry,
         data: data.to_vec(),
+        proof: None,
     };
     let forged = message(now + 3 * year, now + 100 * year, b"from the future");
     let fair = message(now - 1000, now + 3_600_000, b"an honest handover");
@@ -375,6 +376,42 @@ async fn a_node_cannot_push_a_message_no_store_could_make() {
         net.metrics(2)
             .await
             .contains("sesh_node_handover_messages_total{outcome=\"out_of_bounds\"} 1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cannot_push_into_an_authenticated_namespace_without_the_owners_signature() {
+    use sesh_rpc::{Namespace, Request, client::Account, store::Message};
+    let net = Testnet::start("unsigned-push", 3, &[]).await;
+    let (owner, stranger) = (Identity::generate(&mut OsRng), Identity::generate(&mut OsRng));
+    let now = common::now_ms();
+    let stored = |who: &Identity, data: &[u8]| {
+        let params = Account::session(who).store(Namespace(2), data, now, 3_600_000);
+        let Ok(Request::Store(store)) = sesh_rpc::request::parse("store", &params) else {
+            panic!("a client's store parses")
+        };
+        Message::from_store(store)
+    };
+    let signed = stored(&owner, b"stored by the owner");
+    // Planted: no signature; and one made by another account, with its keys.
+    let mut unsigned = stored(&owner, b"planted, unsigned");
+    unsigned.proof = None;
+    let mut misattributed = stored(&owner, b"planted, signed by a stranger");
+    misattributed.proof = stored(&stranger, b"x").proof;
+    let body = sesh_node::handover::push_body(&[unsigned, misattributed, signed.clone()]);
+    let signer = node_identity(&net.nodes[1].dir);
+    let headers = auth::sign(&signer, "/swarm/v1/push", now, &body);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, answer) = net.post_with(2, "/swarm/v1/push", body, &headers).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(sesh_node::handover::accepted(&answer), vec![signed.hash.clone()]);
+    let (_, v) =
+        net.rpc(2, "retrieve", Account::session(&owner).retrieve(Namespace(2), now, None)).await;
+    let held: Vec<&str> =
+        v["messages"].as_array().unwrap().iter().map(|m| m["hash"].as_str().unwrap()).collect();
+    assert_eq!(held, vec![signed.hash.as_str()]);
+    assert!(
+        net.metrics(2).await.contains("sesh_node_handover_messages_total{outcome=\"unsigned\"} 2")
     );
 }
 

@@ -32,6 +32,7 @@ fn msg(owner: u8, ns: i16, n: u32, expiry: i64) -> Message {
         timestamp: i64::from(n),
         expiry,
         data,
+        proof: None,
     }
 }
 
@@ -247,4 +248,45 @@ fn a_failing_database_reports_every_failure() {
     assert_eq!((found, more), (vec![m.clone()], false));
     assert!(db.is_revoked(&m.pubkey, &token(1)).unwrap());
     assert!(!db.is_revoked(&m.pubkey, &token(2)).unwrap());
+}
+
+/// A message keeps its store's signature through the database (what a handover then sends),
+/// and a database made before the column existed gains it, its old rows without one.
+#[test]
+fn the_store_signature_is_kept_and_old_databases_gain_the_column() {
+    use sesh_identity::{Identity, Seed};
+    use sesh_rpc::client::Account;
+    let path = scratch("proof");
+    {
+        // The schema as it was: no `proof` column; one message in it.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let schema = include_str!("../node/schema.sql").replace(
+            "    proof BLOB, -- the store's signature (sesh_rpc::proof), in namespaces that need one\n",
+            "",
+        );
+        assert!(!schema.contains("proof BLOB"));
+        old.execute_batch(&schema).unwrap();
+        old.execute("INSERT INTO owners (type, pubkey) VALUES (5, ?)", [[1u8; 32].as_slice()])
+            .unwrap();
+        let m = msg(1, 2, 7, i64::MAX);
+        old.execute(
+            "INSERT INTO messages (owner, hash, namespace, timestamp, expiry, data) \
+             VALUES (1, ?, 2, 7, ?, ?)",
+            rusqlite::params![m.hash, m.expiry, m.data],
+        )
+        .unwrap();
+    }
+    let mut db = Db::open(&path, 64 << 20, Sync::Normal).unwrap();
+    let owner = Identity::from_seed(&Seed::from_bytes([9; 32]));
+    let now = 1_735_689_600_000;
+    let params = Account::session(&owner).store(Namespace(2), b"signed", now, 3_600_000);
+    let Ok(sesh_rpc::Request::Store(store)) = sesh_rpc::request::parse("store", &params) else {
+        panic!("a client's store parses")
+    };
+    let signed = Message::from_store(store);
+    assert!(signed.proof.is_some());
+    db.store(signed.clone()).unwrap();
+    let rows: Vec<Message> = db.scan(0, 10).unwrap().into_iter().map(|(_, m)| m).collect();
+    assert_eq!(rows, vec![msg(1, 2, 7, i64::MAX), signed]);
+    assert!(rows[1].proof.as_ref().unwrap().verifies(&rows[1].pubkey, Namespace(2)));
 }

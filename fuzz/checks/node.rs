@@ -168,6 +168,7 @@ fn message(k: u8, expiry: i64) -> Message {
         timestamp: expiry - 86_400_000,
         expiry,
         data,
+        proof: None,
     }
 }
 

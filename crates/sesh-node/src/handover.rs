@@ -3,9 +3,12 @@
 //! fetches from its swarm peers the messages of the accounts its swarm now owns
 //! (`/swarm/v1/fetch`, a page at a time).
 //!
-//! The wire form of a message is `{"pubkey", "hash", "namespace", "timestamp", "expiry",
-//! "data" (base64)}`; a receiver keeps a message only if its hash is its content's, it has not
-//! expired, and the receiver's swarm owns its account.
+//! The wire form of a message is its store request's parameters (`pubkey`, `namespace`,
+//! `timestamp`, `expiry`, `data` in base64, and in an authenticated namespace the store's
+//! `signature`, `sig_timestamp` and keys) with its `hash`; a receiver keeps a message only if
+//! its hash is its content's, a store could have made it (timestamp, expiry), it carries a
+//! valid store signature where its namespace needs one, it has not expired, and the receiver's
+//! swarm owns its account.
 //!
 //! [`Handover`] is the whole run as a state machine: it says which page of the database to read,
 //! what to push to whom, what to delete once taken, which peer to ask for which page and what to
@@ -26,11 +29,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sesh_identity::NodeId;
 use sesh_network::{NetworkState, NodeRecord};
+use sesh_rpc::Request;
 use sesh_rpc::store::Message;
-use sesh_rpc::{AccountId, Namespace, message_hash};
 use sesh_swarm::SwarmId;
 
 use crate::Duty;
@@ -39,35 +42,42 @@ use crate::error::{Error, Result};
 /// Messages per push or fetch page.
 pub const PAGE: usize = 500;
 
-/// A message as nodes hand it to each other.
+/// A message as nodes hand it to each other: the store request's parameters (with the store's
+/// signature where the namespace needs one) and the hash.
 pub fn to_wire(m: &Message) -> Value {
-    json!({
-        "pubkey": m.pubkey.prefixed_hex(),
-        "hash": m.hash,
-        "namespace": m.namespace.0,
-        "timestamp": m.timestamp,
-        "expiry": m.expiry,
-        "data": STANDARD.encode(&m.data),
-    })
+    let mut params = Map::new();
+    params.insert("pubkey".into(), json!(m.pubkey.prefixed_hex()));
+    params.insert("hash".into(), json!(m.hash));
+    params.insert("namespace".into(), json!(m.namespace.0));
+    params.insert("timestamp".into(), json!(m.timestamp));
+    params.insert("expiry".into(), json!(m.expiry));
+    params.insert("data".into(), json!(STANDARD.encode(&m.data)));
+    if let Some(proof) = &m.proof {
+        proof.write_params(&mut params);
+    }
+    Value::Object(params)
 }
 
-/// Reads a handed-over message, checking that its hash is its content's.
+/// Reads a handed-over message with the store request's parser, checking that its hash is its
+/// content's. (Whether its signature holds is [`accept`]'s question.)
 pub fn from_wire(v: &Value) -> Option<Message> {
-    let pubkey = AccountId::load(v.get("pubkey")?.as_str()?)?;
-    let namespace = Namespace(i16::try_from(v.get("namespace")?.as_i64()?).ok()?);
-    let data = STANDARD.decode(v.get("data")?.as_str()?).ok()?;
-    let hash = v.get("hash")?.as_str()?.to_owned();
-    if hash != message_hash(&pubkey, namespace, &data) {
+    let Ok(Request::Store(r)) = sesh_rpc::request::parse("store", v.as_object()?) else {
         return None;
-    }
-    Some(Message {
-        pubkey,
-        hash,
-        namespace,
-        timestamp: v.get("timestamp")?.as_i64()?,
-        expiry: v.get("expiry")?.as_i64()?,
-        data,
-    })
+    };
+    let m = Message::from_store(r);
+    (v.get("hash")?.as_str()? == m.hash).then_some(m)
+}
+
+/// Whether a handed-over message carries what its namespace needs: nothing in a public inbox,
+/// elsewhere a valid store signature by its owner, made no later than the signature window
+/// allows from `now_ms`.
+pub fn is_authorised(m: &Message, now_ms: i64) -> bool {
+    use sesh_rpc::handler::SIGNATURE_TOLERANCE;
+    m.namespace.is_public_inbox()
+        || m.proof.as_ref().is_some_and(|p| {
+            p.signed_at <= now_ms.saturating_add(SIGNATURE_TOLERANCE)
+                && p.verifies(&m.pubkey, m.namespace)
+        })
 }
 
 /// The body of a push: `{"messages": [...]}`.
@@ -132,6 +142,20 @@ pub struct Accepted {
     /// Well-formed messages no store could have made: a timestamp ahead of the clock, or an
     /// expiry further out than any TTL or expiry extension allows.
     pub out_of_bounds: usize,
+    /// Messages of a namespace that needs its owner's signature, without a valid one.
+    pub unsigned: usize,
+}
+
+impl Accepted {
+    /// What was not kept and why, by the names the node's metrics use.
+    pub fn refused(&self) -> [(&'static str, usize); 4] {
+        [
+            ("not_ours", self.not_ours),
+            ("malformed", self.malformed),
+            ("out_of_bounds", self.out_of_bounds),
+            ("unsigned", self.unsigned),
+        ]
+    }
 }
 
 /// Whether a stored message could exist: its timestamp was within [`STORE_TOLERANCE`] of a
@@ -158,6 +182,7 @@ pub fn accept(
     for v in messages.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
         match from_wire(v) {
             Some(m) if !within_store_bounds(&m, now_ms) => out.out_of_bounds += 1,
+            Some(m) if !is_authorised(&m, now_ms) => out.unsigned += 1,
             Some(m)
                 if m.expiry > now_ms
                     && mine.is_some()

@@ -20,11 +20,15 @@ use sesh_identity::{Identity, NodeId, Seed};
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::Error;
 use sesh_node::handover::{
-    Accepted, FetchRequest, PAGE, accept, accepted, from_wire, push_answer, push_body, push_plan,
-    read_page, read_push, swarm_changed, to_wire,
+    Accepted, FetchRequest, PAGE, accept, accepted, from_wire, is_authorised, push_answer,
+    push_body, push_plan, read_page, read_push, swarm_changed, to_wire,
 };
+use sesh_rpc::client::Account;
+use sesh_rpc::proof::StoreProof;
 use sesh_rpc::store::Message;
-use sesh_rpc::{AccountId, Namespace, message_hash};
+use sesh_rpc::{
+    AccountId, Auth, Namespace, Request, SignedSubaccount, SubaccountToken, message_hash,
+};
 use sesh_swarm::{SwarmId, SwarmMap};
 
 const NOW: i64 = 1_700_000_000_000;
@@ -66,33 +70,32 @@ fn swarm(i: usize) -> SwarmId {
     SwarmId::new(SWARMS[i]).unwrap()
 }
 
-fn message(account: AccountId, namespace: i16, data: &[u8], expiry: i64) -> Message {
-    Message {
-        pubkey: account,
-        hash: message_hash(&account, Namespace(namespace), data),
-        namespace: Namespace(namespace),
-        timestamp: (expiry - 1000).min(NOW),
-        expiry,
-        data: data.to_vec(),
-    }
+/// The message a store by `owner` makes (signed, where its namespace needs it), stored at
+/// `min(expiry - 1 s, NOW)` until `expiry`.
+fn message(owner: &Identity, namespace: i16, data: &[u8], expiry: i64) -> Message {
+    let timestamp = (expiry - 1000).min(NOW);
+    let params =
+        Account::session(owner).store(Namespace(namespace), data, timestamp, expiry - timestamp);
+    let Ok(Request::Store(store)) = sesh_rpc::request::parse("store", &params) else {
+        panic!("a client's store parses");
+    };
+    Message::from_store(store)
 }
 
-/// An account that `state` places in swarm `want`.
-fn account_in(state: &NetworkState, want: SwarmId, rng: &mut ChaCha20Rng) -> AccountId {
+/// An account owner that `state` places in swarm `want`.
+fn account_in(state: &NetworkState, want: SwarmId, rng: &mut ChaCha20Rng) -> Identity {
     loop {
-        let mut key = [0u8; 32];
-        rng.fill_bytes(&mut key);
-        let account = AccountId::new(5, key);
-        if state.swarm_for(&account.to_bytes()) == Some(want) {
-            return account;
+        let owner = random_account(rng);
+        if state.swarm_for(&Account::session(&owner).id().to_bytes()) == Some(want) {
+            return owner;
         }
     }
 }
 
-fn random_account(rng: &mut ChaCha20Rng) -> AccountId {
-    let mut key = [0u8; 32];
-    rng.fill_bytes(&mut key);
-    AccountId::new(5, key)
+fn random_account(rng: &mut ChaCha20Rng) -> Identity {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    Identity::from_seed(&Seed::from_bytes(seed))
 }
 
 fn hashes(messages: &[Message]) -> Vec<&str> {
@@ -102,6 +105,8 @@ fn hashes(messages: &[Message]) -> Vec<&str> {
 // ---- the wire form ----
 
 proptest! {
+    /// Any message a store could make (an expiry in milliseconds, a proof where the namespace
+    /// takes one, an Ed25519 key only with a `05` account) comes back as it went.
     #[test]
     fn wire_form_round_trips(
         prefix in prop_oneof![Just(5u8), Just(3), any::<u8>()],
@@ -109,16 +114,33 @@ proptest! {
         namespace: i16,
         data in prop::collection::vec(any::<u8>(), 0..300),
         timestamp: i64,
-        expiry: i64,
+        expiry in 1_000_000_000i64..,
+        signature in prop::array::uniform32(any::<u8>()),
+        signed_at in 1_000_000_000i64..,
+        ed: Option<[u8; 32]>,
+        sub: Option<([u8; 32], [u8; 4])>,
     ) {
         let account = AccountId::new(prefix, key);
+        let namespace = Namespace(namespace);
+        let subaccount = sub.map(|(key, head)| {
+            let mut token = [0u8; 36];
+            token[..4].copy_from_slice(&head);
+            token[4..].copy_from_slice(&key);
+            SignedSubaccount { token: SubaccountToken(token), signature: [head[0]; 64] }
+        });
+        let auth = Auth {
+            signature: [signature, signature].concat().try_into().unwrap(),
+            pubkey_ed25519: ed.filter(|_| prefix == 5),
+            subaccount,
+        };
         let m = Message {
             pubkey: account,
-            hash: message_hash(&account, Namespace(namespace), &data),
-            namespace: Namespace(namespace),
+            hash: message_hash(&account, namespace, &data),
+            namespace,
             timestamp,
             expiry,
             data,
+            proof: (!namespace.is_public_inbox()).then_some(StoreProof { auth, signed_at }),
         };
         let wire = to_wire(&m);
         prop_assert_eq!(from_wire(&wire), Some(m.clone()));
@@ -131,10 +153,10 @@ proptest! {
 #[test]
 fn a_tampered_message_is_refused() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let m = message(random_account(&mut rng), -10, b"hello", NOW + 60_000);
+    let m = message(&random_account(&mut rng), -10, b"hello", NOW + 60_000);
     let good = to_wire(&m);
     assert_eq!(from_wire(&good), Some(m.clone()));
-    let other = message(random_account(&mut rng), -10, b"hello!", NOW);
+    let other = message(&random_account(&mut rng), -10, b"hello!", NOW);
     let tamper: Vec<(&str, Value)> = vec![
         ("hash", json!(other.hash)),
         ("hash", json!(m.hash.to_uppercase())),
@@ -145,7 +167,7 @@ fn a_tampered_message_is_refused() {
         ("namespace", json!("-10")),
         ("pubkey", json!(other.pubkey.prefixed_hex())),
         ("pubkey", json!("05")),
-        ("timestamp", json!("1")),
+        ("timestamp", json!("soon")),
         ("expiry", json!(1.5)),
     ];
     for (field, value) in tamper {
@@ -173,7 +195,7 @@ proptest! {
         let state = state();
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let messages: Vec<Message> = (0..count)
-            .map(|i| message(random_account(&mut rng), (i % 3) as i16, &[i as u8], NOW))
+            .map(|i| message(&random_account(&mut rng), (i % 3) as i16, &[i as u8], NOW))
             .collect();
         let mine = state.swarm_of(&id(me));
         prop_assert_eq!(mine.is_some(), me < 9);
@@ -197,7 +219,7 @@ fn push_plan_without_swarms_pushes_nothing() {
     let state = state_with(0, 3, |_| 0);
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let messages: Vec<Message> =
-        (0..10).map(|i| message(random_account(&mut rng), 0, &[i], NOW)).collect();
+        (0..10).map(|i| message(&random_account(&mut rng), 0, &[i], NOW)).collect();
     assert!(push_plan(&state, &id(0), messages).is_empty());
 }
 
@@ -209,13 +231,13 @@ fn accept_keeps_unexpired_messages_of_my_swarm() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let me = id(1); // swarm 1
     let mine = swarm(1);
-    let keep1 = message(account_in(&state, mine, &mut rng), 0, b"a", NOW + 1);
-    let keep2 = message(account_in(&state, mine, &mut rng), 5, b"b", NOW + 86_400_000);
-    let expired = message(account_in(&state, mine, &mut rng), 0, b"c", NOW);
-    let long_expired = message(account_in(&state, mine, &mut rng), 0, b"d", 0);
-    let other = message(account_in(&state, swarm(0), &mut rng), 0, b"e", NOW + 1000);
-    let other2 = message(account_in(&state, swarm(2), &mut rng), 0, b"f", NOW + 1000);
-    let mut tampered = to_wire(&message(account_in(&state, mine, &mut rng), 0, b"g", NOW + 1000));
+    let keep1 = message(&account_in(&state, mine, &mut rng), 0, b"a", NOW + 1);
+    let keep2 = message(&account_in(&state, mine, &mut rng), 5, b"b", NOW + 86_400_000);
+    let expired = message(&account_in(&state, mine, &mut rng), 0, b"c", NOW);
+    let long_expired = message(&account_in(&state, mine, &mut rng), 0, b"d", 1_000_000_000_000);
+    let other = message(&account_in(&state, swarm(0), &mut rng), 0, b"e", NOW + 1000);
+    let other2 = message(&account_in(&state, swarm(2), &mut rng), 0, b"f", NOW + 1000);
+    let mut tampered = to_wire(&message(&account_in(&state, mine, &mut rng), 0, b"g", NOW + 1000));
     tampered["data"] = json!(STANDARD.encode(b"h"));
     let list = json!([
         to_wire(&keep1),
@@ -345,7 +367,7 @@ fn rows(state: &NetworkState, n: usize) -> Vec<(i64, Message)> {
     (0..n)
         .map(|i| {
             let account = account_in(state, swarm(i % 2), &mut rng);
-            (100 + i as i64, message(account, 0, &[i as u8], NOW + 1000))
+            (100 + i as i64, message(&account, 0, &[i as u8], NOW + 1000))
         })
         .collect()
 }
@@ -529,7 +551,7 @@ fn messages_no_store_could_have_made_are_refused() {
     let mine = swarm(1);
     let day = 86_400_000;
     let at = |timestamp: i64, expiry: i64| {
-        let mut m = message(account_in(&state, mine, &mut rng.clone()), 2, b"x", expiry);
+        let mut m = message(&account_in(&state, mine, &mut rng.clone()), 2, b"x", expiry);
         m.timestamp = timestamp;
         m
     };
@@ -549,4 +571,97 @@ fn messages_no_store_could_have_made_are_refused() {
             "{m:?}"
         );
     }
+}
+
+/// A message in a namespace that needs its owner's signature is kept only with a valid store
+/// signature by that owner (or by a subaccount the owner let write there); a public inbox
+/// needs none.
+#[test]
+fn authenticated_namespaces_need_the_store_signature() {
+    let state = state();
+    let mut rng = ChaCha20Rng::seed_from_u64(78);
+    let me = id(1);
+    let mine = swarm(1);
+    let owner = account_in(&state, mine, &mut rng);
+    let stranger = random_account(&mut rng);
+    let keeps = |m: &Message| {
+        let got = accept(&state, &me, NOW, Some(&json!([to_wire(m)])));
+        assert_eq!(got.keep.len() + got.unsigned, 1, "{got:?}");
+        got.keep.len() == 1
+    };
+    for ns in [0, -10, 20] {
+        let mut m = message(&owner, ns, b"anyone may", NOW + 1000);
+        assert!(m.proof.is_none(), "a public inbox keeps no signature");
+        assert!(keeps(&m));
+        m.proof = message(&owner, 2, b"x", NOW + 1000).proof;
+        assert!(keeps(&m), "a signature sent with a public-inbox message is not needed");
+    }
+    for ns in [1, 2, 5, -11, 17, i16::MAX] {
+        let signed = message(&owner, ns, b"mine", NOW + 1000);
+        assert!(keeps(&signed), "namespace {ns}");
+        let mut m = signed.clone();
+        m.proof = None;
+        assert!(!keeps(&m), "namespace {ns} without a signature");
+        m.proof = message(&owner, if ns == 2 { 3 } else { 2 }, b"mine", NOW + 1000).proof;
+        assert!(!keeps(&m), "namespace {ns} with another namespace's signature");
+        // Another account's signature over the same namespace, sent with its keys.
+        m.proof = message(&stranger, ns, b"mine", NOW + 1000).proof;
+        assert!(!keeps(&m), "namespace {ns} signed by another account");
+        let mut m = signed.clone();
+        m.proof.as_mut().unwrap().auth.signature[9] ^= 1;
+        assert!(!keeps(&m), "namespace {ns} with a damaged signature");
+        let mut m = signed.clone();
+        m.proof.as_mut().unwrap().signed_at += 1;
+        assert!(!keeps(&m), "namespace {ns} with another signed time");
+    }
+    // A signature dated past the signature window was not made by a store that was accepted.
+    let future = NOW + 61_000;
+    let params = Account::session(&owner).store(Namespace(2), b"later", future, 86_400_000);
+    let Ok(Request::Store(store)) = sesh_rpc::request::parse("store", &params) else { panic!() };
+    let mut m = Message::from_store(store);
+    m.timestamp = NOW;
+    assert!(m.proof.as_ref().unwrap().verifies(&m.pubkey, Namespace(2)));
+    assert!(!keeps(&m), "a signature from the future");
+    assert!(is_authorised(&m, future), "…which holds once its time has come");
+}
+
+/// A subaccount's signature counts where its token lets it write (for a public outbox, also
+/// delete), and its token must be signed by the account.
+#[test]
+fn subaccount_signatures_follow_the_token() {
+    use sesh_rpc::access::{DELETE, READ, WRITE};
+    let state = state();
+    let mut rng = ChaCha20Rng::seed_from_u64(79);
+    let owner = account_in(&state, swarm(1), &mut rng);
+    let account = Account::session(&owner).id();
+    let sub = random_account(&mut rng);
+    let signed = |flags: u8, token_signer: &Identity, ns: i16| {
+        let mut token = [0u8; 36];
+        token[0] = account.prefix();
+        token[1] = flags;
+        token[4..].copy_from_slice(&sub.ed25519_public_key().to_bytes());
+        let signed_at = NOW;
+        let proof = StoreProof {
+            auth: Auth {
+                signature: sub
+                    .sign(format!("store{}{signed_at}", Namespace(ns).signature_part()).as_bytes())
+                    .to_bytes(),
+                pubkey_ed25519: Some(owner.ed25519_public_key().to_bytes()),
+                subaccount: Some(SignedSubaccount {
+                    token: SubaccountToken(token),
+                    signature: token_signer.sign(&token).to_bytes(),
+                }),
+            },
+            signed_at,
+        };
+        let mut m = message(&owner, ns, b"from a subaccount", NOW + 1000);
+        m.proof = Some(proof);
+        is_authorised(&m, NOW)
+    };
+    assert!(signed(WRITE, &owner, 2));
+    assert!(signed(READ | WRITE | DELETE, &owner, 5));
+    assert!(!signed(READ, &owner, 2), "a read-only token");
+    assert!(!signed(WRITE, &sub, 2), "a token its account did not sign");
+    assert!(!signed(WRITE, &owner, -21), "a public outbox needs delete too");
+    assert!(signed(WRITE | DELETE, &owner, -21));
 }

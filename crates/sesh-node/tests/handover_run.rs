@@ -34,8 +34,9 @@ use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::handover::{
     self, FetchRequest, Handover, Outcome, PAGE, Step, push_answer, read_push, swarm_changed,
 };
+use sesh_rpc::client::Account;
 use sesh_rpc::store::Message;
-use sesh_rpc::{AccountId, Namespace, message_hash};
+use sesh_rpc::{Namespace, Request};
 use sesh_swarm::{SwarmId, SwarmMap};
 
 const NOW: i64 = 1_700_000_000_000;
@@ -142,21 +143,21 @@ fn new_swarm_d() -> Layout {
 
 // ---- messages ----
 
+/// A store of a random account's, signed (at 14 days before `NOW`) where its namespace needs
+/// it, stored 14 days before it expires.
 fn random_message(rng: &mut ChaCha20Rng, expiry: i64) -> Message {
-    let mut key = [0u8; 32];
-    rng.fill_bytes(&mut key);
-    let account = AccountId::new(5, key);
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let owner = Identity::from_seed(&Seed::from_bytes(seed));
     let namespace = Namespace([0, 1, 2, -10, 17][below(rng, 5)]);
     let mut data = vec![0u8; 1 + below(rng, 40)];
     rng.fill_bytes(&mut data);
-    Message {
-        pubkey: account,
-        hash: message_hash(&account, namespace, &data),
-        namespace,
-        timestamp: expiry.saturating_sub(14 * DAY),
-        expiry,
-        data,
-    }
+    let params = Account::session(&owner).store(namespace, &data, NOW - 14 * DAY, 14 * DAY);
+    let Ok(Request::Store(store)) = sesh_rpc::request::parse("store", &params) else {
+        panic!("a client's store parses");
+    };
+    let stored = Message::from_store(store);
+    Message { timestamp: expiry.saturating_sub(14 * DAY), expiry, ..stored }
 }
 
 /// A message of an account `state` places in `swarm`.
@@ -1365,7 +1366,11 @@ fn expired_messages_are_neither_fetched_nor_taken() {
     let old = three_swarms(9).state();
     let live_b: Vec<Message> = (0..20).map(|_| message_in(&mut rng, &old, B, NOW + 1)).collect();
     let dead_b: Vec<Message> =
-        [NOW, NOW - 1, 0, i64::MIN].into_iter().map(|e| message_in(&mut rng, &old, B, e)).collect();
+        // (An expiry before 2001 is not one a store can send: such a message is malformed.)
+        [NOW, NOW - 1, NOW - 20 * DAY, 1_000_000_000_000]
+            .into_iter()
+            .map(|e| message_in(&mut rng, &old, B, e))
+            .collect();
     let live_a: Vec<Message> = (0..10).map(|_| message_in(&mut rng, &old, A, NOW + DAY)).collect();
     let dead_a: Vec<Message> = (0..3).map(|_| message_in(&mut rng, &old, A, NOW - DAY)).collect();
     let mut b_rows = live_b.clone();

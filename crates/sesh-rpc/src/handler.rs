@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use sesh_identity::{Ed25519PublicKey, Identity, Signature};
+use sesh_identity::Identity;
 
 use crate::Error;
 use crate::encoding::to_base64;
@@ -455,11 +455,6 @@ struct Handler<'n, 's> {
     record: Option<&'s mut Vec<Check>>,
 }
 
-fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-    Ed25519PublicKey::from_bytes(key)
-        .is_ok_and(|k| k.verify(message, &Signature::from_bytes(signature)).is_ok())
-}
-
 impl Handler<'_, '_> {
     /// An Ed25519 check: taken from the checks made ahead if they hold it, recorded when
     /// verifying ahead.
@@ -467,7 +462,7 @@ impl Handler<'_, '_> {
         let ok = self
             .ahead
             .get(key, message, signature)
-            .unwrap_or_else(|| ed25519_verify(key, message, signature));
+            .unwrap_or_else(|| crate::proof::ed25519_verify(key, message, signature));
         if let Some(record) = &mut self.record {
             record.push((*key, message.to_vec(), *signature, ok));
         }
@@ -493,19 +488,7 @@ impl Handler<'_, '_> {
         skip_revoke: bool,
         msg: Vec<u8>,
     ) -> Result<bool, StoreFailure> {
-        let mut key = *pubkey.key();
-        if pubkey.prefix() == 5
-            && let Some(ed) = auth.pubkey_ed25519
-        {
-            let converts = Ed25519PublicKey::from_bytes(&ed)
-                .ok()
-                .and_then(|k| k.to_x25519().ok())
-                .is_some_and(|x| x.as_bytes() == pubkey.key());
-            if !converts {
-                return Ok(false);
-            }
-            key = ed;
-        }
+        let Some(mut key) = crate::proof::account_key(pubkey, auth) else { return Ok(false) };
         if let (Some(sub), Some(required)) = (auth.subaccount, required) {
             if !skip_revoke && self.store.is_revoked(pubkey, &sub.token)? {
                 return Ok(false);
@@ -563,28 +546,15 @@ impl Handler<'_, '_> {
                     "store signature timestamp too far from current time",
                 ));
             }
-            let mut required = access::WRITE;
-            if r.namespace.is_public_outbox() {
-                required |= access::DELETE;
-            }
-            let msg = message(&[
-                b"store",
-                r.namespace.signature_part().as_bytes(),
-                sig_ts.to_string().as_bytes(),
-            ]);
+            let required = crate::proof::store_permission(r.namespace);
+            let msg = crate::proof::store_message(r.namespace, *sig_ts);
             if !self.verify(&r.pubkey, auth, Some(required), false, msg)? {
                 return Ok(Response::text(401, "store signature verification failed"));
             }
         }
-        let hash = crate::types::message_hash(&r.pubkey, r.namespace, &r.data);
-        let stored = self.store.store(Message {
-            pubkey: r.pubkey,
-            hash: hash.clone(),
-            namespace: r.namespace,
-            timestamp: r.timestamp,
-            expiry: r.expiry,
-            data: r.data,
-        });
+        let message = Message::from_store(r);
+        let hash = message.hash.clone();
+        let stored = self.store.store(message);
         let mut mine = Map::new();
         let failed = match stored {
             Ok(s) => {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod encoding;
 mod error;
 pub mod handler;
+pub mod proof;
 pub mod request;
 pub mod store;
 mod types;

@@ -19,6 +19,26 @@ pub struct Message {
     pub expiry: i64,
     /// The body.
     pub data: Vec<u8>,
+    /// The store's signature, in a namespace that needs one (kept so that a node handed the
+    /// message can check it; `retrieve` does not read it).
+    pub proof: Option<crate::proof::StoreProof>,
+}
+
+impl Message {
+    /// The message a store request makes: its hash computed, its store's signature kept where
+    /// the namespace needs one.
+    pub fn from_store(r: crate::request::StoreRequest) -> Self {
+        let proof = crate::proof::StoreProof::of(&r);
+        Self {
+            hash: crate::types::message_hash(&r.pubkey, r.namespace, &r.data),
+            pubkey: r.pubkey,
+            namespace: r.namespace,
+            timestamp: r.timestamp,
+            expiry: r.expiry,
+            data: r.data,
+            proof,
+        }
+    }
 }
 
 /// The outcome of a store.

@@ -47,6 +47,7 @@ fn store_from(record: &Value) -> Result<MemoryStore, Miss> {
             timestamp: input(m, "timestamp", i64_value)?,
             expiry: input(m, "expiry", i64_value)?,
             data: input_hex(m, "data_hex")?,
+            proof: None,
         };
         store.store(msg).map_err(err)?;
     }
