@@ -10,8 +10,8 @@ use serde_json::Value;
 use sesh_identity::{Identity, NodeId, Seed};
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::handover::{
-    self, FetchRequest, PAGE, accepted, from_wire, push_answer, push_body, read_page, read_push,
-    to_wire,
+    self, FetchRequest, PAGE, accepted, from_wire, is_authorised, push_answer, push_body,
+    read_page, read_push, to_wire,
 };
 use sesh_node::keeper::{JoinRequest, Keeper, params, register_tx};
 use sesh_rpc::message_hash;
@@ -173,8 +173,10 @@ fn message(k: u8, expiry: i64) -> Message {
 }
 
 /// A push's body, a fetched page and a push's answer (`read_push`, `read_page`, `accepted`,
-/// `from_wire`): never a panic; every entry is kept, not ours, or malformed; a kept message's
-/// hash is its content's, it has not expired and this node's swarm owns its account, and it
+/// `from_wire`): never a panic; every entry is kept, or counted once as not ours, malformed, out
+/// of bounds or unsigned; a kept message's hash is its content's, it carries its owner's store
+/// signature where its namespace needs one, it has not expired and this node's swarm owns its
+/// account, and it
 /// survives the wire form; what was kept is kept again when pushed on; a node in no swarm keeps
 /// nothing; the answer to a push names exactly what was kept.
 pub fn handover_messages(data: &[u8]) {
@@ -192,20 +194,26 @@ pub fn handover_messages(data: &[u8]) {
     assert_eq!(page, pushed);
     assert!(next.is_none_or(|n| n > 0));
     let entries = value.get("messages").and_then(Value::as_array).map_or(0, Vec::len);
-    assert_eq!(pushed.keep.len() + pushed.not_ours + pushed.malformed, entries);
+    let refused: usize = pushed.refused().iter().map(|(_, n)| n).sum();
+    assert_eq!(pushed.keep.len() + refused, entries);
     let mine = STATE.swarm_of(&me);
     for m in &pushed.keep {
         assert_eq!(m.hash, message_hash(&m.pubkey, m.namespace, &m.data));
         assert!(m.expiry > NOW_MS);
+        assert!(is_authorised(m, NOW_MS));
         assert_eq!(STATE.swarm_for(&m.pubkey.to_bytes()), mine);
         assert_eq!(from_wire(&to_wire(m)).as_ref(), Some(m));
     }
     let again = read_push(&STATE, &me, NOW_MS, &push_body(&pushed.keep)).expect("a push body");
     assert_eq!(again.keep, pushed.keep);
-    assert_eq!((again.not_ours, again.malformed), (0, 0));
+    assert_eq!(again.refused().iter().map(|(_, n)| n).sum::<usize>(), 0);
     let outside = read_push(&STATE, &node(9), NOW_MS, data).expect("JSON");
     assert!(outside.keep.is_empty());
     assert_eq!(outside.not_ours, pushed.keep.len() + pushed.not_ours);
+    assert_eq!(
+        (outside.malformed, outside.out_of_bounds, outside.unsigned),
+        (pushed.malformed, pushed.out_of_bounds, pushed.unsigned)
+    );
 
     let named = accepted(data);
     let listed = value.get("accepted").and_then(Value::as_array);
