@@ -1,18 +1,26 @@
 //! HTTP as the programs here must do it with peers they do not trust: answers read with a size
 //! cap as they stream in (a node reading another node's or a relayed server's answer, a client
 //! reading a guard's), name resolution that reaches only the addresses the node's egress policy
-//! (`sesh_node::egress`) allows, and a server's connections capped per address
-//! (`sesh_node::ratelimit::Connections`).
+//! (`sesh_node::egress`) allows, and a server that defends itself: connections capped per
+//! address and in total (`sesh_node::ratelimit::Connections`), timeouts on headers, on idleness
+//! and on each request's body ([`Limits`]).
 
 use std::future::Future as _;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
 use sesh_node::egress::{self, MAX_ANSWER};
-use sesh_node::ratelimit::{Connections, MAX_CONNECTIONS_PER_ADDRESS};
+use sesh_node::ratelimit::{Connections, Full, MAX_CONNECTIONS_PER_ADDRESS};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -50,27 +58,62 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-/// An acceptor (for `axum_server`) that refuses a connection from an address that already has
-/// its most open, and counts each one until it closes.
+/// The limits a server puts on its clients (the node's flags).
+#[derive(Clone, Debug, clap::Args)]
+pub struct Limits {
+    /// Connections open at once, from all addresses together (default: three quarters of the
+    /// soft file-descriptor limit, `ulimit -n`); past it a new connection is closed at once.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one address.
+    #[arg(long, default_value_t = MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// How long a request's body may take to arrive once its headers are in (ms; tests shorten
+    /// it).
+    #[arg(long, default_value_t = BODY_TIMEOUT.as_secs() * 1000, hide = true)]
+    pub body_timeout_ms: u64,
+}
+
+impl Limits {
+    /// The acceptor that keeps the connection caps: `--max-connections` or its default from
+    /// this process's file-descriptor limit.
+    pub fn acceptor(&self) -> Limited {
+        let total = self.max_connections.unwrap_or_else(|| {
+            sesh_node::ratelimit::max_connections(descriptor_limit().unwrap_or(u64::MAX))
+        });
+        let per_address = self.max_connections_per_address;
+        tracing::info!(total, per_address, "connections capped");
+        Limited::new(total, per_address)
+    }
+
+    /// `router` with the body deadline ([`with_body_deadline`]).
+    pub fn guard(&self, router: axum::Router) -> axum::Router {
+        with_body_deadline(router, Duration::from_millis(self.body_timeout_ms))
+    }
+}
+
+/// The soft limit on this process's open files (`None`: no limit, or none known).
+fn descriptor_limit() -> Option<u64> {
+    #[cfg(unix)]
+    return rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    #[cfg(not(unix))]
+    None
+}
+
+/// An acceptor (for `axum_server`) that refuses a connection when the server has its most
+/// open, or its address has, and counts each one until it closes.
 #[derive(Clone, Debug)]
 pub struct Limited(Arc<Mutex<Connections>>);
 
 impl Limited {
-    /// At most `max_per_address` connections from one address.
-    pub fn new(max_per_address: usize) -> Self {
-        Self(Arc::new(Mutex::new(Connections::new(max_per_address))))
-    }
-}
-
-/// [`MAX_CONNECTIONS_PER_ADDRESS`] from one address.
-impl Default for Limited {
-    fn default() -> Self {
-        Self::new(MAX_CONNECTIONS_PER_ADDRESS)
+    /// At most `max_total` connections at once, and `max_per_address` from one address.
+    pub fn new(max_total: usize, max_per_address: usize) -> Self {
+        Self(Arc::new(Mutex::new(Connections::new(max_total, max_per_address))))
     }
 }
 
 /// How long a client has to send a request's headers.
-pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A server on `listener` that cuts off a client that does not send a request's headers within
 /// [`HEADER_TIMEOUT`] (serve it with [`Limited`] as its acceptor, or inside a TLS acceptor).
@@ -90,20 +133,27 @@ impl<S> axum_server::accept::Accept<TcpStream, S> for Limited {
     type Future = std::future::Ready<io::Result<(Counted, S)>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        std::future::ready(match stream.peer_addr() {
-            Ok(peer) if crate::lock(&self.0).open(peer.ip()) => {
+        let peer = match stream.peer_addr() {
+            Ok(peer) => peer.ip(),
+            Err(e) => return std::future::ready(Err(e)),
+        };
+        let opened = crate::lock(&self.0).open(peer);
+        std::future::ready(match opened {
+            Ok(()) => {
                 let idle = Box::pin(tokio::time::sleep(IDLE_TIMEOUT));
-                Ok((Counted { stream, ip: peer.ip(), open: self.0.clone(), idle }, service))
+                Ok((Counted { stream, ip: peer, open: self.0.clone(), idle }, service))
             }
-            Ok(peer) => Err(io::Error::other(format!("too many connections from {}", peer.ip()))),
-            Err(e) => Err(e),
+            Err(Full::Address) => {
+                Err(io::Error::other(format!("too many connections from {peer}")))
+            }
+            Err(Full::Total) => Err(io::Error::other("too many connections")),
         })
     }
 }
 
 /// How long a connection may go without sending a byte before the server closes it (longer
 /// than any request takes to answer: the longest, an onion relay, has 30 s).
-pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A connection counted against its address until it is dropped, and closed when its client
 /// sends nothing for [`IDLE_TIMEOUT`].
@@ -155,5 +205,68 @@ impl AsyncWrite for Counted {
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// How long a request's body may take to arrive once its headers are in. The largest body a node
+/// takes (10 MiB, `node::server::MAX_BODY`: a storage RPC or an onion request carrying an
+/// attachment) arrives in this time at 1.4 Mbit/s, a slow mobile uplink; a body trickled in a byte
+/// at a time holds its connection no longer than an idle one is held ([`IDLE_TIMEOUT`]).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `router` with a deadline on each request's body, `timeout` from when its headers are in: a
+/// body not all in by then fails for the handler reading it, and the request is answered `408`
+/// and its connection closed. (A body timeout between reads, such as tower-http's, restarts on
+/// every byte and so cannot stop a trickle; a timeout on the whole request would also cut off
+/// the handler's own waits, on a database or a relayed server.)
+pub fn with_body_deadline(router: axum::Router, timeout: Duration) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(timeout, body_deadline))
+}
+
+async fn body_deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+    let expired = Arc::new(AtomicBool::new(false));
+    let sleep = Box::pin(tokio::time::sleep(timeout));
+    let req = req.map(|body| Body::new(Deadline { body, sleep, expired: expired.clone() }));
+    let response = next.run(req).await;
+    if expired.load(Ordering::Relaxed) {
+        let close = [(header::CONNECTION, "close")];
+        return (StatusCode::REQUEST_TIMEOUT, close, "Request body timed out\n").into_response();
+    }
+    response
+}
+
+/// A request body that fails once its deadline passes before it is all in (and says so in
+/// `expired`).
+struct Deadline {
+    body: Body,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl HttpBody for Deadline {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let me = self.get_mut();
+        match Pin::new(&mut me.body).poll_frame(cx) {
+            Poll::Pending if me.sleep.as_mut().poll(cx).is_ready() => {
+                me.expired.store(true, Ordering::Relaxed);
+                let late = io::Error::new(io::ErrorKind::TimedOut, "request body timed out");
+                Poll::Ready(Some(Err(axum::Error::new(late))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

@@ -109,6 +109,9 @@ pub struct Args {
     /// Log JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Connection caps (`--max-connections`, `--max-connections-per-address`) and timeouts.
+    #[command(flatten)]
+    pub limits: crate::http::Limits,
 }
 
 /// Runs a node with these command-line arguments (the first is the program name).
@@ -194,9 +197,9 @@ async fn run(args: Args) -> Result<(), String> {
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         }
     });
-    let service = server::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let (server, limited) =
-        (crate::http::defended(listener, handle), crate::http::Limited::default());
+    let service = args.limits.guard(server::router(app.clone()));
+    let service = service.into_make_service_with_connect_info::<SocketAddr>();
+    let (server, limited) = (crate::http::defended(listener, handle), args.limits.acceptor());
     let served = if tls {
         let config = tls::config(&args.data, local.ip()).await?;
         server.acceptor(RustlsAcceptor::new(config).acceptor(limited)).serve(service).await

@@ -467,11 +467,147 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server_side, _) = listener.accept().await.unwrap();
-    let (mut conn, ()) = Limited::new(4).accept(server_side, ()).await.unwrap();
+    let (mut conn, ()) = Limited::new(4, 4).accept(server_side, ()).await.unwrap();
     let started = tokio::time::Instant::now();
     let mut buf = [0u8; 8];
     let err = conn.read(&mut buf).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     assert!(started.elapsed() >= IDLE_TIMEOUT);
     drop(client);
+}
+
+/// A client bound to a loopback source address (Linux answers on all of 127.0.0.0/8).
+async fn connect_from(source: [u8; 4], addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from((source, 0)))?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+/// Sends the `info` storage RPC over an open connection (kept alive) and reads the answer: its
+/// status line.
+async fn info_over(stream: &mut tokio::net::TcpStream) -> String {
+    let body = r#"{"method": "info", "params": {}}"#;
+    let head = format!(
+        "POST /storage_rpc/v1 HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head.lines().find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length: ")?.trim().parse().ok()
+                });
+                if length.is_some_and(|n: usize| body.len() >= n) {
+                    return head.lines().next().unwrap_or_default().to_owned();
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the node closed a good client's connection");
+            answer.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), read).await.expect("no answer in 5 s")
+}
+
+/// A body sent a byte at a time (never idle long enough for the idle timeout) is cut off at the
+/// body deadline, `408`, and its connection closed, while a good client is served. The deadline
+/// is shortened from 60 s to 2 s for the test (a hidden flag).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_cut_off_at_the_deadline_while_others_are_served() {
+    use std::time::{Duration, Instant};
+    let net = Testnet::start("body-deadline", 1, &["--body-timeout-ms", "2000"]).await;
+    let addr = net.nodes[0].url.trim_start_matches("http://").to_owned();
+    let (mut from_node, mut to_node) =
+        connect_from([127, 0, 0, 4], &addr).await.unwrap().into_split();
+    // 100 bytes at a byte every 300 ms would take 30 s.
+    let head = "POST /storage_rpc/v1 HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n";
+    to_node.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..100 {
+            if to_node.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    // A good client, with a whole body, is served meanwhile.
+    let mut good = connect_from([127, 0, 0, 5], &addr).await.unwrap();
+    assert_eq!(info_over(&mut good).await, "HTTP/1.1 200 OK");
+    // The slow one gets its answer (read as it arrives, until the node closes the connection).
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = from_node.read(&mut buf).await {
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(read.is_ok(), "a trickled body kept its connection for 10 s");
+    assert!(took >= Duration::from_millis(1900), "cut off after {took:?}, before the deadline");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    trickle.abort();
+    // The good client's connection is still served.
+    assert_eq!(info_over(&mut good).await, "HTTP/1.1 200 OK");
+}
+
+/// Idle connections from many addresses (15 from each of 20, under the per-address cap of 64)
+/// are refused past the total cap, which the node takes from its file-descriptor limit: run
+/// with `ulimit -n 256` it keeps 192 (three quarters) and refuses the rest at once, and it goes
+/// on answering a client whose connection it had, and, once they close, new clients. (300
+/// connections: this test process, too, may have a limit of 1,024 descriptors.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_from_many_addresses_past_the_total_cap_are_refused() {
+    use sesh_examples::local::LocalNetwork;
+    use std::time::Duration;
+    let dir = std::env::temp_dir().join(format!("sesh-attack-total-cap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let node = common::example_binary("node").into_os_string();
+    let command = ["sh".into(), "-c".into(), "ulimit -n 256 && exec \"$0\" \"$@\"".into(), node];
+    let keeper = ["--block-ms".to_owned(), "300".into()];
+    let net = LocalNetwork::start(&command, &dir, &keeper, &["--plain-http".into()]).unwrap();
+    let addr = net.nodes[0].url.trim_start_matches("http://").to_owned();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    net.wait_ready(&http, Duration::from_secs(60), |_| {}).await.unwrap();
+    let cap = sesh_node::ratelimit::max_connections(256);
+    // A client whose connection is open before the flood.
+    let mut kept = connect_from([127, 0, 0, 6], &addr).await.unwrap();
+    assert_eq!(info_over(&mut kept).await, "HTTP/1.1 200 OK");
+    let mut flood = Vec::new();
+    for i in 0..300 {
+        let source = [127, 0, 0, 10 + (i % 20) as u8];
+        let connected = tokio::time::timeout(Duration::from_secs(2), connect_from(source, &addr));
+        if let Ok(Ok(s)) = connected.await {
+            flood.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let open = flood
+        .iter_mut()
+        .filter(|s| {
+            let mut b = [0u8; 1];
+            matches!(s.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    // All but the kept client's, give or take a connection of the harness's that is closing.
+    assert!((cap - 4..cap).contains(&open), "{open} of {} held open, cap {cap}", flood.len());
+    // The kept client is served; a new one is refused at once (closed, not left waiting).
+    assert_eq!(info_over(&mut kept).await, "HTTP/1.1 200 OK");
+    let mut late = connect_from([127, 0, 0, 7], &addr).await.unwrap();
+    let mut b = [0u8; 1];
+    let refused = tokio::time::timeout(Duration::from_secs(2), late.read(&mut b)).await;
+    assert!(matches!(refused, Ok(Ok(0) | Err(_))), "a connection past the cap was left open");
+    // Once the flood closes, a new client is served.
+    drop(flood);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut after = connect_from([127, 0, 0, 8], &addr).await.unwrap();
+    assert_eq!(info_over(&mut after).await, "HTTP/1.1 200 OK");
+    drop(net);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,6 @@
 //! The storage server's per-client token buckets: 600 tokens, refilled at 300 a second, for at
-//! most 10 000 clients at once (a client beyond that is limited until buckets refill).
+//! most 10 000 clients at once (a client beyond that is limited until buckets refill); and the
+//! caps on the connections a server keeps open, per address and in total ([`Connections`]).
 //!
 //! Time is the caller's: each call takes the `Instant` it happens at.
 //!
@@ -91,33 +92,62 @@ impl RateLimiter {
 /// that one client cannot hold all of a node's sockets while others wait.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
-/// The connections open from each address, capped.
+/// Connections a server keeps open at once, all addresses together, when its process may have
+/// `descriptors` files open (the soft `RLIMIT_NOFILE`): three quarters of them. The quarter left
+/// (256 of the usual 1,024) is for what the server needs besides its clients' connections: its
+/// database and log files, its own connections to other nodes and relayed servers, and the
+/// ledger keeper's files; a server that ran out of them stops writing, not only answering.
+pub fn max_connections(descriptors: u64) -> usize {
+    usize::try_from(descriptors - descriptors / 4).unwrap_or(usize::MAX)
+}
+
+/// Why [`Connections::open`] refused a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Full {
+    /// Its address has [`Connections::new`]'s `max_per_address` open.
+    Address,
+    /// The server has `max_total` open, from all addresses together.
+    Total,
+}
+
+/// The connections open from each address, capped per address and in total.
 #[derive(Debug)]
 pub struct Connections {
     open: HashMap<IpAddr, usize>,
+    total: usize,
+    max_total: usize,
     max: usize,
 }
 
 impl Connections {
-    /// At most `max_per_address` open from one address.
-    pub fn new(max_per_address: usize) -> Self {
-        Self { open: HashMap::new(), max: max_per_address }
+    /// At most `max_total` open at once, and at most `max_per_address` of them from one address.
+    pub fn new(max_total: usize, max_per_address: usize) -> Self {
+        Self { open: HashMap::new(), total: 0, max_total, max: max_per_address }
     }
 
-    /// Counts a new connection from `ip`; false (and not counted) when `ip` has the most open.
-    pub fn open(&mut self, ip: IpAddr) -> bool {
-        let n = self.open.entry(ip).or_default();
-        if *n >= self.max {
-            return false;
+    /// Counts a new connection from `ip`, or says which cap it would pass (and does not count
+    /// it).
+    ///
+    /// # Errors
+    /// [`Full::Total`] when the server has `max_total` open, [`Full::Address`] when `ip` has
+    /// `max_per_address` open.
+    pub fn open(&mut self, ip: IpAddr) -> Result<(), Full> {
+        if self.total >= self.max_total {
+            return Err(Full::Total);
         }
-        *n += 1;
-        true
+        if self.open_from(&ip) >= self.max {
+            return Err(Full::Address);
+        }
+        *self.open.entry(ip).or_default() += 1;
+        self.total += 1;
+        Ok(())
     }
 
     /// A connection from `ip` closed.
     pub fn close(&mut self, ip: IpAddr) {
         if let Some(n) = self.open.get_mut(&ip) {
             *n = n.saturating_sub(1);
+            self.total = self.total.saturating_sub(1);
             if *n == 0 {
                 self.open.remove(&ip);
             }
@@ -127,6 +157,11 @@ impl Connections {
     /// Connections open from `ip`.
     pub fn open_from(&self, ip: &IpAddr) -> usize {
         self.open.get(ip).copied().unwrap_or(0)
+    }
+
+    /// Connections open from all addresses together.
+    pub fn open_total(&self) -> usize {
+        self.total
     }
 }
 
@@ -159,18 +194,54 @@ mod tests {
 
     #[test]
     fn connections_are_capped_per_address() {
-        let mut c = Connections::new(2);
+        let mut c = Connections::new(100, 2);
         let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
-        assert!(c.open(a) && c.open(a));
-        assert!(!c.open(a), "a third from one address");
-        assert!(c.open(b), "another address is not affected");
+        assert!(c.open(a).is_ok() && c.open(a).is_ok());
+        assert_eq!(c.open(a), Err(Full::Address), "a third from one address");
+        assert!(c.open(b).is_ok(), "another address is not affected");
         c.close(a);
         assert_eq!(c.open_from(&a), 1);
-        assert!(c.open(a));
+        assert!(c.open(a).is_ok());
         c.close(a);
         c.close(a);
         c.close(a); // more closes than opens change nothing
-        assert_eq!((c.open_from(&a), c.open.len()), (0, 1));
+        assert_eq!((c.open_from(&a), c.open.len(), c.open_total()), (0, 1, 1));
+    }
+
+    #[test]
+    fn connections_are_capped_in_total() {
+        let mut c = Connections::new(5, 2);
+        let ip = |i: u8| IpAddr::from([10, 0, 0, i]);
+        // Five addresses, one connection each, fill the server; a sixth address is refused, and
+        // so is a second connection from one that has room under its own cap.
+        for i in 1..=5 {
+            assert!(c.open(ip(i)).is_ok());
+        }
+        assert_eq!(c.open(ip(6)), Err(Full::Total));
+        assert_eq!(c.open(ip(1)), Err(Full::Total));
+        assert_eq!((c.open_total(), c.open.len()), (5, 5), "refusals are not counted");
+        // One closes: there is room for one more, from any address.
+        c.close(ip(3));
+        assert_eq!(c.open_total(), 4);
+        assert!(c.open(ip(6)).is_ok());
+        assert_eq!(c.open(ip(7)), Err(Full::Total));
+        // Closes from an address with nothing open do not make room.
+        c.close(ip(7));
+        c.close(ip(3));
+        assert_eq!(c.open_total(), 5);
+        // The per-address cap still holds under the total.
+        let mut c = Connections::new(5, 2);
+        assert!(c.open(ip(1)).is_ok() && c.open(ip(1)).is_ok());
+        assert_eq!(c.open(ip(1)), Err(Full::Address));
+        assert_eq!(c.open_total(), 2);
+    }
+
+    #[test]
+    fn three_quarters_of_the_descriptors_for_connections() {
+        assert_eq!(max_connections(1024), 768);
+        assert_eq!(max_connections(65_536), 49_152);
+        assert_eq!(max_connections(0), 0);
+        assert!(max_connections(u64::MAX) > 0);
     }
 
     #[test]
