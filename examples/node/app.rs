@@ -293,7 +293,9 @@ impl RpcAnswer {
 
 /// Runs `f` with this node as `sesh-rpc`'s handler sees it in `state`.
 fn with_node<T>(app: &App, state: &NetworkState, f: impl FnOnce(&Node<'_>) -> T) -> T {
-    f(&Node { identity: &app.identity, hf: state.hf, swarm: &Duty::new(state, app.me) })
+    let duty =
+        Duty::new(state, app.me).with_seed(rand_core::RngCore::next_u64(&mut rand_core::OsRng));
+    f(&Node { identity: &app.identity, hf: state.hf, swarm: &duty })
 }
 
 /// Runs one storage RPC body (`{"method", "params"}`), from a client (`forwarded = false`:

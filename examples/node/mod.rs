@@ -109,6 +109,10 @@ pub struct Args {
     /// Log JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Also answer `POST /json_rpc` over plain HTTP on this address, as live seeds do for
+    /// clients that only speak `http://` to a seed.
+    #[arg(long)]
+    pub seed_http: Option<SocketAddr>,
     /// Connection caps (`--max-connections`, `--max-connections-per-address`) and timeouts.
     #[command(flatten)]
     pub limits: crate::http::Limits,
@@ -188,7 +192,17 @@ async fn run(args: Args) -> Result<(), String> {
     tracing::info!(%local, node = %app.me, tls, authority = args.authority, "node started");
 
     let handle = axum_server::Handle::new();
-    let tasks = spawn_background(&app, &args);
+    let mut tasks = spawn_background(&app, &args);
+    if let Some(addr) = args.seed_http {
+        let seed = std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
+        seed.set_nonblocking(true).map_err(|e| e.to_string())?;
+        println!("json_rpc on http://{}/json_rpc", seed.local_addr().map_err(|e| e.to_string())?);
+        let service = args.limits.guard(server::seed_router(app.clone()));
+        let service = service.into_make_service_with_connect_info::<SocketAddr>();
+        let server = crate::http::defended(seed, handle.clone()).acceptor(args.limits.acceptor());
+        let serve = async move { server.serve(service).await.map_err(|e| tracing::error!(%e)) };
+        tasks.push(tokio::spawn(async move { serve.await.unwrap_or_default() }));
+    }
     tokio::spawn({
         let handle = handle.clone();
         async move {

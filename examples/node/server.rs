@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `POST /storage_rpc/v1` | clients | the storage RPC, as live nodes answer it |
 //! | `POST /onion_req/v2` | clients | an onion request's first layer |
+//! | `POST /json_rpc` | clients | oxend's service-node list (what clients ask a seed) |
 //! | `GET /metrics` | operators | counters, Prometheus text format |
 //! | `POST /onion/v1/relay` | nodes (signed) | the next layer of an onion request |
 //! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
@@ -36,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
     let mut r = Router::new()
         .route("/storage_rpc/v1", post(storage_rpc))
         .route("/onion_req/v2", post(onion_req))
+        .route("/json_rpc", post(json_rpc))
         .route("/metrics", get(metrics));
     for path in ["/onion/v1/relay", "/swarm/v1/forward", "/swarm/v1/push", "/swarm/v1/fetch"] {
         r = r.route(path, post(from_node));
@@ -159,6 +161,30 @@ async fn onion_req(
     };
     app.metrics.request("onion_req", "-", status);
     bytes(status, body, "text/plain")
+}
+
+/// The routes of a seed's plain-HTTP port: `/json_rpc` alone.
+pub fn seed_router(app: Arc<App>) -> Router {
+    Router::new().route("/json_rpc", post(json_rpc)).fallback(not_found).with_state(app)
+}
+
+/// `POST /json_rpc`: oxend's answer from this node's view of the network (`200` and
+/// `application/json`, errors included, as oxend answers).
+async fn json_rpc(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(r) = over_limit(&app, addr) {
+        return r;
+    }
+    let answer = match read_body(&headers, body).await {
+        Ok(body) => sesh_network::oxend::json_rpc(&app.state(), &body, &mut rand_core::OsRng),
+        Err(r) => return r,
+    };
+    app.metrics.request("json_rpc", "-", 200);
+    json(200, &answer)
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {

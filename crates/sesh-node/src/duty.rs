@@ -1,8 +1,11 @@
 //! A node's place in the network: its swarm, its peers, whether it can serve, and which
 //! accounts it stores (the [`SwarmView`] that `sesh-rpc`'s handler asks).
 
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
 use serde_json::Value;
 use sesh_identity::NodeId;
+use sesh_network::oxend::ServiceNodesQuery;
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_rpc::AccountId;
 use sesh_rpc::handler::SwarmView;
@@ -23,12 +26,20 @@ use sesh_swarm::SwarmId;
 pub struct Duty<'a> {
     state: &'a NetworkState,
     me: NodeId,
+    seed: u64,
 }
 
 impl<'a> Duty<'a> {
     /// Node `me` in `state`.
     pub fn new(state: &'a NetworkState, me: NodeId) -> Self {
-        Self { state, me }
+        Self { state, me, seed: 0 }
+    }
+
+    /// The randomness its answers draw on (the sample and order of a limited service-node
+    /// list): give each request its own.
+    #[must_use]
+    pub fn with_seed(self, seed: u64) -> Self {
+        Self { seed, ..self }
     }
 
     /// The node's swarm, once it has one.
@@ -67,6 +78,18 @@ impl SwarmView for Duty<'_> {
 
     fn swarm_json(&self, account: &AccountId) -> Value {
         self.state.swarm_json(self.state.swarm_for(&account.to_bytes()))
+    }
+
+    /// `get_service_nodes` from this node's network state, as oxend answers it; sesh has no
+    /// name service, so `ons_resolve` is refused.
+    fn oxend(&self, endpoint: &str, params: Option<&Value>) -> Result<Value, String> {
+        if endpoint != "get_service_nodes" {
+            return Err(format!("{endpoint}: this network has no Session names"));
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(self.seed);
+        ServiceNodesQuery::parse(params)
+            .map(|q| q.answer(self.state, &mut rng))
+            .map_err(|e| e.text().to_owned())
     }
 }
 

@@ -205,6 +205,13 @@ pub enum Error {
         messages: usize,
     },
 
+    /// `oxend_request` for a call a storage server does not pass on.
+    #[error("Invalid oxend endpoint '{endpoint}'")]
+    OxendEndpoint {
+        /// The endpoint asked for.
+        endpoint: String,
+    },
+
     /// A `batch` or `sequence` without a non-empty `requests` array.
     #[error("Invalid batch request: no valid \"requests\" field")]
     BatchNoRequests,

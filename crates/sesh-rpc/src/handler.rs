@@ -61,7 +61,21 @@ pub trait SwarmView {
     fn owns(&self, account: &AccountId) -> bool;
     /// The swarm JSON (`{"snodes": […], "swarm": "<hex id>"}`) of `account`'s swarm.
     fn swarm_json(&self, account: &AccountId) -> Value;
+    /// What oxend answers `endpoint` (one of [`OXEND_ENDPOINTS`](crate::request::OXEND_ENDPOINTS))
+    /// with `params` (`oxend_request`).
+    ///
+    /// # Errors
+    /// The text the storage server answers (`400`) when oxend refuses. Without an oxend (the
+    /// default), every call is refused with [`OXEND_UNAVAILABLE`], as the live server answers
+    /// when oxend does not.
+    fn oxend(&self, endpoint: &str, params: Option<&Value>) -> Result<Value, String> {
+        let _ = (endpoint, params);
+        Err(OXEND_UNAVAILABLE.to_owned())
+    }
 }
+
+/// The storage server's answer to an `oxend_request` that oxend did not answer.
+pub const OXEND_UNAVAILABLE: &str = "Unknown oxend error";
 
 /// A node that owns every account and knows no peers (tests, a single node).
 #[derive(Clone, Copy, Debug, Default)]
@@ -422,6 +436,14 @@ fn try_handle(
             misc(&mut body, node, ctx.now_ms);
             Response::json(200, body)
         }
+        Request::Oxend(r) => match node.swarm.oxend(&r.endpoint, r.params.as_ref()) {
+            Ok(result) => {
+                let mut body = json!({"result": result});
+                misc(&mut body, node, ctx.now_ms);
+                Response::json(200, body)
+            }
+            Err(text) => Response::text(400, text),
+        },
         Request::Batch(subs) => h.batch(subs, false)?,
         Request::Sequence(subs) => h.batch(subs, true)?,
     };

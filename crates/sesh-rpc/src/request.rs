@@ -45,6 +45,18 @@ pub struct StoreRequest {
     pub auth: Option<(Auth, i64)>,
 }
 
+/// The oxend calls a storage server passes on (`oxend_request`).
+pub const OXEND_ENDPOINTS: [&str; 2] = ["get_service_nodes", "ons_resolve"];
+
+/// `oxend_request`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OxendRequest {
+    /// The call, one of [`OXEND_ENDPOINTS`].
+    pub endpoint: String,
+    /// Its params (absent when missing or `null`).
+    pub params: Option<Value>,
+}
+
 /// `retrieve`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrieveRequest {
@@ -160,6 +172,8 @@ pub enum Request {
     GetSwarm(AccountId),
     /// `info`.
     Info,
+    /// `oxend_request`: one of oxend's public calls, answered from the node's view.
+    Oxend(OxendRequest),
     /// `batch`: sub-requests run independently.
     Batch(Vec<Request>),
     /// `sequence`: sub-requests run in order until one fails.
@@ -182,6 +196,7 @@ impl Request {
             Self::Unrevoke(_) => "unrevoke_subaccount",
             Self::GetSwarm(_) => "get_swarm",
             Self::Info => "info",
+            Self::Oxend(_) => "oxend_request",
             Self::Batch(_) => "batch",
             Self::Sequence(_) => "sequence",
         }
@@ -213,7 +228,7 @@ impl Request {
             Self::GetExpiries(r) => Some(&r.pubkey),
             Self::Revoke(r) | Self::Unrevoke(r) => Some(&r.pubkey),
             Self::GetSwarm(pk) => Some(pk),
-            Self::Info | Self::Batch(_) | Self::Sequence(_) => None,
+            Self::Info | Self::Oxend(_) | Self::Batch(_) | Self::Sequence(_) => None,
         }
     }
 }
@@ -235,6 +250,7 @@ pub fn is_known_method(method: &str) -> bool {
             | "get_swarm"
             | "get_snodes_for_pubkey"
             | "info"
+            | "oxend_request"
             | "batch"
             | "sequence"
     )
@@ -243,7 +259,15 @@ pub fn is_known_method(method: &str) -> bool {
 /// Whether a method only reads the store (the node can run it beside the writer, on a
 /// read-only connection).
 pub fn is_read_only_method(method: &str) -> bool {
-    matches!(method, "retrieve" | "get_expiries" | "info" | "get_swarm" | "get_snodes_for_pubkey")
+    matches!(
+        method,
+        "retrieve"
+            | "get_expiries"
+            | "info"
+            | "get_swarm"
+            | "get_snodes_for_pubkey"
+            | "oxend_request"
+    )
 }
 
 /// Whether `method` is one an entry node runs on every member of the swarm (store, the deletes,
@@ -286,6 +310,7 @@ pub fn parse(method: &str, params: &Map<String, Value>) -> Parsed<Request> {
         "unrevoke_subaccount" => Request::Unrevoke(load_revoke(&p, "unrevoke")?),
         "get_swarm" | "get_snodes_for_pubkey" => Request::GetSwarm(load_get_swarm(&p)?),
         "info" => Request::Info,
+        "oxend_request" => Request::Oxend(load_oxend(&p)?),
         "batch" => Request::Batch(load_batch(params)?),
         "sequence" => Request::Sequence(load_batch(params)?),
         other => return Err(Error::UnknownMethod { method: other.to_owned() }),
@@ -563,6 +588,14 @@ fn load_store(p: &Fields<'_>) -> Parsed<StoreRequest> {
     }
     let data = from_base64(&data).ok_or(Error::DataNotBase64)?;
     Ok(StoreRequest { pubkey, namespace, timestamp, expiry, data, auth })
+}
+
+fn load_oxend(p: &Fields<'_>) -> Parsed<OxendRequest> {
+    let endpoint = require("endpoint", p.string("endpoint")?)?;
+    if !OXEND_ENDPOINTS.contains(&endpoint.as_str()) {
+        return Err(Error::OxendEndpoint { endpoint });
+    }
+    Ok(OxendRequest { endpoint, params: p.get("params").cloned() })
 }
 
 fn load_retrieve(p: &Fields<'_>) -> Parsed<RetrieveRequest> {
