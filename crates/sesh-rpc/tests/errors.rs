@@ -477,12 +477,42 @@ fn parse_failures_are_typed_with_the_servers_texts() {
 
 #[test]
 fn unknown_methods_answer_no_method() {
-    for method in ["nope", "ifelse", "oxend_request", ""] {
+    for method in ["nope", "ifelse", "get_service_nodes", "get_n_service_nodes", ""] {
         let error = parse(method, &Map::new()).unwrap_err();
         assert_eq!(error, Error::UnknownMethod { method: method.into() });
         assert_eq!(error.to_string(), format!("no method {method}"));
         assert_eq!(error.response_text(), error.to_string());
         assert_eq!(answer(method, &Map::new()), (400, format!("no method {method}")));
+    }
+}
+
+/// `oxend_request`: the storage server's endpoint list and texts; a node without an oxend (the
+/// handler's `Solo`) answers as the live server does when oxend does not.
+#[test]
+fn oxend_request_is_checked_and_passed_on() {
+    let with = |endpoint: Value| {
+        let mut p = Map::new();
+        p.insert("endpoint".into(), endpoint);
+        p
+    };
+    assert_eq!(
+        parse("oxend_request", &Map::new()).unwrap_err().response_text(),
+        "invalid request: Required field 'endpoint' missing"
+    );
+    assert_eq!(
+        parse("oxend_request", &with(json!(5))).unwrap_err().response_text(),
+        "invalid request: Invalid value given for 'endpoint': expected string"
+    );
+    assert_eq!(
+        parse("oxend_request", &with(json!("get_n_service_nodes"))).unwrap_err().response_text(),
+        "invalid request: Invalid oxend endpoint 'get_n_service_nodes'"
+    );
+    for endpoint in ["get_service_nodes", "ons_resolve"] {
+        assert!(parse("oxend_request", &with(json!(endpoint))).is_ok());
+        assert_eq!(
+            answer("oxend_request", &with(json!(endpoint))),
+            (400, "Unknown oxend error".into())
+        );
     }
 }
 
