@@ -110,6 +110,8 @@ pub struct Delivery {
     refresh: bool,
     last: String,
     outcome: Option<Result<NodeAnswer>>,
+    /// Sent to one given node (not to an account's swarm): no other is tried.
+    fixed: bool,
 }
 
 fn hop(node: &NodeRecord) -> Result<Hop> {
@@ -136,7 +138,15 @@ impl Delivery {
             refresh: false,
             last: String::new(),
             outcome: None,
+            fixed: false,
         }
+    }
+
+    /// A request for `node` itself (one not about an account, e.g. `oxend_request`): the same
+    /// paths and path rules, but no other node is tried, and the network state is never
+    /// refreshed for it.
+    pub fn to_node(node: NodeRecord) -> Self {
+        Self { target: Some(node), fixed: true, ..Self::new([0; 33]) }
     }
 
     /// What to do next. `request` gives the request (`{"method", "params"}`) for the member it
@@ -249,7 +259,7 @@ impl Delivery {
         if self.attempt >= ATTEMPTS {
             // The member itself may be down: another one.
             let failed = Error::PathsFailed { attempts: self.attempts, last: self.last.clone() };
-            if self.round + 1 < ROUNDS {
+            if self.round + 1 < ROUNDS && !self.fixed {
                 self.round += 1;
                 self.target = None;
             } else {
@@ -260,7 +270,7 @@ impl Delivery {
 
     /// 421: another member; the second time after a refresh; the third time, `give_up`.
     fn next_round(&mut self, give_up: Error) {
-        if self.round + 1 >= ROUNDS {
+        if self.round + 1 >= ROUNDS || self.fixed {
             self.outcome = Some(Err(give_up));
             return;
         }

@@ -42,6 +42,35 @@ pub enum Error {
     /// An answer is not of the form the request calls for.
     #[error("the node's answer {0}")]
     BadAnswer(&'static str),
+    /// A seed URL the client will not use.
+    #[error("the seed {seed} {why}")]
+    BadSeed {
+        /// The seed as given.
+        seed: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A seed answered with a JSON-RPC error.
+    #[error("the seed refused the request: {message} ({code})")]
+    SeedRefused {
+        /// The JSON-RPC error code.
+        code: i64,
+        /// Its message.
+        message: String,
+    },
+    /// A service-node list that could not be read.
+    #[error("the node list is broken: {0}")]
+    BadNodeList(String),
+    /// The nodes asked for the list did not agree on enough nodes.
+    #[error("{asked} nodes asked for the node list agree on {agreed} nodes; {need} are needed")]
+    NoAgreement {
+        /// Answers compared.
+        asked: usize,
+        /// Nodes they all list alike.
+        agreed: usize,
+        /// Nodes needed.
+        need: usize,
+    },
     /// Saved inbox state does not parse.
     #[error("the inbox file {0}")]
     BadInbox(&'static str),

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod bootstrap;
 pub mod delivery;
 mod error;
 pub mod inbox;

@@ -361,3 +361,47 @@ proptest! {
         }
     }
 }
+
+/// A request for one given node (`oxend_request`) goes to that node only: answered by it when
+/// it is up; when it is down, the paths are tried and no other node is.
+#[test]
+fn a_request_for_one_node_goes_to_that_node_only() {
+    let mut net = Net::new(10);
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let mut paths = Paths::default();
+    let target = *net.state.nodes().nth(3).unwrap();
+    let mut run = |net: &mut Net, paths: &mut Paths| {
+        let mut d = Delivery::to_node(target);
+        let mut posts = 0;
+        loop {
+            match d.step(
+                &net.state,
+                paths,
+                |_| br#"{"method":"info","params":{}}"#.to_vec(),
+                &mut rng,
+            ) {
+                Step::Post { url, body } => {
+                    posts += 1;
+                    let reply = net.post(&url, &body, &mut rng);
+                    d.on_reply(paths, reply);
+                }
+                Step::Refresh => panic!("a request for one node never refreshes"),
+                Step::Done(r) => return (r, posts),
+            }
+        }
+    };
+    for _ in 0..5 {
+        let (answer, posts) = run(&mut net, &mut paths);
+        assert_eq!((answer.unwrap().node, posts), (target.id, 1));
+    }
+    net.modes.insert(target.id, Mode::Down);
+    net.served.clear();
+    let (answer, posts) = run(&mut net, &mut paths);
+    assert!(matches!(answer, Err(Error::PathsFailed { .. })), "{answer:?}");
+    assert!(posts <= ATTEMPTS);
+    assert!(net.served.is_empty(), "no other node was asked: {:?}", net.served);
+    // Misdirected (421) is the end too, not another node.
+    net.modes.insert(target.id, Mode::Status(421));
+    let (answer, _) = run(&mut net, &mut paths);
+    assert!(matches!(answer, Err(Error::Refused { status: 421, .. })), "{answer:?}");
+}

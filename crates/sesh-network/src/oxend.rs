@@ -384,6 +384,9 @@ pub fn read_service_nodes(result: &Value, tls: bool) -> Result<NetworkState> {
             field,
             expected,
         };
+        if !v.is_object() {
+            return Err(bad("(the entry)", "an object"));
+        }
         let ip = match v.get("public_ip").and_then(Value::as_str) {
             None | Some("" | "0.0.0.0") => continue,
             Some(ip) => ip.parse().map_err(|_| bad("public_ip", "an IPv4 address"))?,
