@@ -1,7 +1,8 @@
-//! A local network of node processes on this machine (loopback, plain HTTP): the ledger keeper
-//! and the nodes that join it, each its own process with its own data directory, started,
-//! killed, restarted and stopped. The `testnet` program runs its network with it, and so do the
-//! node's tests.
+//! A local network of node processes on this machine (loopback; HTTPS with self-signed
+//! certificates as live nodes serve, or plain HTTP with `--plain-http`): the ledger keeper and the
+//! nodes that join it, each its own process with its own data directory, started, killed,
+//! restarted and stopped. The `testnet` program runs its network with it, and so do the node's
+//! tests.
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader};
@@ -9,19 +10,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use sesh_identity::NodeId;
+use serde_json::{Value, json};
+use sesh_identity::{Identity, NodeId};
 use sesh_node::keeper::Genesis;
+use sesh_rpc::Namespace;
+use sesh_rpc::client::Account;
 
 /// A node process.
 #[derive(Debug)]
 pub struct NodeProcess {
     /// Its data directory (its log is `node.log` there).
     pub dir: PathBuf,
-    /// Its base URL, e.g. `http://127.0.0.1:41234`.
+    /// Its base URL, e.g. `https://127.0.0.1:41234` (`http://` with `--plain-http`).
     pub url: String,
     /// Its key.
     pub key: NodeId,
+    /// Its plain-HTTP `/json_rpc` URL, e.g. `http://127.0.0.1:22399/json_rpc`, when it was
+    /// started with `--seed-http`.
+    pub seed: Option<String>,
     command: Vec<OsString>,
     args: Vec<String>,
     child: Option<Child>,
@@ -47,6 +53,7 @@ impl NodeProcess {
             dir: dir.to_owned(),
             url: String::new(),
             key: NodeId::from_bytes([0; 32]),
+            seed: None,
             command: command.to_vec(),
             args: all,
             child: None,
@@ -69,23 +76,33 @@ impl NodeProcess {
             .spawn()
             .map_err(|e| format!("starting a node: {e}"))?;
         let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        // `listening on <url> node <key>`, then `json_rpc on <url>` with `--seed-http`.
         let mut line = String::new();
         let _ = stdout.read_line(&mut line);
-        // `listening on <url> node <key>`
         let words: Vec<&str> = line.split_whitespace().collect();
-        let (Some(url), Some(Ok(key))) = (words.get(2), words.get(4).map(|k| k.parse())) else {
+        let listening = match (words.get(2), words.get(4).map(|k| k.parse())) {
+            (Some(url), Some(Ok(key))) => Some(((*url).to_owned(), key)),
+            _ => None,
+        };
+        let seed = if self.args.iter().any(|a| a == "--seed-http") {
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            line.strip_prefix("json_rpc on ").map(|url| Some(url.trim().to_owned()))
+        } else {
+            Some(None)
+        };
+        let (Some((url, key)), Some(seed)) = (listening, seed) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!("a node did not start; see {}", log_path.display()));
         };
-        // A restart keeps the port.
-        if let Some(pos) = self.args.iter().position(|a| a == "--listen")
-            && let Some(slot) = self.args.get_mut(pos + 1)
-        {
-            *slot = url.trim_start_matches("http://").trim_start_matches("https://").to_owned();
+        // A restart keeps the ports.
+        keep_port(&mut self.args, "--listen", &url);
+        if let Some(seed) = &seed {
+            keep_port(&mut self.args, "--seed-http", seed);
         }
-        (self.url, self.key, self.child, self._stdout) =
-            ((*url).to_owned(), key, Some(child), Some(stdout));
+        (self.url, self.key, self.seed, self.child, self._stdout) =
+            (url, key, seed, Some(child), Some(stdout));
         Ok(())
     }
 
@@ -141,9 +158,34 @@ impl NodeProcess {
         None
     }
 
+    /// The hashes of the messages it holds for `account` in namespace 0 (none if it does not
+    /// answer).
+    pub async fn retrieve(&self, http: &reqwest::Client, account: &Identity) -> Vec<String> {
+        let params = Account::session(account).retrieve(Namespace(0), crate::now_ms(), None);
+        let body = json!({"method": "retrieve", "params": params}).to_string();
+        let got = http.post(format!("{}/storage_rpc/v1", self.url)).body(body).send().await;
+        let body = match got {
+            Ok(r) if r.status() == 200 => r.bytes().await.unwrap_or_default(),
+            _ => return Vec::new(),
+        };
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let messages = v.get("messages").and_then(Value::as_array).into_iter().flatten();
+        messages.filter_map(|m| Some(m.get("hash")?.as_str()?.to_owned())).collect()
+    }
+
     /// What it logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+}
+
+/// Sets the address after `flag` in `args` to the host and port of `url`.
+fn keep_port(args: &mut [String], flag: &str, url: &str) {
+    let address = url.split("://").last().unwrap_or(url);
+    if let Some(pos) = args.iter().position(|a| a == flag)
+        && let Some(slot) = args.get_mut(pos + 1)
+    {
+        address.split('/').next().unwrap_or(address).clone_into(slot);
     }
 }
 
@@ -280,4 +322,55 @@ impl Drop for LocalNetwork {
         self.nodes.iter().for_each(NodeProcess::term);
         self.nodes.clear();
     }
+}
+
+/// The keeper's rewards (`/network/v1/rewards`, read by [`reward_lines`]) once its chain has
+/// reached `height`, asked every `every`.
+pub async fn rewards_at(
+    http: &reqwest::Client,
+    keeper: &str,
+    height: u64,
+    every: Duration,
+) -> Value {
+    loop {
+        let got = http.get(format!("{keeper}/network/v1/rewards")).send().await;
+        let body = match got {
+            Ok(r) => r.bytes().await.unwrap_or_default(),
+            Err(_) => Default::default(),
+        };
+        let r: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if r.get("height").and_then(Value::as_u64).unwrap_or(0) >= height {
+            return r;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The balances of a [`rewards_at`] answer by the names `genesis` gave its accounts (operators
+/// first, then contributors, in number order), in SESH, with each operator's fee.
+pub fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
+    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name));
+    let balances = rewards.get("balances").and_then(Value::as_object);
+    let mut out: Vec<(bool, usize, &String, u128)> = names
+        .filter_map(|(addr, name)| {
+            let milli: u128 = balances?.get(&addr)?.as_str()?.parse().ok()?;
+            let number = name.rsplit(' ').next()?.parse().ok()?;
+            Some((name.starts_with("contributor"), number, name, milli))
+        })
+        .collect();
+    out.sort();
+    out.into_iter()
+        .map(|(contributor, i, name, milli)| {
+            let fee = (!contributor)
+                .then(|| genesis.fees.get(i).map(|f| f64::from(*f) / 100.0))
+                .flatten();
+            // milli-atomic → SESH (10^12), as a decimal string without floats.
+            let sesh = format!(
+                "{}.{:06}",
+                milli / 1_000_000_000_000,
+                milli % 1_000_000_000_000 / 1_000_000
+            );
+            json!({"name": name, "fee_percent": fee, "sesh": sesh})
+        })
+        .collect()
 }

@@ -25,13 +25,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
-use sesh_examples::client::{self as session, Network, Sent, now_ms};
+use sesh_examples::client::{self as session, Network, Sent};
 use sesh_examples::local::{self, LocalNetwork};
 use sesh_examples::{lock, node};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
-use sesh_rpc::Namespace;
-use sesh_rpc::client::Account;
 
 /// A private Session network on this machine.
 #[derive(Debug, Parser)]
@@ -259,18 +257,8 @@ async fn run(args: &Args) -> Result<bool, String> {
     };
 
     // Let rewards accrue for a few blocks, then read them.
-    let rewards = loop {
-        let got = http.get(format!("{network_url}/network/v1/rewards")).send().await;
-        let body = match got {
-            Ok(r) => r.bytes().await.unwrap_or_default(),
-            Err(_) => Default::default(),
-        };
-        let r: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if r.get("height").and_then(Value::as_u64).unwrap_or(0) >= 8 {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(args.block_ms)).await;
-    };
+    let every = Duration::from_millis(args.block_ms);
+    let rewards = local::rewards_at(&http, &network_url, 8, every).await;
 
     // The report.
     let mut latencies: Vec<Duration> = delivered.values().copied().collect();
@@ -308,7 +296,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             "path_length": PATH_LENGTH,
         },
         "kill": kill_report,
-        "rewards": {"height": rewards.get("height"), "balances": reward_lines(&rewards, &genesis)},
+        "rewards": {"height": rewards.get("height"), "balances": local::reward_lines(&rewards, &genesis)},
         "elapsed_ms": ms(started.elapsed()),
     });
     if args.json {
@@ -401,19 +389,7 @@ async fn check_restart(
         let mut have = 0;
         for (account, hash) in list {
             let Some(c) = traffic.clients.get(*account) else { continue };
-            let params = Account::session(c).retrieve(Namespace(0), now_ms(), None);
-            let body = json!({"method": "retrieve", "params": params}).to_string();
-            let got = http.post(format!("{}/storage_rpc/v1", node.url)).body(body).send().await;
-            let got = match got {
-                Ok(r) if r.status() == 200 => r.bytes().await.unwrap_or_default(),
-                _ => continue,
-            };
-            if let Ok(v) = serde_json::from_slice::<Value>(&got)
-                && let Some(messages) = v.get("messages").and_then(Value::as_array)
-                && messages.iter().any(|m| m.get("hash").and_then(Value::as_str) == Some(*hash))
-            {
-                have += 1;
-            }
+            have += usize::from(node.retrieve(http, c).await.iter().any(|h| h == hash));
         }
         have
     };
@@ -435,34 +411,6 @@ async fn check_restart(
         "caught_up_after_restart": caught_up,
         "ok": kept == held.len() && caught_up == missed.len() && !held.is_empty(),
     }))
-}
-
-/// Rewards by name (operators first, then contributors, in number order), in SESH.
-fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
-    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name));
-    let balances = rewards.get("balances").and_then(Value::as_object);
-    let mut out: Vec<(bool, usize, &String, u128)> = names
-        .filter_map(|(addr, name)| {
-            let milli: u128 = balances?.get(&addr)?.as_str()?.parse().ok()?;
-            let number = name.rsplit(' ').next()?.parse().ok()?;
-            Some((name.starts_with("contributor"), number, name, milli))
-        })
-        .collect();
-    out.sort();
-    out.into_iter()
-        .map(|(contributor, i, name, milli)| {
-            let fee = (!contributor)
-                .then(|| genesis.fees.get(i).map(|f| f64::from(*f) / 100.0))
-                .flatten();
-            // milli-atomic → SESH (10^12), as a decimal string without floats.
-            let sesh = format!(
-                "{}.{:06}",
-                milli / 1_000_000_000_000,
-                milli % 1_000_000_000_000 / 1_000_000
-            );
-            json!({"name": name, "fee_percent": fee, "sesh": sesh})
-        })
-        .collect()
 }
 
 // serde_json's index by key gives `Null` for a missing key: it cannot panic.
