@@ -6,11 +6,13 @@
 //!
 //! It builds a staking ledger (an operator per node, contributors, fees: `sesh-node`'s
 //! `Genesis`), starts every node as its own process on loopback (this executable, run as
-//! `testnet node …`, which runs [`sesh_examples::node`]), with its own data directory, sends
+//! `testnet node …`, which runs [`sesh_examples::node`]) serving HTTPS with a self-signed
+//! certificate as live nodes do (`--plain-http` for plain HTTP), with its own data directory;
+//! the keeper is the network's seed (oxend's `/json_rpc` also on a plain-HTTP port). It sends
 //! messages between client accounts through 3-hop onion paths, receives and checks them, lets
 //! blocks pass so that rewards accrue, and prints a report. `--kill-one` also kills a node with
-//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C stops every node.
-//! See `docs/overview.md`.
+//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C or SIGTERM stops
+//! every node. See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -26,7 +28,7 @@ use serde_json::{Value, json};
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
 use sesh_examples::client::{self as session, Network, Sent};
-use sesh_examples::local::{self, LocalNetwork};
+use sesh_examples::local::{self, LocalNetwork, NodeProcess};
 use sesh_examples::{lock, node};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
@@ -50,9 +52,13 @@ struct Args {
     /// Where the nodes keep their data (default: a new directory under the system's temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Leave the network running after the report (until Ctrl-C), and say how to use it.
+    /// Leave the network running after the report (until Ctrl-C or SIGTERM), and print its seed
+    /// (`seed: <url>`) and how to use it.
     #[arg(long)]
     keep: bool,
+    /// Nodes serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
     /// Kill one node (SIGKILL) halfway through, restart it at the end, and check it kept its
     /// messages.
     #[arg(long)]
@@ -75,9 +81,11 @@ fn main() -> ExitCode {
         .map_err(|e| e.to_string())
         .and_then(|rt| {
             rt.block_on(async {
+                // Dropping `run` stops every node it started (`LocalNetwork`'s drop).
                 tokio::select! {
+                    biased;
                     r = run(&args) => r,
-                    _ = tokio::signal::ctrl_c() => Err("interrupted: stopping every node".to_owned()),
+                    () = sesh_examples::shutdown_signal() => Err("interrupted: stopped every node".to_owned()),
                 }
             })
         });
@@ -135,18 +143,21 @@ async fn run(args: &Args) -> Result<bool, String> {
     let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
     local::write_genesis(&base, &genesis)?;
 
-    // The nodes: the keeper first, then the others pointed at it.
+    // The nodes: the keeper (the seed) first, then the others pointed at it.
     let pb = bar(n, "starting nodes", args.json);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let command = [exe.into_os_string(), "node".into()];
-    let keeper_args = ["--block-ms".to_owned(), args.block_ms.to_string()];
-    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, &["--plain-http".into()])?;
+    let keeper_args =
+        ["--block-ms", &args.block_ms.to_string(), "--seed-http", "127.0.0.1:0"].map(String::from);
+    let extra: &[String] = if args.plain_http { &["--plain-http".to_owned()] } else { &[] };
+    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, extra)?;
     for _ in 1..n {
         nodes.add_node()?;
     }
-    let (network_url, keeper_key) =
-        nodes.keeper().map(|k| (k.url.clone(), k.key)).ok_or("no keeper")?;
+    let (network_url, keeper_key, seed) =
+        nodes.keeper().map(|k| (k.url.clone(), k.key, k.seed.clone())).ok_or("no keeper")?;
     let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
@@ -281,6 +292,8 @@ async fn run(args: &Args) -> Result<bool, String> {
         "ok": all_ok,
         "nodes": n,
         "network": network_url,
+        "seed": seed,
+        "node_pids": nodes.nodes.iter().map(NodeProcess::pid).collect::<Vec<_>>(),
         "authority_key": keeper_key.to_string(),
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
@@ -306,14 +319,18 @@ async fn run(args: &Args) -> Result<bool, String> {
     }
     if args.keep {
         if !args.json {
-            println!("\nThe network is up. In another terminal:");
+            println!("\nThe network is up. Its seed, for any Session client (oxend's json_rpc):");
+        }
+        println!("seed: {}", seed.as_deref().unwrap_or_default());
+        if !args.json {
+            println!("sesh's client, in another terminal:");
             println!("  export SESH_NETWORK={network_url} SESH_AUTHORITY_KEY={keeper_key}");
             println!("  cargo run --release --example client -- --dir /tmp/alice new");
             println!(
                 "  cargo run --release --example client -- --dir /tmp/alice send <session id> \"hello\""
             );
             println!("  cargo run --release --example client -- --dir /tmp/bob watch");
-            println!("Data: {}. Ctrl-C stops every node.", base.display());
+            println!("Data: {}. Ctrl-C or SIGTERM stops every node.", base.display());
         }
         sesh_examples::shutdown_signal().await;
     }

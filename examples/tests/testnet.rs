@@ -1,16 +1,21 @@
 //! The main job, end to end: a small testnet started by the `testnet` example, messages through
-//! 3-hop onion paths, a node killed mid-run and restarted.
+//! 3-hop onion paths over HTTPS, a node killed mid-run and restarted; a kept testnet's seed
+//! answering a desktop client's request, and SIGTERM stopping every node it started.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::disallowed_methods,
     missing_docs
 )]
 
 mod common;
 
-use std::process::Command;
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -63,4 +68,106 @@ fn a_small_testnet_delivers_every_message_through_a_killed_node() {
         let data = report["data"].as_str().unwrap();
         assert!(!String::from_utf8_lossy(&ps.stdout).contains(data), "nodes left running");
     }
+}
+
+/// A running testnet, stopped with SIGTERM if the test ends early.
+struct Running(Child);
+
+impl Running {
+    fn term(&self) {
+        Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.term();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Whether process `pid` exists (a zombie does not count).
+fn alive(pid: u64) -> bool {
+    let ps = Command::new("ps").args(["-o", "stat=", "-p", &pid.to_string()]).output().unwrap();
+    let stat = String::from_utf8_lossy(&ps.stdout);
+    !stat.trim().is_empty() && !stat.trim().starts_with('Z')
+}
+
+#[test]
+fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on_sigterm() {
+    let mut testnet = Running(
+        Command::new(common::example_binary("testnet"))
+            .args(["--nodes", "5", "--clients", "2", "--messages", "4", "--keep", "--json"])
+            .args(["--block-ms", "300"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The report, then `seed: <url>` once the network is up and stays up.
+    let mut lines = BufReader::new(testnet.0.stdout.take().unwrap()).lines();
+    let mut line = || lines.next().expect("the testnet stopped early").unwrap();
+    let report: Value = serde_json::from_str(&line()).unwrap();
+    let seed_line = line();
+    let seed = seed_line.strip_prefix("seed: ").unwrap_or_else(|| panic!("{seed_line}"));
+    assert_eq!(report["ok"], json!(true), "{report}");
+    assert_eq!(report["seed"], json!(seed));
+    assert!(seed.starts_with("http://127.0.0.1:") && seed.ends_with("/json_rpc"), "{seed}");
+    assert!(report["network"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{report}");
+    let nodes: BTreeSet<&str> = (report["swarms"].as_array().unwrap().iter())
+        .flat_map(|s| s["nodes"].as_array().unwrap())
+        .map(|n| n["pubkey_ed25519"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes.len(), 5, "{report}");
+
+    // session-desktop's seed request, over plain HTTP: every node of the network, with the
+    // fields asked for, and each node's port serving HTTPS with a self-signed certificate.
+    let desktop = json!({"jsonrpc": "2.0", "method": "get_n_service_nodes", "params": {
+        "active_only": true, "fields": {"public_ip": true, "storage_port": true,
+        "pubkey_x25519": true, "pubkey_ed25519": true}}});
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        let r = http.post(seed).body(desktop.to_string()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        let states = v["result"]["service_node_states"].as_array().unwrap();
+        let listed: BTreeSet<&str> =
+            states.iter().map(|n| n["pubkey_ed25519"].as_str().unwrap()).collect();
+        assert_eq!(listed, nodes, "{v}");
+        for n in states {
+            let fields: BTreeSet<&str> =
+                n.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                fields,
+                BTreeSet::from(["public_ip", "storage_port", "pubkey_x25519", "pubkey_ed25519"])
+            );
+            assert_eq!(n["public_ip"], "127.0.0.1");
+            assert_eq!(n["pubkey_x25519"].as_str().unwrap().len(), 64);
+            let node = format!("https://127.0.0.1:{}/json_rpc", n["storage_port"]);
+            let r = http.post(&node).body(desktop.to_string()).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{node}");
+            let checking = reqwest::Client::new().post(&node).body(desktop.to_string());
+            assert!(checking.send().await.is_err(), "{node}: a self-signed certificate");
+        }
+    });
+
+    // SIGTERM to the testnet alone: it exits, and every node it started is gone.
+    let pids: Vec<u64> =
+        report["node_pids"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 5);
+    assert!(pids.iter().all(|p| alive(*p)), "{report}");
+    testnet.term();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = testnet.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the testnet did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let left: Vec<u64> = pids.into_iter().filter(|p| alive(*p)).collect();
+    assert!(left.is_empty(), "nodes left running: {left:?}");
 }
