@@ -97,10 +97,12 @@ fn alive(pid: u64) -> bool {
 
 #[test]
 fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("sesh-testnet-test-{}", std::process::id()));
     let mut testnet = Running(
         Command::new(common::example_binary("testnet"))
             .args(["--nodes", "5", "--clients", "2", "--messages", "4", "--keep", "--json"])
-            .args(["--block-ms", "300"])
+            .args(["--block-ms", "300", "--dir"])
+            .arg(&dir)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -170,4 +172,5 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
     assert!(status.success(), "{status}");
     let left: Vec<u64> = pids.into_iter().filter(|p| alive(*p)).collect();
     assert!(left.is_empty(), "nodes left running: {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
