@@ -1,7 +1,8 @@
 //! The IO halves of sesh's example programs, compiled once and shared: the reference node
 //! ([`node`], which the `node` program and every testnet node run), a client's network access
-//! ([`client`], for the `client` and `testnet` programs), a local network of node processes
-//! ([`local`], for the `testnet` program and the node's tests), the simulator ([`simulate`]),
+//! ([`client`], for the `client` and `testnet` programs), the keeper's state as nodes follow it
+//! ([`keeper`]), a local network of node processes ([`local`], for the `testnet` program and
+//! the node's tests), the simulator ([`simulate`]),
 //! capped reads and egress-checked name resolution for untrusted peers ([`http`]), and secret
 //! and replaced files ([`files`]). Each program's `main.rs` holds its command line; what the
 //! protocol decides is in the crates (`sesh-network`, `sesh-node`, `sesh-client` and the
@@ -14,6 +15,7 @@
 pub mod client;
 pub mod files;
 pub mod http;
+pub mod keeper;
 pub mod local;
 pub mod node;
 pub mod simulate;

@@ -3,13 +3,14 @@
 //!
 //! ```text
 //! cargo run --release --example client -- --dir /tmp/alice new
-//! cargo run --release --example client -- --dir /tmp/alice --network http://127.0.0.1:22100 send 05… "hello"
-//! cargo run --release --example client -- --dir /tmp/bob --network http://127.0.0.1:22100 watch
+//! cargo run --release --example client -- --dir /tmp/alice --seed http://127.0.0.1:22399/json_rpc send 05… "hello"
+//! cargo run --release --example client -- --dir /tmp/bob --seed http://127.0.0.1:22399/json_rpc watch
 //! ```
 //!
-//! `--network` (or `SESH_NETWORK`) is the URL of the network's ledger keeper, which lists the
-//! nodes; `cargo run --example testnet -- --keep` prints it, and the keeper's key to pin
-//! (`--authority-key`: the list's signature is then checked). The network access is
+//! `--seed` (repeatable, or `SESH_SEEDS`, comma-separated) is where the client first asks for the
+//! node list, as the live apps ask theirs: `cargo run --example testnet -- --keep` prints a local
+//! network's seed. An `https://` seed needs its certificate pinned (`#sha256:<its SHA-256>`); a
+//! plain `http://` seed is taken on loopback only. The network access is
 //! [`sesh_examples::client`]; the rules it follows are `sesh-client`'s.
 
 use std::path::{Path, PathBuf};
@@ -20,10 +21,10 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use sesh_identity::{AccountSeed, Identity, RecoveryPhrase, SessionId};
 
+use sesh_client::bootstrap::Seed;
 use sesh_client::inbox::Inbox;
 use sesh_client::message::Received;
 use sesh_examples::client::{self as session, Network};
-use sesh_identity::NodeId;
 
 /// A Session client.
 #[derive(Debug, Parser)]
@@ -32,12 +33,13 @@ struct Args {
     /// Where the account and inbox state are kept.
     #[arg(long, env = "SESH_CLIENT_DIR", default_value = ".sesh-client")]
     dir: PathBuf,
-    /// The network keeper's URL.
-    #[arg(long, env = "SESH_NETWORK")]
-    network: Option<String>,
-    /// The keeper's Ed25519 key (hex): the node list must carry its signature.
-    #[arg(long, env = "SESH_AUTHORITY_KEY")]
-    authority_key: Option<NodeId>,
+    /// A seed's `json_rpc` URL (`https://…#sha256:<certificate SHA-256>`, or `http://` on
+    /// loopback); the first that answers gives the node list.
+    #[arg(long = "seed", env = "SESH_SEEDS", value_delimiter = ',')]
+    seeds: Vec<String>,
+    /// The network's nodes serve plain HTTP (a local network started with `--plain-http`).
+    #[arg(long)]
+    plain_http: bool,
     /// Print JSON (one object per line) instead of text.
     #[arg(long)]
     json: bool,
@@ -137,13 +139,15 @@ fn save_inbox(dir: &Path, inbox: &Inbox) -> Result<(), String> {
 }
 
 async fn network(args: &Args) -> Result<Network, String> {
-    let url = args.network.clone().ok_or("give --network <keeper URL> (or set SESH_NETWORK)")?;
-    let key = args.authority_key.ok_or(
-        "give --authority-key <the keeper's key> (or set SESH_AUTHORITY_KEY; the testnet prints it): \
-         the node list is checked against it, and a client that takes an unchecked list can be \
-         handed a false one",
-    )?;
-    Network::connect(&url, Some(key)).await.map_err(|e| e.to_string())
+    if args.seeds.is_empty() {
+        return Err("give --seed <URL> (or set SESH_SEEDS; the testnet prints its seed)".into());
+    }
+    let seeds = args.seeds.iter().map(|s| Seed::parse(s)).collect::<Result<Vec<_>, _>>();
+    let seeds = seeds.map_err(|e| e.to_string())?;
+    for plain in seeds.iter().filter(|s| s.is_plain()) {
+        eprintln!("warning: the seed {} is plain HTTP; its list is not authenticated", plain.url());
+    }
+    Network::bootstrap(seeds, !args.plain_http).await.map_err(|e| e.to_string())
 }
 
 fn show(json: bool, m: &Received) {
@@ -225,7 +229,9 @@ async fn run(args: Args) -> Result<(), String> {
                     }
                     Err(e) => {
                         eprintln!("receive failed (retrying): {e}");
-                        let _ = net.refresh().await;
+                        if let Err(e) = net.refresh().await {
+                            eprintln!("{e}");
+                        }
                     }
                 }
             }

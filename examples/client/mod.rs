@@ -1,56 +1,28 @@
-//! A Session client's network access, shared by the `client` and `testnet` programs: the
-//! network state fetched from the ledger keeper (its signature checked when the keeper's key is
-//! pinned), and requests to a swarm sent over HTTP as `sesh_client::delivery` directs them.
+//! A Session client's network access, shared by the `client` and `testnet` programs: the node
+//! pool, found and kept as `sesh_client::bootstrap` says (a seed's list, then refreshes from
+//! three pool nodes through onion paths), and requests to a swarm or a node sent over HTTP as
+//! `sesh_client::delivery` directs them.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rand_core::OsRng;
+use sesh_client::bootstrap::{self, Seed};
 use sesh_client::delivery::{Delivery, NodeAnswer, Step, Transport};
 use sesh_client::inbox::Inbox;
 use sesh_client::message::{self, Received, Stored};
 use sesh_client::paths::Paths;
 use sesh_identity::{Identity, NodeId, SessionId};
-use sesh_network::auth::SignatureHeaders;
-use sesh_network::{NetworkState, STATE_PATH};
+use sesh_network::{NetworkState, NodeRecord};
 
 use crate::lock;
 pub use crate::now_ms;
 
-/// The keeper's network state at `base`: its bytes, and the state, its signature checked against
-/// `pinned` (if given) over those exact bytes.
-///
-/// # Errors
-/// Why no state could be had: the request, the status, the signature or the parse.
-pub async fn fetch_state(
-    http: &reqwest::Client,
-    base: &str,
-    pinned: Option<&NodeId>,
-) -> Result<(Vec<u8>, NetworkState), String> {
-    let get = http.get(format!("{base}{STATE_PATH}")).timeout(Duration::from_secs(10));
-    let resp = get.send().await.map_err(|e| e.to_string())?;
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = crate::http::read_capped(resp)
-        .await
-        .map_err(|e| e.map_or_else(|| "the state is over 10 MiB".to_owned(), |e| e.to_string()))?;
-    if !status.is_success() {
-        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
-    }
-    let state = match pinned {
-        Some(key) => {
-            let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            NetworkState::from_signed(&body, &SignatureHeaders::from_lookup(lookup), key, now_ms())
-        }
-        None => NetworkState::from_json(&body),
-    };
-    Ok((body, state.map_err(|e| e.to_string())?))
-}
-
 /// The network as a client sees it.
 #[derive(Debug)]
 pub struct Network {
-    keeper: String,
-    keeper_key: Option<NodeId>,
+    seeds: Vec<Seed>,
+    tls: bool,
     http: reqwest::Client,
     state: RwLock<Arc<NetworkState>>,
     paths: Mutex<Paths>,
@@ -59,56 +31,116 @@ pub struct Network {
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The keeper did not give a usable network state.
-    #[error("the network keeper at {url}: {why}")]
-    Keeper {
-        /// Its URL.
-        url: String,
-        /// Why.
-        why: String,
-    },
+    /// No seed gave a usable node list.
+    #[error("no seed gave a node list: {0}")]
+    NoSeed(String),
     /// The request failed as the client's rules say.
     #[error(transparent)]
     Request(#[from] sesh_client::Error),
 }
 
+/// Asks `seed` for the node list (its nodes on HTTPS if `tls`).
+async fn ask_seed(seed: &Seed, tls: bool) -> Result<NetworkState, String> {
+    let mut http = reqwest::Client::builder().timeout(Duration::from_secs(10));
+    if let Some(pin) = seed.pin() {
+        http = http.use_preconfigured_tls(crate::http::pinned_tls(*pin));
+    }
+    let http = http.build().map_err(|e| e.to_string())?;
+    let sent = http.post(seed.url()).body(bootstrap::seed_request()).send().await;
+    let resp = sent.map_err(|e| crate::http::chain(&e))?;
+    let body = crate::http::read_capped(resp)
+        .await
+        .map_err(|e| e.map_or_else(|| "the list is over 10 MiB".to_owned(), |e| e.to_string()))?;
+    bootstrap::read_seed_answer(&body, tls).map_err(|e| e.to_string())
+}
+
 impl Network {
-    /// Learns the network from the keeper at `url` (its state's signature checked against
-    /// `key`, when given).
+    /// Finds the network from the first of `seeds` that answers with a list (its nodes served
+    /// over HTTPS if `tls`), then refreshes that pool from its own nodes when it is large enough
+    /// to (more than 8 nodes, as session-desktop).
     ///
     /// # Errors
-    /// [`ClientError::Keeper`] when the state cannot be had or fails its check.
-    pub async fn connect(url: &str, key: Option<NodeId>) -> Result<Self, ClientError> {
+    /// [`ClientError::NoSeed`], with each seed's reason.
+    pub async fn bootstrap(seeds: Vec<Seed>, tls: bool) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .danger_accept_invalid_certs(true)
             .timeout(Duration::from_secs(40))
             .build()
-            .map_err(|e| ClientError::Keeper { url: url.into(), why: e.to_string() })?;
+            .map_err(|e| ClientError::NoSeed(e.to_string()))?;
         let net = Self {
-            keeper: url.trim_end_matches('/').to_owned(),
-            keeper_key: key,
+            seeds,
+            tls,
             http,
             state: RwLock::new(Arc::new(NetworkState::default())),
             paths: Mutex::new(Paths::default()),
         };
-        net.refresh().await?;
+        net.reseed().await?;
+        if net.state().nodes().len() > 8 {
+            // A pool the refresh cannot agree on stays the seed's.
+            let _ = net.refresh_from_nodes().await;
+        }
         Ok(net)
     }
 
-    /// Fetches the network state again.
+    /// Takes the first list a seed gives.
     ///
     /// # Errors
-    /// As [`Network::connect`].
-    pub async fn refresh(&self) -> Result<(), ClientError> {
-        let (_, state) =
-            fetch_state(&self.http, &self.keeper, self.keeper_key.as_ref()).await.map_err(
-                |why| ClientError::Keeper { url: format!("{}{STATE_PATH}", self.keeper), why },
-            )?;
-        *self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(state);
+    /// [`ClientError::NoSeed`], with each seed's reason.
+    pub async fn reseed(&self) -> Result<(), ClientError> {
+        let mut why = Vec::new();
+        for seed in &self.seeds {
+            match ask_seed(seed, self.tls).await {
+                Ok(pool) if pool.nodes().len() > 0 => {
+                    self.set(pool);
+                    return Ok(());
+                }
+                Ok(_) => why.push(format!("{}: an empty list", seed.url())),
+                Err(e) => why.push(format!("{}: {e}", seed.url())),
+            }
+        }
+        Err(ClientError::NoSeed(if why.is_empty() {
+            "no seeds given".into()
+        } else {
+            why.join("; ")
+        }))
+    }
+
+    /// Refreshes the pool from three of its nodes (`oxend_request` through onion paths),
+    /// keeping what they all list alike.
+    ///
+    /// # Errors
+    /// Why not: too few nodes, a node that could not be asked, or answers that do not agree.
+    pub async fn refresh_from_nodes(&self) -> Result<(), ClientError> {
+        let pool = self.state();
+        let mut answers = Vec::new();
+        for node in bootstrap::refresh_from(&pool, &mut OsRng)? {
+            let answer =
+                self.run(Delivery::to_node(node), |_| bootstrap::refresh_request()).await?;
+            if answer.status != 200 {
+                return Err(refused(&answer));
+            }
+            answers.push(bootstrap::read_refresh_answer(&answer.body, self.tls)?);
+        }
+        self.set(bootstrap::agree(&pool, &answers)?);
         Ok(())
     }
 
-    /// The current network state.
+    /// A fresh pool: from its nodes, or from a seed when they cannot give one.
+    ///
+    /// # Errors
+    /// [`ClientError::NoSeed`] when neither could.
+    pub async fn refresh(&self) -> Result<(), ClientError> {
+        match self.refresh_from_nodes().await {
+            Ok(()) => Ok(()),
+            Err(_) => self.reseed().await,
+        }
+    }
+
+    fn set(&self, state: NetworkState) {
+        *self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(state);
+    }
+
+    /// The current pool.
     pub fn state(&self) -> Arc<NetworkState> {
         self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -117,14 +149,33 @@ impl Network {
     /// paths, with the live retry rules.
     ///
     /// # Errors
-    /// [`ClientError::Request`] with the policy's verdict; [`ClientError::Keeper`] when a
+    /// [`ClientError::Request`] with the policy's verdict; [`ClientError::NoSeed`] when a
     /// refresh the policy asked for failed.
     pub async fn to_swarm(
         &self,
         account: &[u8; 33],
         request: impl Fn(&NodeId) -> Vec<u8>,
     ) -> Result<NodeAnswer, ClientError> {
-        let mut delivery = Delivery::new(*account);
+        self.run(Delivery::new(*account), request).await
+    }
+
+    /// Sends `request` to `node` itself, through onion paths.
+    ///
+    /// # Errors
+    /// As [`Network::to_swarm`].
+    pub async fn to_node(
+        &self,
+        node: NodeRecord,
+        request: impl Fn(&NodeId) -> Vec<u8>,
+    ) -> Result<NodeAnswer, ClientError> {
+        self.run(Delivery::to_node(node), request).await
+    }
+
+    async fn run(
+        &self,
+        mut delivery: Delivery,
+        request: impl Fn(&NodeId) -> Vec<u8>,
+    ) -> Result<NodeAnswer, ClientError> {
         loop {
             let step = {
                 let state = self.state();
@@ -144,7 +195,7 @@ impl Network {
                     let reply = reply.unwrap_or_else(|e| Transport::Unreachable(e.to_string()));
                     delivery.on_reply(&mut lock(&self.paths), reply);
                 }
-                Step::Refresh => self.refresh().await?,
+                Step::Refresh => Box::pin(self.refresh()).await?,
                 Step::Done(answer) => return Ok(answer?),
             }
         }

@@ -327,7 +327,7 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
         return;
     };
     let got =
-        crate::client::fetch_state(&app.peers, base, app.settings.authority_key.as_ref()).await;
+        crate::keeper::fetch_state(&app.peers, base, app.settings.authority_key.as_ref()).await;
     let (body, state) = match got {
         Ok(got) => got,
         Err(e) => return tracing::warn!(error = %e, "could not get the network state"),

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+use sesh_client::bootstrap::Seed;
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
 use sesh_examples::client::{self as session, Network, Sent};
@@ -163,9 +164,11 @@ async fn run(args: &Args) -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
     nodes.wait_ready(&http, Duration::from_secs(60), |_| pb.inc(1)).await?;
     pb.finish_and_clear();
-    let net = Arc::new(
-        Network::connect(&network_url, Some(keeper_key)).await.map_err(|e| e.to_string())?,
-    );
+    let seeds = vec![
+        Seed::parse(seed.as_deref().ok_or("the keeper is no seed")?).map_err(|e| e.to_string())?,
+    ];
+    let net =
+        Arc::new(Network::bootstrap(seeds, !args.plain_http).await.map_err(|e| e.to_string())?);
     let name_of: BTreeMap<NodeId, usize> =
         nodes.nodes.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
     let state = net.state();
@@ -324,12 +327,12 @@ async fn run(args: &Args) -> Result<bool, String> {
         println!("seed: {}", seed.as_deref().unwrap_or_default());
         if !args.json {
             println!("sesh's client, in another terminal:");
-            println!("  export SESH_NETWORK={network_url} SESH_AUTHORITY_KEY={keeper_key}");
-            println!("  cargo run --release --example client -- --dir /tmp/alice new");
-            println!(
-                "  cargo run --release --example client -- --dir /tmp/alice send <session id> \"hello\""
-            );
-            println!("  cargo run --release --example client -- --dir /tmp/bob watch");
+            let plain = if args.plain_http { " --plain-http" } else { "" };
+            println!("  export SESH_SEEDS={}", seed.as_deref().unwrap_or_default());
+            println!("  alias client='cargo run --release --example client --{plain}'");
+            println!("  client --dir /tmp/alice new");
+            println!("  client --dir /tmp/alice send <session id> \"hello\"");
+            println!("  client --dir /tmp/bob watch");
             println!("Data: {}. Ctrl-C or SIGTERM stops every node.", base.display());
         }
         sesh_examples::shutdown_signal().await;

@@ -72,83 +72,79 @@ fn client(args: &[&str]) -> (bool, String) {
     let out = Command::new(&bin)
         .args(["--dir", dir.to_str().unwrap()])
         .args(args)
-        .env_remove("SESH_AUTHORITY_KEY")
-        .env_remove("SESH_NETWORK")
+        .env_remove("SESH_SEEDS")
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// An HTTPS seed on loopback with its own self-signed certificate, answering `json_rpc` from
+/// `state`; its port and its certificate's SHA-256.
+async fn https_seed(state: NetworkState) -> (u16, String) {
+    use axum::routing::post;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let pin = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(made.cert.der()));
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+        made.cert.pem().into_bytes(),
+        made.key_pair.serialize_pem().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let state = Arc::new(state);
+    let app = axum::Router::new().route(
+        "/json_rpc",
+        post(move |body: axum::body::Bytes| async move {
+            let answer = sesh_network::oxend::json_rpc(&state, &body, &mut OsRng);
+            ([("content-type", "application/json")], answer.to_string())
+        }),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = axum_server::from_tcp_rustls(listener, config);
+    tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    (port, pin)
+}
+
+/// The client takes its node list only from a seed it can authenticate: an HTTPS seed whose
+/// certificate is the pinned one (a server in the path with another certificate, handing out a
+/// forged list, is refused), or a plain-HTTP seed on loopback; never an unpinned HTTPS seed or
+/// plain HTTP across a network.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_client_refuses_a_forged_node_list() {
+async fn the_client_refuses_a_node_list_it_cannot_authenticate() {
     let net = Testnet::start("forged-list", 5, &[]).await;
-    let keeper = net.nodes[0].key;
     let real = net.http.get(format!("{}{STATE_PATH}", net.nodes[0].url)).send().await.unwrap();
     let real = real.bytes().await.unwrap().to_vec();
     let state = NetworkState::from_json(&real).unwrap();
     // The attacker's list: the same nodes, every address pointed at itself.
-    let forged = String::from_utf8(real.clone()).unwrap().replace("127.0.0.1", "127.0.0.9");
-    let attacker = Identity::generate(&mut OsRng);
-    let now = common::now_ms();
+    let forged = String::from_utf8(real).unwrap().replace("127.0.0.1", "127.0.0.9");
+    let (seed_port, seed_pin) = https_seed(state.clone()).await;
+    let (evil_port, evil_pin) =
+        https_seed(NetworkState::from_json(forged.as_bytes()).unwrap()).await;
+    assert_ne!(seed_pin, evil_pin);
+    let seed = |port: u16, pin: &str| format!("https://127.0.0.1:{port}/json_rpc#sha256:{pin}");
 
-    let cases: Vec<(&str, Headers, Vec<u8>)> = vec![
-        // Signed by another key.
-        (
-            "not by the pinned authority",
-            auth::sign(&attacker, STATE_PATH, now, forged.as_bytes()).into(),
-            forged.clone().into_bytes(),
-        ),
-        // The keeper's real headers over another body.
-        (
-            "signature verification failed",
-            {
-                let signed =
-                    net.http.get(format!("{}{STATE_PATH}", net.nodes[0].url)).send().await.unwrap();
-                signed
-                    .headers()
-                    .iter()
-                    .filter(|(k, _)| k.as_str().starts_with("x-sesh-"))
-                    .map(|(k, v)| (static_name(k.as_str()), v.to_str().unwrap().to_owned()))
-                    .collect()
-            },
-            forged.clone().into_bytes(),
-        ),
-        // Unsigned.
-        ("missing x-sesh-node header", Vec::new(), forged.into_bytes()),
-    ];
-    for (expected, headers, body) in cases {
-        let (port, hits, task) = serve(move |_| response("200 OK", &headers, &body)).await;
-        let url = format!("http://127.0.0.1:{port}");
-        let (ok, stderr) =
-            client(&["--network", &url, "--authority-key", &keeper.to_string(), "receive"]);
-        assert!(!ok, "the client took a forged list");
-        assert!(stderr.contains(expected), "{expected:?} not in: {stderr}");
-        assert!(hits.load(Ordering::SeqCst) >= 1);
-        task.abort();
-    }
-    // Without a key to check against, the client does not start.
-    let (ok, stderr) = client(&["--network", &net.nodes[0].url, "receive"]);
-    assert!(!ok && stderr.contains("--authority-key"), "{stderr}");
-    // With the right key and the real list it works.
-    let (ok, stderr) = client(&[
-        "--network",
-        &net.nodes[0].url,
-        "--authority-key",
-        &keeper.to_string(),
-        "receive",
-    ]);
+    // The attacker's server where the seed should be: refused, naming the certificate.
+    let (ok, stderr) = client(&["--plain-http", "--seed", &seed(evil_port, &seed_pin), "receive"]);
+    assert!(!ok, "the client took a forged list");
+    assert!(stderr.contains(sesh_examples::http::PIN_MISMATCH), "{stderr}");
+    // HTTPS without a pin, and plain HTTP off loopback: refused before anything is sent.
+    let unpinned = format!("https://127.0.0.1:{evil_port}/json_rpc");
+    let (ok, stderr) = client(&["--plain-http", "--seed", &unpinned, "receive"]);
+    assert!(!ok && stderr.contains("without a pinned certificate"), "{stderr}");
+    let (ok, stderr) =
+        client(&["--plain-http", "--seed", "http://192.0.2.1:22399/json_rpc", "receive"]);
+    assert!(!ok && stderr.contains("plain HTTP off loopback"), "{stderr}");
+    let (ok, stderr) = client(&["--plain-http", "receive"]);
+    assert!(!ok && stderr.contains("--seed"), "{stderr}");
+
+    // The pinned seed, and a plain-HTTP seed on loopback (with a warning): both work.
+    let (ok, stderr) = client(&["--plain-http", "--seed", &seed(seed_port, &seed_pin), "receive"]);
     assert!(ok, "{stderr}");
+    let plain = format!("{}/json_rpc", net.nodes[1].url);
+    let (ok, stderr) = client(&["--plain-http", "--seed", &plain, "receive"]);
+    assert!(ok && stderr.contains("warning: the seed"), "{stderr}");
     assert_eq!(state.nodes().len(), 5);
-}
-
-/// Response headers.
-type Headers = Vec<(&'static str, String)>;
-
-fn static_name(name: &str) -> &'static str {
-    [auth::NODE_HEADER, auth::TIMESTAMP_HEADER, auth::SIGNATURE_HEADER]
-        .into_iter()
-        .find(|h| *h == name)
-        .unwrap()
 }
 
 /// An onion request, through node 0 alone, to a server at `host:port` over plain HTTP; what the

@@ -1,6 +1,7 @@
 //! How clients find a sesh network, against real node processes: a seed's `POST /json_rpc`
-//! (oxend's service-node list, on the node's port and on a plain-HTTP seed port) and
-//! `oxend_request` on the storage RPC, directly and inside a batch.
+//! (oxend's service-node list, on the node's own port; the plain-HTTP seed port is tested with
+//! the testnet, `tests/testnet.rs`) and `oxend_request` on the storage RPC, directly and inside
+//! a batch.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
