@@ -111,3 +111,24 @@ async fn a_node_answers_the_seed_request_and_oxend_request() {
         )
     );
 }
+
+/// sesh's client finds the network from a seed and refreshes its pool from three of its nodes
+/// through onion paths (`oxend_request`): the pool it keeps is the network's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_pool_comes_from_a_seed_and_is_refreshed_through_its_nodes() {
+    use sesh_client::bootstrap::Seed;
+    use sesh_examples::client::Network;
+    let net = Testnet::start("pool", 9, &[]).await;
+    let seed = Seed::parse(&format!("{}/json_rpc", net.nodes[4].url)).unwrap();
+    let client = Network::bootstrap(vec![seed], false).await.unwrap();
+    let real = sesh_network::NetworkState::from_value(&net.state().await).unwrap();
+    let same = |pool: &sesh_network::NetworkState| {
+        pool.nodes().copied().collect::<Vec<_>>() == real.nodes().copied().collect::<Vec<_>>()
+            && pool.map() == real.map()
+    };
+    assert!(same(&client.state()), "the seed's pool");
+    for _ in 0..3 {
+        client.refresh_from_nodes().await.unwrap();
+        assert!(same(&client.state()), "the refreshed pool");
+    }
+}
