@@ -40,6 +40,31 @@ impl Mt19937_64 {
         Self { state, index: Self::N }
     }
 
+    /// Seeded as `std::mt19937_64::seed(std::seed_seq{seeds…})`: [`seed_seq_generate`] gives
+    /// two 32-bit words per state word (low word first). oxend seeds its quorum RNG so from
+    /// HF16.
+    ///
+    /// ```
+    /// use sesh_swarm::rng::Mt19937_64;
+    ///
+    /// // std::mt19937_64 mt; std::seed_seq seq{1, 2, 3}; mt.seed(seq); mt();
+    /// assert_eq!(Mt19937_64::from_seed_seq(&[1, 2, 3]).next_u64(), 1831209241179374162);
+    /// ```
+    pub fn from_seed_seq(seeds: &[u32]) -> Self {
+        let mut words = [0u32; 2 * Self::N];
+        seed_seq_generate(seeds, &mut words);
+        let mut state = [0u64; Self::N];
+        for (slot, pair) in state.iter_mut().zip(words.chunks_exact(2)) {
+            *slot = u64::from(pair[0]) | u64::from(pair[1]) << 32;
+        }
+        // The standard's guard against an all-zero state (the top 33 bits of the first word and
+        // every other word zero), which no seed_seq output is known to produce.
+        if state[0] & Self::UPPER == 0 && state[1..].iter().all(|&word| word == 0) {
+            state[0] = 1 << 63;
+        }
+        Self { state, index: Self::N }
+    }
+
     fn twist(&mut self) {
         for i in 0..Self::N {
             let x = (self.state[i] & Self::UPPER) | (self.state[(i + 1) % Self::N] & Self::LOWER);
@@ -70,6 +95,53 @@ impl Mt19937_64 {
 impl core::fmt::Debug for Mt19937_64 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Mt19937_64").field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
+/// C++'s `std::seed_seq{seeds…}.generate(out)` ([rand.util.seedseq]): fills `out` with 32-bit
+/// words mixed from `seeds`. Arithmetic is modulo 2^32, as the standard requires.
+// Every index is reduced modulo n = out.len() (and k - 1 is only taken for k ≥ 1, or from a
+// buffer still all 0x8b8b8b8b); seeds[k - 1] is read for 1 ≤ k ≤ seeds.len().
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+pub fn seed_seq_generate(seeds: &[u32], out: &mut [u32]) {
+    let n = out.len();
+    if n == 0 {
+        return;
+    }
+    out.fill(0x8b8b_8b8b);
+    let s = seeds.len();
+    let t = match n {
+        623.. => 11,
+        68.. => 7,
+        39.. => 5,
+        7.. => 3,
+        _ => (n - 1) / 2,
+    };
+    let p = (n - t) / 2;
+    let q = p + t;
+    let m = (s + 1).max(n);
+    let mix = |x: u32| x ^ (x >> 27);
+    for k in 0..m {
+        let before = out[(k + n - 1) % n];
+        let r1 = mix(out[k % n] ^ out[(k + p) % n] ^ before).wrapping_mul(1_664_525);
+        let extra = match k {
+            0 => s as u32,
+            k if k <= s => ((k % n) as u32).wrapping_add(seeds[k - 1]),
+            k => (k % n) as u32,
+        };
+        let r2 = r1.wrapping_add(extra);
+        out[(k + p) % n] = out[(k + p) % n].wrapping_add(r1);
+        out[(k + q) % n] = out[(k + q) % n].wrapping_add(r2);
+        out[k % n] = r2;
+    }
+    for k in m..m + n {
+        let before = out[(k + n - 1) % n];
+        let sum = out[k % n].wrapping_add(out[(k + p) % n]).wrapping_add(before);
+        let r3 = mix(sum).wrapping_mul(1_566_083_941);
+        let r4 = r3.wrapping_sub((k % n) as u32);
+        out[(k + p) % n] ^= r3;
+        out[(k + q) % n] ^= r4;
+        out[k % n] = r4;
     }
 }
 
@@ -119,6 +191,31 @@ mod tests {
         let mut mt = Mt19937_64::new(42);
         let draws: Vec<u64> = (0..5).map(|_| uniform(&mut mt, 7)).collect();
         assert_eq!(draws, [5, 4, 5, 0, 6]);
+    }
+
+    /// Values from libstdc++ (GCC 12): `std::seed_seq` and `std::mt19937_64::seed(seq)`.
+    #[test]
+    fn seed_seq_matches_libstdcxx() {
+        let mut out = [0u32; 10];
+        seed_seq_generate(&[5, 6], &mut out);
+        assert_eq!(
+            out,
+            [
+                1143704149, 2933325638, 9954296, 3328680195, 3577796885, 1364400955, 4224846615,
+                3081697763, 1877558199, 3968599873
+            ]
+        );
+        let mut one = [0u32; 1];
+        seed_seq_generate(&[5, 6], &mut one);
+        assert_eq!(one, [3803619778]);
+        seed_seq_generate(&[5, 6], &mut []);
+        assert_eq!(Mt19937_64::from_seed_seq(&[1, 2, 3]).next_u64(), 1831209241179374162);
+        assert_eq!(Mt19937_64::from_seed_seq(&[]).next_u64(), 835052665647855778);
+        let mut mt = Mt19937_64::from_seed_seq(&[0, u32::MAX, 7, 8, 9, 10, 11, 12, 13]);
+        for _ in 0..999 {
+            mt.next_u64();
+        }
+        assert_eq!(mt.next_u64(), 11599801138258880047);
     }
 
     #[test]
