@@ -327,11 +327,10 @@ async fn a_store_one_member_kept_to_itself_reaches_every_member() {
 async fn a_send_succeeds_with_a_swarm_member_down() {
     let mut net = Testnet::start("member-down", 6, &[]).await;
     net.nodes[3].kill9();
-    let keeper = (net.nodes[0].url.clone(), net.nodes[0].key.to_string());
+    let seed = format!("{}/json_rpc", net.nodes[0].url);
     let bob = Identity::generate(&mut OsRng).session_id().to_string();
     for _ in 0..5 {
-        let (ok, stderr) =
-            client(&["--network", &keeper.0, "--authority-key", &keeper.1, "send", &bob, "hi"]);
+        let (ok, stderr) = client(&["--plain-http", "--seed", &seed, "send", &bob, "hi"]);
         assert!(ok, "{stderr}");
     }
 }
