@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Rejection};
 use crate::event::Event;
 use crate::keys::{Address, BlsKey, NodeId};
-use crate::node::{Contributor, Node, NodeStatus, Phase, RemovalReason, Reservation, credit};
+use crate::node::{Contributor, Node, NodeStatus, Phase, RemovalReason, Reservation, credit_as};
 use crate::params::{MinimumRule, Params};
 use crate::tx::{
     ByContributor, Contribute, Liquidate, QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
@@ -766,8 +766,12 @@ impl Ledger {
         }
         self.check_quorum(d, node)?;
         let h = self.height;
-        let at_decommission =
-            credit(&node.credit_info(), node.last_decommission_height, &self.params.credit);
+        let at_decommission = credit_as(
+            &node.credit_info(),
+            true,
+            node.last_decommission_height,
+            &self.params.credit,
+        );
         let blocks_down =
             i64::try_from(h.saturating_sub(node.last_decommission_height)).unwrap_or(i64::MAX);
         let new_credit = crate::oxen::recommission_credit(at_decommission, blocks_down);

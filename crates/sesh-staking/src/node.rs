@@ -217,18 +217,43 @@ impl Node {
 
     /// Decommission credit in blocks at `height` (spec §2.4).
     pub fn credit(&self, height: u64, params: &CreditParams) -> i64 {
-        credit(&self.credit_info(), height, params)
+        // The phase says whether it is decommissioned: a node active since height 0 reads as
+        // `-0` in oxend's signed form, which is not negative.
+        credit_as(&self.credit_info(), self.phase == Phase::Decommissioned, height, params)
+    }
+
+    /// Height of its last decommission (0 if never).
+    pub fn last_decommission_height(&self) -> u64 {
+        self.last_decommission_height
+    }
+
+    /// Credit in blocks at the start of its current (or, while decommissioned, last) active
+    /// period.
+    pub fn recommission_credit(&self) -> i64 {
+        self.recommission_credit
     }
 }
 
 /// oxend's credit formula with a network's schedule.
 pub(crate) fn credit(info: &CreditInfo, height: u64, params: &CreditParams) -> i64 {
+    credit_as(info, info.is_decommissioned(), height, params)
+}
+
+/// oxend's credit formula, told whether the node is decommissioned rather than reading it from
+/// the sign of `active_since_height` (whose magnitude is the start of the active period).
+pub(crate) fn credit_as(
+    info: &CreditInfo,
+    decommissioned: bool,
+    height: u64,
+    params: &CreditParams,
+) -> i64 {
     let as_i64 = |h: u64| i64::try_from(h).unwrap_or(i64::MAX);
-    let decommissioned = info.is_decommissioned();
     let blocks_up = if info.total_contributed < info.staking_requirement {
         0
     } else if decommissioned {
-        as_i64(info.last_decommission_height).saturating_add(info.active_since_height)
+        as_i64(info.last_decommission_height).saturating_sub(
+            i64::try_from(info.active_since_height.unsigned_abs()).unwrap_or(i64::MAX),
+        )
     } else {
         as_i64(height).saturating_sub(info.active_since_height)
     };

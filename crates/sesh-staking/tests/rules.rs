@@ -331,6 +331,26 @@ fn recommission_credit() {
     }
 }
 
+/// A node active since height 0 (the ledger's first block) burns credit while decommissioned, as
+/// any other does: its record's `-0` must not read as active.
+#[test]
+fn credit_falls_while_decommissioned_from_height_zero() {
+    let mut w = mainnet();
+    let tx = w.register_tx(1, 1, 25_000 * SESH, 0, vec![]);
+    w.apply(&tx).unwrap();
+    let voters = w.voters(7);
+    assert_eq!(w.ledger.node(&node_id(1)).unwrap().active_since_height(), Some(0));
+    w.advance(7_200); // 60 + 7,200 · 24 / 720 = 300
+    let tx = w.quorum_tx(DecisionKind::Decommission, 1, &voters);
+    let events = w.apply(&tx).unwrap();
+    assert_eq!(events, [Event::Decommissioned { node: node_id(1), credit: 300 }]);
+    w.advance(100);
+    let node = w.ledger.node(&node_id(1)).unwrap();
+    assert_eq!(node.credit(w.ledger.height(), &w.params.credit), 200);
+    assert_eq!(node.credit(w.ledger.height() + 400, &w.params.credit), -200);
+    assert_eq!((node.last_decommission_height(), node.recommission_credit()), (7_200, 60));
+}
+
 #[test]
 fn decommission_needs_60_blocks_of_credit() {
     let mut params = Params::session_mainnet();

@@ -466,6 +466,19 @@ pub fn decommission_credit(network: Network, info: &CreditInfo, height: u64) -> 
     crate::node::credit(info, height, &credit_params(network))
 }
 
+/// [`decommission_credit`] with any credit schedule, told whether the node is decommissioned
+/// instead of reading it from the sign of `active_since_height` (whose magnitude is then the
+/// start of the active period): oxend's signed form cannot tell a node active since height 0
+/// from one decommissioned after it, which a chain that starts at 0 has.
+pub fn decommission_credit_with(
+    params: &CreditParams,
+    info: &CreditInfo,
+    decommissioned: bool,
+    height: u64,
+) -> i64 {
+    crate::node::credit_as(info, decommissioned, height, params)
+}
+
 /// oxend's credit schedule for `network`, as the ledger's [`CreditParams`].
 pub fn credit_params(network: Network) -> CreditParams {
     let (per_day, blocks_per_day, max, decommission_minimum) = credit_schedule(network);
@@ -492,7 +505,13 @@ pub enum FailingVote {
 /// The vote oxend's quorum casts for a failing node (`service_node_quorum_cop.cpp`).
 pub fn vote_if_failing(network: Network, info: &CreditInfo, credit: i64) -> FailingVote {
     let (_, _, _, minimum) = credit_schedule(network);
-    match (info.is_decommissioned(), credit) {
+    failing_vote(info.is_decommissioned(), credit, minimum)
+}
+
+/// [`vote_if_failing`] with any decommission minimum (the ledger's
+/// [`CreditParams::decommission_minimum`]), told whether the node is decommissioned.
+pub const fn failing_vote(decommissioned: bool, credit: i64, minimum: i64) -> FailingVote {
+    match (decommissioned, credit) {
         (true, c) if c >= 0 => FailingVote::Abstain,
         (true, _) => FailingVote::Deregister,
         (false, c) if c >= minimum => FailingVote::Decommission,
