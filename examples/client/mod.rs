@@ -1,6 +1,7 @@
 //! A Session client's network access, shared by the `client` and `testnet` programs: the node
 //! pool, found and kept as `sesh_client::bootstrap` says (a seed's list, then refreshes from
-//! three pool nodes through onion paths), and requests to a swarm or a node sent over HTTP as
+//! three pool nodes through onion paths), accounts' swarms asked of pool nodes (`get_swarm`, as
+//! the live apps ask), and requests to a swarm or a node sent over HTTP as
 //! `sesh_client::delivery` directs them.
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,6 +27,7 @@ pub struct Network {
     http: reqwest::Client,
     state: RwLock<Arc<NetworkState>>,
     paths: Mutex<Paths>,
+    swarms: Mutex<std::collections::BTreeMap<[u8; 33], Vec<NodeRecord>>>,
 }
 
 /// What went wrong.
@@ -73,6 +75,7 @@ impl Network {
             http,
             state: RwLock::new(Arc::new(NetworkState::default())),
             paths: Mutex::new(Paths::default()),
+            swarms: Mutex::default(),
         };
         net.reseed().await?;
         if net.state().nodes().len() > 8 {
@@ -114,8 +117,7 @@ impl Network {
         let pool = self.state();
         let mut answers = Vec::new();
         for node in bootstrap::refresh_from(&pool, &mut OsRng)? {
-            let answer =
-                self.run(Delivery::to_node(node), |_| bootstrap::refresh_request()).await?;
+            let answer = self.to_node(node, |_| bootstrap::refresh_request()).await?;
             if answer.status != 200 {
                 return Err(refused(&answer));
             }
@@ -145,6 +147,29 @@ impl Network {
         self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
+    /// `account`'s swarm: as a pool node lists it (`get_swarm` through an onion path), kept
+    /// until a request to it asks for a refresh.
+    ///
+    /// # Errors
+    /// As [`Network::to_node`], or a list that cannot be read.
+    pub async fn swarm(
+        &self,
+        account: &[u8; 33],
+        fresh: bool,
+    ) -> Result<Vec<NodeRecord>, ClientError> {
+        if let Some(members) = lock(&self.swarms).get(account).filter(|_| !fresh) {
+            return Ok(members.clone());
+        }
+        let node = bootstrap::any_node(&self.state(), &mut OsRng)?;
+        let answer = self.to_node(node, |_| bootstrap::swarm_request(account)).await?;
+        if answer.status != 200 {
+            return Err(refused(&answer));
+        }
+        let members = bootstrap::read_swarm(&answer.body, self.tls)?;
+        lock(&self.swarms).insert(*account, members.clone());
+        Ok(members)
+    }
+
     /// Sends the request `request` gives for a member of `account`'s swarm, through onion
     /// paths, with the live retry rules.
     ///
@@ -156,7 +181,8 @@ impl Network {
         account: &[u8; 33],
         request: impl Fn(&NodeId) -> Vec<u8>,
     ) -> Result<NodeAnswer, ClientError> {
-        self.run(Delivery::new(*account), request).await
+        let members = self.swarm(account, false).await?;
+        self.run(Delivery::to_members(*account, members), request, Some(account)).await
     }
 
     /// Sends `request` to `node` itself, through onion paths.
@@ -168,13 +194,16 @@ impl Network {
         node: NodeRecord,
         request: impl Fn(&NodeId) -> Vec<u8>,
     ) -> Result<NodeAnswer, ClientError> {
-        self.run(Delivery::to_node(node), request).await
+        self.run(Delivery::to_node(node), request, None).await
     }
 
+    /// Runs `delivery` to its end; a refresh it asks for refreshes the pool and, for a request
+    /// to `account`'s swarm, the swarm.
     async fn run(
         &self,
         mut delivery: Delivery,
         request: impl Fn(&NodeId) -> Vec<u8>,
+        account: Option<&[u8; 33]>,
     ) -> Result<NodeAnswer, ClientError> {
         loop {
             let step = {
@@ -195,7 +224,12 @@ impl Network {
                     let reply = reply.unwrap_or_else(|e| Transport::Unreachable(e.to_string()));
                     delivery.on_reply(&mut lock(&self.paths), reply);
                 }
-                Step::Refresh => Box::pin(self.refresh()).await?,
+                Step::Refresh => {
+                    Box::pin(self.refresh()).await?;
+                    if let Some(account) = account {
+                        delivery.set_members(Box::pin(self.swarm(account, true)).await?);
+                    }
+                }
                 Step::Done(answer) => return Ok(answer?),
             }
         }

@@ -221,3 +221,66 @@ pub fn agree(current: &NetworkState, answers: &[NetworkState]) -> Result<Network
     NetworkState::new(height, first.hf, first.block_hash, common.into_values(), map)
         .map_err(|e| Error::BadNodeList(e.to_string()))
 }
+
+/// A pool node, at random, to ask for a swarm.
+///
+/// # Errors
+/// [`Error::TooFewNodes`] for an empty pool.
+pub fn any_node(pool: &NetworkState, rng: &mut impl RngCore) -> Result<NodeRecord> {
+    let nodes: Vec<&NodeRecord> = pool.nodes().collect();
+    nodes.get(pick(rng, nodes.len())).map(|n| **n).ok_or(Error::TooFewNodes { have: 0, need: 1 })
+}
+
+/// The storage-RPC body that asks a node for `account`'s swarm (`get_swarm`), as the live apps
+/// learn the swarm of a recipient and their own.
+pub fn swarm_request(account: &[u8; 33]) -> Vec<u8> {
+    json!({"method": "get_swarm", "params": {"pubkey": hex::encode(account)}})
+        .to_string()
+        .into_bytes()
+}
+
+/// Reads a node's `get_swarm` answer (`{"snodes": [{"ip", "port_https", "pubkey_ed25519",
+/// "pubkey_x25519", …}], "swarm": hex}`; also the `snodes` of a `421`) into the swarm's members,
+/// served over HTTPS if `tls`. Members without an address (`0.0.0.0`, as the live clients skip
+/// them) are left out.
+///
+/// # Errors
+/// [`Error::BadNodeList`] naming the member and field that is wrong; [`Error::NoSwarm`] when the
+/// list is empty.
+pub fn read_swarm(body: &[u8], tls: bool) -> Result<Vec<NodeRecord>> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|_| Error::BadNodeList("the swarm answer is not JSON".into()))?;
+    let list = v
+        .get("snodes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::BadNodeList("the swarm answer has no \"snodes\" list".into()))?;
+    let mut members = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        let bad = |field: &str| Error::BadNodeList(format!("swarm member {i}: bad \"{field}\""));
+        let ip = match m.get("ip").and_then(Value::as_str) {
+            Some("0.0.0.0") => continue,
+            Some(ip) => ip.parse().map_err(|_| bad("ip"))?,
+            None => return Err(bad("ip")),
+        };
+        let port = m
+            .get("port_https")
+            .and_then(Value::as_u64)
+            .or_else(|| m.get("port").and_then(Value::as_str).and_then(|p| p.parse().ok()))
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("port_https"))?;
+        let key = |field: &str| {
+            let mut out = [0u8; 32];
+            let text = m.get(field).and_then(Value::as_str).ok_or_else(|| bad(field))?;
+            hex::decode_to_slice(text, &mut out).map_err(|_| bad(field))?;
+            Ok::<_, Error>(out)
+        };
+        let id = NodeId::from_bytes(key("pubkey_ed25519")?);
+        let x25519 = sesh_identity::X25519PublicKey::from_bytes(key("pubkey_x25519")?);
+        members.push(NodeRecord { id, x25519, ip, port, tls });
+    }
+    if members.is_empty() {
+        return Err(Error::NoSwarm);
+    }
+    Ok(members)
+}

@@ -112,6 +112,9 @@ pub struct Delivery {
     outcome: Option<Result<NodeAnswer>>,
     /// Sent to one given node (not to an account's swarm): no other is tried.
     fixed: bool,
+    /// The swarm's members as a node listed them (`get_swarm`), instead of the network
+    /// state's.
+    members: Option<Vec<NodeRecord>>,
 }
 
 fn hop(node: &NodeRecord) -> Result<Hop> {
@@ -139,7 +142,21 @@ impl Delivery {
             last: String::new(),
             outcome: None,
             fixed: false,
+            members: None,
         }
+    }
+
+    /// A request about the account with this id, to the swarm `members` (as a node's `get_swarm`
+    /// answer listed them, the way the live apps learn a swarm) rather than the swarm the network
+    /// state computes. After a [`Step::Refresh`], give the swarm's new members with
+    /// [`Delivery::set_members`].
+    pub fn to_members(account: [u8; 33], members: Vec<NodeRecord>) -> Self {
+        Self { members: Some(members), ..Self::new(account) }
+    }
+
+    /// The swarm's members as now known (after a refresh).
+    pub fn set_members(&mut self, members: Vec<NodeRecord>) {
+        self.members = Some(members);
     }
 
     /// A request for `node` itself (one not about an account, e.g. `oxend_request`): the same
@@ -180,7 +197,10 @@ impl Delivery {
         let target = match self.target {
             Some(t) => t,
             None => {
-                let members = state.members_for(&self.account);
+                let members = match &self.members {
+                    Some(members) => members.iter().collect(),
+                    None => state.members_for(&self.account),
+                };
                 let fresh: Vec<&&NodeRecord> =
                     members.iter().filter(|m| !self.tried.contains(&m.id)).collect();
                 let pool: Vec<&&NodeRecord> =

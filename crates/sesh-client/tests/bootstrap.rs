@@ -178,3 +178,37 @@ fn the_pool_keeps_what_every_answer_lists_alike() {
     ));
     assert!(matches!(agree(&pool, &[]), Err(Error::NoAgreement { .. })));
 }
+
+/// A node's `get_swarm` answer (the storage server's swarm JSON) reads back as the swarm's
+/// members; members without an address are left out; a broken member refuses the answer.
+#[test]
+fn a_swarm_answer_reads_as_its_members() {
+    use sesh_client::bootstrap::{any_node, read_swarm, swarm_request};
+    let state = network(10);
+    let account = [5u8; 33];
+    let request: Value = serde_json::from_slice(&swarm_request(&account)).unwrap();
+    assert_eq!(request, json!({"method": "get_swarm", "params": {"pubkey": hex::encode(account)}}));
+    let mut answer = state.swarm_json(state.swarm_for(&account));
+    let members = read_swarm(answer.to_string().as_bytes(), true).unwrap();
+    let expected: Vec<NodeRecord> = state.members_for(&account).into_iter().copied().collect();
+    assert_eq!(members, expected);
+    answer["snodes"][0]["ip"] = json!("0.0.0.0");
+    assert_eq!(read_swarm(answer.to_string().as_bytes(), true).unwrap().len(), expected.len() - 1);
+    for (field, value) in
+        [("pubkey_x25519", json!("zz")), ("port_https", json!(0)), ("ip", json!(5))]
+    {
+        let mut broken = state.swarm_json(state.swarm_for(&account));
+        broken["snodes"][1][field] = value;
+        if field == "port_https" {
+            broken["snodes"][1]["port"] = json!("0");
+        }
+        let err = read_swarm(broken.to_string().as_bytes(), true).unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    let none = json!({"snodes": [], "swarm": "ffffffffffffffff"});
+    assert_eq!(read_swarm(none.to_string().as_bytes(), true), Err(Error::NoSwarm));
+    assert!(matches!(read_swarm(b"nope", true), Err(Error::BadNodeList(_))));
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    assert!(state.node(&any_node(&state, &mut rng).unwrap().id).is_some());
+    assert!(any_node(&NetworkState::default(), &mut rng).is_err());
+}

@@ -405,3 +405,56 @@ fn a_request_for_one_node_goes_to_that_node_only() {
     let (answer, _) = run(&mut net, &mut paths);
     assert!(matches!(answer, Err(Error::Refused { status: 421, .. })), "{answer:?}");
 }
+
+/// A request to a swarm whose members a node listed (`get_swarm`) goes to those members, not
+/// to the swarm the network state computes; after a refresh, to the members given then.
+#[test]
+fn a_request_goes_to_the_members_it_is_given() {
+    let mut net = Net::new(10);
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let mut paths = Paths::default();
+    let computed = net.members(&ACCOUNT);
+    let listed: Vec<NodeRecord> =
+        net.state.nodes().filter(|n| !computed.contains(&n.id)).take(2).copied().collect();
+    for _ in 0..5 {
+        let mut d = Delivery::to_members(ACCOUNT, listed.clone());
+        let answer = loop {
+            match d.step(
+                &net.state,
+                &mut paths,
+                |_| br#"{"method":"info","params":{}}"#.to_vec(),
+                &mut rng,
+            ) {
+                Step::Post { url, body } => {
+                    let reply = net.post(&url, &body, &mut rng);
+                    d.on_reply(&mut paths, reply);
+                }
+                Step::Refresh => panic!("no refresh asked"),
+                Step::Done(r) => break r.unwrap(),
+            }
+        };
+        assert!(listed.iter().any(|m| m.id == answer.node), "answered by a listed member");
+    }
+    // Misdirected twice: a refresh, then the members given after it.
+    for m in &listed {
+        net.modes.insert(m.id, Mode::Status(421));
+    }
+    let fresh = *net.state.nodes().find(|n| computed.contains(&n.id)).unwrap();
+    let mut d = Delivery::to_members(ACCOUNT, listed.clone());
+    let answer = loop {
+        match d.step(
+            &net.state,
+            &mut paths,
+            |_| br#"{"method":"info","params":{}}"#.to_vec(),
+            &mut rng,
+        ) {
+            Step::Post { url, body } => {
+                let reply = net.post(&url, &body, &mut rng);
+                d.on_reply(&mut paths, reply);
+            }
+            Step::Refresh => d.set_members(vec![fresh]),
+            Step::Done(r) => break r.unwrap(),
+        }
+    };
+    assert_eq!((answer.node, answer.status), (fresh.id, 200));
+}
