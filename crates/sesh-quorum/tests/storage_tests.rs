@@ -75,3 +75,40 @@ fn storage_tests() {
     }
     tally.finish();
 }
+
+mod props {
+    use proptest::prelude::*;
+    use sesh_identity::NodeId;
+    use sesh_quorum::{BlockHash, Error, storage_test_pair};
+
+    proptest! {
+        /// Two different members, the same pair for any order of the members, and a refusal
+        /// for a member listed twice.
+        #[test]
+        fn a_pair_is_two_members_in_any_order(
+            members in prop::collection::btree_set(any::<[u8; 32]>(), 0..40),
+            hash in any::<[u8; 32]>(),
+            rotate in any::<prop::sample::Index>(),
+        ) {
+            let members: Vec<NodeId> = members.into_iter().map(NodeId::from_bytes).collect();
+            let hash = BlockHash::from_bytes(hash);
+            let pair = storage_test_pair(&members, &hash).unwrap();
+            prop_assert_eq!(pair.is_some(), members.len() >= 2);
+            if let Some(test) = pair {
+                prop_assert_ne!(test.tester(), test.testee());
+                prop_assert!(members.contains(test.tester()) && members.contains(test.testee()));
+                let mut rotated = members.clone();
+                rotated.rotate_left(rotate.index(members.len()));
+                prop_assert_eq!(storage_test_pair(&rotated, &hash).unwrap(), pair);
+            }
+            if let Some(first) = members.first() {
+                let mut twice = members.clone();
+                twice.push(*first);
+                prop_assert_eq!(
+                    storage_test_pair(&twice, &hash),
+                    Err(Error::DuplicateNode { node: *first })
+                );
+            }
+        }
+    }
+}
