@@ -17,5 +17,5 @@ pub use quorum::{
     other_quorums, pulse_entropy_heights, pulse_quorum,
 };
 pub use storage_test::{StorageTest, storage_test_pair, storage_test_pairs};
-pub use tally::{Decided, Status, Tally};
+pub use tally::{Decided, Status, Tally, VotePool};
 pub use vote::{Reasons, StateChange, Subject, Vote, vote_hash};

@@ -316,3 +316,96 @@ impl Tally {
         })
     }
 }
+
+/// The tallies of every (quorum height, worker, state) a node hears votes on: oxend's
+/// obligations vote pool. A tally is kept only once a vote in it counts, so refused votes leave
+/// nothing behind, and [`VotePool::prune`] drops tallies past the vote lifetime.
+///
+/// ```
+/// use sesh_identity::{Identity, NodeId, Seed};
+/// use sesh_quorum::tally::VotePool;
+/// use sesh_quorum::vote::{Reasons, StateChange, Subject, Vote};
+/// use sesh_staking::Params;
+///
+/// let params = Params::testnet(1_000);
+/// let keys: Vec<Identity> = (1..=10u8).map(|k| Identity::from_seed(&Seed::from_bytes([k; 32]))).collect();
+/// let validators: Vec<NodeId> = keys.iter().map(NodeId::from_identity).collect();
+/// let workers = [NodeId::from_bytes([0xaa; 32])];
+/// let subject = Subject { height: 90, worker_index: 0, worker: workers[0], state: StateChange::Deregister };
+///
+/// let mut pool = VotePool::new();
+/// for (i, key) in keys.iter().enumerate().take(7) {
+///     let vote = Vote::sign(key, i as u16, &subject, Reasons::UPTIME, &params);
+///     pool.add(&vote, &validators, &workers, 100, &params)?;
+/// }
+/// assert_eq!(pool.decided().count(), 1);
+/// pool.prune(150);
+/// assert_eq!(pool.len(), 0); // 90 + 60 = 150: its votes no longer count
+/// # Ok::<(), sesh_quorum::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VotePool {
+    tallies: BTreeMap<(u64, u32, StateChange), Tally>,
+}
+
+impl VotePool {
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts `vote`, received at `current_height`, in the tally of its height, worker and
+    /// state; `validators` and `workers` are the obligations quorum of the vote's height (the
+    /// caller's to look up, and to refuse the vote if it knows none).
+    ///
+    /// # Errors
+    /// As [`Tally::new`] and [`Tally::add`]. A refused vote changes nothing.
+    pub fn add(
+        &mut self,
+        vote: &Vote,
+        validators: &[NodeId],
+        workers: &[NodeId],
+        current_height: u64,
+        params: &Params,
+    ) -> Result<Status> {
+        let key = (vote.height, vote.worker_index, vote.state);
+        if let Some(tally) = self.tallies.get_mut(&key) {
+            return tally.add(vote, current_height);
+        }
+        let mut tally =
+            Tally::new(vote.height, validators, workers, vote.worker_index, vote.state, params)?;
+        let status = tally.add(vote, current_height)?;
+        self.tallies.insert(key, tally);
+        Ok(status)
+    }
+
+    /// The tally of one state change, if any vote on it counted.
+    pub fn tally(&self, height: u64, worker_index: u32, state: StateChange) -> Option<&Tally> {
+        self.tallies.get(&(height, worker_index, state))
+    }
+
+    /// Every decided state change, by height, worker and state.
+    pub fn decided(&self) -> impl Iterator<Item = Decided> + '_ {
+        self.tallies.values().filter_map(Tally::decision)
+    }
+
+    /// Takes a tally out (once its state change is in a block, as oxend's `remove_used_votes`).
+    pub fn remove(&mut self, height: u64, worker_index: u32, state: StateChange) -> Option<Tally> {
+        self.tallies.remove(&(height, worker_index, state))
+    }
+
+    /// Drops the tallies whose votes no longer count at `current_height`.
+    pub fn prune(&mut self, current_height: u64) {
+        self.tallies.retain(|_, tally| tally.last_height() >= current_height);
+    }
+
+    /// Tallies held.
+    pub fn len(&self) -> usize {
+        self.tallies.len()
+    }
+
+    /// No tally held.
+    pub fn is_empty(&self) -> bool {
+        self.tallies.is_empty()
+    }
+}

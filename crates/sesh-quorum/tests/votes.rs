@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use sesh_identity::{Identity, NodeId, Seed};
 use sesh_quorum::Error;
 use sesh_quorum::decision::{Decision, DecisionRules, Heights, TestResults, WorkerInfo, decide};
-use sesh_quorum::tally::{Decided, Status, Tally};
+use sesh_quorum::tally::{Decided, Status, Tally, VotePool};
 use sesh_quorum::vote::{Reasons, StateChange, Subject, Vote};
 use sesh_staking::tx::{Register, Tx};
 use sesh_staking::{Address, BlsKey, Ledger, NodeStatus, Params};
@@ -425,6 +425,53 @@ fn tally_construction_refusals() {
         Err(Error::DuplicateNode { node: v[0] })
     );
     assert_eq!(StateChange::from_u16(4), Err(Error::UnknownState { state: 4 }));
+}
+
+/// The pool keeps one tally per (height, worker, state), none for a refused vote, and drops
+/// tallies past their lifetime.
+#[test]
+fn vote_pool() {
+    let (v, w, p) = (validators(), workers(), params());
+    let mut pool = VotePool::new();
+    let forged = vote(11, 0, &subject(500, 0, StateChange::Decommission), 1);
+    assert_eq!(pool.add(&forged, &v, &w, 510, &p), Err(Error::ForgedVote { validator_index: 0 }));
+    let out_of_range = vote(0, 0, &subject(500, 0, StateChange::Decommission), 1);
+    assert_eq!(
+        pool.add(&out_of_range, &v, &w[..0], 510, &p),
+        Err(Error::WorkerOutOfRange { worker_index: 0, workers: 0 })
+    );
+    assert!(pool.is_empty());
+    for i in 0..7u16 {
+        let index = usize::from(i);
+        pool.add(&vote(index, i, &subject(500, 0, StateChange::Decommission), 1), &v, &w, 510, &p)
+            .unwrap();
+        pool.add(&vote(index, i, &subject(520, 2, StateChange::Deregister), 9), &v, &w, 530, &p)
+            .unwrap();
+        if i < 3 {
+            pool.add(
+                &vote(index, i, &subject(500, 1, StateChange::Recommission), 0),
+                &v,
+                &w,
+                510,
+                &p,
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(pool.len(), 3);
+    let decided: Vec<(u64, u32)> = pool.decided().map(|d| (d.height, d.worker_index)).collect();
+    assert_eq!(decided, [(500, 0), (520, 2)]);
+    assert_eq!(
+        pool.tally(500, 1, StateChange::Recommission).map(Tally::status),
+        Some(Status::Pending { votes: 3, needed: 7 })
+    );
+    assert!(pool.remove(500, 0, StateChange::Decommission).is_some());
+    pool.prune(559);
+    assert_eq!(pool.len(), 2);
+    pool.prune(560);
+    assert_eq!(pool.len(), 1);
+    pool.prune(580);
+    assert!(pool.is_empty());
 }
 
 fn failing() -> TestResults {
