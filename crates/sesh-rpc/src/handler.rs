@@ -281,15 +281,20 @@ pub fn handle_verified(
 /// One Ed25519 check: the key, the message, the signature, and whether it verified.
 type Check = ([u8; 32], Vec<u8>, [u8; 64], bool);
 
-/// The signature checks of a request, made ahead of its run ([`verify_ahead`]).
+/// A `05` account's `pubkey_ed25519`, whether it converts to the account's X25519 key.
+type Conversion = ([u8; 32], [u8; 32], bool);
+
+/// The signature checks of a request, made ahead of its run ([`verify_ahead`]), and the
+/// Ed25519 → X25519 conversions of `05` accounts' keys (a point decompression each).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verified {
     checks: Vec<Check>,
+    conversions: Vec<Conversion>,
 }
 
 impl Verified {
     /// No checks made ahead.
-    pub const NONE: Self = Self { checks: Vec::new() };
+    pub const NONE: Self = Self { checks: Vec::new(), conversions: Vec::new() };
 
     /// Checks made.
     pub fn len(&self) -> usize {
@@ -305,6 +310,10 @@ impl Verified {
         let same = |c: &&Check| c.0 == *key && c.1 == message && c.2 == *signature;
         self.checks.iter().find(same).map(|c| c.3)
     }
+
+    fn conversion(&self, ed: &[u8; 32], x: &[u8; 32]) -> Option<bool> {
+        self.conversions.iter().find(|c| c.0 == *ed && c.1 == *x).map(|c| c.2)
+    }
 }
 
 /// Makes the signature checks `req` calls for, without a store: the request is run against a
@@ -313,9 +322,9 @@ impl Verified {
 /// that touches the store). Hand the result, with another copy of `req`, to
 /// [`handle_verified`].
 pub fn verify_ahead(node: &Node<'_>, ctx: Context, req: Request) -> Verified {
-    let mut checks = Vec::new();
-    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut checks));
-    Verified { checks }
+    let mut made = Verified::default();
+    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut made));
+    made
 }
 
 /// A store for [`verify_ahead`]: nothing is revoked, and every read or write fails (stopping
@@ -403,7 +412,7 @@ fn try_handle(
     ctx: Context,
     req: Request,
     ahead: &Verified,
-    record: Option<&mut Vec<Check>>,
+    record: Option<&mut Verified>,
 ) -> Result<Response, StoreFailure> {
     if let Some(account) = req.account()
         && !matches!(req, Request::GetSwarm(_))
@@ -474,7 +483,7 @@ struct Handler<'n, 's> {
     /// Checks made ahead ([`verify_ahead`]).
     ahead: &'n Verified,
     /// Where checks are recorded, when verifying ahead.
-    record: Option<&'s mut Vec<Check>>,
+    record: Option<&'s mut Verified>,
 }
 
 impl Handler<'_, '_> {
@@ -486,7 +495,7 @@ impl Handler<'_, '_> {
             .get(key, message, signature)
             .unwrap_or_else(|| crate::proof::ed25519_verify(key, message, signature));
         if let Some(record) = &mut self.record {
-            record.push((*key, message.to_vec(), *signature, ok));
+            record.checks.push((*key, message.to_vec(), *signature, ok));
         }
         ok
     }
@@ -510,7 +519,20 @@ impl Handler<'_, '_> {
         skip_revoke: bool,
         msg: Vec<u8>,
     ) -> Result<bool, StoreFailure> {
-        let Some(mut key) = crate::proof::account_key(pubkey, auth) else { return Ok(false) };
+        let mut key = *pubkey.key();
+        if pubkey.prefix() == 5
+            && let Some(ed) = auth.pubkey_ed25519
+        {
+            let converts = self.ahead.conversion(&ed, &key);
+            let converts = converts.unwrap_or_else(|| crate::proof::converts(&ed, &key));
+            if let Some(record) = &mut self.record {
+                record.conversions.push((ed, key, converts));
+            }
+            if !converts {
+                return Ok(false);
+            }
+            key = ed;
+        }
         if let (Some(sub), Some(required)) = (auth.subaccount, required) {
             if !skip_revoke && self.store.is_revoked(pubkey, &sub.token)? {
                 return Ok(false);

@@ -157,13 +157,17 @@ pub(crate) fn store_permission(namespace: Namespace) -> u8 {
 /// `pubkey_ed25519` names, if that key converts to the account's X25519 key (`None` if not).
 pub(crate) fn account_key(account: &AccountId, auth: &Auth) -> Option<[u8; 32]> {
     match auth.pubkey_ed25519 {
-        Some(ed) if account.prefix() == 5 => Ed25519PublicKey::from_bytes(&ed)
-            .ok()
-            .and_then(|k| k.to_x25519().ok())
-            .is_some_and(|x| x.as_bytes() == account.key())
-            .then_some(ed),
+        Some(ed) if account.prefix() == 5 => converts(&ed, account.key()).then_some(ed),
         _ => Some(*account.key()),
     }
+}
+
+/// Whether the Ed25519 key `ed` converts to the X25519 key `x` (a `05` account's).
+pub(crate) fn converts(ed: &[u8; 32], x: &[u8; 32]) -> bool {
+    Ed25519PublicKey::from_bytes(ed)
+        .ok()
+        .and_then(|k| k.to_x25519().ok())
+        .is_some_and(|k| k.as_bytes() == x)
 }
 
 pub(crate) fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
