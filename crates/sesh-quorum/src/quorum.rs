@@ -447,8 +447,11 @@ impl PulseCandidate {
         Self { node, last_height_validating: 0, quorum_index: 0 }
     }
 
-    fn sort_key(&self) -> (u64, u8, NodeId) {
-        (self.last_height_validating, self.quorum_index, self.node)
+    /// `pulse_sorter` order, ties broken by key.
+    fn order(&self, other: &Self) -> core::cmp::Ordering {
+        (self.last_height_validating, self.quorum_index)
+            .cmp(&(other.last_height_validating, other.quorum_index))
+            .then_with(|| self.node.cmp(&other.node))
     }
 }
 
@@ -501,7 +504,7 @@ pub fn pulse_quorum(
     let [producer_entropy, validator_entropy @ ..] = entropy.hashes();
     let mut candidates: Vec<PulseCandidate> =
         active.iter().filter(|c| round > 0 || c.node != *leader).copied().collect();
-    candidates.sort_unstable_by_key(PulseCandidate::sort_key);
+    candidates.sort_unstable_by(PulseCandidate::order);
 
     let producer = if round == 0 {
         *leader

@@ -79,9 +79,29 @@ fn storage_tests() {
 mod props {
     use proptest::prelude::*;
     use sesh_identity::NodeId;
-    use sesh_quorum::{BlockHash, Error, storage_test_pair};
+    use sesh_quorum::{BlockHash, Error, storage_test_pair, storage_test_pairs};
+    use sesh_swarm::{SwarmId, SwarmMap};
 
     proptest! {
+        /// A whole map's pairs (drawn from one shared sequence) are each swarm's own pair.
+        #[test]
+        fn a_map_s_pairs_are_each_swarm_s(
+            nodes in prop::collection::btree_map(any::<[u8; 32]>(), 0u64..40, 0..300),
+            hash in any::<[u8; 32]>(),
+        ) {
+            let hash = BlockHash::from_bytes(hash);
+            let map = SwarmMap::from_assignments(
+                nodes.iter().map(|(k, s)| (NodeId::from_bytes(*k), SwarmId::new(*s).unwrap())),
+            )
+            .unwrap();
+            let pairs: Vec<_> = storage_test_pairs(&map, &hash).collect();
+            let each: Vec<_> = map
+                .iter()
+                .filter_map(|(id, members)| Some((id, storage_test_pair(members, &hash).unwrap()?)))
+                .collect();
+            prop_assert_eq!(pairs, each);
+        }
+
         /// Two different members, the same pair for any order of the members, and a refusal
         /// for a member listed twice.
         #[test]
