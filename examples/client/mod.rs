@@ -43,7 +43,10 @@ pub enum ClientError {
 
 /// Asks `seed` for the node list (its nodes on HTTPS if `tls`).
 async fn ask_seed(seed: &Seed, tls: bool) -> Result<NetworkState, String> {
-    let mut http = reqwest::Client::builder().timeout(Duration::from_secs(10));
+    // No redirects: the seed's answer is the one authenticated (or on loopback), not another's.
+    let mut http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(pin) = seed.pin() {
         http = http.use_preconfigured_tls(crate::http::pinned_tls(*pin));
     }
