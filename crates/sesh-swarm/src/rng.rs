@@ -100,8 +100,7 @@ impl core::fmt::Debug for Mt19937_64 {
 
 /// C++'s `std::seed_seq{seeds…}.generate(out)` ([rand.util.seedseq]): fills `out` with 32-bit
 /// words mixed from `seeds`. Arithmetic is modulo 2^32, as the standard requires.
-// Every index is reduced modulo n = out.len() (and k - 1 is only taken for k ≥ 1, or from a
-// buffer still all 0x8b8b8b8b); seeds[k - 1] is read for 1 ≤ k ≤ seeds.len().
+// Every index into `out` is below n = out.len(); seeds[k - 1] is read for 1 ≤ k ≤ seeds.len().
 #[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 pub fn seed_seq_generate(seeds: &[u32], out: &mut [u32]) {
     let n = out.len();
@@ -121,27 +120,34 @@ pub fn seed_seq_generate(seeds: &[u32], out: &mut [u32]) {
     let q = p + t;
     let m = (s + 1).max(n);
     let mix = |x: u32| x ^ (x >> 27);
-    for k in 0..m {
-        let before = out[(k + n - 1) % n];
-        let r1 = mix(out[k % n] ^ out[(k + p) % n] ^ before).wrapping_mul(1_664_525);
-        let extra = match k {
-            0 => s as u32,
-            k if k <= s => ((k % n) as u32).wrapping_add(seeds[k - 1]),
-            k => (k % n) as u32,
-        };
-        let r2 = r1.wrapping_add(extra);
-        out[(k + p) % n] = out[(k + p) % n].wrapping_add(r1);
-        out[(k + q) % n] = out[(k + q) % n].wrapping_add(r2);
-        out[k % n] = r2;
-    }
-    for k in m..m + n {
-        let before = out[(k + n - 1) % n];
-        let sum = out[k % n].wrapping_add(out[(k + p) % n]).wrapping_add(before);
-        let r3 = mix(sum).wrapping_mul(1_566_083_941);
-        let r4 = r3.wrapping_sub((k % n) as u32);
-        out[(k + p) % n] ^= r3;
-        out[(k + q) % n] ^= r4;
-        out[k % n] = r4;
+    // k mod n, (k + p) mod n, (k + q) mod n and (k - 1) mod n, stepped without a division each.
+    // At k = 0 the buffer is still all 0x8b8b8b8b, so which word stands for k - 1 is moot.
+    let (mut at, mut at_p, mut at_q, mut before) = (0, p % n, q % n, n - 1);
+    let step = |i: &mut usize| *i = if *i + 1 == n { 0 } else { *i + 1 };
+    for k in 0..m + n {
+        if k < m {
+            let r1 = mix(out[at] ^ out[at_p] ^ out[before]).wrapping_mul(1_664_525);
+            let extra = match k {
+                0 => s as u32,
+                k if k <= s => (at as u32).wrapping_add(seeds[k - 1]),
+                _ => at as u32,
+            };
+            let r2 = r1.wrapping_add(extra);
+            out[at_p] = out[at_p].wrapping_add(r1);
+            out[at_q] = out[at_q].wrapping_add(r2);
+            out[at] = r2;
+        } else {
+            let sum = out[at].wrapping_add(out[at_p]).wrapping_add(out[before]);
+            let r3 = mix(sum).wrapping_mul(1_566_083_941);
+            let r4 = r3.wrapping_sub(at as u32);
+            out[at_p] ^= r3;
+            out[at_q] ^= r4;
+            out[at] = r4;
+        }
+        before = at;
+        step(&mut at);
+        step(&mut at_p);
+        step(&mut at_q);
     }
 }
 
@@ -209,6 +215,17 @@ mod tests {
         seed_seq_generate(&[5, 6], &mut one);
         assert_eq!(one, [3803619778]);
         seed_seq_generate(&[5, 6], &mut []);
+        // More seeds than words: the first pass runs past the end of the output.
+        let long = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xffff_fff0];
+        let mut seven = [0u32; 7];
+        seed_seq_generate(&long, &mut seven);
+        assert_eq!(
+            seven,
+            [3361714860, 2574488086, 2926363187, 3472274583, 3574726808, 1991613417, 1521364197]
+        );
+        let mut two = [0u32; 2];
+        seed_seq_generate(&long, &mut two);
+        assert_eq!(two, [923360547, 126662490]);
         assert_eq!(Mt19937_64::from_seed_seq(&[1, 2, 3]).next_u64(), 1831209241179374162);
         assert_eq!(Mt19937_64::from_seed_seq(&[]).next_u64(), 835052665647855778);
         let mut mt = Mt19937_64::from_seed_seq(&[0, u32::MAX, 7, 8, 9, 10, 11, 12, 13]);
