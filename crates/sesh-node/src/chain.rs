@@ -31,6 +31,8 @@
 //! # Ok::<(), sesh_node::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
+
 use sesh_rewards::engine::RewardEngine;
 use sesh_rewards::pool::{BlockRewards, RewardRatePool};
 use sesh_staking::tx::{SignedTx, Tx};
@@ -64,6 +66,7 @@ pub struct Payouts<E> {
     blocks: BlockRewards,
     pool: RewardRatePool,
     pending: Vec<Event>,
+    nodes: Option<BTreeMap<NodeId, u128>>,
 }
 
 impl<E: RewardEngine> Payouts<E> {
@@ -74,7 +77,20 @@ impl<E: RewardEngine> Payouts<E> {
             blocks: BlockRewards::new(),
             pool: RewardRatePool::new(pool_balance, 0),
             pending: Vec::new(),
+            nodes: None,
         }
+    }
+
+    /// Also keeps what each node has earned (its share of each block it was payable in, before
+    /// the split among its operator and contributors): [`Payouts::node_totals`].
+    pub fn with_node_totals(mut self) -> Self {
+        self.nodes = Some(BTreeMap::new());
+        self
+    }
+
+    /// What each node has earned, milli-atomic units, if kept.
+    pub fn node_totals(&self) -> Option<&BTreeMap<NodeId, u128>> {
+        self.nodes.as_ref()
     }
 
     /// The reward engine (balances, totals).
@@ -107,6 +123,13 @@ impl<E: RewardEngine> Payouts<E> {
         let paid = self.engine.block(ledger, &self.pending, reward);
         self.pending.clear();
         paid?;
+        if let Some(totals) = &mut self.nodes {
+            let payable: Vec<NodeId> = ledger.payable_nodes().map(|n| n.id()).collect();
+            let (share, _) = sesh_rewards::split::block_share(reward, payable.len() as u64)?;
+            for id in payable {
+                *totals.entry(id).or_default() += u128::from(share);
+            }
+        }
         self.pool.payout_released(now);
         Ok(reward)
     }

@@ -25,6 +25,15 @@ pub enum Error {
     /// A node asked for a swarm's messages without being a member of that swarm.
     #[error("the requesting node is not a member of that swarm")]
     NotMember,
+    /// A state-change vote was refused (see [`obligations::Ballot`](crate::obligations::Ballot));
+    /// nothing changed.
+    #[error("vote refused ({kind}): {why}")]
+    VoteRefused {
+        /// Which rule it broke.
+        kind: crate::obligations::VoteRefusal,
+        /// What exactly.
+        why: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

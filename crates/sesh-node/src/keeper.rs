@@ -37,8 +37,12 @@ use sesh_staking::tx::{Contribute, Register, SignedTx, Tx};
 use sesh_staking::{Address, BlsKey, NodeId, Params};
 use sesh_swarm::SortOrder;
 
+use sesh_quorum::Vote;
+use sesh_staking::Event;
+
 use crate::chain::{Block, Chain, Payouts};
 use crate::error::{Error, Result};
+use crate::obligations::{Ballot, LedgerView};
 
 /// The staking requirement of a local network: 100 SESH (9 decimals).
 pub const REQUIREMENT: u64 = 100_000_000_000;
@@ -180,22 +184,145 @@ pub struct Restored {
     pub stale_state: Option<u64>,
 }
 
+/// A state change a quorum decided and the ledger applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The ledger's height when it was applied (the node's `last_decommission_height` for a
+    /// decommission).
+    pub height: u64,
+    /// The node.
+    pub node: NodeId,
+    /// `decommission`, `recommission` or `deregister`.
+    pub state: &'static str,
+}
+
+fn change_of(event: &Event, height: u64) -> Option<Change> {
+    let (node, state) = match event {
+        Event::Decommissioned { node, .. } => (*node, "decommission"),
+        Event::Recommissioned { node, .. } => (*node, "recommission"),
+        Event::Deregistered { node } => (*node, "deregister"),
+        _ => return None,
+    };
+    Some(Change { height, node, state })
+}
+
+/// The block time a keeper publishes until told its own (the node's default).
+pub const DEFAULT_BLOCK_MS: u64 = 2_000;
+
 /// A local network's ledger keeper.
 #[derive(Debug)]
 pub struct Keeper {
     chain: Chain<Exact>,
     reach: BTreeMap<NodeId, Reach>,
     hf: [u16; 2],
+    block_ms: u64,
+    view: LedgerView,
+    ballot: Ballot,
+    changes: Vec<Change>,
 }
 
 impl Keeper {
     /// A keeper with an empty ledger.
     pub fn new(hf: [u16; 2]) -> Self {
-        Self {
-            chain: Chain::new(params(), Exact::new(), POOL_BALANCE, SortOrder::Compat),
-            reach: BTreeMap::new(),
+        let payouts = Payouts::new(Exact::new(), POOL_BALANCE).with_node_totals();
+        let chain = Chain::from_parts(
+            sesh_staking::Ledger::new(params()),
+            payouts,
+            Default::default(),
+            [0; 32],
+            SortOrder::Compat,
+        );
+        Self::from_chain(chain, BTreeMap::new(), hf, Vec::new())
+    }
+
+    fn from_chain(
+        chain: Chain<Exact>,
+        reach: BTreeMap<NodeId, Reach>,
+        hf: [u16; 2],
+        changes: Vec<Change>,
+    ) -> Self {
+        let mut keeper = Self {
+            view: LedgerView::from_ledger(chain.ledger(), |_| None, hf, [0; 32], DEFAULT_BLOCK_MS),
+            chain,
+            reach,
             hf,
-        }
+            block_ms: DEFAULT_BLOCK_MS,
+            ballot: Ballot::new(),
+            changes,
+        };
+        keeper.close_view();
+        keeper
+    }
+
+    /// Says what block time the published ledger view carries (the nodes scale the live
+    /// timings to it).
+    pub fn set_block_ms(&mut self, block_ms: u64) {
+        self.block_ms = block_ms;
+        self.view.block_ms = block_ms;
+    }
+
+    /// The view of the ledger at the last block's close (uptime proofs since included), and its
+    /// obligations quorum kept for the votes.
+    fn close_view(&mut self) {
+        let reach = &self.reach;
+        let record = |id: &NodeId| {
+            let r = reach.get(id)?;
+            Some(NodeRecord {
+                id: *id,
+                x25519: id.to_x25519().ok()?,
+                ip: r.ip,
+                port: r.port,
+                tls: r.tls,
+            })
+        };
+        let ledger = self.chain.ledger();
+        self.view = LedgerView::from_ledger(
+            ledger,
+            record,
+            self.hf,
+            self.chain.block_hash(),
+            self.block_ms,
+        );
+        self.ballot.close_block(ledger.height(), self.view.obligations_quorum(), ledger.params());
+    }
+
+    /// The ledger view published for the nodes' quorum cops.
+    pub fn view(&self) -> &LedgerView {
+        &self.view
+    }
+
+    /// The state changes quorums decided, as applied.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The votes and quorums.
+    pub fn ballot(&self) -> &Ballot {
+        &self.ballot
+    }
+
+    /// Counts a state-change vote sent by `from` (a validator of its quorum); decided state
+    /// changes are applied when the next block is made.
+    ///
+    /// # Errors
+    /// [`Error::VoteRefused`]: why; nothing changed.
+    pub fn vote(&mut self, from: &NodeId, vote: &Vote) -> Result<sesh_quorum::Status> {
+        let height = self.chain.ledger().height();
+        self.ballot.vote(from, vote, height, self.chain.ledger().params())
+    }
+
+    /// Applies a node's uptime proof; returns its log record.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for another transaction; [`Error::Ledger`]: the ledger's refusal
+    /// (a proof for another height, or too soon after the last).
+    pub fn uptime(&mut self, tx: &SignedTx) -> Result<Vec<u8>> {
+        let Tx::UptimeProof(proof) = &tx.tx else {
+            return Err(Error::BadRequest("not an uptime proof".into()));
+        };
+        let record = self.apply(tx)?;
+        self.view.record_proof(&proof.node, proof.height);
+        Ok(record)
     }
 
     /// Rebuilds a keeper from its ledger log and its last published state (if it has one).
@@ -204,9 +331,10 @@ impl Keeper {
     /// [`Error::Ledger`] when the log cannot be read at all; [`Error::Network`] when the state
     /// does not parse.
     pub fn restore(hf: [u16; 2], log: &[u8], state: Option<&[u8]>) -> Result<Restored> {
-        let mut payouts = Payouts::new(Exact::new(), POOL_BALANCE);
-        let mut unpaid = Vec::new();
+        let mut payouts = Payouts::new(Exact::new(), POOL_BALANCE).with_node_totals();
+        let (mut unpaid, mut changes) = (Vec::new(), Vec::new());
         let recovered = Journal::open_observed(params(), None, log, |ledger, tx, events| {
+            changes.extend(events.iter().filter_map(|e| change_of(e, ledger.height())));
             if let Err(e) = payouts.replay(ledger, tx, events) {
                 unpaid.push((ledger.height(), e));
             }
@@ -228,7 +356,7 @@ impl Keeper {
         let ledger = recovered.journal.ledger().clone();
         let chain = Chain::from_parts(ledger, payouts, map, block_hash, SortOrder::Compat);
         Ok(Restored {
-            keeper: Self { chain, reach, hf },
+            keeper: Self::from_chain(chain, reach, hf, changes),
             valid_len: recovered.valid_len,
             damage: recovered.damage,
             unpaid,
@@ -246,7 +374,9 @@ impl Keeper {
     /// # Errors
     /// [`Error::Ledger`]: the ledger's refusal; nothing changed.
     pub fn apply(&mut self, tx: &SignedTx) -> Result<Vec<u8>> {
-        self.chain.apply(tx)?;
+        let events = self.chain.apply(tx)?;
+        let height = self.chain.ledger().height();
+        self.changes.extend(events.iter().filter_map(|e| change_of(e, height)));
         Ok(record_bytes(tx))
     }
 
@@ -277,17 +407,29 @@ impl Keeper {
         Ok(record)
     }
 
-    /// Makes the next block; returns the log record of its height advance, and the block.
+    /// Makes the next block: the state changes quorums decided since the last (a decision the
+    /// ledger refuses, e.g. for a node another decision already moved, is dropped), then the
+    /// height advance. Returns the log records of both, and the block.
     ///
     /// # Errors
     /// As [`Chain::produce`].
     pub fn block(&mut self) -> Result<(Vec<u8>, Block)> {
+        let mut records = Vec::new();
+        for decided in self.ballot.take_decided() {
+            if let Some(tx) = decided.to_tx() {
+                records.extend(self.apply(&tx).unwrap_or_default());
+            }
+        }
         let reach = &self.reach;
         let block = self.chain.produce(|id| reach.contains_key(id), |_, _, _| {})?;
-        Ok((record_bytes(&Tx::AdvanceHeight(block.height).unsigned()), block))
+        records.extend(record_bytes(&Tx::AdvanceHeight(block.height).unsigned()));
+        self.close_view();
+        Ok((records, block))
     }
 
-    /// The published state: every registered node with an address, and the swarms.
+    /// The published state: every serving node (active, or asked to exit) with an address, and
+    /// the swarms. Decommissioned nodes are left out, as they have no swarm and serve nobody
+    /// (the ledger view lists them).
     ///
     /// # Errors
     /// [`Error::Network`] only if the swarms name a node without an address (never, as the
@@ -295,7 +437,7 @@ impl Keeper {
     pub fn state(&self) -> Result<NetworkState> {
         let ledger = self.chain.ledger();
         let records =
-            self.reach.iter().filter(|(id, _)| ledger.node(id).is_some()).filter_map(|(id, r)| {
+            self.reach.iter().filter(|(id, _)| serving(ledger, id)).filter_map(|(id, r)| {
                 Some(NodeRecord {
                     id: *id,
                     x25519: id.to_x25519().ok()?,
@@ -314,7 +456,8 @@ impl Keeper {
     }
 
     /// `GET /network/v1/rewards`: what every address has been credited (milli-atomic units, as
-    /// decimal strings: they pass 2^53), and the totals.
+    /// decimal strings: they pass 2^53), what each node earned before its split (`nodes`), and
+    /// the totals.
     pub fn rewards(&self) -> Value {
         let engine = self.chain.payouts().engine();
         let balances: serde_json::Map<String, Value> = engine
@@ -322,14 +465,26 @@ impl Keeper {
             .iter()
             .map(|(a, v)| (hex::encode(a.as_bytes()), Value::String(v.to_string())))
             .collect();
+        let nodes: serde_json::Map<String, Value> = (self.chain.payouts().node_totals())
+            .into_iter()
+            .flatten()
+            .map(|(id, v)| (id.to_string(), Value::String(v.to_string())))
+            .collect();
         json!({
             "height": self.chain.ledger().height(),
             "unit": "milli-atomic (1 SESH = 10^12)",
             "balances": balances,
+            "nodes": nodes,
             "total_rewards": engine.totals().rewards.to_string(),
             "pool_released_atomic": self.chain.payouts().pool().total_paid_out().to_string(),
         })
     }
+}
+
+fn serving(ledger: &sesh_staking::Ledger, id: &NodeId) -> bool {
+    ledger
+        .node(id)
+        .is_some_and(|n| crate::chain::swarm_state(n.status()) == sesh_swarm::NodeState::Active)
 }
 
 /// Contributors shared among the nodes of a [`Genesis`].

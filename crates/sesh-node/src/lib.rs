@@ -8,6 +8,7 @@ pub mod egress;
 mod error;
 pub mod handover;
 pub mod keeper;
+pub mod obligations;
 pub mod ratelimit;
 pub mod replication;
 
