@@ -20,21 +20,39 @@ pub async fn fetch_state(
     base: &str,
     pinned: Option<&NodeId>,
 ) -> Result<(Vec<u8>, NetworkState), String> {
-    let get = http.get(format!("{base}{STATE_PATH}")).timeout(Duration::from_secs(10));
+    let body = fetch_signed(http, base, STATE_PATH, pinned).await?;
+    let state = NetworkState::from_json(&body).map_err(|e| e.to_string())?;
+    Ok((body, state))
+}
+
+/// What the keeper at `base` answers a `GET` of `path` with, its signature (the node-to-node
+/// signature of its key over the path and body) checked against `pinned` if given.
+///
+/// # Errors
+/// Why nothing could be had: the request, the status or the signature.
+pub async fn fetch_signed(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    pinned: Option<&NodeId>,
+) -> Result<Vec<u8>, String> {
+    let get = http.get(format!("{base}{path}")).timeout(Duration::from_secs(10));
     let resp = get.send().await.map_err(|e| e.to_string())?;
     let (status, headers) = (resp.status(), resp.headers().clone());
     let body = crate::http::read_capped(resp)
         .await
-        .map_err(|e| e.map_or_else(|| "the state is over 10 MiB".to_owned(), |e| e.to_string()))?;
+        .map_err(|e| e.map_or_else(|| "the answer is over 10 MiB".to_owned(), |e| e.to_string()))?;
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
-    let state = match pinned {
-        Some(key) => {
-            let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            NetworkState::from_signed(&body, &SignatureHeaders::from_lookup(lookup), key, now_ms())
+    if let Some(key) = pinned {
+        let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let signed = SignatureHeaders::from_lookup(lookup);
+        let from = sesh_network::auth::verify(&signed, path, now_ms(), &body)
+            .map_err(|e| e.to_string())?;
+        if from != *key {
+            return Err(format!("{path} is signed by {from}, not the keeper"));
         }
-        None => NetworkState::from_json(&body),
-    };
-    Ok((body, state.map_err(|e| e.to_string())?))
+    }
+    Ok(body)
 }

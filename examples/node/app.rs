@@ -54,6 +54,8 @@ pub struct App {
     pub settings: Args,
     /// One handover at a time.
     pub handover: tokio::sync::Mutex<()>,
+    /// Its quorum cop and tests.
+    pub obligations: crate::node::obligations::Obligations,
 }
 
 impl core::fmt::Debug for App {
@@ -105,6 +107,7 @@ impl App {
             authority: authority.map(tokio::sync::Mutex::new),
             settings,
             handover: tokio::sync::Mutex::new(()),
+            obligations: crate::node::obligations::Obligations::new(info.id),
             identity,
         })
     }

@@ -7,10 +7,13 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sesh_identity::NodeId;
 use sesh_network::NetworkState;
 use sesh_node::keeper::Keeper;
+use sesh_node::obligations::{LedgerView, pending_json};
+use sesh_quorum::Vote;
+use sesh_staking::tx::SignedTx;
 
 /// The keeper and its files.
 #[derive(Debug)]
@@ -18,6 +21,8 @@ pub struct Authority {
     keeper: Keeper,
     log: File,
     dir: PathBuf,
+    /// State changes already logged.
+    logged: usize,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
@@ -29,7 +34,7 @@ impl Authority {
     ///
     /// # Errors
     /// What could not be read, and why.
-    pub fn open(dir: &Path, hf: [u16; 2]) -> Result<Self, String> {
+    pub fn open(dir: &Path, hf: [u16; 2], block_ms: u64) -> Result<Self, String> {
         let log_path = dir.join("ledger.log");
         let log = crate::files::read_if_there(&log_path)?.unwrap_or_default();
         let state = crate::files::read_if_there(&dir.join("network.json"))?;
@@ -50,7 +55,10 @@ impl Authority {
         let file =
             OpenOptions::new().create(true).append(true).open(&log_path).map_err(io(&log_path))?;
         file.set_len(restored.valid_len).map_err(io(&log_path))?;
-        Ok(Self { keeper: restored.keeper, log: file, dir: dir.to_owned() })
+        let mut keeper = restored.keeper;
+        keeper.set_block_ms(block_ms);
+        let logged = keeper.changes().len();
+        Ok(Self { keeper, log: file, dir: dir.to_owned(), logged })
     }
 
     // Writes wait for the disk: `block_in_place` moves the runtime's other tasks off this worker
@@ -87,6 +95,10 @@ impl Authority {
     pub fn block(&mut self) -> Result<(), String> {
         let (record, block) = self.keeper.block().map_err(|e| e.to_string())?;
         self.append(&record)?;
+        for c in self.keeper.changes().get(self.logged..).unwrap_or_default() {
+            tracing::info!(height = c.height, node = %c.node, state = c.state, "a quorum's decision applied");
+        }
+        self.logged = self.keeper.changes().len();
         if let Some(swarms) = block.swarms.filter(|s| !s.transition.changes().is_empty()) {
             let map = swarms.transition.map();
             tracing::info!(
@@ -105,6 +117,58 @@ impl Authority {
     /// As [`Keeper::state`].
     pub fn state(&self) -> Result<NetworkState, sesh_node::Error> {
         self.keeper.state()
+    }
+
+    /// `POST /network/v1/uptime`: the hex of a node's signed uptime proof.
+    ///
+    /// # Errors
+    /// Why it was refused, for a `400` answer, or what could not be written.
+    pub fn uptime(&mut self, body: &[u8]) -> Result<(), String> {
+        let bytes = hex::decode(body.trim_ascii()).map_err(|_| "not the hex of a transaction")?;
+        let tx = SignedTx::from_bytes(&bytes).map_err(|e| e.to_string())?;
+        self.uptime_tx(&tx)
+    }
+
+    /// Applies an uptime proof.
+    ///
+    /// # Errors
+    /// As [`Authority::uptime`].
+    pub fn uptime_tx(&mut self, tx: &SignedTx) -> Result<(), String> {
+        let record = self.keeper.uptime(tx).map_err(|e| e.to_string())?;
+        self.append(&record)
+    }
+
+    /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order.
+    pub fn votes(&mut self, from: NodeId, votes: &[Vote]) -> Value {
+        let results: Vec<Value> = votes
+            .iter()
+            .map(|v| match self.keeper.vote(&from, v) {
+                Ok(status) => json!({"ok": true, "status": format!("{status:?}")}),
+                Err(sesh_node::Error::VoteRefused { kind, why }) => {
+                    tracing::debug!(%from, %kind, %why, "vote refused");
+                    json!({"ok": false, "refused": kind.name(), "error": why})
+                }
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            })
+            .collect();
+        json!({"results": results})
+    }
+
+    /// `GET /network/v1/votes`: the tallies still open and every state change applied.
+    pub fn ballot(&self) -> Value {
+        let changes: Vec<Value> = (self.keeper.changes().iter())
+            .map(|c| json!({"height": c.height, "node": c.node.to_string(), "state": c.state}))
+            .collect();
+        json!({
+            "height": self.keeper.chain().ledger().height(),
+            "pending": pending_json(&self.keeper.ballot().pending()),
+            "changes": changes,
+        })
+    }
+
+    /// The ledger view (`GET /network/v1/ledger`).
+    pub fn view(&self) -> LedgerView {
+        self.keeper.view().clone()
     }
 
     /// `GET /network/v1/rewards`.

@@ -35,6 +35,8 @@ pub struct Db {
     page_size: i64,
     /// Messages dropped to stay under the size cap, since opening.
     pub evicted: u64,
+    /// A fault for testnets: acknowledge every store and keep nothing.
+    pub amnesia: bool,
 }
 
 impl core::fmt::Debug for Db {
@@ -45,6 +47,27 @@ impl core::fmt::Debug for Db {
 
 /// A message with its row id (the order messages were stored in).
 pub type Row = (i64, Message);
+
+/// The columns [`read_row`] reads.
+const SELECT_ROW: &str = "SELECT messages.id, type, pubkey, hash, namespace, timestamp, expiry, \
+     data, proof FROM messages JOIN owners ON messages.owner = owners.id";
+
+/// A row of [`SELECT_ROW`]: its id, and its message unless its owner key is malformed.
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Option<Message>)> {
+    let key: Vec<u8> = r.get(2)?;
+    let message = <[u8; 32]>::try_from(key).ok().map(|key| -> rusqlite::Result<_> {
+        Ok(Message {
+            pubkey: AccountId::new(r.get(1)?, key),
+            hash: r.get(3)?,
+            namespace: Namespace(r.get(4)?),
+            timestamp: r.get(5)?,
+            expiry: r.get(6)?,
+            data: r.get(7)?,
+            proof: r.get::<_, Option<Vec<u8>>>(8)?.and_then(|b| StoreProof::from_bytes(&b)),
+        })
+    });
+    Ok((r.get::<_, i64>(0)?, message.transpose()?))
+}
 
 /// What a [`Store`] operation returns: a database error fails it (the handler answers `500`).
 type Fallible<T> = Result<T, StoreFailure>;
@@ -81,7 +104,7 @@ impl Db {
         let pages = i64::try_from(size_limit).unwrap_or(i64::MAX) / page_size.max(1);
         conn.pragma_update(None, "max_page_count", pages.max(16))?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Self { conn, page_size, evicted: 0 })
+        Ok(Self { conn, page_size, evicted: 0, amnesia: false })
     }
 
     /// Opens a read-only connection to the database at `path` (which [`Db::open`] made): reads
@@ -93,7 +116,7 @@ impl Db {
         )?;
         let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Self { conn, page_size, evicted: 0 })
+        Ok(Self { conn, page_size, evicted: 0, amnesia: false })
     }
 
     /// Starts a transaction that the operations after it join (each in its own savepoint), so
@@ -135,28 +158,40 @@ impl Db {
 
     /// Up to `limit` messages with row id above `after`, in row order.
     pub fn scan(&self, after: i64, limit: usize) -> rusqlite::Result<Vec<Row>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT messages.id, type, pubkey, hash, namespace, timestamp, expiry, data, proof \
-             FROM messages JOIN owners ON messages.owner = owners.id \
-             WHERE messages.id > ? ORDER BY messages.id LIMIT ?",
-        )?;
-        let rows = st.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let key: Vec<u8> = r.get(2)?;
-            let message = <[u8; 32]>::try_from(key).ok().map(|key| -> rusqlite::Result<_> {
-                Ok(Message {
-                    pubkey: AccountId::new(r.get(1)?, key),
-                    hash: r.get(3)?,
-                    namespace: Namespace(r.get(4)?),
-                    timestamp: r.get(5)?,
-                    expiry: r.get(6)?,
-                    data: r.get(7)?,
-                    proof: r.get::<_, Option<Vec<u8>>>(8)?.and_then(|b| StoreProof::from_bytes(&b)),
-                })
-            });
-            Ok((r.get::<_, i64>(0)?, message.transpose()?))
-        })?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "{SELECT_ROW} WHERE messages.id > ? ORDER BY messages.id LIMIT ?"
+        ))?;
+        let rows =
+            st.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], read_row)?;
         // A row whose owner key is not 32 bytes (never written so) is skipped.
         rows.filter_map(|row| row.map(|(id, m)| m.map(|m| (id, m))).transpose()).collect()
+    }
+
+    /// A message for a storage test: the first from a random row (`pick` places it) on with a
+    /// timestamp at most `before` and not expired at `now`.
+    pub fn sample(&self, before: i64, now: i64, pick: u64) -> rusqlite::Result<Option<Message>> {
+        let max: i64 = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages")?
+            .query_row([], |r| r.get(0))?;
+        let start =
+            i64::try_from(pick % u64::try_from(max).unwrap_or(0).saturating_add(1)).unwrap_or(0);
+        let mut st = self.conn.prepare_cached(&format!(
+            "{SELECT_ROW} WHERE messages.id >= ? AND timestamp <= ? AND expiry > ? \
+             ORDER BY messages.id LIMIT 1"
+        ))?;
+        for from in [start, 0] {
+            if let Some((_, m)) = st.query_row(params![from, before, now], read_row).optional()? {
+                return Ok(m);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The body of the message with `hash`, if this node holds it.
+    pub fn data_of(&self, hash: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+        let mut st = self.conn.prepare_cached("SELECT data FROM messages WHERE hash = ?")?;
+        st.query_row([hash], |r| r.get(0)).optional()
     }
 
     /// Stores messages a peer handed over (existing hashes keep their row; expiries only
@@ -318,6 +353,9 @@ fn ns_hashes(
 
 impl Store for Db {
     fn store(&mut self, msg: Message) -> Result<Stored, StoreFailure> {
+        if self.amnesia {
+            return Ok(Stored { new: true, expiry: msg.expiry });
+        }
         // A full database drops its earliest-expiring messages and tries again.
         for _ in 0..64 {
             match self.try_store(&msg) {

@@ -81,4 +81,6 @@ metrics! {
     handover: Outcomes = "handover_messages", "Messages handed over or fetched on swarm changes";
     onion: Outcomes = "onion_layers", "Onion layers handled, by outcome";
     height: Gauge = "network_height", "The network height last seen";
+    tests: Outcomes = "obligation_tests", "Tests of other nodes, by outcome";
+    votes: Outcomes = "state_change_votes", "State-change votes sent, by state";
 }

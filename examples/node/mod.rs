@@ -18,6 +18,7 @@ pub mod app;
 pub mod authority;
 pub mod db;
 pub mod metrics;
+pub mod obligations;
 pub mod onion;
 pub mod peer;
 pub mod server;
@@ -113,6 +114,16 @@ pub struct Args {
     /// clients that only speak `http://` to a seed.
     #[arg(long)]
     pub seed_http: Option<SocketAddr>,
+    /// Most nodes tested a block (pings and storage tests of the obligations quorums' workers
+    /// this node votes on, retests, a random node); 0 tests nobody.
+    #[arg(long, default_value_t = 8)]
+    pub tests_per_block: usize,
+    /// A testnet fault: acknowledge every store and keep nothing.
+    #[arg(long, hide = true)]
+    pub fault_amnesia: bool,
+    /// A testnet fault: refuse every request from other nodes (clients are still served).
+    #[arg(long, hide = true)]
+    pub fault_unreachable: bool,
     /// Connection caps (`--max-connections`, `--max-connections-per-address`) and timeouts.
     #[command(flatten)]
     pub limits: crate::http::Limits,
@@ -155,8 +166,9 @@ async fn run(args: Args) -> Result<(), String> {
     let identity =
         crate::files::node_key(&args.key.clone().unwrap_or_else(|| args.data.join("key_ed25519")))?;
     let db_path = args.data.join("storage.db");
-    let db = db::Db::open(&db_path, args.db_size_mb.saturating_mul(1 << 20), args.sync)
+    let mut db = db::Db::open(&db_path, args.db_size_mb.saturating_mul(1 << 20), args.sync)
         .map_err(|e| format!("opening the database: {e}"))?;
+    db.amnesia = args.fault_amnesia;
 
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| format!("binding {}: {e}", args.listen))?;
@@ -180,7 +192,8 @@ async fn run(args: Args) -> Result<(), String> {
         port: local.port(),
         tls,
     };
-    let authority = args.authority.then(|| Authority::open(&args.data, HF)).transpose()?;
+    let authority =
+        args.authority.then(|| Authority::open(&args.data, HF, args.block_ms)).transpose()?;
     let app = Arc::new(
         App::new(identity, info, db, db_path, HF, authority, args.clone())
             .map_err(|e| format!("making the HTTP client: {e}"))?,
@@ -283,6 +296,9 @@ fn apply_state(app: &Arc<App>, state: NetworkState, pending: &Arc<AtomicBool>) {
     app.metrics.height.set(i64::try_from(state.height).unwrap_or(i64::MAX));
     let old = app.set_state(state);
     let new = app.state();
+    if new.height > old.height {
+        tokio::spawn(obligations::on_block(app.clone(), new.clone()));
+    }
     if sesh_node::handover::swarm_changed(&old, &new, &app.me) {
         let duty = Duty::new(&new, app.me);
         tracing::info!(height = new.height, swarm = ?duty.swarm(), peers = duty.peers().len(), "swarm changed");

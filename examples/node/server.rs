@@ -9,7 +9,9 @@
 //! | `POST /onion/v1/relay` | nodes (signed) | the next layer of an onion request |
 //! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
 //! | `POST /swarm/v1/push`, `/swarm/v1/fetch` | nodes (signed) | handing messages over |
+//! | `POST /ping_test/v1`, `/swarm/v1/storage_test`, `/swarm/v1/sample` | nodes (signed) | tests |
 //! | `GET /network/v1/state`, `POST /network/v1/join`, `GET /network/v1/rewards` | the keeper only | the network |
+//! | `GET /network/v1/ledger`, `POST /network/v1/uptime`, `/network/v1/votes` | the keeper only | quorums |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::node::app::{App, process};
 use crate::node::onion::process_layer;
 use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
+use sesh_node::obligations as ob;
 
 /// The largest request body accepted (the storage server's limit): 10 MiB.
 pub const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -42,10 +45,16 @@ pub fn router(app: Arc<App>) -> Router {
     for path in ["/onion/v1/relay", "/swarm/v1/forward", "/swarm/v1/push", "/swarm/v1/fetch"] {
         r = r.route(path, post(from_node));
     }
+    for path in [ob::PING_PATH, ob::STORAGE_TEST_PATH, ob::SAMPLE_PATH] {
+        r = r.route(path, post(from_node));
+    }
     if app.authority.is_some() {
         r = r
             .route(STATE_PATH, get(state))
+            .route(ob::LEDGER_PATH, get(ledger))
             .route("/network/v1/join", post(from_node))
+            .route(ob::UPTIME_PATH, post(from_node))
+            .route(ob::VOTES_PATH, post(from_node).get(ballot))
             .route("/network/v1/rewards", get(rewards));
     }
     r.fallback(not_found).with_state(app)
@@ -199,6 +208,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 /// A request from another node: authenticated (signed by a node this one knows, or by any
 /// node for a join), then run.
 async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
+    if app.settings.fault_unreachable {
+        return text(503, "unreachable (a testnet fault)");
+    }
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let body = match read_body(&parts.headers, body).await {
@@ -211,8 +223,10 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(key) => key,
         Err(e) => return text(401, e.to_string()),
     };
+    // A join is bound to the key it registers, an uptime proof to its node's signature: a node
+    // the state does not list (decommissioned) still sends proofs.
     let joining = path == "/network/v1/join";
-    if !joining && from != app.me && app.state().node(&from).is_none() {
+    if !joining && path != ob::UPTIME_PATH && from != app.me && app.state().node(&from).is_none() {
         return text(403, "unknown node: not in this node's view of the network");
     }
     match path {
@@ -240,10 +254,32 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
             let (status, v) = crate::node::swarm::on_fetch(&app, from, &body).await;
             json(status, &v)
         }
+        ob::PING_PATH => {
+            let (status, v) = crate::node::obligations::on_ping(&app);
+            json(status, &v)
+        }
+        ob::STORAGE_TEST_PATH => {
+            let (status, v) = crate::node::obligations::on_storage_test(&app, &body).await;
+            json(status, &v)
+        }
+        ob::SAMPLE_PATH => {
+            let (status, v) = crate::node::obligations::on_sample(&app).await;
+            json(status, &v)
+        }
         _ => match &app.authority {
             Some(authority) if joining => match authority.lock().await.join(from, &body) {
                 Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
                 Err(e) => text(400, e),
+            },
+            Some(authority) if path == ob::UPTIME_PATH => {
+                match authority.lock().await.uptime(&body) {
+                    Ok(()) => json(200, &serde_json::json!({"ok": true})),
+                    Err(e) => text(400, e),
+                }
+            }
+            Some(authority) if path == ob::VOTES_PATH => match ob::read_votes(&body) {
+                Ok(votes) => json(200, &authority.lock().await.votes(from, &votes)),
+                Err(e) => text(400, e.to_string()),
             },
             _ => text(404, "not the keeper"),
         },
@@ -253,12 +289,28 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
 async fn state(State(app): State<Arc<App>>) -> Response {
     let Some(authority) = &app.authority else { return text(404, "not the keeper") };
     let state = authority.lock().await.state();
-    let body = match state {
-        Ok(s) => s.to_json().to_string().into_bytes(),
-        Err(e) => return text(500, e.to_string()),
-    };
+    match state {
+        Ok(s) => signed(&app, STATE_PATH, s.to_json().to_string().into_bytes()),
+        Err(e) => text(500, e.to_string()),
+    }
+}
+
+async fn ledger(State(app): State<Arc<App>>) -> Response {
+    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
+    let view = authority.lock().await.view();
+    signed(&app, ob::LEDGER_PATH, view.to_json().to_string().into_bytes())
+}
+
+async fn ballot(State(app): State<Arc<App>>) -> Response {
+    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
+    let body = authority.lock().await.ballot();
+    json(200, &body)
+}
+
+/// A keeper's answer signed with its key, as node-to-node requests are (path and body).
+fn signed(app: &App, path: &str, body: Vec<u8>) -> Response {
     let mut r = bytes(200, body.clone(), "application/json");
-    for (name, value) in auth::sign(&app.identity, STATE_PATH, crate::now_ms(), &body) {
+    for (name, value) in auth::sign(&app.identity, path, crate::now_ms(), &body) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             r.headers_mut().insert(name, v);
         }

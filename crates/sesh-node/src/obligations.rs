@@ -86,6 +86,9 @@ pub const STORAGE_TEST_MAX_FAILURES: usize = 4;
 pub const PING_TIMEOUT_MS: u64 = 5_000;
 /// The storage server's `STORAGE_TEST_TIMEOUT`, ms (not scaled).
 pub const STORAGE_TEST_TIMEOUT_MS: u64 = 15_000;
+/// How old a message must be to test a node with: as long as a live tester waits for the
+/// answer, 15 s (the live testee looks for a message it does not have yet for longer than that).
+pub const SAMPLE_MIN_AGE_MS: u64 = STORAGE_TEST_TIMEOUT_MS;
 /// Blocks a node must have been in its swarm before it is storage-tested: the handover that
 /// gives it the swarm's messages takes a few blocks.
 pub const SWARM_SETTLE_BLOCKS: u64 = 10;
