@@ -56,6 +56,18 @@ pub struct DayRow {
     pub gini_contributors: f64,
     /// Whether the reward engine's totals balance.
     pub conserved: bool,
+    /// Nodes failing (in an outage) at its end.
+    pub failing_nodes: u64,
+    /// Decommissioned nodes at its end.
+    pub decommissioned_nodes: u64,
+    /// Decommissions, recommissions and deregistrations the quorums decided that day.
+    pub decommissions: u64,
+    /// See `decommissions`.
+    pub recommissions: u64,
+    /// See `decommissions`.
+    pub deregistrations: u64,
+    /// Decommissions and deregistrations of nodes that were not failing, that day.
+    pub wrongful: u64,
 }
 
 impl DayRow {
@@ -104,6 +116,12 @@ const COLUMNS: &[Column] = &[
     ("gini_operators", |r| f(r.gini_operators)),
     ("gini_contributors", |r| f(r.gini_contributors)),
     ("conserved", |r| r.conserved.to_string()),
+    ("failing_nodes", |r| r.failing_nodes.to_string()),
+    ("decommissioned_nodes", |r| r.decommissioned_nodes.to_string()),
+    ("decommissions", |r| r.decommissions.to_string()),
+    ("recommissions", |r| r.recommissions.to_string()),
+    ("deregistrations", |r| r.deregistrations.to_string()),
+    ("wrongful", |r| r.wrongful.to_string()),
 ];
 
 /// One CSV per metric, each with the day first: (file, columns).
@@ -127,6 +145,18 @@ pub const METRIC_FILES: &[(&str, &[&str])] = &[
         &["day", "rewards_sesh", "per_operator_sesh", "per_contributor_sesh", "big_reward_share"],
     ),
     ("gini.csv", &["day", "gini_operators", "gini_contributors", "conserved"]),
+    (
+        "obligations.csv",
+        &[
+            "day",
+            "failing_nodes",
+            "decommissioned_nodes",
+            "decommissions",
+            "recommissions",
+            "deregistrations",
+            "wrongful",
+        ],
+    ),
 ];
 
 /// Every day's row.

@@ -3,6 +3,7 @@
 //! line; the tests drive it directly. See `docs/simulator.md`.
 
 pub mod metrics;
+pub mod obligations;
 pub mod output;
 pub mod plot;
 pub mod scenario;

@@ -1,11 +1,15 @@
 //! Everything a run writes: `daily.csv`, `rewards.csv`, `swarm_sizes.csv`, the SVG charts and
 //! `summary.txt`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use sesh_staking::NodeId;
+
 use crate::simulate::plot;
-use crate::simulate::sim::{Role, Sim};
+use crate::simulate::scenario::BLOCKS_PER_DAY;
+use crate::simulate::sim::{Cause, NodeEarnings, Outage, Role, Sim};
 
 /// Milli-atomic units as SESH with 6 decimals (1 SESH = 10^12 milli-atomic), without floats.
 pub fn sesh(milli: u128) -> String {
@@ -40,6 +44,10 @@ pub fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<Stri
     }
     w.flush().map_err(|e| e.to_string())?;
 
+    write_outages(sim, &dir.join("outages.csv"))?;
+    write_decisions(sim, &dir.join("decisions.csv"))?;
+    write_nodes(&sim.earnings(), &dir.join("nodes.csv"))?;
+
     if charts {
         plot::all(dir, &sim.recorder.days)?;
     }
@@ -47,6 +55,266 @@ pub fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<Stri
     let summary = summary(sim, elapsed_s);
     std::fs::write(dir.join("summary.txt"), &summary).map_err(|e| e.to_string())?;
     Ok(summary)
+}
+
+fn short(id: &NodeId) -> String {
+    id.to_string().chars().take(16).collect()
+}
+
+fn opt(h: Option<u64>) -> String {
+    h.map(|h| h.to_string()).unwrap_or_default()
+}
+
+/// What became of an outage at the end of the run.
+pub fn outcome(o: &Outage, height: u64) -> &'static str {
+    match (o.decommissioned, o.recommissioned, o.deregistered) {
+        (None, _, Some(_)) => "deregistered",
+        (Some(_), _, Some(_)) => "decommissioned, deregistered",
+        (Some(_), Some(_), None) => "decommissioned, recommissioned",
+        (Some(_), None, None) => "decommissioned",
+        (None, _, None) if o.end <= height => "not caught",
+        (None, _, None) => "ongoing",
+    }
+}
+
+fn write_outages(sim: &Sim, path: &Path) -> Result<(), String> {
+    let e = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut w = csv::Writer::from_path(path).map_err(e)?;
+    w.write_record([
+        "node",
+        "operator",
+        "kind",
+        "start",
+        "end",
+        "blocks",
+        "credit",
+        "decommissioned",
+        "blocks_to_catch",
+        "recommissioned",
+        "deregistered",
+        "outcome",
+    ])
+    .map_err(e)?;
+    let height = sim.height();
+    for o in &sim.outages {
+        w.write_record([
+            short(&o.node),
+            o.operator.to_string(),
+            o.kind.name().to_owned(),
+            o.start.to_string(),
+            o.end.to_string(),
+            (o.end - o.start).to_string(),
+            o.credit.to_string(),
+            opt(o.decommissioned),
+            opt(o.blocks_to_catch()),
+            opt(o.recommissioned),
+            opt(o.deregistered),
+            outcome(o, height).to_owned(),
+        ])
+        .map_err(e)?;
+    }
+    w.flush().map_err(|io| format!("{}: {io}", path.display()))
+}
+
+fn write_decisions(sim: &Sim, path: &Path) -> Result<(), String> {
+    let e = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut w = csv::Writer::from_path(path).map_err(e)?;
+    w.write_record(["height", "vote_height", "node", "state", "reasons", "cause"]).map_err(e)?;
+    for d in &sim.decisions {
+        let reasons: Vec<&str> = d.reasons.names().collect();
+        w.write_record([
+            d.height.to_string(),
+            d.vote_height.to_string(),
+            short(&d.node),
+            d.state.name().to_owned(),
+            reasons.join("+"),
+            d.cause.name().to_owned(),
+        ])
+        .map_err(e)?;
+    }
+    w.flush().map_err(|io| format!("{}: {io}", path.display()))
+}
+
+fn write_nodes(earnings: &[NodeEarnings], path: &Path) -> Result<(), String> {
+    let e = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut w = csv::Writer::from_path(path).map_err(e)?;
+    w.write_record([
+        "node",
+        "operator",
+        "registered_at",
+        "flaky",
+        "outages",
+        "down_blocks",
+        "wrongful",
+        "status",
+        "earned_sesh",
+        "potential_sesh",
+    ])
+    .map_err(e)?;
+    for n in earnings {
+        w.write_record([
+            short(&n.node),
+            n.operator.to_string(),
+            n.registered_at.to_string(),
+            n.flaky.to_string(),
+            n.outages.to_string(),
+            n.down_blocks.to_string(),
+            n.wrongful.to_string(),
+            format!("{:?}", n.status),
+            format!("{:.6}", n.earned),
+            format!("{:.6}", n.potential),
+        ])
+        .map_err(e)?;
+    }
+    w.flush().map_err(|io| format!("{}: {io}", path.display()))
+}
+
+/// The value at quantile `per_mille` / 1000 of sorted `v` (nearest rank).
+fn quantile(v: &[u64], per_mille: u64) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    let i = ((v.len() as u64 - 1) * per_mille.min(1000) + 500) / 1000;
+    v.get(usize::try_from(i).unwrap_or(usize::MAX)).copied().unwrap_or(0)
+}
+
+/// The obligations figures: how outages were caught, wrongful decisions, what failing cost.
+pub fn obligations_summary(sim: &Sim) -> String {
+    let mut s = String::new();
+    let v = sim.vote_stats();
+    let height = sim.height();
+    let votes: Vec<String> = v.votes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let _ = writeln!(
+        s,
+        "quorums: {} tested their workers ({} had fewer than 7 validators up); {} failed tests; votes: {}; {} abstentions, {} over the deactivation limit; {} tallies decided; {} votes signed",
+        v.quorums,
+        v.quorums_without_quorum,
+        v.failed_tests,
+        if votes.is_empty() { "none".to_owned() } else { votes.join(", ") },
+        v.abstained,
+        v.over_deactivation_limit,
+        v.decided,
+        v.signed,
+    );
+    let outages = &sim.outages;
+    let mut caught: Vec<u64> = outages.iter().filter_map(Outage::blocks_to_catch).collect();
+    caught.sort_unstable();
+    let count = |f: &dyn Fn(&Outage) -> bool| outages.iter().filter(|o| f(o)).count();
+    let amnesia = count(&|o| o.kind == crate::simulate::obligations::FaultKind::Amnesia);
+    let at_once = count(&|o| o.decommissioned.is_none() && o.deregistered.is_some());
+    let later = count(&|o| o.decommissioned.is_some() && o.deregistered.is_some());
+    let uncaught = count(&|o| outcome(o, height) == "not caught");
+    let mean = if caught.is_empty() {
+        0.0
+    } else {
+        caught.iter().sum::<u64>() as f64 / caught.len() as f64
+    };
+    let _ = writeln!(
+        s,
+        "outages: {} ({} amnesia); caught {} (decommissioned {}, deregistered at once {}) after median {} blocks (p10 {}, p90 {}, p99 {}, max {}; mean {:.1}); {} ended before being caught; {} deregistered after a decommission (credit spent)",
+        outages.len(),
+        amnesia,
+        caught.len(),
+        caught.len() - at_once,
+        at_once,
+        quantile(&caught, 500),
+        quantile(&caught, 100),
+        quantile(&caught, 900),
+        quantile(&caught, 990),
+        caught.last().copied().unwrap_or(0),
+        mean,
+        uncaught,
+        later,
+    );
+    let mut by_length = Vec::new();
+    for (name, lo, hi) in [
+        ("< 1 h", 0, 30),
+        ("1–2 h", 30, 60),
+        ("2–6 h", 60, 180),
+        ("6–24 h", 180, BLOCKS_PER_DAY),
+        ("> 1 d", BLOCKS_PER_DAY, u64::MAX),
+    ] {
+        let done: Vec<&Outage> = outages
+            .iter()
+            .filter(|o| o.end <= height && (lo..hi).contains(&(o.end - o.start)))
+            .collect();
+        let c = done.iter().filter(|o| o.blocks_to_catch().is_some()).count();
+        if !done.is_empty() {
+            by_length.push(format!(
+                "{name} {:.0} % of {}",
+                c as f64 * 100.0 / done.len() as f64,
+                done.len()
+            ));
+        }
+    }
+    let _ = writeln!(s, "outages caught, by length: {}", by_length.join(", "));
+    let earnings = sim.earnings();
+    let node_years: f64 = earnings
+        .iter()
+        .map(|n| {
+            let end = height;
+            end.saturating_sub(n.registered_at) as f64 / (365.0 * BLOCKS_PER_DAY as f64)
+        })
+        .sum();
+    let wrongful: Vec<_> = sim.decisions.iter().filter(|d| d.cause == Cause::Healthy).collect();
+    let against = |c: &str| wrongful.iter().filter(|d| d.state.name() == c).count();
+    let flaky = sim
+        .decisions
+        .iter()
+        .filter(|d| d.cause == Cause::Flaky && d.state.name() != "recommission")
+        .count();
+    let _ = writeln!(
+        s,
+        "healthy nodes voted out: {} decommissions, {} deregistrations ({:.3} per node-year over {:.0} node-years); flaky nodes voted out {} times",
+        against("decommission"),
+        against("deregister"),
+        (against("decommission") + against("deregister")) as f64 / node_years.max(1e-9),
+        node_years,
+        flaky,
+    );
+    let ratio = |f: &dyn Fn(&NodeEarnings) -> bool| {
+        let (e, p, n) = earnings
+            .iter()
+            .filter(|n| f(n) && n.potential > 0.0)
+            .fold((0.0, 0.0, 0), |(e, p, c), n| (e + n.earned, p + n.potential, c + 1));
+        if p > 0.0 { format!("{:.2} % ({n} nodes)", e * 100.0 / p) } else { "—".to_owned() }
+    };
+    let _ = writeln!(
+        s,
+        "rewards earned, of what an always-up node registered at the same height earned: never failing {}, with outages {}, flaky {}",
+        ratio(&|n| n.outages == 0 && !n.flaky),
+        ratio(&|n| n.outages > 0),
+        ratio(&|n| n.flaky && n.outages == 0),
+    );
+    // One outage each: what it cost, in days of the node's rewards, by what became of it.
+    let mut lost: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let single: BTreeMap<NodeId, &NodeEarnings> =
+        earnings.iter().filter(|n| n.outages == 1).map(|n| (n.node, n)).collect();
+    for o in outages {
+        let Some(n) = single.get(&o.node) else { continue };
+        let window = height.saturating_sub(n.registered_at + 720) as f64 / BLOCKS_PER_DAY as f64;
+        if n.potential <= 0.0 || window < 1.0 {
+            continue;
+        }
+        let per_day = n.potential / window;
+        let entry = lost.entry(outcome(o, height)).or_default();
+        entry.0.push((n.potential - n.earned) / per_day);
+        entry.1.push((o.end - o.start) as f64 / BLOCKS_PER_DAY as f64);
+    }
+    let parts: Vec<String> = lost
+        .iter()
+        .map(|(k, (l, d))| {
+            let m = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            format!(
+                "{k}: {} outages of {:.2} d on average cost {:.2} d of rewards",
+                l.len(),
+                m(d),
+                m(l)
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "what an outage cost (nodes with one outage): {}", parts.join("; "));
+    s
 }
 
 /// The text summary. `elapsed_s` is left out of the file when 0 (so that files compare).
@@ -125,6 +393,7 @@ pub fn summary(sim: &Sim, elapsed_s: f64) -> String {
         last.gini_operators,
         last.gini_contributors
     );
+    s.push_str(&obligations_summary(sim));
     if elapsed_s > 0.0 {
         let blocks = sc.blocks() as f64;
         let _ = writeln!(

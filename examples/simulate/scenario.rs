@@ -9,14 +9,22 @@
 //! concentration = 0.2        # one operator runs 20 % of the nodes
 //! join_per_day = 6.0
 //! leave_per_day = 5.0
-//! decommission_per_day = 3.0
-//! outage_days = 1.5          # mean time a decommissioned node stays down
+//! outages_per_day = 3.0      # nodes that start failing
+//! outage_days = 1.5          # mean time a failing node stays down
+//! amnesia_share = 0.0        # outages where the node answers but keeps nothing
+//! flaky_share = 0.0          # nodes failing each check with `flaky_failure_rate`
 //! order = "compat"           # or "canonical"
 //! rewards = "accumulator"    # or "exact", "service"
+//!
+//! [checks.uptime]            # also checks.reachability, checks.storage
+//! false_positive = 0.01      # a check the node passes fails (packet loss)
+//! false_negative = 0.0       # a check the node fails passes
 //! ```
 
 use serde::Deserialize;
 use sesh_swarm::SortOrder;
+
+pub use crate::simulate::obligations::{CheckRates, Checks};
 
 /// Which reward engine credits the blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -74,10 +82,24 @@ pub struct Scenario {
     pub join_per_day: f64,
     /// Nodes asking to leave per day (Poisson); they leave when their stake unlocks.
     pub leave_per_day: f64,
-    /// Decommissions per day (Poisson): outages.
-    pub decommission_per_day: f64,
-    /// Mean days a decommissioned node stays down (exponential) before it is recommissioned.
+    /// Nodes that start failing per day (Poisson): outages. The quorums find them (or not).
+    #[serde(alias = "decommission_per_day")]
+    pub outages_per_day: f64,
+    /// Mean days a failing node stays down (exponential).
     pub outage_days: f64,
+    /// Share of outages in which the node keeps answering but stores nothing (it fails storage
+    /// tests only); the others are offline (no proofs, no answers).
+    pub amnesia_share: f64,
+    /// Share of nodes (at the start and of joins) that are flaky: they fail each check of each
+    /// test with `flaky_failure_rate`.
+    pub flaky_share: f64,
+    /// See `flaky_share`.
+    pub flaky_failure_rate: f64,
+    /// Each check's false-positive and false-negative rates.
+    pub checks: Checks,
+    /// Sign every vote and tally them in a vote pool (slow); otherwise only the votes of a
+    /// decision are signed.
+    pub sign_all_votes: bool,
     /// Swarm ordering.
     pub order: Order,
     /// Reward engine.
@@ -103,8 +125,13 @@ impl Default for Scenario {
             contributor_pool: 1_000,
             join_per_day: 6.0,
             leave_per_day: 5.0,
-            decommission_per_day: 3.0,
+            outages_per_day: 3.0,
             outage_days: 1.5,
+            amnesia_share: 0.0,
+            flaky_share: 0.0,
+            flaky_failure_rate: 0.3,
+            checks: Checks::default(),
+            sign_all_votes: false,
             order: Order::Compat,
             rewards: Rewards::Accumulator,
             messages: 20_000_000,
@@ -145,17 +172,25 @@ impl Scenario {
             return Err("at most 1,000,000 operators and contributors".into());
         }
         rate("leave_per_day", self.leave_per_day)?;
-        rate("decommission_per_day", self.decommission_per_day)?;
+        rate("outages_per_day", self.outages_per_day)?;
         rate("outage_days", self.outage_days)?;
         at_most("join_per_day", self.join_per_day, 10_000.0)?;
         at_most("leave_per_day", self.leave_per_day, 10_000.0)?;
-        at_most("decommission_per_day", self.decommission_per_day, 10_000.0)?;
+        at_most("outages_per_day", self.outages_per_day, 10_000.0)?;
         at_most("outage_days", self.outage_days, 3_650.0)?;
         if !(0.0..=1.0).contains(&self.concentration) {
             return Err("concentration is a share of nodes, from 0 to 1".into());
         }
-        if !(0.0..=1.0).contains(&self.failing_share) {
-            return Err("failing_share is a share of nodes, from 0 to 1".into());
+        let shares = [
+            ("failing_share", self.failing_share),
+            ("amnesia_share", self.amnesia_share),
+            ("flaky_share", self.flaky_share),
+            ("flaky_failure_rate", self.flaky_failure_rate),
+        ];
+        for (name, v) in shares.into_iter().chain(self.checks.rates()) {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} is a share, from 0 to 1"));
+            }
         }
         if self.nodes == 0 || self.operators == 0 {
             return Err("nodes and operators must be at least 1".into());

@@ -1,7 +1,8 @@
 //! The simulation: a staking ledger (`sesh-staking`, mainnet rules), swarms recomputed as oxend
-//! does whenever the active set changes (`sesh-swarm`), and every block's reward credited
-//! (`sesh-rewards`), driven by seeded random events. No IO and no clock: the same scenario and
-//! seed give the same run, bit for bit.
+//! does whenever the active set changes (`sesh-swarm`), every block's reward credited
+//! (`sesh-rewards`), and failing nodes found by the network's own obligations rules
+//! (`sesh-quorum`, see [`obligations`](crate::simulate::obligations)), driven by seeded random
+//! events. No IO and no clock: the same scenario and seed give the same run, bit for bit.
 
 // Counts here are far below 2^32, and Rust's float-to-integer casts saturate.
 #![allow(clippy::cast_possible_truncation)]
@@ -12,15 +13,17 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sesh_identity::Identity;
 use sesh_node::chain::{Chain, Reassignment};
+use sesh_quorum::{Decided, Reasons, StateChange};
 use sesh_rewards::engine::{Accumulator, Exact, RewardEngine, Totals};
 use sesh_rewards::service::{ServiceParams, ServicePoints, ServiceWeighted};
-use sesh_staking::tx::{
-    ByContributor, Contribute, DecisionKind, QuorumDecision, Register, SignedTx, Tx,
-};
+use sesh_staking::tx::{ByContributor, Contribute, Register, SignedTx, Tx};
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
 use sesh_swarm::{Change, SwarmMap, SwarmSpace};
 
 use crate::simulate::metrics::{DayRow, Recorder};
+use crate::simulate::obligations::{
+    Condition, FaultKind, Obligations, PROOF_FREQUENCY_BLOCKS, VoteStats, unit,
+};
 use crate::simulate::scenario::{BLOCKS_PER_DAY, Rewards, Scenario};
 
 /// The reward pool at the start (atomic units): the live pool's size at the Session launch.
@@ -89,10 +92,150 @@ pub enum Role {
     Contributor(u32),
 }
 
+/// A node's current outage.
+#[derive(Clone, Copy, Debug)]
+struct Fault {
+    kind: FaultKind,
+    /// First failing height.
+    since: u64,
+}
+
 /// A node the simulation runs.
 struct SimNode {
     identity: Identity,
     operator: u32,
+    /// It proves it is up at heights ≡ this (mod 30), and when it starts.
+    proof_phase: u64,
+    /// Registration, or the height it came back from its last outage (a proof).
+    up_since: u64,
+    /// Fails each check with the scenario's `flaky_failure_rate`.
+    flaky: bool,
+    fault: Option<Fault>,
+    /// Its last outage, for the recommission that ends it.
+    last_outage: Option<usize>,
+    /// Ledger height at registration.
+    registered_at: u64,
+    /// It asked to leave.
+    exit_requested: bool,
+    /// SESH earned (its share of each block it was payable in).
+    earned: f64,
+    /// The cumulative reward per payable node before its current payable run.
+    payable_since: Option<f64>,
+    /// The last height it was payable.
+    last_payable: Option<u64>,
+    /// Outages it had, and blocks it spent failing.
+    outages: u32,
+    down_blocks: u64,
+    /// Decommissions and deregistrations while it was not failing.
+    wrongful: u32,
+}
+
+impl SimNode {
+    /// Its last uptime proof at or before `height`.
+    fn last_proof(&self, height: u64) -> u64 {
+        if height <= self.up_since {
+            return self.up_since;
+        }
+        let phase = self.proof_phase % PROOF_FREQUENCY_BLOCKS;
+        let k = height - (height + PROOF_FREQUENCY_BLOCKS - phase) % PROOF_FREQUENCY_BLOCKS;
+        k.max(self.up_since)
+    }
+}
+
+/// Why a state change was decided, as the simulation knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    /// The node was failing (an outage of this kind).
+    Failing(FaultKind),
+    /// The node is flaky and not in an outage.
+    Flaky,
+    /// The node was doing nothing wrong.
+    Healthy,
+}
+
+impl Cause {
+    /// Its name in the outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Failing(kind) => kind.name(),
+            Self::Flaky => "flaky",
+            Self::Healthy => "healthy",
+        }
+    }
+}
+
+/// One outage: a node that starts failing, how long, and what the quorums did about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outage {
+    /// The node.
+    pub node: NodeId,
+    /// Its operator.
+    pub operator: u32,
+    /// What it does wrong.
+    pub kind: FaultKind,
+    /// First failing height.
+    pub start: u64,
+    /// The height it is back (may be after the run).
+    pub end: u64,
+    /// Its decommission credit when it started failing, in blocks.
+    pub credit: i64,
+    /// When the ledger decommissioned it.
+    pub decommissioned: Option<u64>,
+    /// When it was recommissioned after it.
+    pub recommissioned: Option<u64>,
+    /// When it was deregistered.
+    pub deregistered: Option<u64>,
+}
+
+impl Outage {
+    /// Blocks from its start to the decommission or deregistration that caught it.
+    pub fn blocks_to_catch(&self) -> Option<u64> {
+        self.decommissioned.or(self.deregistered).map(|h| h.saturating_sub(self.start))
+    }
+}
+
+/// A state change the ledger applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRecord {
+    /// The block it is in.
+    pub height: u64,
+    /// The quorum's height.
+    pub vote_height: u64,
+    /// The node.
+    pub node: NodeId,
+    /// The change.
+    pub state: StateChange,
+    /// Reasons every vote gave.
+    pub reasons: Reasons,
+    /// What the node was doing.
+    pub cause: Cause,
+}
+
+/// What one node earned against what an always-up node registered at the same height did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeEarnings {
+    /// The node.
+    pub node: NodeId,
+    /// Its operator.
+    pub operator: u32,
+    /// Registration height.
+    pub registered_at: u64,
+    /// A flaky node.
+    pub flaky: bool,
+    /// Outages it had.
+    pub outages: u32,
+    /// Blocks it spent failing.
+    pub down_blocks: u64,
+    /// Decommissions and deregistrations while not failing.
+    pub wrongful: u32,
+    /// Its status at the end.
+    pub status: NodeStatus,
+    /// SESH it earned (its share of the block rewards, before the operator/contributor split).
+    pub earned: f64,
+    /// SESH a node registered with it that never failed would have earned over the same time:
+    /// from its first payable height to the end of the run (or to its exit, if it asked to
+    /// leave).
+    pub potential: f64,
 }
 
 /// Totals over the run, for the summary and the tests.
@@ -116,8 +259,11 @@ pub struct RunTotals {
     pub recommissions: u64,
     /// Exit requests applied.
     pub exits: u64,
-    /// Failing nodes without the credit for a decommission, deregistered.
+    /// Deregistrations applied (failing nodes without the credit to be decommissioned, or out
+    /// of credit while decommissioned).
     pub deregistrations: u64,
+    /// Decommissions and deregistrations of nodes that were not failing.
+    pub wrongful: u64,
     /// Blocks at which the swarm map changed.
     pub map_changes: u64,
 }
@@ -134,8 +280,24 @@ pub struct Sim {
     contributors: Vec<Identity>,
     /// Who each staking address is.
     pub roles: BTreeMap<Address, Role>,
-    recommission_at: BTreeMap<u64, Vec<NodeId>>,
+    /// Nodes failing storage tests for the service engine's points.
     failing: BTreeSet<NodeId>,
+    /// Nodes in an outage or flaky, as the quorums' tests see them.
+    troubled: BTreeMap<NodeId, Condition>,
+    /// Quorums, tests and votes.
+    obligations: Obligations,
+    /// The draws of the tests' verdicts (a stream of their own).
+    check_rng: ChaCha20Rng,
+    /// Outages ending at each height.
+    back_at: BTreeMap<u64, Vec<NodeId>>,
+    /// Every outage, in order.
+    pub outages: Vec<Outage>,
+    /// Every state change applied.
+    pub decisions: Vec<DecisionRecord>,
+    /// The payable nodes, in id order.
+    payable: Vec<NodeId>,
+    /// The block reward per payable node, summed: `reward_per_node[h]` after block `h` (SESH).
+    reward_per_node: Vec<f64>,
     /// Totals so far.
     pub totals: RunTotals,
     /// The daily rows so far.
@@ -150,10 +312,6 @@ impl core::fmt::Debug for Sim {
             .field("nodes", &self.nodes.len())
             .finish_non_exhaustive()
     }
-}
-
-fn unit(rng: &mut ChaCha20Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn below(rng: &mut ChaCha20Rng, n: u64) -> u64 {
@@ -206,16 +364,25 @@ impl Sim {
             Rewards::Accumulator => Engine::Accumulator(Accumulator::new()),
             Rewards::Service => Engine::Service(ServiceWeighted::new(ServiceParams::default())),
         };
+        let mut check_rng = ChaCha20Rng::seed_from_u64(sc.seed);
+        check_rng.set_stream(1);
         let mut sim = Self {
             chain: Chain::new(params.clone(), engine, POOL_BALANCE, sc.order.into()),
+            obligations: Obligations::new(&params, sc.checks, sc.sign_all_votes),
             params,
             rng,
+            check_rng,
             nodes: BTreeMap::new(),
             operators,
             contributors,
             roles,
-            recommission_at: BTreeMap::new(),
             failing: BTreeSet::new(),
+            troubled: BTreeMap::new(),
+            back_at: BTreeMap::new(),
+            outages: Vec::new(),
+            decisions: Vec::new(),
+            payable: Vec::new(),
+            reward_per_node: Vec::new(),
             totals: RunTotals::default(),
             recorder: Recorder::default(),
             day: DayRow::default(),
@@ -315,7 +482,31 @@ impl Sim {
         if self.sc.rewards == Rewards::Service && unit(&mut self.rng) < self.sc.failing_share {
             self.failing.insert(id);
         }
-        self.nodes.insert(id, SimNode { identity: node, operator });
+        let flaky = self.sc.flaky_share > 0.0 && unit(&mut self.rng) < self.sc.flaky_share;
+        if flaky {
+            self.troubled.insert(id, Condition { fault: None, flaky: self.sc.flaky_failure_rate });
+        }
+        let height = self.chain.ledger().height();
+        self.nodes.insert(
+            id,
+            SimNode {
+                identity: node,
+                operator,
+                proof_phase: below(&mut self.rng, PROOF_FREQUENCY_BLOCKS),
+                up_since: height,
+                flaky,
+                fault: None,
+                last_outage: None,
+                registered_at: height,
+                exit_requested: false,
+                earned: 0.0,
+                payable_since: None,
+                last_payable: None,
+                outages: 0,
+                down_blocks: 0,
+                wrongful: 0,
+            },
+        );
         self.totals.joined += 1;
     }
 
@@ -331,36 +522,6 @@ impl Sim {
     fn pick_active(&mut self) -> Option<NodeId> {
         let active = self.active_nodes();
         active.get(below(&mut self.rng, active.len() as u64) as usize).copied()
-    }
-
-    /// A quorum's decision about `node`, signed by up to 7 other active nodes.
-    fn decision(&mut self, kind: DecisionKind, node: NodeId) -> Option<SignedTx> {
-        let mut voters: Vec<NodeId> =
-            self.active_nodes().into_iter().filter(|v| *v != node).collect();
-        let want = voters.len().min(7);
-        for i in 0..want {
-            let j = i + below(&mut self.rng, (voters.len() - i) as u64) as usize;
-            voters.swap(i, j);
-        }
-        voters.truncate(want);
-        let identities: Vec<&Identity> =
-            voters.iter().filter_map(|v| self.nodes.get(v).map(|n| &n.identity)).collect();
-        let d = QuorumDecision::signed(
-            kind,
-            node,
-            self.chain.ledger().height(),
-            &identities,
-            &self.params,
-        );
-        Some(
-            match kind {
-                DecisionKind::Decommission => Tx::Decommission(d),
-                DecisionKind::Recommission => Tx::Recommission(d),
-                DecisionKind::Deregister => Tx::Deregister(d),
-                DecisionKind::Liquidate => return None,
-            }
-            .unsigned(),
-        )
     }
 
     /// One block: the day's random events, the height advance, swarms, rewards.
@@ -390,43 +551,229 @@ impl Sim {
                 && self.apply(&signed)
             {
                 self.totals.exits += 1;
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.exit_requested = true;
+                }
             }
         }
-        for _ in 0..poisson(&mut self.rng, per_block(self.sc.decommission_per_day)) {
+        for _ in 0..poisson(&mut self.rng, per_block(self.sc.outages_per_day)) {
             let Some(node) = self.pick_active() else { break };
-            // A quorum decommissions a failing node while it has the credit for it, and
-            // deregisters it otherwise (oxend's rule).
-            let credit =
-                self.chain.ledger().node(&node).map_or(0, |n| n.credit(h, &self.params.credit));
-            if credit < self.params.credit.decommission_minimum {
-                if let Some(tx) = self.decision(DecisionKind::Deregister, node)
-                    && self.apply(&tx)
-                {
-                    self.totals.deregistrations += 1;
-                }
-                continue;
-            }
-            let Some(tx) = self.decision(DecisionKind::Decommission, node) else { continue };
-            if self.apply(&tx) {
-                self.totals.decommissions += 1;
-                let down = (-self.sc.outage_days
-                    * (1.0 - unit(&mut self.rng)).ln()
-                    * BLOCKS_PER_DAY as f64)
-                    .ceil();
-                let back = h + (down as u64).max(1);
-                self.recommission_at.entry(back).or_default().push(node);
+            self.start_outage(node, h);
+        }
+        if let Some(back) = self.back_at.remove(&h) {
+            for node in back {
+                self.end_outage(node, h);
             }
         }
-        if let Some(due) = self.recommission_at.remove(&h) {
-            for node in due {
-                if let Some(tx) = self.decision(DecisionKind::Recommission, node)
-                    && self.apply(&tx)
-                {
-                    self.totals.recommissions += 1;
-                }
-            }
-        }
+        self.vote(h);
         self.close_block(true)
+    }
+
+    /// `node` starts failing at `height`, for a drawn time.
+    fn start_outage(&mut self, node: NodeId, height: u64) {
+        let kind = if self.sc.amnesia_share > 0.0 && unit(&mut self.rng) < self.sc.amnesia_share {
+            FaultKind::Amnesia
+        } else {
+            FaultKind::Offline
+        };
+        let down =
+            (-self.sc.outage_days * (1.0 - unit(&mut self.rng)).ln() * BLOCKS_PER_DAY as f64)
+                .ceil();
+        self.fail_at(node, kind, height, (down as u64).max(1));
+    }
+
+    /// `node` fails from the next block on, for `blocks` blocks (if it is not failing already).
+    pub fn fail(&mut self, node: NodeId, kind: FaultKind, blocks: u64) {
+        let next = self.chain.ledger().height() + 1;
+        self.fail_at(node, kind, next, blocks.max(1));
+    }
+
+    fn fail_at(&mut self, node: NodeId, kind: FaultKind, height: u64, blocks: u64) {
+        let until = height + blocks;
+        let credit = self
+            .chain
+            .ledger()
+            .node(&node)
+            .map_or(0, |n| n.credit(self.chain.ledger().height(), &self.params.credit));
+        let Some(n) = self.nodes.get_mut(&node) else { return };
+        if n.fault.is_some() {
+            return;
+        }
+        let outage = self.outages.len();
+        let last_proof = n.last_proof(height - 1);
+        n.fault = Some(Fault { kind, since: height });
+        n.last_outage = Some(outage);
+        n.outages += 1;
+        let flaky = if n.flaky { self.sc.flaky_failure_rate } else { 0.0 };
+        self.troubled.insert(node, Condition { fault: Some((kind, height, last_proof)), flaky });
+        self.outages.push(Outage {
+            node,
+            operator: n.operator,
+            kind,
+            start: height,
+            end: until,
+            credit,
+            decommissioned: None,
+            recommissioned: None,
+            deregistered: None,
+        });
+        self.back_at.entry(until).or_default().push(node);
+    }
+
+    /// `node`'s outage ends at `height` (if it is still in one): it proves it is up again.
+    fn end_outage(&mut self, node: NodeId, height: u64) {
+        let Some(n) = self.nodes.get_mut(&node) else { return };
+        let Some(fault) = n.fault.take() else { return };
+        n.down_blocks += height - fault.since;
+        n.up_since = height;
+        if n.flaky {
+            self.troubled
+                .insert(node, Condition { fault: None, flaky: self.sc.flaky_failure_rate });
+        } else {
+            self.troubled.remove(&node);
+        }
+    }
+
+    /// The obligations quorum now due tests its workers and votes; the ledger applies what it
+    /// decides.
+    fn vote(&mut self, now: u64) {
+        let troubled = &self.troubled;
+        let nodes = &self.nodes;
+        let decided = self.obligations.vote(
+            self.chain.ledger(),
+            now,
+            |id| troubled.get(id).copied().unwrap_or(Condition::HEALTHY),
+            |id| nodes.get(id).map(|n| &n.identity),
+            &mut self.check_rng,
+        );
+        for d in decided {
+            self.apply_decision(&d, now);
+        }
+    }
+
+    fn apply_decision(&mut self, d: &Decided, now: u64) {
+        let Some(tx) = d.to_tx() else { return };
+        if !self.apply(&tx) {
+            return;
+        }
+        // The decision is in the block being made.
+        let height = now;
+        let node = d.worker;
+        let cause = match self.nodes.get(&node) {
+            Some(SimNode { fault: Some(f), .. }) => Cause::Failing(f.kind),
+            Some(SimNode { flaky: true, .. }) => Cause::Flaky,
+            _ => Cause::Healthy,
+        };
+        let against = matches!(d.state, StateChange::Decommission | StateChange::Deregister);
+        match d.state {
+            StateChange::Decommission => self.totals.decommissions += 1,
+            StateChange::Recommission => self.totals.recommissions += 1,
+            StateChange::Deregister => self.totals.deregistrations += 1,
+            StateChange::IpChangePenalty => {}
+        }
+        if against && !matches!(cause, Cause::Failing(_)) {
+            self.totals.wrongful += 1;
+            self.day.wrongful += 1;
+        }
+        match d.state {
+            StateChange::Decommission => self.day.decommissions += 1,
+            StateChange::Recommission => self.day.recommissions += 1,
+            StateChange::Deregister => self.day.deregistrations += 1,
+            StateChange::IpChangePenalty => {}
+        }
+        let mut ended = false;
+        if let Some(n) = self.nodes.get_mut(&node) {
+            if against && matches!(cause, Cause::Healthy | Cause::Flaky) {
+                n.wrongful += 1;
+            }
+            let outage = n.last_outage.and_then(|o| self.outages.get_mut(o));
+            if let Some(o) = outage {
+                let in_outage = matches!(cause, Cause::Failing(_));
+                match d.state {
+                    StateChange::Decommission if in_outage && o.decommissioned.is_none() => {
+                        o.decommissioned = Some(height);
+                    }
+                    StateChange::Recommission
+                        if o.decommissioned.is_some() && o.recommissioned.is_none() =>
+                    {
+                        o.recommissioned = Some(height);
+                    }
+                    StateChange::Deregister
+                        if in_outage
+                            || (o.decommissioned.is_some() && o.recommissioned.is_none()) =>
+                    {
+                        o.deregistered = Some(height);
+                    }
+                    _ => {}
+                }
+            }
+            ended = d.state == StateChange::Deregister;
+        }
+        if ended {
+            // Gone for good: it is no longer tested.
+            self.end_outage(node, now);
+            self.troubled.remove(&node);
+        }
+        self.decisions.push(DecisionRecord {
+            height,
+            vote_height: d.height,
+            node,
+            state: d.state,
+            reasons: d.reasons_all,
+            cause,
+        });
+    }
+
+    /// After block `height` was paid `reward` (atomic units): who was paid, and the running sum
+    /// of the reward per payable node. `changed`: the block had events.
+    fn count_rewards(&mut self, height: u64, reward: u64, changed: bool) {
+        let before = self.reward_per_node.last().copied().unwrap_or(0.0);
+        if changed {
+            let now: Vec<NodeId> = self.chain.ledger().payable_nodes().map(|n| n.id()).collect();
+            let old = core::mem::take(&mut self.payable);
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let (leave, enter) = match (old.get(i), now.get(j)) {
+                    (None, None) => break,
+                    (Some(a), Some(b)) if a == b => {
+                        i += 1;
+                        j += 1;
+                        continue;
+                    }
+                    (Some(a), Some(b)) if a < b => (Some(*a), None),
+                    (Some(a), None) => (Some(*a), None),
+                    (_, Some(b)) => (None, Some(*b)),
+                };
+                if let Some(a) = leave {
+                    i += 1;
+                    if let Some(n) = self.nodes.get_mut(&a)
+                        && let Some(since) = n.payable_since.take()
+                    {
+                        n.earned += before - since;
+                        n.last_payable = height.checked_sub(1);
+                    }
+                }
+                if let Some(b) = enter {
+                    j += 1;
+                    if let Some(n) = self.nodes.get_mut(&b) {
+                        n.payable_since = Some(before);
+                    }
+                }
+            }
+            self.payable = now;
+        }
+        let share = if self.payable.is_empty() {
+            0.0
+        } else {
+            reward as f64 / 1e9 / self.payable.len() as f64
+        };
+        let index = height as usize;
+        if self.reward_per_node.len() <= index {
+            self.reward_per_node.resize(index + 1, before);
+        }
+        if let Some(r) = self.reward_per_node.get_mut(index) {
+            *r = before + share;
+        }
     }
 
     /// Closes the block (after its height advance, if `advance`): swarms, rewards (with every
@@ -459,6 +806,12 @@ impl Sim {
             self.chain.close_block(|_| true, points)
         }
         .map_err(|e| e.to_string())?;
+        let changed = block.swarms.is_some();
+        if changed {
+            self.obligations.refresh(self.chain.ledger());
+        }
+        self.obligations.close(block.height, block.hash);
+        self.count_rewards(block.height, block.reward, changed);
         if let Some(reassignment) = block.swarms {
             self.count_swarm_changes(&reassignment);
         }
@@ -515,6 +868,13 @@ impl Sim {
         let sizes: Vec<usize> = self.chain.map().iter().map(|(_, m)| m.len()).collect();
         row.fill_sizes(&sizes);
         row.active_nodes = self.chain.ledger().active_count() as u64;
+        row.failing_nodes = self.failing_now() as u64;
+        row.decommissioned_nodes = self
+            .chain
+            .ledger()
+            .nodes()
+            .filter(|n| n.status() == NodeStatus::Decommissioned)
+            .count() as u64;
         // Operator control.
         let operator_of =
             |k: &NodeId| self.nodes.get(&NodeId::from_bytes(*k.as_bytes())).map(|n| n.operator);
@@ -575,6 +935,74 @@ impl Sim {
         }
         self.chain.payouts_mut().engine_mut().settle_all();
         Ok(())
+    }
+
+    /// What each node earned against what it could have ([`NodeEarnings`]), in id order.
+    pub fn earnings(&self) -> Vec<NodeEarnings> {
+        let height = self.chain.ledger().height();
+        let r = |h: u64| -> f64 {
+            self.reward_per_node
+                .get(h as usize)
+                .or(self.reward_per_node.last())
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let after = self.params.payable_after_blocks;
+        self.nodes
+            .iter()
+            .map(|(id, n)| {
+                let running = n.payable_since.map_or(0.0, |since| r(height) - since);
+                let start = n.registered_at + after;
+                let end = if n.exit_requested {
+                    if n.payable_since.is_some() { height } else { n.last_payable.unwrap_or(0) }
+                } else {
+                    height
+                };
+                let potential = if end >= start { r(end) - r(start - 1) } else { 0.0 };
+                NodeEarnings {
+                    node: *id,
+                    operator: n.operator,
+                    registered_at: n.registered_at,
+                    flaky: n.flaky,
+                    outages: n.outages,
+                    down_blocks: n.down_blocks
+                        + n.fault.map_or(0, |f| height.saturating_sub(f.since)),
+                    wrongful: n.wrongful,
+                    status: self
+                        .chain
+                        .ledger()
+                        .node(id)
+                        .map_or(NodeStatus::Removed, |l| l.status()),
+                    earned: n.earned + running,
+                    potential,
+                }
+            })
+            .collect()
+    }
+
+    /// The ledger's height.
+    pub fn height(&self) -> u64 {
+        self.chain.ledger().height()
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        self.chain.ledger()
+    }
+
+    /// Every node the simulation ran, in id order.
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        self.nodes.keys().copied().collect()
+    }
+
+    /// The obligations counters.
+    pub fn vote_stats(&self) -> &VoteStats {
+        &self.obligations.stats
+    }
+
+    /// Nodes failing now.
+    pub fn failing_now(&self) -> usize {
+        self.nodes.values().filter(|n| n.fault.is_some()).count()
     }
 
     /// The engine's totals.
