@@ -258,6 +258,14 @@ impl LocalNetwork {
     /// # Errors
     /// As [`NodeProcess::start`].
     pub fn add_node(&mut self) -> Result<usize, String> {
+        self.add_node_with(&[])
+    }
+
+    /// [`LocalNetwork::add_node`] with more arguments for this node alone (a testnet fault).
+    ///
+    /// # Errors
+    /// As [`NodeProcess::start`].
+    pub fn add_node_with(&mut self, own: &[String]) -> Result<usize, String> {
         let i = self.nodes.len();
         let keeper = self.keeper().ok_or("no keeper")?;
         let mut args = [
@@ -271,6 +279,7 @@ impl LocalNetwork {
         .map(String::from)
         .to_vec();
         args.extend_from_slice(&self.extra);
+        args.extend_from_slice(own);
         let node = NodeProcess::start(
             &self.command,
             &self.dir.join(format!("node{i}")),
@@ -364,13 +373,44 @@ pub fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
             let fee = (!contributor)
                 .then(|| genesis.fees.get(i).map(|f| f64::from(*f) / 100.0))
                 .flatten();
-            // milli-atomic → SESH (10^12), as a decimal string without floats.
-            let sesh = format!(
-                "{}.{:06}",
-                milli / 1_000_000_000_000,
-                milli % 1_000_000_000_000 / 1_000_000
-            );
-            json!({"name": name, "fee_percent": fee, "sesh": sesh})
+            json!({"name": name, "fee_percent": fee, "sesh": sesh(milli)})
         })
         .collect()
+}
+
+/// Milli-atomic units as SESH (10^12), a decimal string with 6 places, without floats.
+pub fn sesh(milli: u128) -> String {
+    format!("{}.{:06}", milli / 1_000_000_000_000, milli % 1_000_000_000_000 / 1_000_000)
+}
+
+/// What each node earned (milli-atomic units), from a [`rewards_at`] answer.
+pub fn node_rewards(rewards: &Value) -> std::collections::BTreeMap<NodeId, u128> {
+    let nodes = rewards.get("nodes").and_then(Value::as_object).into_iter().flatten();
+    nodes.filter_map(|(id, v)| Some((id.parse().ok()?, v.as_str()?.parse().ok()?))).collect()
+}
+
+/// The keeper's height and the state changes its quorums decided (`GET /network/v1/votes`):
+/// `(height, node, state)`, in order.
+pub async fn state_changes(
+    http: &reqwest::Client,
+    keeper: &str,
+) -> Option<(u64, Vec<(u64, NodeId, String)>)> {
+    let got = http.get(format!("{keeper}{}", sesh_node::obligations::VOTES_PATH)).send().await;
+    let v: Value = serde_json::from_slice(&got.ok()?.bytes().await.ok()?).ok()?;
+    let changes = v.get("changes")?.as_array()?.iter().filter_map(|c| {
+        let node = c.get("node")?.as_str()?.parse().ok()?;
+        Some((c.get("height")?.as_u64()?, node, c.get("state")?.as_str()?.to_owned()))
+    });
+    Some((v.get("height")?.as_u64()?, changes.collect()))
+}
+
+/// CPU time (user and system, ms) process `pid` has used, where `/proc` says (Linux).
+pub fn cpu_ms(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command (which may hold spaces) in parentheses; utime and stime are
+    // the 14th and 15th, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
 }

@@ -11,8 +11,12 @@
 //! the keeper is the network's seed (oxend's `/json_rpc` also on a plain-HTTP port). It sends
 //! messages between client accounts through 3-hop onion paths, receives and checks them, lets
 //! blocks pass so that rewards accrue, and prints a report. `--kill-one` also kills a node with
-//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. Ctrl-C or SIGTERM stops
-//! every node. See `docs/overview.md`.
+//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. `--fault <node>:<kind>`
+//! makes a node `offline` (killed halfway, not restarted), `amnesia` (it acknowledges stores and
+//! keeps nothing) or `unreachable` (it serves clients and refuses every other node); the network
+//! then runs until the quorums have dealt with each (deregistered, or long enough for the live
+//! rules to play out), and the report shows each faulty node's states and rewards beside the
+//! honest nodes'. Ctrl-C or SIGTERM stops every node. See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -64,9 +68,37 @@ struct Args {
     /// messages.
     #[arg(long)]
     kill_one: bool,
+    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (node 1 or above: node 0 is
+    /// the keeper). Repeatable.
+    #[arg(long, value_parser = parse_fault)]
+    fault: Vec<Fault>,
+    /// Most nodes each node tests a block.
+    #[arg(long, default_value_t = 8)]
+    tests_per_block: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// A faulty node.
+#[derive(Clone, Copy, Debug)]
+struct Fault {
+    node: usize,
+    kind: FaultKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FaultKind {
+    Offline,
+    Amnesia,
+    Unreachable,
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    let (node, kind) = s.split_once(':').ok_or("a fault is <node>:<kind>")?;
+    let node = node.parse().map_err(|_| format!("{node}: not a node number"))?;
+    let kind = <FaultKind as clap::ValueEnum>::from_str(kind, true)?;
+    Ok(Fault { node, kind })
 }
 
 fn main() -> ExitCode {
@@ -150,10 +182,21 @@ async fn run(args: &Args) -> Result<bool, String> {
     let command = [exe.into_os_string(), "node".into()];
     let keeper_args =
         ["--block-ms", &args.block_ms.to_string(), "--seed-http", "127.0.0.1:0"].map(String::from);
-    let extra: &[String] = if args.plain_http { &["--plain-http".to_owned()] } else { &[] };
-    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, extra)?;
-    for _ in 1..n {
-        nodes.add_node()?;
+    let mut extra = vec!["--tests-per-block".to_owned(), args.tests_per_block.to_string()];
+    if args.plain_http {
+        extra.push("--plain-http".to_owned());
+    }
+    if let Some(f) = args.fault.iter().find(|f| f.node == 0 || f.node >= n) {
+        return Err(format!("node {}: faults are for nodes 1 to {}", f.node, n - 1));
+    }
+    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, &extra)?;
+    for i in 1..n {
+        let own = args.fault.iter().filter(|f| f.node == i).filter_map(|f| match f.kind {
+            FaultKind::Amnesia => Some("--fault-amnesia".to_owned()),
+            FaultKind::Unreachable => Some("--fault-unreachable".to_owned()),
+            FaultKind::Offline => None,
+        });
+        nodes.add_node_with(&own.collect::<Vec<_>>())?;
     }
     let (network_url, keeper_key, seed) =
         nodes.keeper().map(|k| (k.url.clone(), k.key, k.seed.clone())).ok_or("no keeper")?;
@@ -188,15 +231,18 @@ async fn run(args: &Args) -> Result<bool, String> {
         Arc::new(Traffic { clients, plan, sent_at: Mutex::default(), delivered: Mutex::default() });
     let (clients, plan) = (&traffic.clients, &traffic.plan);
 
-    // The node to kill: a member (not the keeper) of the first recipient's swarm.
+    // The node to kill: a member (not the keeper, not a faulty node) of the first recipient's
+    // swarm.
+    let faulty = |i: usize| args.fault.iter().any(|f| f.node == i);
     let victim = match (args.kill_one, plan.first().and_then(|p| clients.get(p.to))) {
         (true, Some(to)) => state
             .members_for(&to.session_id().to_bytes())
             .iter()
             .filter_map(|m| name_of.get(&m.id).copied())
-            .find(|i| *i != 0),
+            .find(|i| *i != 0 && !faulty(*i)),
         _ => None,
     };
+    let mut fault_from = vec![0; args.fault.len()];
 
     // Send half, (kill), the other half; the receivers poll meanwhile.
     let pb = bar(plan.len(), "sending through onion paths", args.json);
@@ -212,6 +258,18 @@ async fn run(args: &Args) -> Result<bool, String> {
             p.kill9();
             let short = p.key.to_string().chars().take(8).collect::<String>();
             pb.println(format!("killed node {v} ({short}) with SIGKILL"));
+        }
+        if range.start == half {
+            let height = local::state_changes(&http, &network_url).await.map_or(0, |c| c.0);
+            for (f, from) in args.fault.iter().zip(fault_from.iter_mut()) {
+                if f.kind == FaultKind::Offline
+                    && let Some(p) = nodes.nodes.get_mut(f.node)
+                {
+                    p.kill9();
+                    *from = height;
+                    pb.println(format!("node {} is offline (killed) at height {height}", f.node));
+                }
+            }
         }
         let slots = Arc::new(tokio::sync::Semaphore::new(8));
         let mut tasks = tokio::task::JoinSet::new();
@@ -270,9 +328,18 @@ async fn run(args: &Args) -> Result<bool, String> {
         None => None,
     };
 
-    // Let rewards accrue for a few blocks, then read them.
+    // The faulty nodes meet the quorums.
     let every = Duration::from_millis(args.block_ms);
+    let changes = if args.fault.is_empty() {
+        Vec::new()
+    } else {
+        watch_faults(&http, &network_url, &args.fault, &nodes, &fault_from, args).await
+    };
+    let cpu_ms: u64 = nodes.nodes.iter().filter_map(|p| local::cpu_ms(p.pid()?)).sum();
+    // Let rewards accrue for a few blocks, then read them.
     let rewards = local::rewards_at(&http, &network_url, 8, every).await;
+    let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(1).max(1);
+    let faults = fault_report(&args.fault, &fault_from, &nodes, &changes, &rewards);
 
     // The report.
     let mut latencies: Vec<Duration> = delivered.values().copied().collect();
@@ -286,7 +353,8 @@ async fn run(args: &Args) -> Result<bool, String> {
     let delivered_ok = plan.iter().filter(|p| delivered.contains_key(&p.text)).count();
     let all_ok = expected == plan.len()
         && delivered_ok == plan.len()
-        && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)));
+        && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)))
+        && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)));
     let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
     let swarms: Vec<Value> = (state.map().iter())
         .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
@@ -312,6 +380,8 @@ async fn run(args: &Args) -> Result<bool, String> {
             "path_length": PATH_LENGTH,
         },
         "kill": kill_report,
+        "faults": faults,
+        "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height},
         "rewards": {"height": rewards.get("height"), "balances": local::reward_lines(&rewards, &genesis)},
         "elapsed_ms": ms(started.elapsed()),
     });
@@ -373,6 +443,83 @@ fn spawn_receivers(net: &Arc<Network>, traffic: &Arc<Traffic>) -> tokio::task::J
         });
     }
     tasks
+}
+
+/// Lets blocks pass until every faulty node is deregistered, or the live rules have had their
+/// time (a proof's validity, the credit a node has, margins: 160 blocks after the votes start
+/// or the last fault began); the state changes the quorums decided.
+async fn watch_faults(
+    http: &reqwest::Client,
+    keeper: &str,
+    faults: &[Fault],
+    nodes: &LocalNetwork,
+    from: &[u64],
+    args: &Args,
+) -> Vec<(u64, NodeId, String)> {
+    let deadline = from.iter().copied().max().unwrap_or(0).max(63) + 160;
+    let pb = bar(usize::try_from(deadline).unwrap_or(0), "quorums testing the nodes", args.json);
+    let keys: Vec<NodeId> =
+        faults.iter().filter_map(|f| Some(nodes.nodes.get(f.node)?.key)).collect();
+    loop {
+        let (height, changes) = local::state_changes(http, keeper).await.unwrap_or_default();
+        pb.set_position(height);
+        let gone = |k: &NodeId| changes.iter().any(|(_, n, s)| n == k && s == "deregister");
+        if height >= deadline || keys.iter().all(gone) {
+            pb.finish_and_clear();
+            return changes;
+        }
+        tokio::time::sleep(Duration::from_millis(args.block_ms)).await;
+    }
+}
+
+/// Each faulty node's states over time and its rewards beside the honest nodes' median.
+fn fault_report(
+    faults: &[Fault],
+    from: &[u64],
+    nodes: &LocalNetwork,
+    changes: &[(u64, NodeId, String)],
+    rewards: &Value,
+) -> Vec<Value> {
+    let earned = local::node_rewards(rewards);
+    let mut honest: Vec<u128> = (nodes.nodes.iter().enumerate())
+        .filter(|(i, _)| faults.iter().all(|f| f.node != *i))
+        .map(|(_, p)| earned.get(&p.key).copied().unwrap_or(0))
+        .collect();
+    honest.sort_unstable();
+    let median = honest.get(honest.len() / 2).copied().unwrap_or(0);
+    let least = honest.first().copied().unwrap_or(0);
+    let kind = |k: FaultKind| match k {
+        FaultKind::Offline => "offline",
+        FaultKind::Amnesia => "amnesia",
+        FaultKind::Unreachable => "unreachable",
+    };
+    let mut out = Vec::new();
+    for (f, start) in faults.iter().zip(from) {
+        let Some(key) = nodes.nodes.get(f.node).map(|p| p.key) else { continue };
+        let mut states = vec![json!({"height": start, "state": "active"})];
+        for (height, _, state) in changes.iter().filter(|(_, n, _)| *n == key) {
+            let state = match state.as_str() {
+                "decommission" => "decommissioned",
+                "recommission" => "recommissioned",
+                _ => "deregistered",
+            };
+            states.push(json!({"height": height, "state": state}));
+        }
+        let decommissioned = changes.iter().find(|(_, n, s)| *n == key && s == "decommission");
+        let paid = earned.get(&key).copied().unwrap_or(0);
+        out.push(json!({
+            "node": f.node,
+            "kind": kind(f.kind),
+            "pubkey_ed25519": key.to_string(),
+            "states": states,
+            "blocks_to_decommission": decommissioned.map(|(h, _, _)| h.saturating_sub(*start)),
+            "rewards": local::sesh(paid),
+            "honest_median_rewards": local::sesh(median),
+            "honest_least_rewards": local::sesh(least),
+            "caught": decommissioned.is_some() && paid < least,
+        }));
+    }
+    out
 }
 
 /// Restarts the killed node and checks it: what it acknowledged before the kill is still there,
@@ -465,6 +612,24 @@ fn print_report(r: &Value) {
             k["stored_while_down"]
         );
     }
+    for f in r["faults"].as_array().into_iter().flatten() {
+        let states: Vec<String> = (f["states"].as_array().into_iter().flatten())
+            .map(|s| format!("{} at {}", s["state"].as_str().unwrap_or("?"), s["height"]))
+            .collect();
+        println!(
+            "fault: node {} {}: {}; rewards {} SESH, honest median {} SESH{}",
+            f["node"],
+            f["kind"].as_str().unwrap_or("?"),
+            states.join(" → "),
+            f["rewards"].as_str().unwrap_or("?"),
+            f["honest_median_rewards"].as_str().unwrap_or("?"),
+            if f["caught"] == json!(true) { "" } else { " (NOT CAUGHT)" }
+        );
+    }
+    println!(
+        "testing: {} tests a block per node; the nodes used {} ms of CPU a block",
+        r["testing"]["tests_per_block"], r["testing"]["nodes_cpu_ms_per_block"]
+    );
     println!("swarms:");
     for s in r["swarms"].as_array().into_iter().flatten() {
         let members: Vec<String> = (s["nodes"].as_array().into_iter().flatten())

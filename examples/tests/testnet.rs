@@ -174,3 +174,44 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
     assert!(left.is_empty(), "nodes left running: {left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_testnet_decommissions_an_offline_and_an_amnesiac_node_and_pays_them_less() {
+    let out = Command::new(common::example_binary("testnet"))
+        .args(["--clients", "3", "--messages", "12", "--block-ms", "300", "--plain-http"])
+        .args(["--fault", "2:offline", "--fault", "5:amnesia", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+
+    // Every message delivered while the faulty nodes were in their swarms.
+    let m = &report["messages"];
+    assert_eq!((m["sent"].clone(), m["delivered"].clone()), (json!(12), json!(12)), "{report}");
+
+    let sesh = |v: &Value| -> f64 { v.as_str().unwrap().parse().unwrap() };
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{report}");
+    for (f, (node, kind)) in faults.iter().zip([(2, "offline"), (5, "amnesia")]) {
+        assert_eq!((f["node"].clone(), f["kind"].clone()), (json!(node), json!(kind)), "{f}");
+        let states = f["states"].as_array().unwrap();
+        assert_eq!(states[0]["state"], "active", "{f}");
+        let start = states[0]["height"].as_u64().unwrap();
+        let decommissioned = states.iter().find(|s| s["state"] == "decommissioned");
+        let at = decommissioned.unwrap_or_else(|| panic!("not decommissioned: {f}"))["height"]
+            .as_u64()
+            .unwrap();
+        // The live timing, scaled: votes start once the voters have run 2 h 5 min (62.5
+        // blocks), a proof is missing 2 h 5 min after it was sent, and a failing node is voted
+        // on when it is next a worker; a few blocks for that and the vote's block.
+        assert!(at <= (start + 63).max(63) + 12, "decommissioned at {at}: {f}");
+        assert_eq!(f["blocks_to_decommission"], json!(at - start), "{f}");
+        // Paid less than every honest node.
+        assert!(sesh(&f["rewards"]) < sesh(&f["honest_least_rewards"]), "{f}");
+        assert!(sesh(&f["honest_least_rewards"]) <= sesh(&f["honest_median_rewards"]), "{f}");
+        assert_eq!(f["caught"], json!(true), "{f}");
+    }
+    assert_eq!(report["ok"], json!(true), "{report}");
+}
