@@ -1,12 +1,14 @@
-//! A deterministic simulation of a Session network at mainnet scale: staking, swarms and
-//! rewards over days or years, built on `sesh-staking`, `sesh-swarm` and `sesh-rewards`, with no
-//! network IO. Writes CSV files, SVG charts and a summary.
+//! A deterministic simulation of a Session network at mainnet scale: staking, swarms, rewards
+//! and the quorums that find failing nodes, over days or years, built on `sesh-staking`,
+//! `sesh-swarm`, `sesh-rewards` and `sesh-quorum`, with no network IO. Writes CSV files, SVG
+//! charts and a summary.
 //!
 //! ```text
 //! cargo run --release --example simulate -- [--scenario study.toml] [--out sim-out] [--seed 7] [--days 30]
+//!     [--false-positive 0.05] [--false-negative 0.1] [--sign-all-votes]
 //! ```
 //!
-//! See `docs/simulator.md` for the scenario fields and two worked studies.
+//! See `docs/simulator.md` for the scenario fields and three worked studies.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -40,6 +42,17 @@ struct Args {
     /// Overrides the scenario's starting node count.
     #[arg(long)]
     nodes: Option<u32>,
+    /// Sets the false-positive rate of every check (uptime, reachability, storage): a healthy
+    /// node fails each check of a validator's test with this probability.
+    #[arg(long)]
+    false_positive: Option<f64>,
+    /// Sets the false-negative rate of every check: a failing node passes with this probability.
+    #[arg(long)]
+    false_negative: Option<f64>,
+    /// Signs every vote and tallies them in a vote pool (slow); by default only the votes of a
+    /// decision are signed.
+    #[arg(long)]
+    sign_all_votes: bool,
     /// No charts (CSV and summary only).
     #[arg(long)]
     no_charts: bool,
@@ -72,6 +85,13 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(n) = args.nodes {
         sc.nodes = n;
     }
+    if let Some(rate) = args.false_positive {
+        sc.checks.set_false_positive(rate);
+    }
+    if let Some(rate) = args.false_negative {
+        sc.checks.set_false_negative(rate);
+    }
+    sc.sign_all_votes |= args.sign_all_votes;
     sc.check()?;
     let blocks = sc.blocks();
     let setup = Instant::now();

@@ -24,6 +24,17 @@ pub fn line_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), String> {
+    xy_chart(path, title, "day", y_label, series)
+}
+
+/// A line chart of `series` against `x_label`.
+pub fn xy_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let (mut x_max, mut y_max) = (1.0f64, 0.0f64);
     for (_, pts) in series {
@@ -42,7 +53,7 @@ pub fn line_chart(
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
         .map_err(|e| err(&e))?;
-    chart.configure_mesh().x_desc("day").y_desc(y_label).draw().map_err(|e| err(&e))?;
+    chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(|e| err(&e))?;
     for (i, (name, pts)) in series.iter().enumerate() {
         let colour = COLOURS.get(i % COLOURS.len()).copied().unwrap_or(BLACK);
         chart
@@ -122,5 +133,32 @@ pub fn all(dir: &Path, days: &[DayRow]) -> Result<(), String> {
         "Inequality of rewards credited so far (Gini)",
         "Gini coefficient",
         &[s("operators", &|d| d.gini_operators), s("contributors", &|d| d.gini_contributors)],
+    )?;
+    line_chart(
+        &dir.join("obligations.svg"),
+        "Failing and decommissioned nodes, and the quorums' decisions per day",
+        "nodes",
+        &[
+            s("failing (end of day)", &|d| d.failing_nodes as f64),
+            s("decommissioned (end of day)", &|d| d.decommissioned_nodes as f64),
+            s("decommissions", &|d| d.decommissions as f64),
+            s("deregistrations", &|d| d.deregistrations as f64),
+            s("healthy nodes voted out", &|d| d.wrongful as f64),
+        ],
+    )
+}
+
+/// The share of outages caught within each number of blocks (`caught`: blocks to catch each
+/// caught outage, sorted; `outages`: every outage).
+pub fn caught_chart(path: &Path, caught: &[u64], outages: usize) -> Result<(), String> {
+    let n = outages.max(1) as f64;
+    let points: Vec<(f64, f64)> =
+        caught.iter().enumerate().map(|(i, blocks)| (*blocks as f64, (i + 1) as f64 / n)).collect();
+    xy_chart(
+        path,
+        "Outages caught (decommissioned or deregistered) within a number of blocks",
+        "blocks since the outage began",
+        "share of outages",
+        &[("caught".to_owned(), points)],
     )
 }

@@ -137,8 +137,10 @@ impl SimNode {
             return self.up_since;
         }
         let phase = self.proof_phase % PROOF_FREQUENCY_BLOCKS;
-        let k = height - (height + PROOF_FREQUENCY_BLOCKS - phase) % PROOF_FREQUENCY_BLOCKS;
-        k.max(self.up_since)
+        // The last height ≡ phase (mod 30) at or before `height`, if any.
+        let k =
+            height.checked_sub((height + PROOF_FREQUENCY_BLOCKS - phase) % PROOF_FREQUENCY_BLOCKS);
+        k.unwrap_or(0).max(self.up_since)
     }
 }
 

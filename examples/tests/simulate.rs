@@ -148,7 +148,7 @@ fn the_study_scenarios_in_the_docs_parse() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 10, "the two studies' scenarios");
+    assert_eq!(seen, 19, "the three studies' scenarios");
     assert!(Scenario::from_toml("nodez = 3").is_err(), "unknown fields are refused");
     assert!(Scenario::from_toml("concentration = 1.5").is_err());
 }
