@@ -163,14 +163,22 @@ impl Network {
         if let Some(members) = lock(&self.swarms).get(account).filter(|_| !fresh) {
             return Ok(members.clone());
         }
-        let node = bootstrap::any_node(&self.state(), &mut OsRng)?;
-        let answer = self.to_node(node, |_| bootstrap::swarm_request(account)).await?;
-        if answer.status != 200 {
-            return Err(refused(&answer));
+        // A pool node that cannot be reached (or refuses) is not the swarm's fault: up to three
+        // are asked.
+        let mut failed = ClientError::NoSeed("no pool node asked".into());
+        for _ in 0..3 {
+            let node = bootstrap::any_node(&self.state(), &mut OsRng)?;
+            match self.to_node(node, |_| bootstrap::swarm_request(account)).await {
+                Ok(answer) if answer.status == 200 => {
+                    let members = bootstrap::read_swarm(&answer.body, self.tls)?;
+                    lock(&self.swarms).insert(*account, members.clone());
+                    return Ok(members);
+                }
+                Ok(answer) => failed = refused(&answer),
+                Err(e) => failed = e,
+            }
         }
-        let members = bootstrap::read_swarm(&answer.body, self.tls)?;
-        lock(&self.swarms).insert(*account, members.clone());
-        Ok(members)
+        Err(failed)
     }
 
     /// Sends the request `request` gives for a member of `account`'s swarm, through onion

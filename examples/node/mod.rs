@@ -351,7 +351,7 @@ async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBo
     if last.as_ref() == Some(&body) {
         return;
     }
-    let joined = state.node(&app.me) == Some(&app.info);
+    let joined = state.node(&app.me) == Some(&app.info) || app.obligations.listed();
     apply_state(app, state, pending);
     if joined {
         *last = Some(body);

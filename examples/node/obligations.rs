@@ -4,6 +4,7 @@
 //! background; and it answers other nodes' tests.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,13 +27,24 @@ use crate::node::peer;
 pub struct Obligations {
     cop: Mutex<Cop>,
     in_flight: Mutex<BTreeSet<NodeId>>,
+    listed: AtomicBool,
 }
 
 impl Obligations {
     /// The cop of node `me`, started now.
     pub fn new(me: NodeId) -> Self {
         let cop = Cop::new(me, sesh_node::keeper::params(), crate::now_ms());
-        Self { cop: Mutex::new(cop), in_flight: Mutex::new(BTreeSet::new()) }
+        Self {
+            cop: Mutex::new(cop),
+            in_flight: Mutex::new(BTreeSet::new()),
+            listed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the last ledger view listed this node where it is (decommissioned nodes are
+    /// not in the network state, and need not join again).
+    pub fn listed(&self) -> bool {
+        self.listed.load(Ordering::Relaxed)
     }
 }
 
@@ -45,6 +57,8 @@ pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
             Err(e) => return tracing::debug!(error = %e, "no ledger view"),
         },
     };
+    let listed = view.node(&app.me).and_then(|n| n.record) == Some(app.info);
+    app.obligations.listed.store(listed, Ordering::Relaxed);
     let now = crate::now_ms();
     let budget = app.settings.tests_per_block;
     let (due, casts, tests) = {

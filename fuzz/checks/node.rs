@@ -1,5 +1,5 @@
 // The checks behind the sesh-node fuzz targets. Included (not compiled on its own) by
-// `fuzz_targets/{keeper_join,fetch_request,handover_messages}.rs` and by
+// `fuzz_targets/{keeper_join,fetch_request,handover_messages,quorum_wire}.rs` and by
 // `crates/sesh-node/tests/fuzz_corpus.rs`, which replays the committed corpus through the same
 // code on stable Rust.
 
@@ -226,4 +226,40 @@ pub fn handover_messages(data: &[u8]) {
         assert_eq!(from_wire(&to_wire(&m)), Some(m));
     }
     let _ = handover::swarm_changed(&STATE, &STATE, &me);
+}
+
+/// What nodes send each other for the quorums: a ledger view, a votes body, a storage test.
+/// None makes its reader panic; a view read re-encodes to itself and gives a quorum of its own
+/// nodes; every vote read goes to a ballot keeping a quorum of the fixed network's nodes, from
+/// each validator in turn, and (the fuzzer cannot sign) is refused without changing it.
+pub fn quorum_wire(data: &[u8]) {
+    use sesh_node::obligations::{Ballot, LedgerView, read_storage_test, read_votes, storage_test_passed};
+    use sesh_quorum::Quorum;
+
+    if let Ok(hash) = read_storage_test(data) {
+        assert_eq!(hash.len(), 43);
+    }
+    let _ = storage_test_passed(data, b"data");
+    if let Ok(view) = LedgerView::from_json(data) {
+        let again = LedgerView::from_json(view.to_json().to_string().as_bytes());
+        assert_eq!(again.as_ref(), Ok(&view));
+        let quorum = view.obligations_quorum();
+        assert!(quorum.validators.iter().chain(&quorum.workers).all(|n| view.node(n).is_some()));
+    }
+    if let Ok(votes) = read_votes(data) {
+        let params = params();
+        let quorum = Quorum {
+            validators: (0..7).map(node).collect(),
+            workers: (7..10).map(node).collect(),
+        };
+        let mut ballot = Ballot::new();
+        ballot.close_block(10, quorum.clone(), &params);
+        let before = ballot.pending();
+        for vote in &votes {
+            for from in quorum.validators.iter().chain(&quorum.workers) {
+                assert!(ballot.vote(from, vote, 10, &params).is_err(), "an unsigned vote counted");
+            }
+        }
+        assert_eq!(ballot.pending(), before);
+    }
 }

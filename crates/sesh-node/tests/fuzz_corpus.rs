@@ -1,6 +1,6 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/{keeper_join,fetch_request,
-//! handover_messages}`) through the fuzz targets' checks, so that every input the fuzzer kept is
-//! tested on stable Rust.
+//! handover_messages,quorum_wire}`) through the fuzz targets' checks, so that every input the
+//! fuzzer kept is tested on stable Rust.
 
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -25,4 +25,9 @@ fn fetch_request_corpus() {
 #[test]
 fn handover_messages_corpus() {
     replay("handover_messages", checks::handover_messages);
+}
+
+#[test]
+fn quorum_wire_corpus() {
+    replay("quorum_wire", checks::quorum_wire);
 }

@@ -352,6 +352,17 @@ fn wire_forms_round_trip() {
     let hash = "A".repeat(43);
     assert_eq!(read_storage_test(&storage_test_body(&hash)).unwrap(), hash);
     assert!(read_storage_test(br#"{"hash": "x"}"#).is_err());
+    // The fuzz corpus's seeds are of the forms read here.
+    let seed = |name: &str| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/quorum_wire/");
+        std::fs::read(format!("{dir}{name}")).unwrap()
+    };
+    assert_eq!(LedgerView::from_json(&seed("ledger_view")).unwrap().nodes().len(), 2);
+    assert_eq!(read_votes(&seed("decommission_vote")).unwrap().len(), 1);
+    assert_eq!(read_votes(&seed("penalty_and_future")).unwrap().len(), 2);
+    assert!(read_votes(&seed("bad_state")).is_err());
+    assert!(read_storage_test(&seed("storage_test")).is_ok());
+    assert!(storage_test_passed(&seed("storage_answer"), b"data"));
     let answer = storage_test_answer(Some(b"bytes")).to_string();
     assert!(storage_test_passed(answer.as_bytes(), b"bytes"));
     assert!(!storage_test_passed(answer.as_bytes(), b"other"));
