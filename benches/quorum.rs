@@ -12,6 +12,12 @@
 //! - `raw_pulse`: 12 Keccak-256 hashes and 12 `seed_seq`-seeded generators with a draw each
 //!   (without the candidates' sort, which is most of the rest).
 //!
+//! The vote tally of a block is measured beside it: `sesh_tally` counts the votes of the
+//! obligations quorum's 10 validators on 2 failing workers (20 votes, each with its two Ed25519
+//! signatures checked: the live vote hash's and the ledger's message) into a `VotePool`, until
+//! both state changes are decided; its baseline `raw_tally` is the 40 Ed25519 verifications
+//! alone (ed25519-dalek).
+//!
 //! Also printed, when those benches have run in this target directory (e.g.
 //! `cargo bench --bench rewards -- 'rewards_per_block/(raw_ledger|accumulator)/2000$'` and
 //! `cargo bench --bench swarm -- 'swarm_next_block/sesh/2000$'`): the per-block ledger and
@@ -27,8 +33,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sesh_quorum::rng::{Mt19937_64, cn_fast_hash, shuffle, uniform};
 use sesh_quorum::{
-    BlockHash, EntropyBlock, PulseCandidate, PulseEntropy, ServiceNodes, other_quorums,
-    pulse_quorum, storage_test_pairs,
+    BlockHash, EntropyBlock, PulseCandidate, PulseEntropy, Reasons, ServiceNodes, StateChange,
+    Subject, Vote, VotePool, other_quorums, pulse_quorum, storage_test_pairs,
 };
 use sesh_staking::oxen::HardFork;
 use sesh_swarm::{NodeId, NodeState, SortOrder, SwarmMap, next};
@@ -208,6 +214,58 @@ fn benches(c: &mut Criterion) {
     group.bench_function("raw_other_quorums", |b| b.iter(|| raw_other_quorums(black_box(&block))));
     group.bench_function("raw_storage_tests", |b| b.iter(|| raw_storage_tests(black_box(&block))));
     group.bench_function("raw_pulse", |b| b.iter(|| raw_pulse(black_box(&block))));
+
+    // The vote tally: 10 validators (real keys) vote to decommission 2 of the 50 workers.
+    let params = sesh_staking::Params::session_mainnet();
+    let validators: Vec<sesh_identity::Identity> = (0..10u8)
+        .map(|i| sesh_identity::Identity::from_seed(&sesh_identity::Seed::from_bytes([i + 1; 32])))
+        .collect();
+    let validator_ids: Vec<NodeId> = validators.iter().map(NodeId::from_identity).collect();
+    let workers = &quorums.obligations.workers;
+    let votes: Vec<Vote> = [3u32, 17]
+        .iter()
+        .flat_map(|&w| {
+            let subject = Subject {
+                height: HEIGHT,
+                worker_index: w,
+                worker: workers[w as usize],
+                state: StateChange::Decommission,
+            };
+            let (validators, params) = (&validators, &params);
+            (0..10u16).map(move |i| {
+                Vote::sign(&validators[usize::from(i)], i, &subject, Reasons::UPTIME, params)
+            })
+        })
+        .collect();
+    group.bench_function("sesh_tally", |b| {
+        b.iter(|| {
+            let mut pool = VotePool::new();
+            for vote in black_box(&votes) {
+                let _ = pool.add(vote, &validator_ids, workers, HEIGHT + 1, &params);
+            }
+            assert_eq!(pool.decided().count(), 2);
+            pool
+        });
+    });
+    let raw: Vec<(ed25519_dalek::VerifyingKey, [u8; 32], ed25519_dalek::Signature)> = votes
+        .iter()
+        .flat_map(|v| {
+            let key = ed25519_dalek::VerifyingKey::from_bytes(
+                validator_ids[usize::from(v.validator_index)].as_bytes(),
+            )
+            .unwrap();
+            let hash = v.hash();
+            let signatures = [Some(v.signature), v.ledger_signature];
+            signatures
+                .into_iter()
+                .flatten()
+                .map(move |s| (key, hash, ed25519_dalek::Signature::from_bytes(&s)))
+        })
+        .collect();
+    assert_eq!(raw.len(), 40);
+    group.bench_function("raw_tally", |b| {
+        b.iter(|| raw.iter().filter(|(k, m, s)| k.verify_strict(black_box(m), s).is_ok()).count());
+    });
     group.finish();
 }
 
@@ -221,6 +279,7 @@ fn report() {
             ("sesh_other_quorums", "raw_other_quorums"),
             ("sesh_storage_tests", "raw_storage_tests"),
             ("sesh_pulse", "raw_pulse"),
+            ("sesh_tally", "raw_tally"),
         ],
     );
     let us =
@@ -231,6 +290,12 @@ fn report() {
         "per block at 2,000 nodes: quorums and storage tests {quorum:.1} µs{}",
         pulse.map(|p| format!(", pulse quorum of the next block {p:.1} µs")).unwrap_or_default()
     );
+    if let Some(t) = us(GROUP, "sesh_tally", 1.0) {
+        println!(
+            "  vote tally: 20 votes (2 state changes decided) {t:.1} µs, {:.1} µs a vote",
+            t / 20.0
+        );
+    }
     // The rewards bench advances 2,000 blocks per iteration.
     let beside = [
         (
