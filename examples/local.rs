@@ -404,6 +404,46 @@ pub async fn state_changes(
     Some((v.get("height")?.as_u64()?, changes.collect()))
 }
 
+/// A faulty node's report: its states over time from the keeper's state `changes`, from
+/// `start` (when its fault began) on, the blocks to its first decommission, what it earned
+/// beside what each `honest` node earned (milli-atomic), and whether it was caught
+/// (decommissioned, and paid less than every honest node).
+pub fn fault_entry(
+    node: usize,
+    kind: &str,
+    key: NodeId,
+    start: u64,
+    changes: &[(u64, NodeId, String)],
+    earned: u128,
+    honest: &[u128],
+) -> Value {
+    let mut sorted = honest.to_vec();
+    sorted.sort_unstable();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    let least = sorted.first().copied().unwrap_or(0);
+    let mut states = vec![json!({"height": start, "state": "active"})];
+    for (height, _, state) in changes.iter().filter(|(_, n, _)| *n == key) {
+        let state = match state.as_str() {
+            "decommission" => "decommissioned",
+            "recommission" => "recommissioned",
+            _ => "deregistered",
+        };
+        states.push(json!({"height": height, "state": state}));
+    }
+    let decommissioned = changes.iter().find(|(_, n, s)| *n == key && s == "decommission");
+    json!({
+        "node": node,
+        "kind": kind,
+        "pubkey_ed25519": key.to_string(),
+        "states": states,
+        "blocks_to_decommission": decommissioned.map(|(h, _, _)| h.saturating_sub(start)),
+        "rewards": sesh(earned),
+        "honest_median_rewards": sesh(median),
+        "honest_least_rewards": sesh(least),
+        "caught": decommissioned.is_some() && earned < least,
+    })
+}
+
 /// CPU time (user and system, ms) process `pid` has used, where `/proc` says (Linux).
 pub fn cpu_ms(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

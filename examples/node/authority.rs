@@ -7,11 +7,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sesh_identity::NodeId;
 use sesh_network::NetworkState;
 use sesh_node::keeper::Keeper;
-use sesh_node::obligations::{LedgerView, pending_json};
+use sesh_node::obligations::LedgerView;
 use sesh_quorum::Vote;
 use sesh_staking::tx::SignedTx;
 
@@ -140,30 +140,12 @@ impl Authority {
 
     /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order.
     pub fn votes(&mut self, from: NodeId, votes: &[Vote]) -> Value {
-        let results: Vec<Value> = votes
-            .iter()
-            .map(|v| match self.keeper.vote(&from, v) {
-                Ok(status) => json!({"ok": true, "status": format!("{status:?}")}),
-                Err(sesh_node::Error::VoteRefused { kind, why }) => {
-                    tracing::debug!(%from, %kind, %why, "vote refused");
-                    json!({"ok": false, "refused": kind.name(), "error": why})
-                }
-                Err(e) => json!({"ok": false, "error": e.to_string()}),
-            })
-            .collect();
-        json!({"results": results})
+        self.keeper.votes_answer(&from, votes)
     }
 
     /// `GET /network/v1/votes`: the tallies still open and every state change applied.
     pub fn ballot(&self) -> Value {
-        let changes: Vec<Value> = (self.keeper.changes().iter())
-            .map(|c| json!({"height": c.height, "node": c.node.to_string(), "state": c.state}))
-            .collect();
-        json!({
-            "height": self.keeper.chain().ledger().height(),
-            "pending": pending_json(&self.keeper.ballot().pending()),
-            "changes": changes,
-        })
+        self.keeper.ballot_json()
     }
 
     /// The ledger view (`GET /network/v1/ledger`).

@@ -340,6 +340,10 @@ async fn run(args: &Args) -> Result<bool, String> {
     let rewards = local::rewards_at(&http, &network_url, 8, every).await;
     let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(1).max(1);
     let faults = fault_report(&args.fault, &fault_from, &nodes, &changes, &rewards);
+    let mut wronged: Vec<usize> =
+        changes.iter().filter_map(|c| name_of.get(&c.1).copied()).filter(|i| !faulty(*i)).collect();
+    wronged.sort_unstable();
+    wronged.dedup();
 
     // The report.
     let mut latencies: Vec<Duration> = delivered.values().copied().collect();
@@ -354,7 +358,8 @@ async fn run(args: &Args) -> Result<bool, String> {
     let all_ok = expected == plan.len()
         && delivered_ok == plan.len()
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)))
-        && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)));
+        && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)))
+        && wronged.is_empty();
     let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
     let swarms: Vec<Value> = (state.map().iter())
         .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
@@ -381,6 +386,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         },
         "kill": kill_report,
         "faults": faults,
+        "honest_nodes_changed": wronged,
         "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height},
         "rewards": {"height": rewards.get("height"), "balances": local::reward_lines(&rewards, &genesis)},
         "elapsed_ms": ms(started.elapsed()),
@@ -472,7 +478,7 @@ async fn watch_faults(
     }
 }
 
-/// Each faulty node's states over time and its rewards beside the honest nodes' median.
+/// Each faulty node's states over time and its rewards beside the honest nodes'.
 fn fault_report(
     faults: &[Fault],
     from: &[u64],
@@ -481,45 +487,18 @@ fn fault_report(
     rewards: &Value,
 ) -> Vec<Value> {
     let earned = local::node_rewards(rewards);
-    let mut honest: Vec<u128> = (nodes.nodes.iter().enumerate())
-        .filter(|(i, _)| faults.iter().all(|f| f.node != *i))
-        .map(|(_, p)| earned.get(&p.key).copied().unwrap_or(0))
+    let paid = |i: usize| nodes.nodes.get(i).and_then(|p| earned.get(&p.key)).copied();
+    let honest: Vec<u128> = (0..nodes.nodes.len())
+        .filter(|i| faults.iter().all(|f| f.node != *i))
+        .map(|i| paid(i).unwrap_or(0))
         .collect();
-    honest.sort_unstable();
-    let median = honest.get(honest.len() / 2).copied().unwrap_or(0);
-    let least = honest.first().copied().unwrap_or(0);
-    let kind = |k: FaultKind| match k {
-        FaultKind::Offline => "offline",
-        FaultKind::Amnesia => "amnesia",
-        FaultKind::Unreachable => "unreachable",
+    let entry = |(f, start): (&Fault, &u64)| {
+        let key = nodes.nodes.get(f.node)?.key;
+        let kind = format!("{:?}", f.kind).to_lowercase();
+        let paid = paid(f.node).unwrap_or(0);
+        Some(local::fault_entry(f.node, &kind, key, *start, changes, paid, &honest))
     };
-    let mut out = Vec::new();
-    for (f, start) in faults.iter().zip(from) {
-        let Some(key) = nodes.nodes.get(f.node).map(|p| p.key) else { continue };
-        let mut states = vec![json!({"height": start, "state": "active"})];
-        for (height, _, state) in changes.iter().filter(|(_, n, _)| *n == key) {
-            let state = match state.as_str() {
-                "decommission" => "decommissioned",
-                "recommission" => "recommissioned",
-                _ => "deregistered",
-            };
-            states.push(json!({"height": height, "state": state}));
-        }
-        let decommissioned = changes.iter().find(|(_, n, s)| *n == key && s == "decommission");
-        let paid = earned.get(&key).copied().unwrap_or(0);
-        out.push(json!({
-            "node": f.node,
-            "kind": kind(f.kind),
-            "pubkey_ed25519": key.to_string(),
-            "states": states,
-            "blocks_to_decommission": decommissioned.map(|(h, _, _)| h.saturating_sub(*start)),
-            "rewards": local::sesh(paid),
-            "honest_median_rewards": local::sesh(median),
-            "honest_least_rewards": local::sesh(least),
-            "caught": decommissioned.is_some() && paid < least,
-        }));
-    }
-    out
+    faults.iter().zip(from).filter_map(entry).collect()
 }
 
 /// Restarts the killed node and checks it: what it acknowledged before the kill is still there,
@@ -625,6 +604,9 @@ fn print_report(r: &Value) {
             f["honest_median_rewards"].as_str().unwrap_or("?"),
             if f["caught"] == json!(true) { "" } else { " (NOT CAUGHT)" }
         );
+    }
+    for n in r["honest_nodes_changed"].as_array().into_iter().flatten() {
+        println!("honest node {n} was decommissioned or deregistered");
     }
     println!(
         "testing: {} tests a block per node; the nodes used {} ms of CPU a block",

@@ -213,5 +213,7 @@ fn a_testnet_decommissions_an_offline_and_an_amnesiac_node_and_pays_them_less() 
         assert!(sesh(&f["honest_least_rewards"]) <= sesh(&f["honest_median_rewards"]), "{f}");
         assert_eq!(f["caught"], json!(true), "{f}");
     }
+    // No honest node was voted out.
+    assert_eq!(report["honest_nodes_changed"], json!([]), "{report}");
     assert_eq!(report["ok"], json!(true), "{report}");
 }

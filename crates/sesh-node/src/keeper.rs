@@ -311,6 +311,34 @@ impl Keeper {
         self.ballot.vote(from, vote, height, self.chain.ledger().params())
     }
 
+    /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order
+    /// (`{"results": [{"ok": true, "status"} or {"ok": false, "refused", "error"}…]}`).
+    pub fn votes_answer(&mut self, from: &NodeId, votes: &[Vote]) -> Value {
+        let results: Vec<Value> = votes
+            .iter()
+            .map(|v| match self.vote(from, v) {
+                Ok(status) => json!({"ok": true, "status": format!("{status:?}")}),
+                Err(Error::VoteRefused { kind, why }) => {
+                    json!({"ok": false, "refused": kind.name(), "error": why})
+                }
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            })
+            .collect();
+        json!({"results": results})
+    }
+
+    /// `GET /network/v1/votes`: the tallies still open and every state change applied.
+    pub fn ballot_json(&self) -> Value {
+        let changes: Vec<Value> = (self.changes.iter())
+            .map(|c| json!({"height": c.height, "node": c.node.to_string(), "state": c.state}))
+            .collect();
+        json!({
+            "height": self.chain.ledger().height(),
+            "pending": crate::obligations::pending_json(&self.ballot.pending()),
+            "changes": changes,
+        })
+    }
+
     /// Applies a node's uptime proof; returns its log record.
     ///
     /// # Errors
