@@ -40,6 +40,8 @@ enum Fault {
 
 struct Net {
     keeper: Keeper,
+    /// The keeper's log since genesis.
+    log: Vec<u8>,
     keys: Vec<Identity>,
     ids: Vec<NodeId>,
     cops: Vec<Cop>,
@@ -64,7 +66,8 @@ impl Net {
             keeper.join(*id, &join.to_body()).unwrap();
         }
         let cops = ids.iter().map(|id| Cop::new(*id, sesh_node::keeper::params(), 0)).collect();
-        Self { keeper, keys: genesis.nodes, ids, cops, faults: vec![Fault::Honest; n], rng }
+        let log = genesis.log;
+        Self { keeper, log, keys: genesis.nodes, ids, cops, faults: vec![Fault::Honest; n], rng }
     }
 
     /// What node `target` answers a test with.
@@ -80,7 +83,8 @@ impl Net {
 
     /// One block, and every node's round on it; the refusals of their votes.
     fn step(&mut self) -> Vec<Error> {
-        self.keeper.block().unwrap();
+        let (record, _) = self.keeper.block().unwrap();
+        self.log.extend(record);
         let view = self.keeper.view().clone();
         let state = self.keeper.state().unwrap();
         let now = (view.height * BLOCK_MS) as i64;
@@ -92,7 +96,7 @@ impl Net {
             self.cops[i].observe(&view, &state);
             if self.cops[i].proof_due(&view) {
                 let proof = uptime_proof(&self.keys[i], view.height, &sesh_node::keeper::params());
-                self.keeper.uptime(&proof.unwrap()).unwrap();
+                self.log.extend(self.keeper.uptime(&proof.unwrap()).unwrap());
             }
             let tests = self.cops[i].plan(&view, &state, now, 8, &mut self.rng);
             assert!(tests.len() <= 8);
@@ -157,6 +161,11 @@ fn an_offline_node_is_decommissioned_then_deregistered_and_honest_nodes_stay() {
         })
         .collect();
     assert!(kinds.iter().all(|k| *k != VoteRefusal::Forged && *k != VoteRefusal::NonMember));
+    // A keeper restored from its log knows the same changes and rewards.
+    let restored = Keeper::restore(HF, &net.log, None).unwrap().keeper;
+    assert_eq!(restored.changes(), net.keeper.changes());
+    assert_eq!(restored.chain().ledger().state_hash(), net.keeper.chain().ledger().state_hash());
+    assert_eq!(restored.rewards()["nodes"], net.keeper.rewards()["nodes"]);
     // The faulty node earned nothing since it went down; every honest node earned more.
     let totals = net.keeper.chain().payouts().node_totals().unwrap();
     let faulty = totals.get(&net.ids[3]).copied().unwrap_or(0);
