@@ -233,7 +233,9 @@ pub fn handover_messages(data: &[u8]) {
 /// nodes; every vote read goes to a ballot keeping a quorum of the fixed network's nodes, from
 /// each validator in turn, and (the fuzzer cannot sign) is refused without changing it.
 pub fn quorum_wire(data: &[u8]) {
-    use sesh_node::obligations::{Ballot, LedgerView, read_storage_test, read_votes, storage_test_passed};
+    use sesh_node::obligations::{
+        Ballot, LedgerView, read_storage_test, read_votes, storage_test_passed,
+    };
     use sesh_quorum::Quorum;
 
     if let Ok(hash) = read_storage_test(data) {
@@ -248,10 +250,8 @@ pub fn quorum_wire(data: &[u8]) {
     }
     if let Ok(votes) = read_votes(data) {
         let params = params();
-        let quorum = Quorum {
-            validators: (0..7).map(node).collect(),
-            workers: (7..10).map(node).collect(),
-        };
+        let quorum =
+            Quorum { validators: (0..7).map(node).collect(), workers: (7..10).map(node).collect() };
         let mut ballot = Ballot::new();
         ballot.close_block(10, quorum.clone(), &params);
         let before = ballot.pending();
