@@ -1,6 +1,7 @@
 //! The main job, end to end: a small testnet started by the `testnet` example, messages through
 //! 3-hop onion paths over HTTPS, a node killed mid-run and restarted; a kept testnet's seed
-//! answering a desktop client's request, and SIGTERM stopping every node it started.
+//! answering a desktop client's request, and SIGTERM stopping every node it started; faulty
+//! nodes (offline, amnesiac, unreachable) caught by the quorums and paid less.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -176,10 +177,11 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
 }
 
 #[test]
-fn a_testnet_decommissions_an_offline_and_an_amnesiac_node_and_pays_them_less() {
+fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_less() {
     let out = Command::new(common::example_binary("testnet"))
         .args(["--clients", "3", "--messages", "12", "--block-ms", "300", "--plain-http"])
-        .args(["--fault", "2:offline", "--fault", "5:amnesia", "--json"])
+        .args(["--fault", "2:offline", "--fault", "5:amnesia", "--fault", "9:unreachable"])
+        .arg("--json")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -193,8 +195,9 @@ fn a_testnet_decommissions_an_offline_and_an_amnesiac_node_and_pays_them_less() 
 
     let sesh = |v: &Value| -> f64 { v.as_str().unwrap().parse().unwrap() };
     let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 2, "{report}");
-    for (f, (node, kind)) in faults.iter().zip([(2, "offline"), (5, "amnesia")]) {
+    assert_eq!(faults.len(), 3, "{report}");
+    let expected = [(2, "offline"), (5, "amnesia"), (9, "unreachable")];
+    for (f, (node, kind)) in faults.iter().zip(expected) {
         assert_eq!((f["node"].clone(), f["kind"].clone()), (json!(node), json!(kind)), "{f}");
         let states = f["states"].as_array().unwrap();
         assert_eq!(states[0]["state"], "active", "{f}");
