@@ -38,8 +38,6 @@
 //!   proofs as ledger transactions (the simulator knows when each node proved).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, mpsc};
-use std::thread::JoinHandle;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
@@ -235,94 +233,6 @@ struct Ballot {
     reasons: Reasons,
 }
 
-/// Picks each block's obligations quorum (`sesh_quorum::obligations_quorum`), on a thread of its
-/// own when one can be started: a block's quorum is only needed 11 blocks later, and picking it
-/// (oxend's portable shuffle of every node, twice) is most of a simulated block's work. The
-/// quorums are the same either way, and taken in height order.
-#[derive(Debug)]
-struct Picker {
-    hf: HardFork,
-    jobs: Option<mpsc::Sender<(u64, BlockHash, Arc<ServiceNodes>)>>,
-    results: Option<mpsc::Receiver<(u64, Quorum)>>,
-    thread: Option<JoinHandle<()>>,
-    /// Quorums sent to the thread and not yet received.
-    pending: usize,
-    /// Quorums picked, oldest first.
-    ready: VecDeque<(u64, Quorum)>,
-}
-
-impl Picker {
-    fn new(hf: HardFork, threaded: bool) -> Self {
-        let mut picker = Self {
-            hf,
-            jobs: None,
-            results: None,
-            thread: None,
-            pending: 0,
-            ready: VecDeque::new(),
-        };
-        if threaded {
-            let (jobs, inbox) = mpsc::channel::<(u64, BlockHash, Arc<ServiceNodes>)>();
-            let (outbox, results) = mpsc::channel();
-            let thread = std::thread::Builder::new().name("quorums".into()).spawn(move || {
-                for (height, hash, nodes) in inbox {
-                    if outbox.send((height, obligations_quorum(hf, &hash, &nodes))).is_err() {
-                        break;
-                    }
-                }
-            });
-            if let Ok(thread) = thread {
-                picker.jobs = Some(jobs);
-                picker.results = Some(results);
-                picker.thread = Some(thread);
-            }
-        }
-        picker
-    }
-
-    /// Picks the quorum of block `height` (hash `hash`, nodes `nodes`).
-    fn submit(&mut self, height: u64, hash: BlockHash, nodes: &Arc<ServiceNodes>) {
-        if let Some(jobs) = &self.jobs
-            && jobs.send((height, hash, Arc::clone(nodes))).is_ok()
-        {
-            self.pending += 1;
-            return;
-        }
-        self.ready.push_back((height, obligations_quorum(self.hf, &hash, nodes)));
-        while self.pending == 0 && self.ready.len() as u64 > VOTE_DELAY_BLOCKS + 1 {
-            self.ready.pop_front();
-        }
-    }
-
-    /// The quorum of block `height`, once picked; older ones are dropped.
-    fn take(&mut self, height: u64) -> Option<Quorum> {
-        loop {
-            while self.ready.front().is_some_and(|(h, _)| *h < height) {
-                self.ready.pop_front();
-            }
-            if let Some((h, _)) = self.ready.front() {
-                return if *h == height { self.ready.pop_front().map(|(_, q)| q) } else { None };
-            }
-            if self.pending == 0 {
-                return None;
-            }
-            let picked = self.results.as_ref()?.recv().ok()?;
-            self.pending -= 1;
-            self.ready.push_back(picked);
-        }
-    }
-}
-
-impl Drop for Picker {
-    fn drop(&mut self) {
-        // Closing the job channel ends the thread.
-        self.jobs = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// The obligations side of the simulated chain: the quorums of recent blocks and the vote
 /// tallies.
 #[derive(Debug)]
@@ -331,10 +241,11 @@ pub struct Obligations {
     params: Params,
     checks: Checks,
     sign_all: bool,
+    hf: HardFork,
     /// The registered, fully funded nodes at the last block's close.
-    nodes: Arc<ServiceNodes>,
-    /// Each block's obligations quorum.
-    picker: Picker,
+    nodes: ServiceNodes,
+    /// Each recent block's obligations quorum, oldest first.
+    quorums: VecDeque<(u64, Quorum)>,
     /// The tallies, when every vote is signed.
     pool: VotePool,
     /// Counters.
@@ -351,8 +262,9 @@ impl Obligations {
             params: params.clone(),
             checks,
             sign_all,
-            nodes: Arc::new(ServiceNodes::default()),
-            picker: Picker::new(HardFork::HF21, true),
+            hf: HardFork::HF21,
+            nodes: ServiceNodes::default(),
+            quorums: VecDeque::new(),
             pool: VotePool::new(),
             stats: VoteStats::default(),
         }
@@ -375,7 +287,7 @@ impl Obligations {
             }
         }
         // The ledger's nodes are unique.
-        self.nodes = Arc::new(ServiceNodes::new(active, decommissioned).unwrap_or_default());
+        self.nodes = ServiceNodes::new(active, decommissioned).unwrap_or_default();
     }
 
     /// Whether `node` was decommissioned at the last block's close.
@@ -383,15 +295,26 @@ impl Obligations {
         self.nodes.decommissioned().binary_search(node).is_ok()
     }
 
-    /// Picks the obligations quorum of the block just closed.
+    /// Picks the obligations quorum of the block just closed (oxend's shuffle of every node,
+    /// twice: most of a simulated block's work).
     pub fn close(&mut self, height: u64, hash: [u8; 32]) {
-        self.picker.submit(height, BlockHash::from_bytes(hash), &self.nodes);
+        let quorum = obligations_quorum(self.hf, &BlockHash::from_bytes(hash), &self.nodes);
+        self.quorums.push_back((height, quorum));
+        while self.quorums.len() as u64 > VOTE_DELAY_BLOCKS + 1 {
+            self.quorums.pop_front();
+        }
     }
 
     /// The quorum whose turn it is once the chain's tip is `tip`: the one of `tip − 11`.
     fn due(&mut self, tip: u64) -> Option<(u64, Quorum)> {
         let q = tip.checked_sub(VOTE_DELAY_BLOCKS)?;
-        self.picker.take(q).map(|quorum| (q, quorum))
+        while self.quorums.front().is_some_and(|(height, _)| *height < q) {
+            self.quorums.pop_front();
+        }
+        match self.quorums.front() {
+            Some((height, _)) if *height == q => self.quorums.pop_front(),
+            _ => None,
+        }
     }
 
     /// The block after `ledger`'s tip: the validators of the quorum now due test its workers
