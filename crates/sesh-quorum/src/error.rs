@@ -113,6 +113,127 @@ pub enum Error {
         /// The validator's index the vote names.
         validator_index: u16,
     },
+    /// An uptime proof that does not decode as oxend reads one.
+    #[error("the uptime proof is malformed: {why}")]
+    MalformedProof {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// An uptime proof without one of the keys oxend requires.
+    #[error("the uptime proof has no \"{key}\"")]
+    MissingProofKey {
+        /// The key.
+        key: &'static str,
+    },
+    /// An uptime proof whose value of a key is not of its type or range.
+    #[error("the uptime proof's \"{key}\" is not of its type or range")]
+    BadProofValue {
+        /// The key.
+        key: &'static str,
+    },
+    /// An uptime proof with a storage port of 0 on a network with storage servers.
+    #[error("the uptime proof of {node} has a storage port of 0")]
+    ZeroStoragePort {
+        /// The node (its `pke`).
+        node: sesh_identity::NodeId,
+    },
+    /// An uptime proof whose timestamp is too far from the receiver's clock.
+    #[error(
+        "the uptime proof of {node} is stamped {timestamp} s, the clock reads {now_ms} ms: more \
+         than {tolerance_ms} ms apart"
+    )]
+    ProofTimestamp {
+        /// The node.
+        node: sesh_identity::NodeId,
+        /// The proof's timestamp, Unix seconds.
+        timestamp: u64,
+        /// The receiver's clock, Unix ms.
+        now_ms: u64,
+        /// The tolerance, ms.
+        tolerance_ms: u64,
+    },
+    /// An uptime proof reporting a version below the minimum.
+    #[error(
+        "the uptime proof of {node} reports {component} {version:?}; at least {min:?} is required"
+    )]
+    OldVersion {
+        /// The node.
+        node: sesh_identity::NodeId,
+        /// `oxend`, `lokinet` or `storage server`.
+        component: &'static str,
+        /// The version reported.
+        version: [u16; 3],
+        /// The minimum.
+        min: [u16; 3],
+    },
+    /// An uptime proof whose IP is not public.
+    #[error("the uptime proof of {node} gives {ip}, which is not a public address")]
+    NotPublicIp {
+        /// The node.
+        node: sesh_identity::NodeId,
+        /// The address.
+        ip: std::net::Ipv4Addr,
+    },
+    /// An uptime proof whose primary key is not its Ed25519 key (refused from HF21).
+    #[error("the uptime proof's primary key {pubkey} is not its Ed25519 key {pubkey_ed25519}")]
+    ProofKeyMismatch {
+        /// `pk`.
+        pubkey: sesh_identity::NodeId,
+        /// `pke`.
+        pubkey_ed25519: sesh_identity::NodeId,
+    },
+    /// An uptime proof whose Ed25519 key is no key (no X25519 key derives from it).
+    #[error("the uptime proof's Ed25519 key {node} is not a usable key")]
+    InvalidProofKey {
+        /// The key.
+        node: sesh_identity::NodeId,
+    },
+    /// An uptime proof whose signature is not its key's on its bytes.
+    #[error("the uptime proof of {node} is not signed by its key")]
+    ForgedProof {
+        /// The key it names.
+        node: sesh_identity::NodeId,
+    },
+    /// An uptime proof within half the proof frequency of the node's last accepted one.
+    #[error(
+        "an uptime proof of {node} was accepted at {previous_ms} ms; the next is taken after \
+         {next_ms} ms"
+    )]
+    ProofTooSoon {
+        /// The node.
+        node: sesh_identity::NodeId,
+        /// When the last was accepted (the receiver's clock, Unix ms).
+        previous_ms: u64,
+        /// When the next can be.
+        next_ms: u64,
+    },
+}
+
+impl Error {
+    /// A short name of the rule an uptime proof broke (`stale_timestamp`, `too_soon`, …), or
+    /// `None` for an error about something else.
+    pub fn proof_refusal(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::MalformedProof { .. }
+            | Self::MissingProofKey { .. }
+            | Self::BadProofValue { .. } => "malformed",
+            Self::ZeroStoragePort { .. } => "zero_storage_port",
+            Self::ProofTimestamp { timestamp, now_ms, .. } => {
+                if timestamp.saturating_mul(1000) < *now_ms {
+                    "stale_timestamp"
+                } else {
+                    "future_timestamp"
+                }
+            }
+            Self::OldVersion { .. } => "old_version",
+            Self::NotPublicIp { .. } => "not_public_ip",
+            Self::ProofKeyMismatch { .. } => "key_mismatch",
+            Self::InvalidProofKey { .. } => "invalid_key",
+            Self::ForgedProof { .. } => "bad_signature",
+            Self::ProofTooSoon { .. } => "too_soon",
+            _ => return None,
+        })
+    }
 }
 
 /// This crate's result.

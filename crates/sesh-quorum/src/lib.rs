@@ -3,6 +3,7 @@
 
 pub mod decision;
 mod error;
+pub mod proof;
 pub mod quorum;
 pub mod rng;
 pub mod storage_test;
@@ -11,6 +12,7 @@ pub mod vote;
 
 pub use decision::{Decision, DecisionRules, Heights, TestResults, WorkerInfo, decide};
 pub use error::{Error, Result};
+pub use proof::{ProofRules, ProofTimings, SignedProof, UptimeProof};
 pub use quorum::{
     BlockHash, EntropyBlock, OtherQuorums, PulseCandidate, PulseEntropy, PulseQuorum, Quorum,
     QuorumType, ServiceNodes, blink_quorum, checkpointing_quorum, obligations_quorum,
