@@ -1,7 +1,8 @@
 //! The network's obligations rules in the simulator: every block, the obligations quorum
-//! (`sesh_quorum::obligations_quorum`, bit-exact with oxend) of the block 11 blocks back has its
-//! validators test its workers; each validator decides with `sesh_quorum::decide`, and the votes
-//! are tallied (7 needed) into the state-change transactions the ledger applies.
+//! (`sesh_quorum::obligations_quorum`, bit-exact with oxend) of the block 11 blocks below the
+//! tip (oxend's reorg buffer) has its validators test its workers; each validator decides with
+//! `sesh_quorum::decide`, and the votes are tallied (7 needed) into the state-change transactions
+//! the ledger applies.
 //!
 //! What is modelled, and what is not:
 //!
@@ -14,10 +15,11 @@
 //!   65 minutes (32.5 blocks, oxend's `VALIDITY − FREQUENCY`), and the storage-test check after
 //!   5 blocks (a validator asks it for a message it must hold once a block, and more than 4
 //!   failures among the last 8 fail it, oxend's rule for participation histories). An "amnesia"
-//!   node answers but keeps nothing: it fails storage tests only. A flaky node fails each check of each test with its own rate.
-//!   Then each verdict is wrong with the scenario's rates ([`CheckRates`]): a check the node
-//!   truly passes fails with the false-positive rate (packet loss, a lost proof), a check it
-//!   truly fails passes with the false-negative rate. Each validator draws its own verdicts.
+//!   node answers but keeps nothing: it fails storage tests only. A flaky node fails each check
+//!   of each test with its own rate. Then each verdict is wrong with the scenario's rates
+//!   ([`CheckRates`]): a check the node truly passes fails with the false-positive rate (packet
+//!   loss, a lost proof), a check it truly fails passes with the false-negative rate. Each
+//!   validator draws its own verdicts.
 //! * **The vote.** Each validator that is up and active decides about each worker, in worker
 //!   order, with `decide` (credit, recommission, `MAX_DEACTIVATE_PER_BLOCK`), on the worker's
 //!   ledger record (`WorkerInfo::from_node`). Votes are tallied per (worker, state); all of a
