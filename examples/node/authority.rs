@@ -7,13 +7,12 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sesh_identity::NodeId;
 use sesh_network::NetworkState;
 use sesh_node::keeper::Keeper;
-use sesh_node::obligations::LedgerView;
+use sesh_node::obligations::{LedgerView, UptimeSubmission};
 use sesh_quorum::Vote;
-use sesh_staking::tx::SignedTx;
 
 /// The keeper and its files.
 #[derive(Debug)]
@@ -119,23 +118,29 @@ impl Authority {
         self.keeper.state()
     }
 
-    /// `POST /network/v1/uptime`: the hex of a node's signed uptime proof.
+    /// `POST /network/v1/uptime`: a node's uptime proof ([`UptimeSubmission::to_body`]), taken
+    /// when the clock reads `now_ms`.
     ///
     /// # Errors
-    /// Why it was refused, for a `400` answer, or what could not be written.
-    pub fn uptime(&mut self, body: &[u8]) -> Result<(), String> {
-        let bytes = hex::decode(body.trim_ascii()).map_err(|_| "not the hex of a transaction")?;
-        let tx = SignedTx::from_bytes(&bytes).map_err(|e| e.to_string())?;
-        self.uptime_tx(&tx)
+    /// The answer's status and body: `400` `{"refused", "error"}` with the keeper's refusal
+    /// ([`sesh_node::Error::refusal`] names the rule), or `500` `{"error"}` when the log could
+    /// not be written.
+    pub fn uptime(&mut self, body: &[u8], now_ms: u64) -> Result<(), (u16, Value)> {
+        let submission = UptimeSubmission::from_body(body).map_err(|e| refused(&e))?;
+        self.uptime_proof(&submission, now_ms)
     }
 
-    /// Applies an uptime proof.
+    /// Takes an uptime proof.
     ///
     /// # Errors
     /// As [`Authority::uptime`].
-    pub fn uptime_tx(&mut self, tx: &SignedTx) -> Result<(), String> {
-        let record = self.keeper.uptime(tx).map_err(|e| e.to_string())?;
-        self.append(&record)
+    pub fn uptime_proof(
+        &mut self,
+        submission: &UptimeSubmission,
+        now_ms: u64,
+    ) -> Result<(), (u16, Value)> {
+        let record = self.keeper.uptime(submission, now_ms).map_err(|e| refused(&e))?;
+        self.append(&record).map_err(|e| (500, json!({"error": e})))
     }
 
     /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order.
@@ -157,4 +162,9 @@ impl Authority {
     pub fn rewards(&self) -> Value {
         self.keeper.rewards()
     }
+}
+
+/// A `400` answer naming the rule a request broke.
+fn refused(e: &sesh_node::Error) -> (u16, Value) {
+    (400, json!({"refused": e.refusal(), "error": e.to_string()}))
 }

@@ -115,19 +115,21 @@ fn keeper_url(app: &App, path: &str) -> Option<String> {
 }
 
 async fn send_proof(app: &App, height: u64) {
-    let tx = match ob::uptime_proof(&app.identity, height, &sesh_node::keeper::params()) {
-        Ok(tx) => tx,
+    let (ip, port, params) = (app.info.ip, app.info.port, sesh_node::keeper::params());
+    let now = u64::try_from(crate::now_ms()).unwrap_or(0);
+    let proof = ob::UptimeSubmission::new(&app.identity, ip, port, height, now, &params);
+    let proof = match proof {
+        Ok(proof) => proof,
         Err(e) => return tracing::error!(error = %e, "signing the uptime proof failed"),
     };
     if let Some(authority) = &app.authority {
-        if let Err(e) = authority.lock().await.uptime_tx(&tx) {
+        if let Err((_, e)) = authority.lock().await.uptime_proof(&proof, now) {
             tracing::debug!(error = %e, "own uptime proof refused");
         }
         return;
     }
     let Some(url) = keeper_url(app, ob::UPTIME_PATH) else { return };
-    let body = hex::encode(tx.to_bytes()).into_bytes();
-    match peer::post(app, &url, ob::UPTIME_PATH, body, Duration::from_secs(10)).await {
+    match peer::post(app, &url, ob::UPTIME_PATH, proof.to_body(), Duration::from_secs(10)).await {
         PeerReply::Answered { status: 200, .. } => tracing::debug!(height, "uptime proof sent"),
         other => tracing::debug!(reply = ?other, "uptime proof not taken; again next block"),
     }

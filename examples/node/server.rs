@@ -272,9 +272,13 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
                 Err(e) => text(400, e),
             },
             Some(authority) if path == ob::UPTIME_PATH => {
-                match authority.lock().await.uptime(&body) {
+                match authority
+                    .lock()
+                    .await
+                    .uptime(&body, u64::try_from(crate::now_ms()).unwrap_or(0))
+                {
                     Ok(()) => json(200, &serde_json::json!({"ok": true})),
-                    Err(e) => text(400, e),
+                    Err((status, v)) => json(status, &v),
                 }
             }
             Some(authority) if path == ob::VOTES_PATH => match ob::read_votes(&body) {

@@ -34,6 +34,27 @@ pub enum Error {
         /// What exactly.
         why: String,
     },
+    /// An uptime proof was refused by oxend's checks ([`sesh_quorum::proof::accept`]); nothing
+    /// changed.
+    #[error("uptime proof refused ({name}): {source}", name = .source.proof_refusal().unwrap_or("refused"))]
+    ProofRefused {
+        /// Which of oxend's rules it broke.
+        #[source]
+        source: sesh_quorum::Error,
+    },
+}
+
+impl Error {
+    /// The name of the rule a refused request broke, for an answer: an uptime proof's refusal
+    /// (`stale_timestamp`, `too_soon`, … of [`sesh_quorum::Error::proof_refusal`]), `ledger`,
+    /// or `bad_request`.
+    pub fn refusal(&self) -> &'static str {
+        match self {
+            Self::ProofRefused { source } => source.proof_refusal().unwrap_or("refused"),
+            Self::Ledger(_) => "ledger",
+            _ => "bad_request",
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -42,7 +42,8 @@ use sesh_staking::Event;
 
 use crate::chain::{Block, Chain, Payouts};
 use crate::error::{Error, Result};
-use crate::obligations::{Ballot, LedgerView};
+use crate::obligations::{Ballot, LedgerView, UptimeSubmission};
+use sesh_quorum::proof::{ProofRules, SignedProof, accept};
 
 /// The staking requirement of a local network: 100 SESH (9 decimals).
 pub const REQUIREMENT: u64 = 100_000_000_000;
@@ -219,6 +220,9 @@ pub struct Keeper {
     view: LedgerView,
     ballot: Ballot,
     changes: Vec<Change>,
+    proof_rules: ProofRules,
+    /// When (the keeper's clock, Unix ms) each node's last uptime proof was accepted.
+    proofs_accepted: BTreeMap<NodeId, u64>,
 }
 
 impl Keeper {
@@ -247,6 +251,8 @@ impl Keeper {
             reach,
             hf,
             block_ms: DEFAULT_BLOCK_MS,
+            proof_rules: ProofRules::local(DEFAULT_BLOCK_MS),
+            proofs_accepted: BTreeMap::new(),
             ballot: Ballot::new(),
             changes,
         };
@@ -255,10 +261,18 @@ impl Keeper {
     }
 
     /// Says what block time the published ledger view carries (the nodes scale the live
-    /// timings to it).
+    /// timings to it); the uptime proofs' timings are scaled to it too
+    /// ([`ProofRules::local`]).
     pub fn set_block_ms(&mut self, block_ms: u64) {
         self.block_ms = block_ms;
         self.view.block_ms = block_ms;
+        self.proof_rules = ProofRules::local(block_ms);
+    }
+
+    /// The rules uptime proofs are accepted by (by default [`ProofRules::local`] of the block
+    /// time: oxend's, scaled, without lokinet, local addresses allowed).
+    pub fn set_proof_rules(&mut self, rules: ProofRules) {
+        self.proof_rules = rules;
     }
 
     /// The view of the ledger at the last block's close (uptime proofs since included), and its
@@ -339,17 +353,42 @@ impl Keeper {
         })
     }
 
-    /// Applies a node's uptime proof; returns its log record.
+    /// Takes a node's uptime proof when the keeper's clock reads `now_ms` (Unix ms): the live
+    /// proof as oxend takes it ([`sesh_quorum::proof::accept`], with the time the node's last
+    /// proof was accepted), from a registered node, with the ledger's transaction for the
+    /// proof's node and `l2` height, which the ledger then applies. Returns its log record.
     ///
     /// # Errors
-    /// [`Error::BadRequest`] for another transaction; [`Error::Ledger`]: the ledger's refusal
-    /// (a proof for another height, or too soon after the last).
-    pub fn uptime(&mut self, tx: &SignedTx) -> Result<Vec<u8>> {
-        let Tx::UptimeProof(proof) = &tx.tx else {
+    /// [`Error::ProofRefused`]: which of oxend's rules the proof breaks; [`Error::BadRequest`]
+    /// for another transaction, one of another node or height, or a node not registered;
+    /// [`Error::Ledger`]: the ledger's refusal (a proof for another height, or too soon after
+    /// the last). Nothing changed.
+    pub fn uptime(&mut self, submission: &UptimeSubmission, now_ms: u64) -> Result<Vec<u8>> {
+        let Tx::UptimeProof(tx) = &submission.tx.tx else {
             return Err(Error::BadRequest("not an uptime proof".into()));
         };
-        let record = self.apply(tx)?;
-        self.view.record_proof(&proof.node, proof.height);
+        // Read as received: the bytes are what is checked and signed.
+        let sent = &submission.proof;
+        let proof = SignedProof::from_parts(sent.encoded(), &sent.ed_sig())
+            .map_err(|source| Error::ProofRefused { source })?;
+        let node = proof.proof().pubkey_ed25519;
+        let previous = self.proofs_accepted.get(&node).copied();
+        accept(&proof, previous, now_ms, &self.proof_rules)
+            .map_err(|source| Error::ProofRefused { source })?;
+        if self.chain.ledger().node(&node).is_none() {
+            return Err(Error::BadRequest(format!("uptime proof of {node}: no such node")));
+        }
+        if tx.node != node || tx.height != proof.proof().l2_height {
+            return Err(Error::BadRequest(format!(
+                "uptime proof of {node} at l2 height {}: the transaction is of {} at height {}",
+                proof.proof().l2_height,
+                tx.node,
+                tx.height
+            )));
+        }
+        let record = self.apply(&submission.tx)?;
+        self.proofs_accepted.insert(node, now_ms);
+        self.view.record_proof(&tx.node, tx.height);
         Ok(record)
     }
 

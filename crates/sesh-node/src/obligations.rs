@@ -51,6 +51,7 @@ use rand_core::RngCore;
 use serde_json::{Value, json};
 use sesh_identity::{Identity, NodeId};
 use sesh_network::{NetworkState, NodeRecord};
+use sesh_quorum::proof::{SignedProof, UptimeProof as LiveProof};
 use sesh_quorum::{
     BlockHash, Decision, DecisionRules, Heights, Quorum, Reasons, ServiceNodes, StateChange,
     Subject, TestResults, Vote, WorkerInfo, decide, obligations_quorum,
@@ -97,7 +98,7 @@ pub const MAX_VOTES_PER_REQUEST: usize = 500;
 
 /// The keeper's ledger view (`GET`, signed by the keeper as the network state is).
 pub const LEDGER_PATH: &str = "/network/v1/ledger";
-/// A node's uptime proof to the keeper (`POST`, the hex of the signed transaction).
+/// A node's uptime proof to the keeper (`POST` [`UptimeSubmission::to_body`]).
 pub const UPTIME_PATH: &str = "/network/v1/uptime";
 /// Votes to the keeper (`POST` [`votes_body`]; `GET` the keeper's tallies and decisions).
 pub const VOTES_PATH: &str = "/network/v1/votes";
@@ -394,6 +395,75 @@ pub fn uptime_proof(
 ) -> Result<sesh_staking::tx::SignedTx> {
     let proof = UptimeProof { node: NodeId::from_identity(node), height };
     Ok(Tx::UptimeProof(proof).sign(node, params)?)
+}
+
+/// What a node sends the keeper as its uptime proof: the live proof (oxend's bencoded proof and
+/// its Ed25519 signature, [`sesh_quorum::proof`]) and the ledger's record of it, the node's
+/// signed [`UptimeProof`] transaction for the same height.
+///
+/// The live proof's `l2` (the L2 height a live node has seen) is the ledger height the proof is
+/// made at: sesh's ledger stands in for the L2 contract, and the keeper takes a proof only with
+/// the transaction of its height (so, as in oxend from HF21, none at height 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UptimeSubmission {
+    /// The live proof.
+    pub proof: SignedProof,
+    /// The ledger's transaction.
+    pub tx: sesh_staking::tx::SignedTx,
+}
+
+impl UptimeSubmission {
+    /// The proof `node`, reached at `ip` and `port`, sends at ledger height `height` when its
+    /// clock reads `now_ms` (Unix ms): a live-format proof with the storage server version sesh
+    /// reports ([`sesh_rpc::handler::STORAGE_SERVER_VERSION`]), and the ledger's transaction.
+    ///
+    /// # Errors
+    /// [`Error::Ledger`] if the transaction cannot be signed.
+    pub fn new(
+        node: &Identity,
+        ip: Ipv4Addr,
+        port: u16,
+        height: u64,
+        now_ms: u64,
+        params: &Params,
+    ) -> Result<Self> {
+        let version = sesh_rpc::handler::STORAGE_SERVER_VERSION;
+        let proof = LiveProof::new(node, version, ip, port, height, now_ms / 1000).sign(node);
+        Ok(Self { proof, tx: uptime_proof(node, height, params)? })
+    }
+
+    /// The body of [`UPTIME_PATH`]: `{"proof", "ed_sig", "tx"}`, each hex (the bencoded proof,
+    /// its signature, the transaction's bytes), the first two named as oxend's
+    /// `NOTIFY_BTENCODED_UPTIME_PROOF` names them.
+    pub fn to_body(&self) -> Vec<u8> {
+        json!({
+            "proof": hex::encode(self.proof.encoded()),
+            "ed_sig": hex::encode(self.proof.ed_sig()),
+            "tx": hex::encode(self.tx.to_bytes()),
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads [`UptimeSubmission::to_body`].
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for a body not of that form; [`Error::ProofRefused`] for a proof
+    /// oxend could not read.
+    pub fn from_body(body: &[u8]) -> Result<Self> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| Error::BadRequest(format!("uptime proof: not JSON: {e}")))?;
+        let field = |k: &str| {
+            let text = v.get(k).and_then(Value::as_str);
+            text.and_then(|t| hex::decode(t).ok())
+                .ok_or_else(|| Error::BadRequest(format!("uptime proof: \"{k}\" is not hex")))
+        };
+        let (proof, ed_sig, tx) = (field("proof")?, field("ed_sig")?, field("tx")?);
+        let proof = SignedProof::from_parts(&proof, &ed_sig)
+            .map_err(|source| Error::ProofRefused { source })?;
+        let tx = sesh_staking::tx::SignedTx::from_bytes(&tx)?;
+        Ok(Self { proof, tx })
+    }
 }
 
 /// oxend's `reachable_stats`: when a node was last seen reachable and unreachable, and since

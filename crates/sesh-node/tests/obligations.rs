@@ -20,10 +20,11 @@ use sesh_identity::{Identity, NodeId};
 use sesh_node::Error;
 use sesh_node::keeper::{Genesis, JoinRequest, Keeper};
 use sesh_node::obligations::{
-    Cop, LedgerView, Outcome, Reachability, Sample, Timings, VoteRefusal, read_storage_test,
-    read_votes, storage_test_answer, storage_test_body, storage_test_passed, uptime_proof,
+    Cop, LedgerView, Outcome, Reachability, Sample, Timings, UptimeSubmission, VoteRefusal,
+    read_storage_test, read_votes, storage_test_answer, storage_test_body, storage_test_passed,
     votes_body,
 };
+use sesh_quorum::proof::{MinVersions, ProofRules, SignedProof};
 use sesh_quorum::{Reasons, StateChange, Status, Subject, Vote};
 use sesh_staking::NodeStatus;
 
@@ -95,8 +96,16 @@ impl Net {
             }
             self.cops[i].observe(&view, &state);
             if self.cops[i].proof_due(&view) {
-                let proof = uptime_proof(&self.keys[i], view.height, &sesh_node::keeper::params());
-                self.log.extend(self.keeper.uptime(&proof.unwrap()).unwrap());
+                let (port, params) = (22100 + i as u16, sesh_node::keeper::params());
+                let proof = UptimeSubmission::new(
+                    &self.keys[i],
+                    Ipv4Addr::LOCALHOST,
+                    port,
+                    view.height,
+                    now as u64,
+                    &params,
+                );
+                self.log.extend(self.keeper.uptime(&proof.unwrap(), now as u64).unwrap());
             }
             let tests = self.cops[i].plan(&view, &state, now, 8, &mut self.rng);
             assert!(tests.len() <= 8);
@@ -376,4 +385,63 @@ fn wire_forms_round_trip() {
     assert!(storage_test_passed(answer.as_bytes(), b"bytes"));
     assert!(!storage_test_passed(answer.as_bytes(), b"other"));
     assert!(!storage_test_passed(storage_test_answer(None).to_string().as_bytes(), b"bytes"));
+}
+
+#[test]
+fn the_keeper_refuses_uptime_proofs_as_oxend_does() {
+    let mut net = Net::new(12, 9);
+    for _ in 0..3 {
+        net.keeper.block().unwrap();
+    }
+    let params = sesh_node::keeper::params();
+    let height = net.keeper.view().height;
+    let now = 1_700_000_000_000u64;
+    let ip = Ipv4Addr::LOCALHOST;
+    let proof = |i: usize, ip: Ipv4Addr, height: u64, stamped: u64| {
+        UptimeSubmission::new(&net.keys[i], ip, 22100, height, stamped, &params).unwrap()
+    };
+    let refusal = |r: Result<Vec<u8>, Error>| r.map(|_| ()).map_err(|e| e.refusal());
+    let (stale, future, old) = (
+        proof(0, ip, height, now - 3_000),
+        proof(0, ip, height, now + 3_000),
+        proof(0, ip, height, now),
+    );
+    let keeper = &mut net.keeper;
+    assert_eq!(refusal(keeper.uptime(&stale, now)), Err("stale_timestamp"));
+    assert_eq!(refusal(keeper.uptime(&future, now)), Err("future_timestamp"));
+
+    // A signature of another key, and bytes changed after signing.
+    let mut forged = old.clone();
+    forged.proof = proof(1, ip, height, now).proof.proof().sign(&net.keys[0]);
+    assert_eq!(refusal(net.keeper.uptime(&forged, now)), Err("bad_signature"));
+    let mut bytes = old.proof.encoded().to_vec();
+    let at = bytes.windows(9).position(|w| w == b"127.0.0.1").unwrap();
+    bytes[at + 8] = b'2';
+    forged.proof = SignedProof::from_parts(&bytes, &old.proof.ed_sig()).unwrap();
+    assert_eq!(refusal(net.keeper.uptime(&forged, now)), Err("bad_signature"));
+
+    // Mainnet's rules: a local address, and sesh's missing lokinet.
+    net.keeper
+        .set_proof_rules(ProofRules { min_versions: MinVersions::HF21_2, ..ProofRules::mainnet() });
+    assert_eq!(refusal(net.keeper.uptime(&old, now)), Err("old_version"));
+    net.keeper
+        .set_proof_rules(ProofRules { allow_local_ips: false, ..ProofRules::local(BLOCK_MS) });
+    assert_eq!(refusal(net.keeper.uptime(&old, now)), Err("not_public_ip"));
+    net.keeper.set_proof_rules(ProofRules::local(BLOCK_MS));
+
+    // The transaction must be the proof's: node and height.
+    let mut other = old.clone();
+    other.tx = proof(1, ip, height, now).tx;
+    assert_eq!(refusal(net.keeper.uptime(&other, now)), Err("bad_request"));
+
+    // Nothing of that changed anything; the good proof is taken, and a second one within half
+    // the (scaled) proof frequency is refused, even for a later height.
+    assert!(net.keeper.view().node(&net.ids[0]).unwrap().last_uptime_proof_height.is_none());
+    net.keeper.uptime(&old, now).unwrap();
+    assert_eq!(net.keeper.view().node(&net.ids[0]).unwrap().last_uptime_proof_height, Some(height));
+    net.keeper.block().unwrap();
+    let again = proof(0, ip, height + 1, now + 7_000);
+    assert_eq!(refusal(net.keeper.uptime(&again, now + 7_000)), Err("too_soon"));
+    let rules = ProofRules::local(BLOCK_MS);
+    assert_eq!(rules.timings.min_interval_ms(), 7_500);
 }
