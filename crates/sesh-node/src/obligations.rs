@@ -8,7 +8,8 @@
 //! about each of the quorum's workers with [`sesh_quorum::decide`], on [`TestResults`] made of:
 //!
 //! * **uptime proof**: the ledger's last accepted proof is at most 2 h 5 min old (62.5 blocks);
-//!   nodes send one every hour (30 blocks), [`Cop::proof_due`];
+//!   nodes send one every hour (30 blocks), [`Cop::proof_due`], in the live format
+//!   ([`UptimeSubmission`], taken by oxend's checks, [`sesh_quorum::proof::accept`]);
 //! * **storage server reachable**: oxend's `reachable_stats::unreachable_for`: the node failed
 //!   every reachability test for at least `VALIDITY − FREQUENCY` (65 min, 32.5 blocks) and the
 //!   last failure is less than 5 min (2.5 blocks) old. Tests are signed node-to-node requests
