@@ -1,6 +1,7 @@
 //! A real keeper's vote endpoint (`POST /network/v1/votes`): forged, non-member, late,
 //! wrong-height and duplicate votes are refused by name and change nothing; seven validators'
-//! votes decommission a worker at the next block, which leaves the published state.
+//! votes decommission a worker at the next block, which leaves the published state. Its uptime
+//! endpoint (`POST /network/v1/uptime`) refuses stale, forged and too-early proofs by name.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,7 +24,9 @@ use serde_json::Value;
 use sesh_examples::local::{self, LocalNetwork};
 use sesh_identity::{Identity, NodeId};
 use sesh_node::keeper::{Genesis, JoinRequest, params};
-use sesh_node::obligations::{LEDGER_PATH, LedgerView, VOTES_PATH, votes_body};
+use sesh_node::obligations::{
+    LEDGER_PATH, LedgerView, UPTIME_PATH, UptimeSubmission, VOTES_PATH, votes_body,
+};
 use sesh_quorum::{Reasons, StateChange, Subject, Vote};
 
 /// POSTs `body` to the keeper's `path`, signed by `key` as node-to-node requests are.
@@ -154,6 +157,77 @@ async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
     assert!(view.node(&w[0]).unwrap().info.decommissioned);
     let state = sesh_network::NetworkState::from_json(&get(&http, &url, "/network/v1/state").await);
     assert!(state.unwrap().node(&w[0]).is_none(), "a decommissioned node is in no swarm");
+    drop(net);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// POSTs a node's uptime proof to the keeper; the answer's status and body.
+async fn post_proof(
+    http: &reqwest::Client,
+    url: &str,
+    key: &Identity,
+    proof: &UptimeSubmission,
+) -> (u16, Value) {
+    let body = proof.to_body();
+    let mut req = http.post(format!("{url}{UPTIME_PATH}"));
+    for (name, value) in sesh_network::auth::sign(key, UPTIME_PATH, common::now_ms(), &body) {
+        req = req.header(name, value);
+    }
+    let r = req.body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_keeper_refuses_bad_uptime_proofs_by_name() {
+    let dir = std::env::temp_dir().join(format!("sesh-uptime-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let genesis = Genesis::build(4, &mut ChaCha20Rng::seed_from_u64(23)).unwrap();
+    local::write_genesis(&dir, &genesis).unwrap();
+    let command = [common::example_binary("node").into_os_string()];
+    let keeper_args = ["--block-ms", "250", "--tests-per-block", "0"].map(String::from);
+    let net = LocalNetwork::start(&command, &dir, &keeper_args, &["--plain-http".into()]).unwrap();
+    let url = net.keeper().unwrap().url.clone();
+    let http = reqwest::Client::new();
+    let (node, other) = (&genesis.nodes[1], &genesis.nodes[2]);
+    let height =
+        || async { LedgerView::from_json(&get(&http, &url, LEDGER_PATH).await).unwrap().height };
+    let proof = |height: u64, now_ms: i64| {
+        let now = u64::try_from(now_ms).unwrap();
+        UptimeSubmission::new(node, Ipv4Addr::LOCALHOST, 30_001, height, now, &params()).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while height().await < 2 {
+        assert!(Instant::now() < deadline, "the keeper makes no blocks");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A minute old (the tolerance, 5 min scaled to 250 ms blocks, is 2 s), and forged.
+    let stale = proof(height().await, common::now_ms() - 60_000);
+    let (status, answer) = post_proof(&http, &url, node, &stale).await;
+    assert_eq!((status, answer["refused"].as_str()), (400, Some("stale_timestamp")), "{answer}");
+    let mut forged = proof(height().await, common::now_ms());
+    forged.proof = forged.proof.proof().sign(other);
+    let (status, answer) = post_proof(&http, &url, node, &forged).await;
+    assert_eq!((status, answer["refused"].as_str()), (400, Some("bad_signature")), "{answer}");
+
+    // A good one is taken (once it is made at the keeper's height); another within 30 min
+    // scaled (3.75 s) is too soon.
+    loop {
+        let (status, answer) =
+            post_proof(&http, &url, node, &proof(height().await, common::now_ms())).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(answer["refused"].as_str(), Some("ledger"), "{answer}");
+        assert!(Instant::now() < deadline, "no proof taken");
+    }
+    let (status, answer) =
+        post_proof(&http, &url, node, &proof(height().await, common::now_ms())).await;
+    assert_eq!((status, answer["refused"].as_str()), (400, Some("too_soon")), "{answer}");
+    let view = LedgerView::from_json(&get(&http, &url, LEDGER_PATH).await).unwrap();
+    let id = NodeId::from_identity(node);
+    assert!(view.node(&id).unwrap().last_uptime_proof_height.is_some());
     drop(net);
     let _ = std::fs::remove_dir_all(&dir);
 }
