@@ -1,7 +1,7 @@
 // The checks behind the sesh-node fuzz targets. Included (not compiled on its own) by
-// `fuzz_targets/{keeper_join,fetch_request,handover_messages,quorum_wire}.rs` and by
-// `crates/sesh-node/tests/fuzz_corpus.rs`, which replays the committed corpus through the same
-// code on stable Rust.
+// `fuzz_targets/{keeper_join,fetch_request,handover_messages,quorum_wire,uptime_proof}.rs` and
+// by `crates/sesh-node/tests/fuzz_corpus.rs`, which replays the committed corpus through the
+// same code on stable Rust.
 
 use std::net::Ipv4Addr;
 use std::sync::LazyLock;
@@ -261,5 +261,65 @@ pub fn quorum_wire(data: &[u8]) {
             }
         }
         assert_eq!(ballot.pending(), before);
+    }
+}
+
+/// An uptime proof as `POST /network/v1/uptime` carries it: the first byte says the form (bit 0
+/// clear: the rest is a submission's body, `UptimeSubmission::from_body`; set: a bencoded proof
+/// and its 64-byte `ed_sig` after it, `SignedProof::from_parts`). Never a panic; a proof that
+/// decodes re-encodes (`UptimeProof::encode`) to one that decodes equal, a signed proof keeps
+/// the bytes it was read from, and a body re-encodes (`to_body`) to the same submission;
+/// `accept` never panics on what was read, accepts only a proof whose signature verifies, and
+/// refuses it again at once; `Keeper::uptime` refuses and changes nothing, or applies exactly
+/// the submission's transaction, of the proof's node.
+pub fn uptime_proof(data: &[u8]) {
+    use sesh_node::obligations::UptimeSubmission;
+    use sesh_quorum::proof::{ProofRules, SignedProof, UptimeProof, accept};
+
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let signed = if selector & 1 == 0 {
+        let Ok(submission) = UptimeSubmission::from_body(rest) else { return };
+        let again = UptimeSubmission::from_body(&submission.to_body());
+        assert_eq!(again.as_ref(), Ok(&submission));
+        keeper_uptime(&submission);
+        submission.proof
+    } else {
+        let (encoded, ed_sig) = rest.split_at(rest.len().saturating_sub(64));
+        if let Ok(proof) = UptimeProof::decode(encoded) {
+            assert_eq!(UptimeProof::decode(&proof.encode()).as_ref(), Ok(&proof));
+        }
+        let Ok(signed) = SignedProof::from_parts(encoded, ed_sig) else { return };
+        assert_eq!((signed.encoded(), &signed.ed_sig()[..]), (encoded, ed_sig));
+        signed
+    };
+    let proof = signed.proof();
+    assert_eq!(UptimeProof::decode(&proof.encode()).as_ref(), Ok(proof));
+    let stamped_ms = proof.timestamp.saturating_mul(1000);
+    for rules in [ProofRules::mainnet(), ProofRules::local(500)] {
+        for now_ms in [stamped_ms, NOW_MS.unsigned_abs()] {
+            if accept(&signed, None, now_ms, &rules).is_ok() {
+                assert!(signed.verify().is_ok(), "an unsigned proof accepted");
+                assert!(accept(&signed, Some(now_ms), now_ms, &rules).is_err(), "accepted twice");
+            }
+        }
+    }
+}
+
+/// `Keeper::uptime` on a keeper where node 0 is registered, its clock at the proof's timestamp.
+fn keeper_uptime(submission: &sesh_node::obligations::UptimeSubmission) {
+    let mut keeper = Keeper::restore([21, 0], &REGISTERED, None).expect("a good log").keeper;
+    let (ledger_before, state_before) = (keeper.chain().ledger().clone(), keeper.state());
+    let now_ms = submission.proof.proof().timestamp.saturating_mul(1000);
+    match keeper.uptime(submission, now_ms) {
+        Err(_) => {
+            assert_eq!(keeper.chain().ledger().state_hash(), ledger_before.state_hash());
+            assert_eq!(keeper.state(), state_before);
+        }
+        Ok(record) => {
+            assert!(submission.proof.verify().is_ok(), "an unsigned proof taken");
+            let node = submission.proof.proof().pubkey_ed25519;
+            assert!(matches!(&submission.tx.tx, Tx::UptimeProof(p) if p.node == node));
+            assert_eq!(record, record_bytes(&submission.tx));
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/{keeper_join,fetch_request,
-//! handover_messages,quorum_wire}`) through the fuzz targets' checks, so that every input the
-//! fuzzer kept is tested on stable Rust.
+//! handover_messages,quorum_wire,uptime_proof}`) through the fuzz targets' checks, so that every
+//! input the fuzzer kept is tested on stable Rust.
 
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -30,4 +30,9 @@ fn handover_messages_corpus() {
 #[test]
 fn quorum_wire_corpus() {
     replay("quorum_wire", checks::quorum_wire);
+}
+
+#[test]
+fn uptime_proof_corpus() {
+    replay("uptime_proof", checks::uptime_proof);
 }
