@@ -52,7 +52,7 @@ use rand_core::RngCore;
 use serde_json::{Value, json};
 use sesh_identity::{Identity, NodeId};
 use sesh_network::{NetworkState, NodeRecord};
-use sesh_quorum::proof::{SignedProof, UptimeProof as LiveProof};
+use sesh_quorum::proof::{ProofTimings, SignedProof, UptimeProof as LiveProof};
 use sesh_quorum::{
     BlockHash, Decision, DecisionRules, Heights, Quorum, Reasons, ServiceNodes, StateChange,
     Subject, TestResults, Vote, WorkerInfo, decide, obligations_quorum,
@@ -65,12 +65,12 @@ use sesh_swarm::SwarmId;
 
 use crate::error::{Error, Result};
 
-/// A block of the live network, in ms.
-pub const LIVE_BLOCK_MS: u64 = 120_000;
-/// oxend's `UPTIME_PROOF_FREQUENCY`: a node sends a proof every hour.
-pub const UPTIME_PROOF_FREQUENCY_MS: u64 = 3_600_000;
-/// oxend's `UPTIME_PROOF_VALIDITY`: an older proof is missing.
-pub const UPTIME_PROOF_VALIDITY_MS: u64 = 7_500_000;
+pub use sesh_quorum::proof::LIVE_BLOCK_MS;
+/// oxend's `UPTIME_PROOF_FREQUENCY`: a node sends a proof every hour (mainnet's
+/// [`ProofTimings`], which the keeper's proof checks scale).
+pub const UPTIME_PROOF_FREQUENCY_MS: u64 = ProofTimings::mainnet().frequency_ms;
+/// oxend's `UPTIME_PROOF_VALIDITY`: an older proof is missing (mainnet's [`ProofTimings`]).
+pub const UPTIME_PROOF_VALIDITY_MS: u64 = ProofTimings::mainnet().validity_ms;
 /// oxend's `REACHABLE_MAX_FAILURE_VALIDITY`: an older failure no longer counts.
 pub const REACHABLE_MAX_FAILURE_VALIDITY_MS: u64 = 300_000;
 /// The storage server's `TESTING_BACKOFF`: a failing node is retested after this much per
@@ -110,7 +110,8 @@ pub const STORAGE_TEST_PATH: &str = "/swarm/v1/storage_test";
 /// A message a swarm member holds, for a storage test of another member.
 pub const SAMPLE_PATH: &str = "/swarm/v1/sample";
 
-/// The live timings scaled to a network's block time.
+/// The live timings scaled to a network's block time. The uptime proof's frequency and validity
+/// are mainnet's [`ProofTimings`] (by which the keeper takes proofs), scaled the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Timings {
     /// The network's block time, ms.
@@ -1132,4 +1133,19 @@ pub fn pending_json(pending: &[(u64, NodeId, StateChange, usize)]) -> Value {
         .map(|(h, w, s, n)| json!({"height": h, "worker": w.to_string(), "state": s.name(), "votes": n}))
         .collect();
     Value::Array(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proof_timings_are_the_quorum_crates() {
+        for block_ms in [0, 1, 500, 1_000, 7_919, LIVE_BLOCK_MS, 3_600_000] {
+            let (ours, proof) = (Timings::scaled(block_ms), ProofTimings::scaled(block_ms));
+            assert_eq!(ours.scale(UPTIME_PROOF_FREQUENCY_MS), proof.frequency_ms, "{block_ms}");
+            assert_eq!(ours.startup_wait_ms(), proof.validity_ms, "{block_ms}");
+        }
+        assert_eq!(Timings::scaled(500).proof_frequency_blocks(), 30);
+    }
 }
