@@ -3,6 +3,7 @@
 //! ([`client`], for the `client` and `testnet` programs), the keeper's state as nodes follow it
 //! ([`keeper`]), a local network of node processes ([`local`], for the `testnet` program and
 //! the node's tests), the simulator ([`simulate`]),
+//! the pinned chain tools and a local anvil ([`chain_tools`]),
 //! capped reads and egress-checked name resolution for untrusted peers ([`http`]), and secret
 //! and replaced files ([`files`]). Each program's `main.rs` holds its command line; what the
 //! protocol decides is in the crates (`sesh-network`, `sesh-node`, `sesh-client` and the
@@ -12,6 +13,7 @@
 // the database's and the sockets', each saying what failed in its message.
 #![allow(clippy::disallowed_methods, clippy::missing_errors_doc)]
 
+pub mod chain_tools;
 pub mod client;
 pub mod files;
 pub mod http;
