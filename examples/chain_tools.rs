@@ -8,6 +8,12 @@
 //! [`Anvil::spawn`] runs the platform's anvil binary itself (not the package's node shim, which
 //! would leave anvil running if it were killed) on 127.0.0.1 with a free port, a pinned chain id
 //! and hardfork, and kills it on drop.
+//!
+//! The Rust side talks to the chain with alloy (exactly 1.7.3, alloy-core 1.5.7: see the
+//! workspace `Cargo.toml`): [`Anvil::provider`] is an HTTP provider that signs with one of the
+//! dev accounts anvil prints at startup ([`Anvil::dev_signer`]), [`deploy`] deploys compiled
+//! bytecode, [`bytecode`] takes it from [`ChainTools::compile`]'s output, and
+//! [`snapshot`]/[`revert`] roll the chain back (`evm_snapshot`/`evm_revert`).
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read};
@@ -15,6 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
+
+use alloy::network::TransactionBuilder as _;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
 
 /// The pinned tools (`tools/chain/`), as committed.
 const PACKAGE_JSON: &str = include_str!("../tools/chain/package.json");
@@ -60,6 +72,9 @@ pub enum ChainToolsError {
     /// anvil did not start, or did not say where it listens.
     #[error("anvil did not start: {0}")]
     Anvil(String),
+    /// A JSON-RPC call to the chain failed, or its answer was not what was asked for.
+    #[error("chain: {0}")]
+    Chain(String),
     /// A file of the install could not be read or written.
     #[error("{what}: {source}")]
     Io {
@@ -264,6 +279,8 @@ fn tail(path: &Path) -> String {
 pub struct Anvil {
     child: Child,
     port: u16,
+    /// The dev accounts' private keys, as anvil printed them at startup.
+    dev_keys: Vec<String>,
 }
 
 impl Anvil {
@@ -288,7 +305,7 @@ impl Anvil {
             .map_err(|e| ChainToolsError::Anvil(format!("{}: {e}", anvil.display())))?;
         let lines = child.stdout.take().map(lines_of);
         let errors = child.stderr.take().map(lines_of);
-        let mut anvil = Self { child, port: 0 };
+        let mut anvil = Self { child, port: 0, dev_keys: Vec::new() };
         let Some(lines) = lines else {
             return Err(ChainToolsError::Anvil("no stdout".to_owned()));
         };
@@ -303,6 +320,7 @@ impl Anvil {
                         .and_then(|p| p.trim().parse().ok())
                     {
                         anvil.port = port;
+                        anvil.dev_keys = dev_keys(&seen);
                         // Keep reading its output so that a full pipe never blocks it.
                         std::thread::spawn(move || lines.iter().for_each(drop));
                         if let Some(errors) = errors {
@@ -336,6 +354,129 @@ impl Anvil {
     #[must_use]
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The private keys of the funded dev accounts, in anvil's order, as anvil itself printed
+    /// them under "Private Keys" at startup (those of the dev mnemonic `test test … junk`: the
+    /// first is account `0xf39F…2266`). Read from anvil's output rather than written down here,
+    /// so that they are whatever this anvil funded.
+    #[must_use]
+    pub fn dev_keys(&self) -> &[String] {
+        &self.dev_keys
+    }
+
+    /// A local signer for dev account `index` (0 is the first).
+    pub fn dev_signer(&self, index: usize) -> Result<PrivateKeySigner, ChainToolsError> {
+        let key = self.dev_keys.get(index).ok_or_else(|| {
+            ChainToolsError::Anvil(format!(
+                "anvil printed {} dev keys; no key {index}",
+                self.dev_keys.len()
+            ))
+        })?;
+        key.parse().map_err(|e| ChainToolsError::Anvil(format!("dev key {index}: {e}")))
+    }
+
+    /// An alloy HTTP provider for this anvil that signs (and fills nonce, gas and chain id for)
+    /// the transactions it sends with `signer`.
+    pub fn provider(&self, signer: PrivateKeySigner) -> Result<DynProvider, ChainToolsError> {
+        let url = self.url().parse().map_err(|e| ChainToolsError::Chain(format!("url: {e}")))?;
+        Ok(ProviderBuilder::new().wallet(signer).connect_http(url).erased())
+    }
+}
+
+/// The dev keys in anvil's startup output: the `(i) 0x…` lines after `Private Keys`.
+fn dev_keys(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .skip_while(|l| !l.starts_with("Private Keys"))
+        .skip(1)
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('='))
+        .map_while(|l| {
+            let (index, key) = l.split_once(' ')?;
+            (index.starts_with('(') && key.starts_with("0x")).then(|| key.trim().to_owned())
+        })
+        .collect()
+}
+
+/// The creation bytecode of contract `name` of `file` in [`ChainTools::compile`]'s output.
+pub fn bytecode(
+    compiled: &serde_json::Value,
+    file: &Path,
+    name: &str,
+) -> Result<Vec<u8>, ChainToolsError> {
+    let key = format!("{}:{name}", file.display());
+    let code = compiled
+        .get("contracts")
+        .and_then(|c| c.get(&key))
+        .and_then(|c| c.get("bytecode"))
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| ChainToolsError::Chain(format!("no bytecode for {key} in solc's output")))?;
+    hex::decode(code.trim_start_matches("0x"))
+        .map_err(|e| ChainToolsError::Chain(format!("bytecode of {key}: {e}")))
+}
+
+/// A deployed contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployed {
+    /// Its address.
+    pub address: Address,
+    /// The block that holds its deployment.
+    pub block: u64,
+}
+
+/// Deploys `bytecode` (creation code) with the ABI-encoded `constructor_args` appended, from the
+/// provider's signer, and waits for the receipt; fails if the deployment reverted.
+pub async fn deploy(
+    provider: &DynProvider,
+    bytecode: &[u8],
+    constructor_args: &[u8],
+) -> Result<Deployed, ChainToolsError> {
+    let mut code = bytecode.to_vec();
+    code.extend_from_slice(constructor_args);
+    let tx = TransactionRequest::default().with_deploy_code(code);
+    let pending = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| ChainToolsError::Chain(format!("deploying: {e}")))?;
+    let receipt = pending
+        .get_receipt()
+        .await
+        .map_err(|e| ChainToolsError::Chain(format!("deployment receipt: {e}")))?;
+    if !receipt.status() {
+        return Err(ChainToolsError::Chain(format!(
+            "deployment {} reverted",
+            receipt.transaction_hash
+        )));
+    }
+    match (receipt.contract_address, receipt.block_number) {
+        (Some(address), Some(block)) => Ok(Deployed { address, block }),
+        _ => Err(ChainToolsError::Chain(format!(
+            "deployment {} has no contract address or block",
+            receipt.transaction_hash
+        ))),
+    }
+}
+
+/// `evm_snapshot`: the id of a snapshot of the chain's state now (anvil and other dev nodes).
+pub async fn snapshot(provider: &DynProvider) -> Result<U256, ChainToolsError> {
+    provider
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .map_err(|e| ChainToolsError::Chain(format!("evm_snapshot: {e}")))
+}
+
+/// `evm_revert`: rolls the chain back to `snapshot` (blocks, state and logs after it are gone).
+/// The snapshot is used up: take a new one to revert again.
+pub async fn revert(provider: &DynProvider, snapshot: U256) -> Result<(), ChainToolsError> {
+    let reverted: bool = provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .map_err(|e| ChainToolsError::Chain(format!("evm_revert: {e}")))?;
+    if reverted {
+        Ok(())
+    } else {
+        Err(ChainToolsError::Chain(format!("evm_revert: no snapshot {snapshot}")))
     }
 }
 
