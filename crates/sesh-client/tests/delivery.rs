@@ -119,7 +119,18 @@ impl Net {
         account: [u8; 33],
         rng: &mut ChaCha20Rng,
     ) -> (Result<NodeAnswer, Error>, usize, usize) {
-        let mut d = Delivery::new(account);
+        self.drive(Delivery::new(account), paths, rng, |_| {})
+    }
+
+    /// Runs `d` to the end, `refresh` doing what a refresh does; the answer, the posts and the
+    /// refreshes it took.
+    fn drive(
+        &mut self,
+        mut d: Delivery,
+        paths: &mut Paths,
+        rng: &mut ChaCha20Rng,
+        mut refresh: impl FnMut(&mut Delivery),
+    ) -> (Result<NodeAnswer, Error>, usize, usize) {
         let (mut posts, mut refreshes) = (0, 0);
         loop {
             match d.step(&self.state, paths, |_| br#"{"method":"info","params":{}}"#.to_vec(), rng)
@@ -129,7 +140,10 @@ impl Net {
                     let reply = self.post(&url, &body, rng);
                     d.on_reply(paths, reply);
                 }
-                Step::Refresh => refreshes += 1,
+                Step::Refresh => {
+                    refreshes += 1;
+                    refresh(&mut d);
+                }
                 Step::Done(r) => return (r, posts, refreshes),
             }
             assert!(posts <= ROUNDS * ATTEMPTS, "the policy must end");
@@ -371,24 +385,9 @@ fn a_request_for_one_node_goes_to_that_node_only() {
     let mut paths = Paths::default();
     let target = *net.state.nodes().nth(3).unwrap();
     let mut run = |net: &mut Net, paths: &mut Paths| {
-        let mut d = Delivery::to_node(target);
-        let mut posts = 0;
-        loop {
-            match d.step(
-                &net.state,
-                paths,
-                |_| br#"{"method":"info","params":{}}"#.to_vec(),
-                &mut rng,
-            ) {
-                Step::Post { url, body } => {
-                    posts += 1;
-                    let reply = net.post(&url, &body, &mut rng);
-                    d.on_reply(paths, reply);
-                }
-                Step::Refresh => panic!("a request for one node never refreshes"),
-                Step::Done(r) => return (r, posts),
-            }
-        }
+        let no_refresh = |_: &mut Delivery| panic!("a request for one node never refreshes");
+        let (answer, posts, _) = net.drive(Delivery::to_node(target), paths, &mut rng, no_refresh);
+        (answer, posts)
     };
     for _ in 0..5 {
         let (answer, posts) = run(&mut net, &mut paths);
@@ -417,22 +416,9 @@ fn a_request_goes_to_the_members_it_is_given() {
     let listed: Vec<NodeRecord> =
         net.state.nodes().filter(|n| !computed.contains(&n.id)).take(2).copied().collect();
     for _ in 0..5 {
-        let mut d = Delivery::to_members(ACCOUNT, listed.clone());
-        let answer = loop {
-            match d.step(
-                &net.state,
-                &mut paths,
-                |_| br#"{"method":"info","params":{}}"#.to_vec(),
-                &mut rng,
-            ) {
-                Step::Post { url, body } => {
-                    let reply = net.post(&url, &body, &mut rng);
-                    d.on_reply(&mut paths, reply);
-                }
-                Step::Refresh => panic!("no refresh asked"),
-                Step::Done(r) => break r.unwrap(),
-            }
-        };
+        let d = Delivery::to_members(ACCOUNT, listed.clone());
+        let no_refresh = |_: &mut Delivery| panic!("no refresh asked");
+        let answer = net.drive(d, &mut paths, &mut rng, no_refresh).0.unwrap();
         assert!(listed.iter().any(|m| m.id == answer.node), "answered by a listed member");
     }
     // Misdirected twice: a refresh, then the members given after it.
@@ -440,21 +426,7 @@ fn a_request_goes_to_the_members_it_is_given() {
         net.modes.insert(m.id, Mode::Status(421));
     }
     let fresh = *net.state.nodes().find(|n| computed.contains(&n.id)).unwrap();
-    let mut d = Delivery::to_members(ACCOUNT, listed.clone());
-    let answer = loop {
-        match d.step(
-            &net.state,
-            &mut paths,
-            |_| br#"{"method":"info","params":{}}"#.to_vec(),
-            &mut rng,
-        ) {
-            Step::Post { url, body } => {
-                let reply = net.post(&url, &body, &mut rng);
-                d.on_reply(&mut paths, reply);
-            }
-            Step::Refresh => d.set_members(vec![fresh]),
-            Step::Done(r) => break r.unwrap(),
-        }
-    };
+    let d = Delivery::to_members(ACCOUNT, listed.clone());
+    let answer = net.drive(d, &mut paths, &mut rng, |d| d.set_members(vec![fresh])).0.unwrap();
     assert_eq!((answer.node, answer.status), (fresh.id, 200));
 }
