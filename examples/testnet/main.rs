@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -118,7 +119,12 @@ fn main() -> ExitCode {
                 tokio::select! {
                     biased;
                     r = run(&args) => r,
-                    () = sesh_examples::shutdown_signal() => Err("interrupted: stopped every node".to_owned()),
+                    // A signal once the network is kept is the way to stop it, not an
+                    // interruption (it may come before `run` listens for it itself).
+                    () = sesh_examples::shutdown_signal() => match KEPT.load(Ordering::SeqCst) {
+                        0 => Err("interrupted: stopped every node".to_owned()),
+                        kept => Ok(kept == 1),
+                    },
                 }
             })
         });
@@ -131,6 +137,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// 0 while the testnet runs; once it is kept up, 1 if its run was ok, 2 if not.
+static KEPT: AtomicU8 = AtomicU8::new(0);
 
 fn bar(len: usize, what: &str, hidden: bool) -> ProgressBar {
     let pb = if hidden { ProgressBar::hidden() } else { ProgressBar::new(len as u64) };
@@ -397,6 +406,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         print_report(&report);
     }
     if args.keep {
+        KEPT.store(if all_ok { 1 } else { 2 }, Ordering::SeqCst);
         if !args.json {
             println!("\nThe network is up. Its seed, for any Session client (oxend's json_rpc):");
         }
