@@ -235,7 +235,22 @@ async fn run(args: &Args) -> Result<bool, String> {
             Planned { from, to, text: format!("message {j} from account {from} to account {to}") }
         })
         .collect::<Vec<_>>();
-    let clients = (0..k).map(|_| Identity::generate(&mut rand_core::OsRng)).collect();
+    // Account i lives in swarm i (mod the swarm count), so that every swarm stores messages and
+    // each member's storage can be tested: random keys left a swarm empty one run in eight.
+    let swarms = state.map().ids().as_slice();
+    let clients = (0..k)
+        .map(|i| {
+            let want = swarms.get(i % swarms.len().max(1)).copied();
+            let mut id = Identity::generate(&mut rand_core::OsRng);
+            for _ in 0..10_000 {
+                if state.swarm_for(&id.session_id().to_bytes()) == want {
+                    break;
+                }
+                id = Identity::generate(&mut rand_core::OsRng);
+            }
+            id
+        })
+        .collect();
     let traffic =
         Arc::new(Traffic { clients, plan, sent_at: Mutex::default(), delivered: Mutex::default() });
     let (clients, plan) = (&traffic.clients, &traffic.plan);
