@@ -14,6 +14,21 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A log of the followed contract whose first topic names no event of the contract (or a
+    /// log with no topics: an anonymous event, which the contract does not emit).
+    #[error("log {at} has an unknown event topic {}", topic.map_or_else(|| "(none)".to_owned(), |t| format!("0x{}", hex::encode(t))))]
+    UnknownEvent {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// Its first topic, if it has one.
+        topic: Option<[u8; 32]>,
+    },
+    /// A follower configuration that cannot work.
+    #[error("invalid follower configuration: {why}")]
+    InvalidConfig {
+        /// What is wrong.
+        why: &'static str,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
