@@ -93,6 +93,22 @@ pub enum Error {
     /// `nan` as a fee percentage (oxend accepts it; this does not).
     #[error("fee percentage is NaN")]
     FeeNotANumber,
+
+    /// A chain kind handed over as a signed transaction: only the staking contract's events make
+    /// these ([`VerifiedTx::attested`](crate::tx::VerifiedTx::attested)).
+    #[error("transaction kind {kind} comes only from the staking contract's events, not signed")]
+    ChainOnly {
+        /// Its kind byte.
+        kind: u8,
+    },
+
+    /// [`VerifiedTx::attested`](crate::tx::VerifiedTx::attested) given a kind the chain does not
+    /// make: it needs its signatures checked.
+    #[error("transaction kind {kind} is not a chain kind: verify its signatures instead")]
+    NotAChainKind {
+        /// Its kind byte.
+        kind: u8,
+    },
 }
 
 /// What is wrong with a log or snapshot.
@@ -405,4 +421,22 @@ pub enum Rejection {
         /// Required.
         requirement: u64,
     },
+    /// No node has this BLS key.
+    #[error("no node has BLS key {bls_key}")]
+    UnknownBlsKey {
+        /// The key, as hex.
+        bls_key: String,
+    },
+    /// A registration with no contributors.
+    #[error("a registration needs at least its operator's stake")]
+    NoContributors,
+    /// An address listed twice among a registration's contributors.
+    #[error("{address} is listed twice among the contributors")]
+    DuplicateContributor {
+        /// The address.
+        address: Address,
+    },
+    /// A zero staking requirement.
+    #[error("the staking requirement cannot be zero")]
+    ZeroRequirement,
 }

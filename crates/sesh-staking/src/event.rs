@@ -129,4 +129,10 @@ pub enum Event {
         /// The new height.
         height: u64,
     },
+    /// The staking requirement of nodes registered from now on changed (the contract's
+    /// `StakingRequirementUpdated`).
+    StakingRequirementChanged {
+        /// Atomic units.
+        requirement: u64,
+    },
 }

@@ -189,7 +189,11 @@ impl Journal {
             rest.split_first_chunk::<8>().ok_or(damaged(LogProblem::Truncated))?;
         let ledger: Ledger =
             postcard::from_bytes(state).map_err(|_| damaged(LogProblem::Snapshot))?;
-        if ledger.params() != params {
+        // The staking requirement is the chain's to change (`Tx::SetStakingRequirement`): a
+        // snapshot's may differ from the one the network started with.
+        let mut expected = params.clone();
+        expected.staking_requirement = ledger.params().staking_requirement;
+        if *ledger.params() != expected {
             return Err(damaged(LogProblem::Snapshot));
         }
         Ok(Self { ledger, log_len: u64::from_le_bytes(*log_len) })

@@ -144,6 +144,27 @@ impl Address {
     pub fn from_identity(identity: &sesh_identity::Identity) -> Self {
         Self(identity.ed25519_public_key().to_bytes())
     }
+
+    /// The address of a 20-byte EVM account (a staker on the staking contract): 12 zero bytes,
+    /// then the EVM address, as the ABI pads an `address` into a 32-byte word. Ed25519 accounts
+    /// keep their 32-byte keys; a key that starts with 12 zero bytes is not one anyone can find.
+    pub fn from_evm(evm: [u8; 20]) -> Self {
+        let mut bytes = [0u8; 32];
+        if let Some(tail) = bytes.last_chunk_mut::<20>() {
+            *tail = evm;
+        }
+        Self(bytes)
+    }
+
+    /// The EVM address this is, if it is one (its first 12 bytes are zero): the way back from
+    /// [`Address::from_evm`].
+    pub fn evm(&self) -> Option<[u8; 20]> {
+        let (pad, evm) = self.0.split_first_chunk::<12>()?;
+        if pad.iter().any(|b| *b != 0) {
+            return None;
+        }
+        evm.try_into().ok()
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +207,16 @@ mod tests {
         assert!(a < b);
         assert!(b > a);
         assert_eq!(a.cmp(&a), core::cmp::Ordering::Equal);
+    }
+
+    #[test]
+    fn evm_addresses_round_trip() {
+        let evm: [u8; 20] = core::array::from_fn(|i| u8::try_from(i + 1).unwrap_or(0));
+        let a = Address::from_evm(evm);
+        assert_eq!(&a.as_bytes()[..12], &[0u8; 12]);
+        assert_eq!(&a.as_bytes()[12..], &evm);
+        assert_eq!(a.evm(), Some(evm));
+        assert_eq!(Address::from_bytes([1; 32]).evm(), None);
+        assert_eq!(Address::from_evm([0; 20]).evm(), Some([0; 20]));
     }
 }

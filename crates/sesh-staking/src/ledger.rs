@@ -11,7 +11,8 @@ use crate::keys::{Address, BlsKey, NodeId};
 use crate::node::{Contributor, Node, NodeStatus, Phase, RemovalReason, Reservation, credit_as};
 use crate::params::{MinimumRule, Params};
 use crate::tx::{
-    ByContributor, Contribute, Liquidate, QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
+    ByContributor, ChainExit, ChainRegister, ChainRequestExit, Contribute, Liquidate,
+    QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
 };
 
 /// Stake on its way back to its staker.
@@ -186,6 +187,13 @@ impl Ledger {
 
     /// Applies a verified transaction at the current height and returns what changed.
     ///
+    /// The chain kinds follow oxend's handling of the staking contract's events
+    /// (`service_node_list.cpp`, `process_confirmed_event`): a [`Tx::ChainRegister`] is checked
+    /// as oxend checks an L2 registration and is active at once; a [`Tx::ChainRequestExit`] sets
+    /// the unlock height; a [`Tx::ChainExit`] removes a node that has left (or asked to) and queues
+    /// its stake, less the penalty the contract took when it returned less than the stake; a
+    /// [`Tx::SetStakingRequirement`] sets the full stake of nodes registered from now on.
+    ///
     /// # Errors
     /// [`Error::TxRejected`] with the rule it broke; the ledger is then exactly as before.
     pub fn apply(&mut self, tx: &VerifiedTx) -> Result<Vec<Event>, Error> {
@@ -202,6 +210,16 @@ impl Ledger {
             Tx::Liquidate(l) => self.liquidate(l, &mut events)?,
             Tx::UptimeProof(p) => self.uptime_proof(p, &mut events)?,
             Tx::AdvanceHeight(h) => self.advance(*h, &mut events)?,
+            Tx::ChainRegister(r) => self.chain_register(r, &mut events)?,
+            Tx::ChainRequestExit(e) => self.chain_request_exit(e, &mut events)?,
+            Tx::ChainExit(e) => self.chain_exit(e, &mut events)?,
+            Tx::SetStakingRequirement(r) => {
+                if *r == 0 {
+                    return reject(Rejection::ZeroRequirement);
+                }
+                self.params.staking_requirement = *r;
+                events.push(Event::StakingRequirementChanged { requirement: *r });
+            }
         }
         Ok(events)
     }
@@ -287,6 +305,13 @@ impl Ledger {
         match node.contributors.iter().position(|c| c.address == *address) {
             Some(i) => Ok(i),
             None => reject(Rejection::NotAContributor { address: *address }),
+        }
+    }
+
+    fn node_by_bls(&self, bls_key: &BlsKey) -> Result<NodeId, Error> {
+        match self.bls_keys.get(bls_key) {
+            Some(id) => Ok(*id),
+            None => reject(Rejection::UnknownBlsKey { bls_key: bls_key.to_string() }),
         }
     }
 
@@ -728,6 +753,201 @@ impl Ledger {
             self.queue_return(address, amount, id, release_height, events);
         }
         self.purges.insert((release_height, id));
+        Ok(())
+    }
+
+    // ---- the staking contract's events ----
+
+    /// `NewServiceNodeV2`, with oxend's checks of an L2 registration
+    /// (`validate_ethereum_registration`, `check_service_node_stakes` at `ETH_BLS`).
+    fn chain_register(&mut self, r: &ChainRegister, events: &mut Vec<Event>) -> Result<(), Error> {
+        let p = &self.params;
+        let requirement = p.staking_requirement;
+        if self.nodes.contains_key(&r.node) {
+            return reject(Rejection::NodeAlreadyRegistered { node: r.node });
+        }
+        if r.bls_key.as_bytes().iter().all(|b| *b == 0) {
+            return reject(Rejection::ZeroBlsKey);
+        }
+        if let Some(holder) = self.bls_keys.get(&r.bls_key) {
+            return reject(Rejection::BlsKeyInUse { node: *holder });
+        }
+        if r.fee_bp > p.max_fee_bp {
+            return reject(Rejection::FeeTooHigh { fee_bp: r.fee_bp, max: p.max_fee_bp });
+        }
+        if r.contributors.is_empty() {
+            return reject(Rejection::NoContributors);
+        }
+        if r.contributors.len() > p.max_contributors {
+            return reject(Rejection::TooManyContributors {
+                count: r.contributors.len(),
+                max: p.max_contributors,
+            });
+        }
+        let mut seen = BTreeSet::new();
+        let mut remaining = requirement;
+        for (index, c) in r.contributors.iter().enumerate() {
+            if !seen.insert(c.address) {
+                return reject(Rejection::DuplicateContributor { address: c.address });
+            }
+            // The operator at least a quarter (rounded down), the others anything but zero.
+            let minimum = if index == 0 { (requirement / 4).max(1) } else { 1 };
+            if c.amount < minimum {
+                return reject(Rejection::StakeBelowMinimum { index, amount: c.amount, minimum });
+            }
+            if c.amount > remaining {
+                return reject(Rejection::StakeAboveRemaining {
+                    index,
+                    amount: c.amount,
+                    remaining,
+                });
+            }
+            remaining -= c.amount;
+        }
+        if remaining != 0 {
+            return reject(Rejection::RegistrationNotFull {
+                contributed: requirement - remaining,
+                requirement,
+            });
+        }
+
+        let h = self.height;
+        let contributors: Vec<Contributor> = r
+            .contributors
+            .iter()
+            .map(|c| Contributor {
+                address: c.address,
+                beneficiary: c.beneficiary,
+                amount: c.amount,
+                last_contribution_height: h,
+            })
+            .collect();
+        let operator = contributors.first().map_or(Address::from_bytes([0; 32]), |c| c.address);
+        let node = Node {
+            id: r.node,
+            bls_key: r.bls_key,
+            fee_bp: r.fee_bp,
+            staking_requirement: requirement,
+            contributors,
+            reservations: Vec::new(),
+            phase: Phase::Awaiting,
+            registration_height: h,
+            activation_height: None,
+            active_since_height: None,
+            last_decommission_height: 0,
+            decommission_count: 0,
+            recommission_credit: 0,
+            requested_unlock_height: None,
+            last_uptime_proof_height: None,
+            last_state_change_height: h,
+        };
+        self.bls_keys.insert(r.bls_key, r.node);
+        self.nodes.insert(r.node, node);
+        self.totals.deposited += u128::from(requirement);
+        self.totals.staked += u128::from(requirement);
+        events.push(Event::Registered { node: r.node, operator });
+        for c in &r.contributors {
+            events.push(Event::Contributed {
+                node: r.node,
+                contributor: c.address,
+                amount: c.amount,
+            });
+        }
+        self.activate_if_full(r.node, events);
+        Ok(())
+    }
+
+    /// `ServiceNodeExitRequest`: as oxend, the node must be registered, in service and not
+    /// already unlocking. The contract checked the caller and the small-contributor delay (in
+    /// its own time); the ledger still asks that the caller be a contributor.
+    fn chain_request_exit(
+        &mut self,
+        e: &ChainRequestExit,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let id = self.node_by_bls(&e.bls_key)?;
+        let node = self.node_or_reject(&id)?;
+        if !matches!(node.phase, Phase::Active | Phase::Decommissioned) {
+            return reject(Rejection::NotServing { status: node.status() });
+        }
+        if let Some(unlock_height) = node.requested_unlock_height {
+            return reject(Rejection::ExitAlreadyRequested { unlock_height });
+        }
+        Self::contributor_index(node, &e.contributor)?;
+        let unlock_height = self.height.saturating_add(self.params.unlock_blocks);
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.requested_unlock_height = Some(unlock_height);
+        }
+        self.unlocks.insert((unlock_height, id));
+        events.push(Event::ExitRequested { node: id, unlock_height });
+        Ok(())
+    }
+
+    /// `ServiceNodeExit` (after `ServiceNodeLiquidated` when it is a liquidation): the contract
+    /// removed the node and returned `returned`; the rest of the stake was its penalty.
+    fn chain_exit(&mut self, e: &ChainExit, events: &mut Vec<Event>) -> Result<(), Error> {
+        let id = self.node_by_bls(&e.bls_key)?;
+        let node = self.node_or_reject(&id)?;
+        let total = node.total_contributed();
+        // oxend returns at most the stake when the event names more.
+        let returned = e.returned.min(total);
+        let penalty = total - returned;
+        let h = self.height;
+        let removed = match node.phase {
+            Phase::Removed { reason, at, liquidation_height } => {
+                Some((reason, at, liquidation_height))
+            }
+            // The contract let a node that asked to leave go by its own clock (the wait after a
+            // request, or the network's signature); it leaves now.
+            Phase::Active | Phase::Decommissioned
+                if penalty == 0 && node.requested_unlock_height.is_some() =>
+            {
+                None
+            }
+            _ => return reject(Rejection::NotRemoved { status: node.status() }),
+        };
+        if penalty == 0 {
+            let was_active = node.is_active();
+            if was_active {
+                self.active = self.active.saturating_sub(1);
+            }
+            self.return_stakes(id, h.saturating_add(1), events);
+            events.push(Event::Exited { node: id });
+            return Ok(());
+        }
+        let Some((reason, removed_at, liquidation_height)) = removed else {
+            return reject(Rejection::NotRemoved { status: node.status() });
+        };
+        if reason == RemovalReason::Exited && h < liquidation_height {
+            return reject(Rejection::LiquidationTooEarly { from: liquidation_height });
+        }
+        let operator_stake = node.contributors.first().map_or(0, |x| x.amount);
+        if penalty > operator_stake {
+            return reject(Rejection::PenaltyExceedsOperatorStake { penalty, operator_stake });
+        }
+        // The penalty's split, as far as the ledger knows the contract's ratios.
+        let liquidator_amount = match self.params.liquidation.and_then(|r| r.split(total)) {
+            Some((to_liquidator, _, _)) => to_liquidator.min(penalty),
+            None => 0,
+        };
+        let release_height =
+            removed_at.saturating_add(self.params.penalty_lock_blocks).max(h.saturating_add(1));
+        if let Some(node) = self.nodes.get_mut(&id)
+            && let Some(operator) = node.contributors.first_mut()
+        {
+            operator.amount -= penalty;
+        }
+        self.totals.staked -= u128::from(penalty);
+        self.totals.penalties += u128::from(penalty);
+        events.push(Event::Liquidated {
+            node: id,
+            liquidator: e.liquidator.unwrap_or(Address::from_bytes([0; 32])),
+            liquidator_amount,
+            pool_amount: penalty - liquidator_amount,
+            returned,
+        });
+        self.return_stakes(id, release_height, events);
+        events.push(Event::Exited { node: id });
         Ok(())
     }
 

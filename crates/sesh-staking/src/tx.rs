@@ -5,6 +5,13 @@
 //! it, the node itself, or a quorum of active nodes. Signatures are Ed25519 under ZIP-215's
 //! cofactored rule, so verifying a batch accepts exactly what verifying one by one does.
 //!
+//! The chain kinds ([`Tx::ChainRegister`], [`Tx::ChainRequestExit`], [`Tx::ChainExit`],
+//! [`Tx::SetStakingRequirement`]) are the staking contract's events: the EVM chain authenticated
+//! their sender (`msg.sender`) and moved the tokens, so they carry no account signature. They
+//! become [`VerifiedTx`] only through [`VerifiedTx::attested`], by a caller that read them off the
+//! contract; [`SignedTx::verify`] refuses them, so no one can hand them to a ledger as signed
+//! transactions.
+//!
 //! ```
 //! use sesh_identity::{Identity, Seed};
 //! use sesh_staking::tx::{Contribute, SignedTx, Tx};
@@ -126,6 +133,55 @@ pub struct UptimeProof {
     pub height: u64,
 }
 
+/// One staker of a [`ChainRegister`]: `((addr, beneficiary), stakedAmount)` of the contract's
+/// `Contributor`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainStake {
+    /// The staker (an EVM address, [`Address::from_evm`]).
+    pub address: Address,
+    /// Who receives its rewards.
+    pub beneficiary: Address,
+    /// Atomic units staked.
+    pub amount: u64,
+}
+
+/// A node the staking contract registered fully staked (`NewServiceNodeV2`): it is active at
+/// once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainRegister {
+    /// The node (`serviceNodePubkey`).
+    pub node: NodeId,
+    /// Its BLS key.
+    pub bls_key: BlsKey,
+    /// Operator fee, basis points.
+    pub fee_bp: u16,
+    /// The stakers, the operator first; their amounts sum to the staking requirement.
+    pub contributors: Vec<ChainStake>,
+    /// The node's Ed25519 signature over [`ChainRegister::node_message`].
+    pub node_signature: [u8; 64],
+}
+
+/// A contributor's exit request on the contract (`ServiceNodeExitRequest`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainRequestExit {
+    /// The node, by its BLS key (as the event names it).
+    pub bls_key: BlsKey,
+    /// The contributor who asked (the contract checked it is one).
+    pub contributor: Address,
+}
+
+/// A node the contract removed, returning `returned` of its stake (`ServiceNodeExit`; after a
+/// `ServiceNodeLiquidated` the difference is the liquidation penalty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainExit {
+    /// The node, by its BLS key.
+    pub bls_key: BlsKey,
+    /// Atomic units returned to the contributors.
+    pub returned: u64,
+    /// Who liquidated it, when the exit is a liquidation.
+    pub liquidator: Option<Address>,
+}
+
 /// A transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -153,6 +209,14 @@ pub enum Tx {
     UptimeProof(UptimeProof),
     /// The next block: the ledger's height advances to this.
     AdvanceHeight(u64),
+    /// The contract registered a node, fully staked (chain kind).
+    ChainRegister(ChainRegister),
+    /// A contributor asked the contract for the node to leave (chain kind).
+    ChainRequestExit(ChainRequestExit),
+    /// The contract removed a node and returned its stake, less any penalty (chain kind).
+    ChainExit(ChainExit),
+    /// The contract's staking requirement for new nodes changed (chain kind).
+    SetStakingRequirement(u64),
 }
 
 /// A transaction with the signature of the party that issued it (none for quorum decisions,
@@ -173,6 +237,27 @@ impl VerifiedTx {
     /// The transaction.
     pub fn tx(&self) -> &Tx {
         &self.0
+    }
+
+    /// A chain kind ([`Tx::is_chain_kind`]) read off the staking contract's events. The caller
+    /// vouches that the chain authenticated it: the EVM checked its sender (`msg.sender`) and
+    /// moved its tokens, so it carries no account signature. What it does carry is checked here:
+    /// the node's own Ed25519 signature on a [`Tx::ChainRegister`] (over
+    /// [`ChainRegister::node_message`], as oxend checks it).
+    ///
+    /// # Errors
+    /// [`Error::NotAChainKind`] for any other kind (those need [`SignedTx::verify`]);
+    /// [`Error::BadSignature`] naming the node whose signature fails.
+    pub fn attested(tx: Tx) -> Result<Self, Error> {
+        match &tx {
+            Tx::ChainRegister(r) => {
+                let message = ChainRegister::node_message(&r.node, &r.bls_key);
+                verify_one(r.node.as_bytes(), &message, &r.node_signature)?;
+            }
+            Tx::ChainRequestExit(_) | Tx::ChainExit(_) | Tx::SetStakingRequirement(_) => {}
+            other => return Err(Error::NotAChainKind { kind: other.kind() }),
+        }
+        Ok(Self(tx))
     }
 }
 
@@ -257,10 +342,15 @@ mod kind {
     pub(super) const LIQUIDATE: u8 = 9;
     pub(super) const UPTIME_PROOF: u8 = 10;
     pub(super) const ADVANCE_HEIGHT: u8 = 11;
+    pub(super) const CHAIN_REGISTER: u8 = 12;
+    pub(super) const CHAIN_REQUEST_EXIT: u8 = 13;
+    pub(super) const CHAIN_EXIT: u8 = 14;
+    pub(super) const SET_STAKING_REQUIREMENT: u8 = 15;
 }
 
 impl Tx {
-    fn kind(&self) -> u8 {
+    /// The kind byte of its encoding (1 register … 11 height advance, 12–15 the chain kinds).
+    pub fn kind(&self) -> u8 {
         match self {
             Self::Register(_) => kind::REGISTER,
             Self::Contribute(_) => kind::CONTRIBUTE,
@@ -273,7 +363,23 @@ impl Tx {
             Self::Liquidate(_) => kind::LIQUIDATE,
             Self::UptimeProof(_) => kind::UPTIME_PROOF,
             Self::AdvanceHeight(_) => kind::ADVANCE_HEIGHT,
+            Self::ChainRegister(_) => kind::CHAIN_REGISTER,
+            Self::ChainRequestExit(_) => kind::CHAIN_REQUEST_EXIT,
+            Self::ChainExit(_) => kind::CHAIN_EXIT,
+            Self::SetStakingRequirement(_) => kind::SET_STAKING_REQUIREMENT,
         }
+    }
+
+    /// Whether it is a chain kind: one only the staking contract's events make
+    /// ([`VerifiedTx::attested`]).
+    pub fn is_chain_kind(&self) -> bool {
+        matches!(
+            self,
+            Self::ChainRegister(_)
+                | Self::ChainRequestExit(_)
+                | Self::ChainExit(_)
+                | Self::SetStakingRequirement(_)
+        )
     }
 
     /// The key whose signature the transaction needs, if any (quorum decisions carry votes
@@ -290,7 +396,11 @@ impl Tx {
             Self::Decommission(_)
             | Self::Recommission(_)
             | Self::Deregister(_)
-            | Self::AdvanceHeight(_) => None,
+            | Self::AdvanceHeight(_)
+            | Self::ChainRegister(_)
+            | Self::ChainRequestExit(_)
+            | Self::ChainExit(_)
+            | Self::SetStakingRequirement(_) => None,
         }
     }
 
@@ -340,6 +450,34 @@ impl Tx {
                 w.u64(p.height);
             }
             Self::AdvanceHeight(h) => w.u64(*h),
+            Self::ChainRegister(r) => {
+                w.bytes(r.node.as_bytes());
+                w.bytes(r.bls_key.as_bytes());
+                w.u16(r.fee_bp);
+                w.count(r.contributors.len());
+                for c in &r.contributors {
+                    w.bytes(c.address.as_bytes());
+                    w.bytes(c.beneficiary.as_bytes());
+                    w.u64(c.amount);
+                }
+                w.bytes(&r.node_signature);
+            }
+            Self::ChainRequestExit(e) => {
+                w.bytes(e.bls_key.as_bytes());
+                w.bytes(e.contributor.as_bytes());
+            }
+            Self::ChainExit(e) => {
+                w.bytes(e.bls_key.as_bytes());
+                w.u64(e.returned);
+                match &e.liquidator {
+                    None => w.u8(0),
+                    Some(l) => {
+                        w.u8(1);
+                        w.bytes(l.as_bytes());
+                    }
+                }
+            }
+            Self::SetStakingRequirement(r) => w.u64(*r),
         }
         w.0
     }
@@ -412,10 +550,55 @@ impl Tx {
                 height: r.u64("a height")?,
             }),
             kind::ADVANCE_HEIGHT => Self::AdvanceHeight(r.u64("a height")?),
+            kind::CHAIN_REGISTER => {
+                let node = NodeId::from_bytes(r.take("a node id")?);
+                let bls_key = BlsKey::from_bytes(r.take("a BLS key")?);
+                let fee_bp = r.u16("a fee")?;
+                let n = r.count("a contributor count")?;
+                let mut contributors = Vec::with_capacity(n);
+                for _ in 0..n {
+                    contributors.push(ChainStake {
+                        address: Address::from_bytes(r.take("a contributor address")?),
+                        beneficiary: Address::from_bytes(r.take("a beneficiary")?),
+                        amount: r.u64("an amount")?,
+                    });
+                }
+                let node_signature = r.take("the node's signature")?;
+                Self::ChainRegister(ChainRegister {
+                    node,
+                    bls_key,
+                    fee_bp,
+                    contributors,
+                    node_signature,
+                })
+            }
+            kind::CHAIN_REQUEST_EXIT => Self::ChainRequestExit(ChainRequestExit {
+                bls_key: BlsKey::from_bytes(r.take("a BLS key")?),
+                contributor: Address::from_bytes(r.take("a contributor address")?),
+            }),
+            kind::CHAIN_EXIT => {
+                let bls_key = BlsKey::from_bytes(r.take("a BLS key")?);
+                let returned = r.u64("an amount")?;
+                let flag_at = r.at;
+                let liquidator = match r.u8("a liquidator flag")? {
+                    0 => None,
+                    1 => Some(Address::from_bytes(r.take("a liquidator address")?)),
+                    _ => {
+                        return Err(Error::Decode {
+                            offset: flag_at,
+                            why: "a liquidator flag of 0 or 1",
+                        });
+                    }
+                };
+                Self::ChainExit(ChainExit { bls_key, returned, liquidator })
+            }
+            kind::SET_STAKING_REQUIREMENT => {
+                Self::SetStakingRequirement(r.u64("a staking requirement")?)
+            }
             _ => {
                 return Err(Error::Decode {
                     offset: kind_at,
-                    why: "a transaction kind from 1 to 11",
+                    why: "a transaction kind from 1 to 15",
                 });
             }
         };
@@ -519,6 +702,18 @@ pub enum DecisionKind {
     Liquidate = kind::LIQUIDATE,
 }
 
+impl ChainRegister {
+    /// What the node signs for a registration on the staking contract, as oxend checks it
+    /// (`get_eth_registration_message_for_signing`): its Ed25519 key then its BLS key, 96
+    /// bytes, no domain tag.
+    pub fn node_message(node: &NodeId, bls_key: &BlsKey) -> Vec<u8> {
+        let mut m = Vec::with_capacity(96);
+        m.extend_from_slice(node.as_bytes());
+        m.extend_from_slice(bls_key.as_bytes());
+        m
+    }
+}
+
 impl Register {
     /// What the node signs to prove the operator controls it: a domain tag, the network id, the
     /// node id, the BLS key and the operator.
@@ -563,6 +758,9 @@ impl SignedTx {
 
     /// Every (key, message, signature) this transaction needs to verify.
     fn checks(&self, params: &Params) -> Result<Vec<Check>, Error> {
+        if self.tx.is_chain_kind() {
+            return Err(Error::ChainOnly { kind: self.tx.kind() });
+        }
         let mut checks = Vec::new();
         match (self.tx.signer(), self.signature) {
             (Some(signer), Some(signature)) => {
