@@ -1,7 +1,7 @@
 //! The log decoder: topics against the live signatures written out by hand, round trips through
 //! alloy's encoder, strictness, and no panic on any bytes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-#![allow(clippy::panic)]
+#![allow(clippy::panic, clippy::cast_possible_truncation)]
 
 use alloy_primitives::{U256, keccak256};
 use proptest::prelude::*;
