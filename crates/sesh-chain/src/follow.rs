@@ -114,6 +114,22 @@ pub enum Request {
     Headers(Vec<u64>),
 }
 
+/// Short: `eth_blockNumber`, `eth_getLogs 101..=200`, `headers of 3 blocks (101..=200)`.
+impl core::fmt::Display for Request {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Tip => write!(f, "eth_blockNumber"),
+            Self::Logs { from, to, .. } => write!(f, "eth_getLogs {from}..={to}"),
+            Self::Headers(blocks) => match (blocks.first(), blocks.last()) {
+                (Some(first), Some(last)) => {
+                    write!(f, "headers of {} blocks ({first}..={last})", blocks.len())
+                }
+                _ => write!(f, "no headers"),
+            },
+        }
+    }
+}
+
 /// The caller's answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -322,10 +338,11 @@ impl Follower {
     /// would not parse): nothing changes but the next `eth_getLogs` range, halved after a failed
     /// one. Returns [`Step::Retry`] with `reason`.
     pub fn failed(&mut self, reason: &str) -> Step {
+        let what = self.poll().map_or_else(|| "nothing".to_owned(), |r| r.to_string());
         if matches!(self.phase, Phase::Logs) {
             self.range = (self.range / 2).max(1);
         }
-        Step::Retry { reason: format!("{:?} failed: {reason}", self.poll()) }
+        Step::Retry { reason: format!("{what} failed: {reason}") }
     }
 
     /// Takes an answer.

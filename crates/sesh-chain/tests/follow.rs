@@ -41,7 +41,7 @@ struct Chain {
 }
 
 fn event(n: u8) -> ContractEvent {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         ContractEvent::ExitRequest {
             id: u64::from(n),
             initiator: EvmAddress([n; 20]),
