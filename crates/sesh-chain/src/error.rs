@@ -29,6 +29,75 @@ pub enum Error {
         /// What is wrong.
         why: &'static str,
     },
+    /// An amount of the event that does not fit the ledger's `u64` atomic units.
+    #[error("event {at}: {what} {amount} does not fit in 64 bits")]
+    AmountTooLarge {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// Which amount.
+        what: &'static str,
+        /// The amount.
+        amount: crate::event::U256,
+    },
+    /// An event naming a node id that no followed `NewServiceNodeV2` registered (or that has
+    /// exited).
+    #[error("event {at}: no node {id} on the contract")]
+    UnknownNodeId {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The contract's node id.
+        id: u64,
+    },
+    /// An event whose BLS key is not the one its node id was registered with.
+    #[error("event {at}: node {id} was registered with another BLS key")]
+    NodeIdKeyMismatch {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The contract's node id.
+        id: u64,
+    },
+    /// A registration with a node id the contract already holds.
+    #[error("event {at}: node id {id} is already registered")]
+    DuplicateNodeId {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The contract's node id.
+        id: u64,
+    },
+    /// A `NetworkTransaction` carrying a transaction that is not a node-side decision.
+    #[error(
+        "event {at}: a network transaction of kind {kind} (only quorum decisions and uptime proofs come this way)"
+    )]
+    NotANetworkDecision {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The transaction's kind byte.
+        kind: u8,
+    },
+    /// A transaction of the event that does not decode, or whose signatures do not verify.
+    #[error("event {at}: {source}")]
+    Transaction {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// What is wrong with it.
+        source: sesh_staking::Error,
+    },
+    /// The ledger refused the event's transaction; it changed nothing.
+    #[error("event {at} refused by the ledger: {source}")]
+    Refused {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The ledger's verdict.
+        source: sesh_staking::Error,
+    },
+    /// A height given to the ledger out of turn.
+    #[error("the ledger's next height is {expected}, not {got}")]
+    HeightNotNext {
+        /// The next height.
+        expected: u64,
+        /// The height given.
+        got: u64,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
