@@ -932,9 +932,7 @@ impl Ledger {
         };
         let release_height =
             removed_at.saturating_add(self.params.penalty_lock_blocks).max(h.saturating_add(1));
-        if let Some(node) = self.nodes.get_mut(&id)
-            && let Some(operator) = node.contributors.first_mut()
-        {
+        if let Some(operator) = self.nodes.get_mut(&id).and_then(|n| n.contributors.first_mut()) {
             operator.amount -= penalty;
         }
         self.totals.staked -= u128::from(penalty);

@@ -257,3 +257,126 @@ fn the_requirement_changes_for_new_nodes_and_snapshots_still_open() {
     let mut w = World::new(Params::testnet(REQ));
     assert_eq!(refused(&mut w, Tx::SetStakingRequirement(0)), Rejection::ZeroRequirement);
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Register { node: u32, split: Vec<u8> },
+        RequestExit { node: u32, who: u8 },
+        Exit { node: u32, returned_percent: u8, liquidator: bool },
+        Requirement { times: u8 },
+        Advance { blocks: u8 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => (1..6u32, proptest::collection::vec(0..4u8, 0..12), any::<bool>()).prop_map(
+                |(node, split, plausible)| {
+                    // Mostly stakes that can fill a node; sometimes anything.
+                    let split = if plausible {
+                        split.iter().take(4).map(|w| w + 1).collect()
+                    } else {
+                        split
+                    };
+                    Op::Register { node, split }
+                }
+            ),
+            3 => (1..6u32, 0..5u8).prop_map(|(node, who)| Op::RequestExit { node, who }),
+            3 => (1..6u32, prop_oneof![Just(100u8), 0..120u8], any::<bool>()).prop_map(
+                |(node, returned_percent, liquidator)| {
+                    Op::Exit { node, returned_percent, liquidator }
+                }
+            ),
+            1 => (0..3u8).prop_map(|times| Op::Requirement { times }),
+            3 => (0..40u8).prop_map(|blocks| Op::Advance { blocks }),
+        ]
+    }
+
+    /// Stakes from `split` (weights of contributors 1..): some sum to the requirement, some not.
+    fn stakes(requirement: u64, split: &[u8]) -> Vec<(u8, u64)> {
+        let total: u64 = split.iter().map(|w| u64::from(*w)).sum();
+        if total == 0 {
+            return vec![];
+        }
+        let mut out: Vec<(u8, u64)> = split
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (u8::try_from(i + 1).unwrap(), requirement / total * u64::from(*w)))
+            .collect();
+        let given: u64 = out.iter().map(|(_, a)| a).sum();
+        if let Some(first) = out.first_mut() {
+            first.1 += requirement - given;
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn chain_kinds_never_panic_conserve_tokens_and_replay(
+            ops in proptest::collection::vec(op(), 1..60)
+        ) {
+            let mut params = Params::testnet(REQ);
+            params.unlock_blocks = 10;
+            params.exit_buffer_blocks = 5;
+            let mut w = World::new(params.clone());
+            let mut journal = Journal::new(params.clone());
+            let mut log = Vec::new();
+            for op in ops {
+                let txs = match op {
+                    Op::Register { node, split } => {
+                        let requirement = w.ledger.params().staking_requirement;
+                        vec![register(node, &stakes(requirement, &split))]
+                    }
+                    Op::RequestExit { node, who } => vec![Tx::ChainRequestExit(ChainRequestExit {
+                        bls_key: bls(node),
+                        contributor: evm(who),
+                    })],
+                    Op::Exit { node, returned_percent, liquidator } => {
+                        let stake = w.ledger.node(&node_id(node)).map_or(REQ, |n| {
+                            n.contributors().iter().map(|c| c.amount).sum()
+                        });
+                        vec![Tx::ChainExit(ChainExit {
+                            bls_key: bls(node),
+                            returned: stake / 100 * u64::from(returned_percent),
+                            liquidator: liquidator.then(|| evm(9)),
+                        })]
+                    }
+                    Op::Requirement { times } => {
+                        vec![Tx::SetStakingRequirement(REQ * u64::from(times))]
+                    }
+                    Op::Advance { blocks } => (1..=u64::from(blocks))
+                        .map(|i| Tx::AdvanceHeight(w.ledger.height() + i))
+                        .collect(),
+                };
+                for tx in txs {
+                    let result = match &tx {
+                        Tx::AdvanceHeight(_) => w.apply(&tx.clone().unsigned()),
+                        _ => attest(&mut w, tx.clone()),
+                    };
+                    let verified = match &tx {
+                        Tx::AdvanceHeight(_) => tx.clone().unsigned().verify(&params).unwrap(),
+                        _ => VerifiedTx::attested(tx.clone()).unwrap(),
+                    };
+                    let logged = journal.apply_verified(&tx.clone().unsigned(), &verified);
+                    prop_assert_eq!(result.is_ok(), logged.is_ok());
+                    if let Ok((_, record)) = logged {
+                        log.extend_from_slice(&record);
+                    }
+                    prop_assert_eq!(journal.ledger().state_hash(), w.ledger.state_hash());
+                }
+            }
+            let replayed = Journal::open(params.clone(), None, &log).unwrap();
+            prop_assert!(replayed.damage.is_none());
+            prop_assert_eq!(replayed.journal.ledger().state_hash(), w.ledger.state_hash());
+            let snapshot = journal.snapshot();
+            let reopened = Journal::open(params, Some(&snapshot), &log).unwrap();
+            prop_assert_eq!(reopened.journal.ledger().state_hash(), w.ledger.state_hash());
+        }
+    }
+}
