@@ -64,9 +64,9 @@ pub enum Error {
         /// The contract's node id.
         id: u64,
     },
-    /// A `NetworkTransaction` carrying a transaction that is not a node-side decision.
+    /// A `NetworkTransaction` carrying a transaction that is not a quorum decision.
     #[error(
-        "event {at}: a network transaction of kind {kind} (only quorum decisions and uptime proofs come this way)"
+        "event {at}: a network transaction of kind {kind} (only quorum decisions come this way)"
     )]
     NotANetworkDecision {
         /// Where the log is.

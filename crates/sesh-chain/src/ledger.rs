@@ -71,11 +71,21 @@
 //! - `RewardsBalanceUpdated` and `RewardsClaimed` map to nothing, as in oxend: rewards are the
 //!   ledger's followers' own computation.
 //! - `NetworkTransaction` → the [`SignedTx`] it carries, decoded and verified by every follower
-//!   (the chain does not check it). Only node-side decisions may come this way: quorum
-//!   decommissions, recommissions and deregistrations, whose votes' signatures are checked,
-//!   and uptime proofs. Stake moves only through the contract, and heights only with the chain,
-//!   so registrations, contributions, withdrawals, exits, liquidations, height advances and
-//!   chain kinds posted this way are refused ([`Error::NotANetworkDecision`]).
+//!   (the chain does not check it). Only quorum decisions may come this way: decommissions,
+//!   recommissions and deregistrations, whose votes' signatures are checked. Stake moves only
+//!   through the contract and heights only with the chain, so registrations, contributions,
+//!   withdrawals, exits, liquidations, height advances and chain kinds posted this way are
+//!   refused ([`Error::NotANetworkDecision`]); so are uptime proofs, which nodes exchange among
+//!   themselves (a ledger uptime proof names the height it is applied at, which a poster cannot
+//!   know).
+//! - Signatures are verified under ZIP-215 (`ed25519-zebra`, as every `sesh-staking` signature),
+//!   oxend's with libsodium: the two differ only on crafted non-canonical or small-order inputs,
+//!   and every sesh follower decides alike.
+//! - Where the contract and the ledger disagree, the ledger's verdict stands and is reported:
+//!   e.g. a contract exit or liquidation of a node the ledger still has in service (no exit
+//!   requested, or a liquidation before its unlock height passed) is refused, and the node
+//!   stays in the ledger. With the live contract this needs the network's BLS signature, which
+//!   nodes give only for nodes the ledger has removed (issue 21).
 //! - Amounts are `uint256` on the contract and `u64` atomic units in the ledger; a larger
 //!   amount is refused ([`Error::AmountTooLarge`]).
 //! - The contract's node ids: an exit request, liquidation or exit must name an id registered
@@ -97,9 +107,9 @@ use sesh_staking::{Address, BlsKey, Ledger, Params};
 use crate::event::U256;
 use crate::{ContractEvent, Error, EvmAddress, LogPosition, Result};
 
-/// The kinds a `NetworkTransaction` may carry: node-side decisions.
+/// The kinds a `NetworkTransaction` may carry: quorum decisions.
 fn network_decision(tx: &Tx) -> bool {
-    matches!(tx, Tx::Decommission(_) | Tx::Recommission(_) | Tx::Deregister(_) | Tx::UptimeProof(_))
+    matches!(tx, Tx::Decommission(_) | Tx::Recommission(_) | Tx::Deregister(_))
 }
 
 fn narrow(at: LogPosition, what: &'static str, amount: U256) -> Result<u64> {

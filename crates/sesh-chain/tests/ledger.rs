@@ -11,7 +11,7 @@ use sesh_chain::event::{Contributor, U256};
 use sesh_chain::ledger::Applier;
 use sesh_chain::{ContractEvent, Error, EvmAddress, LogPosition};
 use sesh_identity::{Identity, Seed};
-use sesh_staking::tx::{DecisionKind, QuorumDecision, Register, Tx};
+use sesh_staking::tx::{DecisionKind, QuorumDecision, Register, Tx, UptimeProof};
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params, Rejection};
 
 const SESH: u64 = 1_000_000_000;
@@ -403,6 +403,11 @@ fn stake_and_heights_never_come_as_network_transactions() {
         f.event(&posted(&Tx::SetStakingRequirement(1))),
         Err(Error::NotANetworkDecision { kind: 15, .. })
     ));
+    let proof = Tx::UptimeProof(UptimeProof { node: node(1), height: f.ledger.height() })
+        .sign(&key(1), f.ledger.params())
+        .unwrap();
+    let event = ContractEvent::NetworkTransaction { sender: evm(1), transaction: proof.to_bytes() };
+    assert!(matches!(f.event(&event), Err(Error::NotANetworkDecision { kind: 10, .. })));
 }
 
 #[test]
