@@ -256,3 +256,23 @@ proptest! {
         prop_assert_eq!(abi::decode(&log(topics, data)).unwrap(), Decoded::Event(event));
     }
 }
+
+/// A contributor count that the data cannot hold is refused without a large allocation
+/// mattering: alloy reserves fallibly, then fails on the first missing element.
+#[test]
+fn huge_array_lengths_are_refused() {
+    let (topics, data) = abi::encode(&new_node(1));
+    for len in [10_000_000u64, 1 << 40, u64::MAX] {
+        let mut bad = data.clone();
+        // The array's length word sits at its offset, 256.
+        bad[256..288].copy_from_slice(&U256::from(len).to_be_bytes::<32>());
+        assert!(matches!(
+            abi::decode(&log(topics.clone(), bad)),
+            Err(Error::MalformedLog { event: "NewServiceNodeV2", .. })
+        ));
+    }
+    // Bytes past the encoding are tolerated, as alloy's decoder tolerates them.
+    let mut longer = data.clone();
+    longer.extend_from_slice(&[0xff; 64]);
+    assert_eq!(abi::decode(&log(topics, longer)).unwrap(), Decoded::Event(new_node(1)));
+}

@@ -254,7 +254,7 @@ fn kind_strategy() -> impl Strategy<Value = Kind> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(120))]
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Two followers fed the same chain in different batch sizes, with tips arriving at
     /// different times, answers shuffled and split, and requests failing, hand out the same
