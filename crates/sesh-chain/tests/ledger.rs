@@ -437,3 +437,135 @@ fn follow_takes_heights_in_turn_and_reports_refusals_in_order() {
         Err(Error::HeightNotNext { expected: 2, got: 3 })
     ));
 }
+
+/// A chain of `blocks` blocks holding `logs` (block → events), served to a follower.
+struct TestChain {
+    contract: EvmAddress,
+    blocks: u64,
+    logs: Vec<RawLog>,
+}
+
+impl TestChain {
+    fn hash(n: u64) -> [u8; 32] {
+        sesh_identity::hash::blake2b(b"test chain", &[&n.to_be_bytes()])
+    }
+
+    fn new(blocks: u64, events: Vec<(u64, ContractEvent)>) -> Self {
+        let contract = evm(0xcc);
+        let mut index = std::collections::BTreeMap::<u64, u64>::new();
+        let logs = events
+            .into_iter()
+            .map(|(block, event)| {
+                let (topics, data) = abi::encode(&event);
+                let log_index = index.entry(block).or_default();
+                *log_index += 1;
+                RawLog {
+                    address: contract,
+                    topics,
+                    data,
+                    block_number: block,
+                    block_hash: Self::hash(block),
+                    log_index: *log_index,
+                    transaction_hash: [3; 32],
+                    removed: false,
+                }
+            })
+            .collect();
+        Self { contract, blocks, logs }
+    }
+
+    /// Follows the chain with `max_log_range`, the tip growing by `tip_step` blocks at a time,
+    /// applying each height to a ledger; returns the ledger and every refusal's position.
+    fn follow(&self, max_log_range: u64, tip_step: u64) -> (Ledger, Vec<LogPosition>) {
+        use sesh_chain::follow::{Answer, Config, Follower, Header, Request, Seeds, Step};
+        let mut follower = Follower::new(Config {
+            contract: self.contract,
+            start_block: 0,
+            confirmations: 2,
+            blocks_per_height: 3,
+            max_log_range,
+            seeds: Seeds::EveryHeight,
+        })
+        .unwrap();
+        let mut ledger = Ledger::new(Params::testnet(REQ));
+        let mut applier = Applier::new();
+        let mut refused = Vec::new();
+        let mut tip = 0;
+        while tip < self.blocks {
+            tip = (tip + tip_step).min(self.blocks);
+            loop {
+                let answer = match follower.poll().unwrap() {
+                    Request::Tip => Answer::Tip(tip),
+                    Request::Logs { from, to, .. } => Answer::Logs {
+                        from,
+                        to,
+                        logs: self
+                            .logs
+                            .iter()
+                            .filter(|l| (from..=to).contains(&l.block_number))
+                            .cloned()
+                            .collect(),
+                    },
+                    Request::Headers(blocks) => Answer::Headers(
+                        blocks
+                            .into_iter()
+                            .map(|n| Header {
+                                number: n,
+                                hash: Self::hash(n),
+                                parent_hash: Self::hash(n.wrapping_sub(1)),
+                            })
+                            .collect(),
+                    ),
+                };
+                match follower.feed(answer) {
+                    Step::Heights(heights) => {
+                        for h in heights {
+                            let errors = applier.follow(&mut ledger, h.height, &h.events).unwrap();
+                            refused.extend(errors.iter().map(|e| match e {
+                                Error::Refused { at, .. }
+                                | Error::Transaction { at, .. }
+                                | Error::UnknownNodeId { at, .. } => *at,
+                                other => panic!("{other:?}"),
+                            }));
+                        }
+                    }
+                    Step::Wait => break,
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        (ledger, refused)
+    }
+}
+
+#[test]
+fn followers_fed_the_same_logs_in_different_batches_reach_the_same_state_hash() {
+    let mut events: Vec<(u64, ContractEvent)> = (1..=6)
+        .map(|n| (2 + u64::from(n), solo(u64::from(n), n, u8::try_from(n).unwrap())))
+        .collect();
+    events.push((9, solo(7, 1, 7))); // the same node again: refused
+    events.push((11, ContractEvent::ExitRequest { id: 2, initiator: evm(2), bls_key: bls(2) }));
+    events.push((11, ContractEvent::ExitRequest { id: 42, initiator: evm(2), bls_key: bls(2) }));
+    let voters = [key(2), key(3), key(4), key(5), key(6)];
+    let voters: Vec<&Identity> = voters.iter().collect();
+    let params = Params::testnet(REQ);
+    // Votes cast at height 4 (block 12), posted in block 14 (height 5).
+    let decision = QuorumDecision::signed(DecisionKind::Decommission, node(1), 4, &voters, &params);
+    events.push((14, posted(&Tx::Decommission(decision))));
+    events
+        .push((20, ContractEvent::StakingRequirementUpdated { requirement: U256::from(2 * REQ) }));
+    let chain = TestChain::new(60, events);
+
+    let (a, refused_a) = chain.follow(1_000, 60);
+    let (b, refused_b) = chain.follow(1, 1);
+    let (c, refused_c) = chain.follow(4, 7);
+    assert_eq!(a.height(), (60 - 2) / 3);
+    assert_eq!(a.state_hash(), b.state_hash());
+    assert_eq!(a.state_hash(), c.state_hash());
+    assert_eq!(refused_a, refused_b);
+    assert_eq!(refused_a, refused_c);
+    assert_eq!(refused_a.len(), 2);
+    assert_eq!(a.node(&node(1)).unwrap().status(), NodeStatus::Decommissioned);
+    assert_eq!(a.node(&node(2)).unwrap().status(), NodeStatus::ExitRequested);
+    assert_eq!(a.params().staking_requirement, 2 * REQ);
+}
