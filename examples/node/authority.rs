@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use sesh_identity::NodeId;
 use sesh_network::NetworkState;
 use sesh_node::keeper::Keeper;
-use sesh_node::obligations::{LedgerView, UptimeSubmission};
-use sesh_quorum::Vote;
+use sesh_node::obligations::LedgerView;
+use sesh_staking::tx::SignedTx;
 
 /// The keeper and its files.
 #[derive(Debug)]
@@ -118,42 +118,38 @@ impl Authority {
         self.keeper.state()
     }
 
-    /// `POST /network/v1/uptime`: a node's uptime proof ([`UptimeSubmission::to_body`]), taken
-    /// when the clock reads `now_ms`.
+    /// `POST /network/v1/tx`: a quorum's decided transaction (its bytes), verified and applied
+    /// by the ledger (`Keeper::submit`).
     ///
     /// # Errors
-    /// The answer's status and body: `400` `{"refused", "error"}` with the keeper's refusal
-    /// ([`sesh_node::Error::refusal`] names the rule), or `500` `{"error"}` when the log could
-    /// not be written.
-    pub fn uptime(&mut self, body: &[u8], now_ms: u64) -> Result<(), (u16, Value)> {
-        let submission = UptimeSubmission::from_body(body).map_err(|e| refused(&e))?;
-        self.uptime_proof(&submission, now_ms)
+    /// The answer's status and body: `400` `{"refused", "rule", "error"}` with the ledger's
+    /// refusal (`refused` is `ledger` or `bad_request`; `rule` names the ledger's rule), or
+    /// `500` `{"error"}` when the log could not be written.
+    pub fn submit_bytes(&mut self, body: &[u8]) -> Result<(), (u16, Value)> {
+        let tx = SignedTx::from_bytes(body).map_err(|e| refused(&sesh_node::Error::Ledger(e)))?;
+        self.submit(&tx)
     }
 
-    /// Takes an uptime proof.
+    /// Applies a quorum's decided transaction.
     ///
     /// # Errors
-    /// As [`Authority::uptime`].
-    pub fn uptime_proof(
-        &mut self,
-        submission: &UptimeSubmission,
-        now_ms: u64,
-    ) -> Result<(), (u16, Value)> {
-        let record = self.keeper.uptime(submission, now_ms).map_err(|e| refused(&e))?;
-        self.append(&record).map_err(|e| (500, json!({"error": e})))
+    /// As [`Authority::submit_bytes`].
+    pub fn submit(&mut self, tx: &SignedTx) -> Result<(), (u16, Value)> {
+        let record = self.keeper.submit(tx).map_err(|e| refused(&e))?;
+        self.append(&record).map_err(|e| (500, json!({"error": e})))?;
+        for c in self.keeper.changes().get(self.logged..).unwrap_or_default() {
+            tracing::info!(height = c.height, node = %c.node, state = c.state, "a quorum's decision applied");
+        }
+        self.logged = self.keeper.changes().len();
+        Ok(())
     }
 
-    /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order.
-    pub fn votes(&mut self, from: NodeId, votes: &[Vote]) -> Value {
-        self.keeper.votes_answer(&from, votes)
+    /// The keeper's part of `GET /network/v1/votes`: its height and every state change applied.
+    pub fn changes(&self) -> Value {
+        self.keeper.changes_json()
     }
 
-    /// `GET /network/v1/votes`: the tallies still open and every state change applied.
-    pub fn ballot(&self) -> Value {
-        self.keeper.ballot_json()
-    }
-
-    /// The ledger view (`GET /network/v1/ledger`).
+    /// The ledger view (`GET /network/v1/ledger`): the ledger alone.
     pub fn view(&self) -> LedgerView {
         self.keeper.view().clone()
     }
@@ -166,5 +162,13 @@ impl Authority {
 
 /// A `400` answer naming the rule a request broke.
 fn refused(e: &sesh_node::Error) -> (u16, Value) {
-    (400, json!({"refused": e.refusal(), "error": e.to_string()}))
+    let rule = match e {
+        sesh_node::Error::Ledger(sesh_staking::Error::TxRejected { reason }) => {
+            let name = format!("{reason:?}");
+            name.split([' ', '(', '{']).next().unwrap_or_default().to_owned()
+        }
+        sesh_node::Error::Ledger(sesh_staking::Error::BadSignature { .. }) => "BadSignature".into(),
+        _ => String::new(),
+    };
+    (400, json!({"refused": e.refusal(), "rule": rule, "error": e.to_string()}))
 }

@@ -1,7 +1,10 @@
 //! Nodes testing each other, as `sesh_node::obligations` rules it: at each block the node takes
-//! the keeper's ledger view, sends its uptime proof when due, sends the votes its quorum cop
-//! decides, and runs the tests it plans (pings, storage tests) within its budget, in the
-//! background; and it answers other nodes' tests.
+//! the keeper's ledger (the ledger alone) and adds the uptime proofs it holds itself
+//! (`sesh_node::proofs`), sends its uptime proof to every node it knows when due, sends the
+//! votes its quorum cop decides to every node it knows, tallies the votes sent to it and
+//! submits the decisions its tally reaches to the ledger (`Submissions`' rule), and runs the
+//! tests it plans (pings, storage tests) within its budget, in the background; and it answers
+//! other nodes' tests, proofs (accepted ones relayed once) and votes.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,31 +16,53 @@ use serde_json::{Value, json};
 use sesh_identity::NodeId;
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::handover::{from_wire, to_wire};
-use sesh_node::obligations::{self as ob, Cop, LedgerView, Outcome, Sample, Test};
+use sesh_node::obligations::{
+    self as ob, Ballot, Cop, LedgerView, Outcome, Sample, Submissions, Test,
+};
+use sesh_node::proofs::{ProofBook, Received};
 use sesh_node::replication::PeerReply;
+use sesh_quorum::proof::ProofRules;
 use sesh_rpc::store::Message;
+use sesh_staking::tx::SignedTx;
 
 use crate::lock;
 use crate::node::app::App;
 use crate::node::metrics::Metrics;
 use crate::node::peer;
 
-/// A node's quorum cop and the tests it has in flight.
+/// Proof relays running at once (more wait their turn).
+const RELAYS_AT_ONCE: usize = 16;
+
+/// A node's quorum cop and the tests it has in flight, its proof book, its tally of votes and
+/// the decisions it has to submit.
 #[derive(Debug)]
 pub struct Obligations {
     cop: Mutex<Cop>,
     in_flight: Mutex<BTreeSet<NodeId>>,
     listed: AtomicBool,
+    /// The last ledger view from the keeper (no proofs).
+    ledger: Mutex<Option<LedgerView>>,
+    proofs: Mutex<ProofBook>,
+    ballot: Mutex<Ballot>,
+    submissions: Mutex<Submissions>,
+    relays: Arc<tokio::sync::Semaphore>,
 }
 
 impl Obligations {
     /// The cop of node `me`, started now.
     pub fn new(me: NodeId) -> Self {
-        let cop = Cop::new(me, sesh_node::keeper::params(), crate::now_ms());
+        let params = sesh_node::keeper::params();
+        let cop = Cop::new(me, params.clone(), crate::now_ms());
+        let rules = ProofRules::local(sesh_node::keeper::DEFAULT_BLOCK_MS);
         Self {
             cop: Mutex::new(cop),
             in_flight: Mutex::new(BTreeSet::new()),
             listed: AtomicBool::new(false),
+            ledger: Mutex::new(None),
+            proofs: Mutex::new(ProofBook::new(me, rules)),
+            ballot: Mutex::new(Ballot::new()),
+            submissions: Mutex::new(Submissions::new(me, &params)),
+            relays: Arc::new(tokio::sync::Semaphore::new(RELAYS_AT_ONCE)),
         }
     }
 
@@ -50,12 +75,27 @@ impl Obligations {
 
 /// The node's round at a new block of `state`.
 pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
-    let view = match &app.authority {
+    let ledger = match &app.authority {
         Some(authority) => authority.lock().await.view(),
         None => match fetch_view(&app).await {
             Ok(view) => view,
             Err(e) => return tracing::debug!(error = %e, "no ledger view"),
         },
+    };
+    let params = sesh_node::keeper::params();
+    let view = {
+        let mut last = lock(&app.obligations.ledger);
+        if last.as_ref().is_some_and(|l| l.height >= ledger.height) {
+            // A round for this block (or a later one) ran already.
+            return;
+        }
+        let mut book = lock(&app.obligations.proofs);
+        book.set_rules(ProofRules::local(ledger.block_ms));
+        book.retain_listed(&ledger);
+        let quorum = ledger.obligations_quorum();
+        lock(&app.obligations.ballot).close_block(ledger.height, quorum, &params);
+        *last = Some(ledger.clone());
+        ledger.with_proofs(&book, app.info.tls)
     };
     let listed = view.node(&app.me).and_then(|n| n.record) == Some(app.info);
     app.obligations.listed.store(listed, Ordering::Relaxed);
@@ -74,15 +114,18 @@ pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
         (cop.proof_due(&view), casts, tests)
     };
     if due {
-        send_proof(&app, view.height).await;
+        send_proof(&app, &state, view.height).await;
     }
     if !casts.is_empty() {
         for c in &casts {
             Metrics::outcome(&app.metrics.votes, c.vote.state.name(), 1);
         }
         let votes: Vec<_> = casts.iter().map(|c| c.vote).collect();
-        send_votes(&app, &votes).await;
+        // This node's own tally counts its own votes as any other's.
+        tally(&app, app.me, &votes);
+        send_votes(&app, &state, &votes).await;
     }
+    submit_due(&app).await;
     for test in tests {
         if !lock(&app.obligations.in_flight).insert(test.node.id) {
             continue;
@@ -114,40 +157,222 @@ fn keeper_url(app: &App, path: &str) -> Option<String> {
     Some(format!("{}{path}", app.settings.network.as_deref()?.trim_end_matches('/')))
 }
 
-async fn send_proof(app: &App, height: u64) {
-    let (ip, port, params) = (app.info.ip, app.info.port, sesh_node::keeper::params());
+/// Every node this node knows (its proofs, the network state).
+fn peers(app: &App, state: &NetworkState) -> Vec<NodeRecord> {
+    lock(&app.obligations.proofs).peers(state, app.info.tls)
+}
+
+/// Sends this node's proof to every node it knows; keeps it in its own book once one of them
+/// took it (or when it knows nobody), so that it is sent again next block if none did.
+async fn send_proof(app: &Arc<App>, state: &NetworkState, height: u64) {
     let now = u64::try_from(crate::now_ms()).unwrap_or(0);
-    let proof = ob::UptimeSubmission::new(&app.identity, ip, port, height, now, &params);
-    let proof = match proof {
-        Ok(proof) => proof,
-        Err(e) => return tracing::error!(error = %e, "signing the uptime proof failed"),
-    };
-    if let Some(authority) = &app.authority {
-        if let Err((_, e)) = authority.lock().await.uptime_proof(&proof, now) {
-            tracing::debug!(error = %e, "own uptime proof refused");
-        }
-        return;
+    let proof = ob::UptimeSubmission::new(&app.identity, app.info.ip, app.info.port, height, now);
+    let targets = peers(app, state);
+    let body = proof.to_body();
+    let mut tasks = tokio::task::JoinSet::new();
+    for node in &targets {
+        let (app, body, url) = (app.clone(), body.clone(), node.url(ob::UPTIME_PATH));
+        tasks.spawn(async move {
+            let timeout = Duration::from_secs(5);
+            peer::post(&app, &url, ob::UPTIME_PATH, body, timeout).await
+        });
     }
-    let Some(url) = keeper_url(app, ob::UPTIME_PATH) else { return };
-    match peer::post(app, &url, ob::UPTIME_PATH, proof.to_body(), Duration::from_secs(10)).await {
-        PeerReply::Answered { status: 200, .. } => tracing::debug!(height, "uptime proof sent"),
-        other => tracing::debug!(reply = ?other, "uptime proof not taken; again next block"),
+    let mut taken = 0usize;
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(PeerReply::Answered { status: 200, .. }) = done {
+            taken += 1;
+        }
+    }
+    if taken == 0 && !targets.is_empty() {
+        return tracing::debug!(height, "uptime proof taken by no node; again next block");
+    }
+    let Some(ledger) = lock(&app.obligations.ledger).clone() else { return };
+    if let Err(e) = lock(&app.obligations.proofs).receive(&proof.proof, &ledger, now) {
+        tracing::debug!(error = %e, "own uptime proof refused");
+    }
+    tracing::debug!(height, taken, of = targets.len(), "uptime proof sent");
+}
+
+/// `POST /network/v1/uptime` from `from`: a proof taken by this node's book; a new one is
+/// relayed (in the background) to every node this node knows but `from` and the proof's node.
+/// `200 {"received": "new"|"known", "relayed_to"}`, `400 {"refused", "error"}`, `503` before
+/// this node has a ledger view.
+pub fn on_uptime(app: &Arc<App>, from: NodeId, body: &[u8]) -> (u16, Value) {
+    let refused =
+        |e: &sesh_node::Error| (400, json!({"refused": e.refusal(), "error": e.to_string()}));
+    let submission = match ob::UptimeSubmission::from_body(body) {
+        Ok(s) => s,
+        Err(e) => return refused(&e),
+    };
+    let Some(ledger) = lock(&app.obligations.ledger).clone() else {
+        return (503, json!({"error": "no ledger view yet"}));
+    };
+    let now = u64::try_from(crate::now_ms()).unwrap_or(0);
+    let received = lock(&app.obligations.proofs).receive(&submission.proof, &ledger, now);
+    match received {
+        Ok(Received::Known) => (200, json!({"received": "known", "relayed_to": 0})),
+        Ok(Received::New) => {
+            let node = submission.proof.proof().pubkey_ed25519;
+            let targets = {
+                let book = lock(&app.obligations.proofs);
+                book.relay_targets(&node, &from, &book.peers(&app.state(), app.info.tls))
+            };
+            let count = targets.len();
+            relay(app, targets, submission.to_body());
+            (200, json!({"received": "new", "relayed_to": count}))
+        }
+        Err(e) => refused(&e),
     }
 }
 
-async fn send_votes(app: &App, votes: &[sesh_quorum::Vote]) {
-    tracing::info!(votes = votes.len(), "sending state-change votes");
-    if let Some(authority) = &app.authority {
-        authority.lock().await.votes(app.me, votes);
-        return;
+/// Relays a proof to `targets`, at most [`RELAYS_AT_ONCE`] requests at once (node-wide).
+fn relay(app: &Arc<App>, targets: Vec<NodeRecord>, body: Vec<u8>) {
+    for node in targets {
+        let (app, body, permits) = (app.clone(), body.clone(), app.obligations.relays.clone());
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else { return };
+            let url = node.url(ob::UPTIME_PATH);
+            let reply = peer::post(&app, &url, ob::UPTIME_PATH, body, Duration::from_secs(5)).await;
+            tracing::trace!(to = %node.id, reply = ?reply, "uptime proof relayed");
+        });
     }
-    let Some(url) = keeper_url(app, ob::VOTES_PATH) else { return };
+}
+
+/// `GET /network/v1/uptime`: the proofs this node holds, its ledger height, and how many nodes
+/// it knows (sends its proofs and votes to).
+pub fn proofs_json(app: &App) -> Value {
+    let book = lock(&app.obligations.proofs);
+    let proofs: Vec<Value> = book
+        .iter()
+        .map(|(id, h)| {
+            let p = h.proof.proof();
+            json!({
+                "node": id.to_string(),
+                "timestamp": p.timestamp,
+                "ip": p.public_ip.to_string(),
+                "port": p.storage_https_port,
+                "accepted_ms": h.accepted_ms,
+                "accepted_height": h.accepted_height,
+            })
+        })
+        .collect();
+    let peers = book.peers(&app.state(), app.info.tls).len();
+    drop(book);
+    let height = lock(&app.obligations.ledger).as_ref().map(|l| l.height);
+    json!({"height": height, "peers": peers, "proofs": proofs})
+}
+
+/// Counts votes sent by `from` in this node's tally; takes the decisions it reaches. The answer
+/// of `POST /network/v1/votes`: each vote counted or refused, in order.
+fn tally(app: &App, from: NodeId, votes: &[sesh_quorum::Vote]) -> Value {
+    let params = sesh_node::keeper::params();
+    let height = lock(&app.obligations.ledger).as_ref().map_or(0, |l| l.height);
+    let mut ballot = lock(&app.obligations.ballot);
+    let results: Vec<Value> = votes
+        .iter()
+        .map(|v| match ballot.vote(&from, v, height, &params) {
+            Ok(status) => json!({"ok": true, "status": format!("{status:?}")}),
+            Err(sesh_node::Error::VoteRefused { kind, why }) => {
+                json!({"ok": false, "refused": kind.name(), "error": why})
+            }
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        })
+        .collect();
+    let decided = ballot.take_decided();
+    drop(ballot);
+    let mut submissions = lock(&app.obligations.submissions);
+    for d in &decided {
+        tracing::info!(height = d.height, worker = %d.worker, state = d.state.name(), votes = d.votes.len(), "a state change decided");
+        submissions.decided(d, height);
+    }
+    json!({"results": results})
+}
+
+/// `POST /network/v1/votes` from `from`: the votes counted in this node's tally, and the
+/// decisions due submitted (in the background).
+pub fn on_votes(app: &Arc<App>, from: NodeId, votes: &[sesh_quorum::Vote]) -> Value {
+    let answer = tally(app, from, votes);
+    let app = app.clone();
+    tokio::spawn(async move { submit_due(&app).await });
+    answer
+}
+
+/// `GET /network/v1/votes`: this node's ledger height (`tally_height`), its open tallies and
+/// the decisions it still has to submit (on the keeper, also the ledger's height as `height`
+/// and the state changes the ledger applied).
+pub fn ballot_json(app: &App, changes: Option<Value>) -> Value {
+    let pending = lock(&app.obligations.ballot).pending();
+    let waiting = lock(&app.obligations.submissions).len();
+    let height = lock(&app.obligations.ledger).as_ref().map(|l| l.height);
+    let mut v = json!({
+        "height": height,
+        "tally_height": height,
+        "pending": ob::pending_json(&pending),
+        "submitting": waiting,
+    });
+    if let (Some(Value::Object(changes)), Some(o)) = (changes, v.as_object_mut()) {
+        o.extend(changes);
+    }
+    v
+}
+
+/// Sends votes to every node this node knows (local networks are small: all of them, not only
+/// the quorum's validators).
+async fn send_votes(app: &Arc<App>, state: &NetworkState, votes: &[sesh_quorum::Vote]) {
+    let targets = peers(app, state);
+    tracing::info!(votes = votes.len(), nodes = targets.len(), "sending state-change votes");
     let body = ob::votes_body(votes);
-    let reply = peer::post(app, &url, ob::VOTES_PATH, body, Duration::from_secs(10)).await;
-    if let PeerReply::Answered { status: 200, body } = &reply {
-        tracing::debug!(answer = %String::from_utf8_lossy(body), "votes taken");
-    } else {
-        tracing::warn!(reply = ?reply, "votes not delivered");
+    let mut tasks = tokio::task::JoinSet::new();
+    for node in targets {
+        let (app, body) = (app.clone(), body.clone());
+        tasks.spawn(async move {
+            let url = node.url(ob::VOTES_PATH);
+            (node.id, peer::post(&app, &url, ob::VOTES_PATH, body, Duration::from_secs(10)).await)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((_, PeerReply::Answered { status: 200, .. })) => {}
+            Ok((node, reply)) => tracing::debug!(%node, reply = ?reply, "votes not delivered"),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Submits the decisions due (`Submissions`' rule) to the ledger.
+async fn submit_due(app: &Arc<App>) {
+    let Some(ledger) = lock(&app.obligations.ledger).clone() else { return };
+    let due = lock(&app.obligations.submissions).due(&ledger);
+    for (key, tx) in due {
+        match submit(app, &tx).await {
+            Some(answer) => {
+                tracing::info!(height = key.0, worker_index = key.1, state = key.2.name(), answer = %answer, "a decision submitted to the ledger");
+                lock(&app.obligations.submissions).done(&key);
+            }
+            None => tracing::debug!(height = key.0, "the ledger could not be reached; again later"),
+        }
+    }
+}
+
+/// THE call that puts a quorum's decision on the ledger: today the keeper's `POST
+/// /network/v1/tx` (or, on the keeper, its own ledger); once the chain follower lands, a
+/// transaction to the staking contract instead. Returns the ledger's answer (applied or
+/// refused), `None` if the ledger could not be reached.
+async fn submit(app: &Arc<App>, tx: &SignedTx) -> Option<Value> {
+    if let Some(authority) = &app.authority {
+        let answer = match authority.lock().await.submit(tx) {
+            Ok(()) => json!({"applied": true}),
+            Err((_, v)) => v,
+        };
+        return Some(answer);
+    }
+    let url = keeper_url(app, ob::TX_PATH)?;
+    match peer::post(app, &url, ob::TX_PATH, tx.to_bytes(), Duration::from_secs(10)).await {
+        PeerReply::Answered { status: 200 | 400, body } => Some(
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&body)})),
+        ),
+        _ => None,
     }
 }
 

@@ -10,8 +10,10 @@
 //! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
 //! | `POST /swarm/v1/push`, `/swarm/v1/fetch` | nodes (signed) | handing messages over |
 //! | `POST /ping_test/v1`, `/swarm/v1/storage_test`, `/swarm/v1/sample` | nodes (signed) | tests |
+//! | `POST /network/v1/uptime` | nodes (signed) | an uptime proof (a new one is relayed on); `GET`: the proofs held |
+//! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
 //! | `GET /network/v1/state`, `POST /network/v1/join`, `GET /network/v1/rewards` | the keeper only | the network |
-//! | `GET /network/v1/ledger`, `POST /network/v1/uptime`, `/network/v1/votes` | the keeper only | quorums |
+//! | `GET /network/v1/ledger`, `POST /network/v1/tx` | the keeper only | the ledger; a quorum's decision |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -48,13 +50,15 @@ pub fn router(app: Arc<App>) -> Router {
     for path in [ob::PING_PATH, ob::STORAGE_TEST_PATH, ob::SAMPLE_PATH] {
         r = r.route(path, post(from_node));
     }
+    r = r
+        .route(ob::UPTIME_PATH, post(from_node).get(proofs))
+        .route(ob::VOTES_PATH, post(from_node).get(ballot));
     if app.authority.is_some() {
         r = r
             .route(STATE_PATH, get(state))
             .route(ob::LEDGER_PATH, get(ledger))
             .route("/network/v1/join", post(from_node))
-            .route(ob::UPTIME_PATH, post(from_node))
-            .route(ob::VOTES_PATH, post(from_node).get(ballot))
+            .route(ob::TX_PATH, post(from_node))
             .route("/network/v1/rewards", get(rewards));
     }
     r.fallback(not_found).with_state(app)
@@ -223,10 +227,12 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(key) => key,
         Err(e) => return text(401, e.to_string()),
     };
-    // A join is bound to the key it registers, an uptime proof to its node's signature: a node
-    // the state does not list (decommissioned) still sends proofs.
+    // A join is bound to the key it registers, an uptime proof to its node's signature (a node
+    // the state does not list, decommissioned, still sends proofs, and relays them), a decided
+    // transaction to its votes' signatures.
     let joining = path == "/network/v1/join";
-    if !joining && path != ob::UPTIME_PATH && from != app.me && app.state().node(&from).is_none() {
+    let open = joining || path == ob::UPTIME_PATH || path == ob::TX_PATH;
+    if !open && from != app.me && app.state().node(&from).is_none() {
         return text(403, "unknown node: not in this node's view of the network");
     }
     match path {
@@ -266,25 +272,25 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
             let (status, v) = crate::node::obligations::on_sample(&app).await;
             json(status, &v)
         }
+        ob::UPTIME_PATH => {
+            let (status, v) = crate::node::obligations::on_uptime(&app, from, &body);
+            json(status, &v)
+        }
+        ob::VOTES_PATH => match ob::read_votes(&body) {
+            Ok(votes) => json(200, &crate::node::obligations::on_votes(&app, from, &votes)),
+            Err(e) => text(400, e.to_string()),
+        },
         _ => match &app.authority {
             Some(authority) if joining => match authority.lock().await.join(from, &body) {
                 Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
                 Err(e) => text(400, e),
             },
-            Some(authority) if path == ob::UPTIME_PATH => {
-                match authority
-                    .lock()
-                    .await
-                    .uptime(&body, u64::try_from(crate::now_ms()).unwrap_or(0))
-                {
-                    Ok(()) => json(200, &serde_json::json!({"ok": true})),
+            Some(authority) if path == ob::TX_PATH => {
+                match authority.lock().await.submit_bytes(&body) {
+                    Ok(()) => json(200, &serde_json::json!({"applied": true})),
                     Err((status, v)) => json(status, &v),
                 }
             }
-            Some(authority) if path == ob::VOTES_PATH => match ob::read_votes(&body) {
-                Ok(votes) => json(200, &authority.lock().await.votes(from, &votes)),
-                Err(e) => text(400, e.to_string()),
-            },
             _ => text(404, "not the keeper"),
         },
     }
@@ -306,9 +312,15 @@ async fn ledger(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn ballot(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
-    let body = authority.lock().await.ballot();
-    json(200, &body)
+    let changes = match &app.authority {
+        Some(authority) => Some(authority.lock().await.changes()),
+        None => None,
+    };
+    json(200, &crate::node::obligations::ballot_json(&app, changes))
+}
+
+async fn proofs(State(app): State<Arc<App>>) -> Response {
+    json(200, &crate::node::obligations::proofs_json(&app))
 }
 
 /// A keeper's answer signed with its key, as node-to-node requests are (path and body).

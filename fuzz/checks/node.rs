@@ -270,8 +270,8 @@ pub fn quorum_wire(data: &[u8]) {
 /// decodes re-encodes (`UptimeProof::encode`) to one that decodes equal, a signed proof keeps
 /// the bytes it was read from, and a body re-encodes (`to_body`) to the same submission;
 /// `accept` never panics on what was read, accepts only a proof whose signature verifies, and
-/// refuses it again at once; `Keeper::uptime` refuses and changes nothing, or applies exactly
-/// the submission's transaction, of the proof's node.
+/// refuses it again at once; a node's `ProofBook` refuses and holds nothing, or takes a proof
+/// whose signature verifies, of a registered node, once (the same proof again is known).
 pub fn uptime_proof(data: &[u8]) {
     use sesh_node::obligations::UptimeSubmission;
     use sesh_quorum::proof::{ProofRules, SignedProof, UptimeProof, accept};
@@ -281,7 +281,7 @@ pub fn uptime_proof(data: &[u8]) {
         let Ok(submission) = UptimeSubmission::from_body(rest) else { return };
         let again = UptimeSubmission::from_body(&submission.to_body());
         assert_eq!(again.as_ref(), Ok(&submission));
-        keeper_uptime(&submission);
+        book_receive(&submission);
         submission.proof
     } else {
         let (encoded, ed_sig) = rest.split_at(rest.len().saturating_sub(64));
@@ -305,21 +305,25 @@ pub fn uptime_proof(data: &[u8]) {
     }
 }
 
-/// `Keeper::uptime` on a keeper where node 0 is registered, its clock at the proof's timestamp.
-fn keeper_uptime(submission: &sesh_node::obligations::UptimeSubmission) {
+/// A node's `ProofBook` on the ledger where node 0 is registered, its clock at the proof's
+/// timestamp.
+fn book_receive(submission: &sesh_node::obligations::UptimeSubmission) {
+    use sesh_node::proofs::{ProofBook, Received};
     let mut keeper = Keeper::restore([21, 0], &REGISTERED, None).expect("a good log").keeper;
-    let (ledger_before, state_before) = (keeper.chain().ledger().clone(), keeper.state());
+    keeper.block().expect("a block");
+    let view = keeper.view().clone();
+    let rules = sesh_quorum::proof::ProofRules::local(500);
+    let mut book = ProofBook::new(node(1), rules);
     let now_ms = submission.proof.proof().timestamp.saturating_mul(1000);
-    match keeper.uptime(submission, now_ms) {
-        Err(_) => {
-            assert_eq!(keeper.chain().ledger().state_hash(), ledger_before.state_hash());
-            assert_eq!(keeper.state(), state_before);
-        }
-        Ok(record) => {
+    match book.receive(&submission.proof, &view, now_ms) {
+        Err(_) => assert_eq!(book.iter().len(), 0, "a refused proof held"),
+        Ok(got) => {
+            assert_eq!(got, Received::New);
             assert!(submission.proof.verify().is_ok(), "an unsigned proof taken");
             let node = submission.proof.proof().pubkey_ed25519;
-            assert!(matches!(&submission.tx.tx, Tx::UptimeProof(p) if p.node == node));
-            assert_eq!(record, record_bytes(&submission.tx));
+            assert!(view.node(&node).is_some(), "a proof of a node not registered taken");
+            let again = book.receive(&submission.proof, &view, now_ms);
+            assert_eq!(again, Ok(Received::Known));
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The ledger keeper of a local network: it keeps the staking ledger, makes the blocks (with
-//! [`Chain`]), knows where each node is reached, and publishes the [`NetworkState`]. Nodes join
-//! with a [`JoinRequest`] carrying a signed registration.
+//! [`Chain`]), knows where each node is reached, and publishes the [`NetworkState`] and the
+//! ledger ([`LedgerView`], the ledger alone). Nodes join with a [`JoinRequest`] carrying a
+//! signed registration; quorum decisions reach the ledger as the transactions any node submits
+//! ([`Keeper::submit`]), verified as every transaction is. Uptime proofs and votes are not the
+//! keeper's: the nodes exchange and tally them ([`crate::proofs`], [`crate::obligations`]).
 //!
 //! On the live network the ledger is a chain that every node follows; a local network's keeper
 //! is one process playing that role. What it decides is the ledger's log (each applied
@@ -37,13 +40,11 @@ use sesh_staking::tx::{Contribute, Register, SignedTx, Tx};
 use sesh_staking::{Address, BlsKey, NodeId, Params};
 use sesh_swarm::SortOrder;
 
-use sesh_quorum::Vote;
 use sesh_staking::Event;
 
 use crate::chain::{Block, Chain, Payouts};
 use crate::error::{Error, Result};
-use crate::obligations::{Ballot, LedgerView, UptimeSubmission};
-use sesh_quorum::proof::{ProofRules, SignedProof, accept};
+use crate::obligations::LedgerView;
 
 /// The staking requirement of a local network: 100 SESH (9 decimals).
 pub const REQUIREMENT: u64 = 100_000_000_000;
@@ -218,11 +219,7 @@ pub struct Keeper {
     hf: [u16; 2],
     block_ms: u64,
     view: LedgerView,
-    ballot: Ballot,
     changes: Vec<Change>,
-    proof_rules: ProofRules,
-    /// When (the keeper's clock, Unix ms) each node's last uptime proof was accepted.
-    proofs_accepted: BTreeMap<NodeId, u64>,
 }
 
 impl Keeper {
@@ -251,9 +248,6 @@ impl Keeper {
             reach,
             hf,
             block_ms: DEFAULT_BLOCK_MS,
-            proof_rules: ProofRules::local(DEFAULT_BLOCK_MS),
-            proofs_accepted: BTreeMap::new(),
-            ballot: Ballot::new(),
             changes,
         };
         keeper.close_view();
@@ -261,22 +255,13 @@ impl Keeper {
     }
 
     /// Says what block time the published ledger view carries (the nodes scale the live
-    /// timings to it); the uptime proofs' timings are scaled to it too
-    /// ([`ProofRules::local`]).
+    /// timings to it, their uptime proof checks included).
     pub fn set_block_ms(&mut self, block_ms: u64) {
         self.block_ms = block_ms;
         self.view.block_ms = block_ms;
-        self.proof_rules = ProofRules::local(block_ms);
     }
 
-    /// The rules uptime proofs are accepted by (by default [`ProofRules::local`] of the block
-    /// time: oxend's, scaled, without lokinet, local addresses allowed).
-    pub fn set_proof_rules(&mut self, rules: ProofRules) {
-        self.proof_rules = rules;
-    }
-
-    /// The view of the ledger at the last block's close (uptime proofs since included), and its
-    /// obligations quorum kept for the votes.
+    /// The view of the ledger at the last block's close.
     fn close_view(&mut self) {
         let reach = &self.reach;
         let record = |id: &NodeId| {
@@ -297,10 +282,10 @@ impl Keeper {
             self.chain.block_hash(),
             self.block_ms,
         );
-        self.ballot.close_block(ledger.height(), self.view.obligations_quorum(), ledger.params());
     }
 
-    /// The ledger view published for the nodes' quorum cops.
+    /// The ledger view published for the nodes' quorum cops (no uptime proofs: each node adds
+    /// its own).
     pub fn view(&self) -> &LedgerView {
         &self.view
     }
@@ -310,86 +295,34 @@ impl Keeper {
         &self.changes
     }
 
-    /// The votes and quorums.
-    pub fn ballot(&self) -> &Ballot {
-        &self.ballot
-    }
-
-    /// Counts a state-change vote sent by `from` (a validator of its quorum); decided state
-    /// changes are applied when the next block is made.
-    ///
-    /// # Errors
-    /// [`Error::VoteRefused`]: why; nothing changed.
-    pub fn vote(&mut self, from: &NodeId, vote: &Vote) -> Result<sesh_quorum::Status> {
-        let height = self.chain.ledger().height();
-        self.ballot.vote(from, vote, height, self.chain.ledger().params())
-    }
-
-    /// `POST /network/v1/votes` from `from`: each vote counted or refused, in order
-    /// (`{"results": [{"ok": true, "status"} or {"ok": false, "refused", "error"}…]}`).
-    pub fn votes_answer(&mut self, from: &NodeId, votes: &[Vote]) -> Value {
-        let results: Vec<Value> = votes
-            .iter()
-            .map(|v| match self.vote(from, v) {
-                Ok(status) => json!({"ok": true, "status": format!("{status:?}")}),
-                Err(Error::VoteRefused { kind, why }) => {
-                    json!({"ok": false, "refused": kind.name(), "error": why})
-                }
-                Err(e) => json!({"ok": false, "error": e.to_string()}),
-            })
-            .collect();
-        json!({"results": results})
-    }
-
-    /// `GET /network/v1/votes`: the tallies still open and every state change applied.
-    pub fn ballot_json(&self) -> Value {
+    /// `GET /network/v1/votes` on the keeper: its height and every state change applied.
+    pub fn changes_json(&self) -> Value {
         let changes: Vec<Value> = (self.changes.iter())
             .map(|c| json!({"height": c.height, "node": c.node.to_string(), "state": c.state}))
             .collect();
-        json!({
-            "height": self.chain.ledger().height(),
-            "pending": crate::obligations::pending_json(&self.ballot.pending()),
-            "changes": changes,
-        })
+        json!({"height": self.chain.ledger().height(), "changes": changes})
     }
 
-    /// Takes a node's uptime proof when the keeper's clock reads `now_ms` (Unix ms): the live
-    /// proof as oxend takes it ([`sesh_quorum::proof::accept`], with the time the node's last
-    /// proof was accepted), from a registered node, with the ledger's transaction for the
-    /// proof's node and `l2` height, which the ledger then applies. Returns its log record.
+    /// Takes a quorum's decided transaction ([`sesh_quorum::Decided::to_tx`]) that a node
+    /// submits: verified (every vote's signature) and applied as any transaction, at once.
+    /// Returns its log record. The same decision submitted again, by the same node or another,
+    /// is refused by the ledger's own rules (the node is no longer in the state the decision
+    /// moves it from, or the votes predate its last change).
     ///
     /// # Errors
-    /// [`Error::ProofRefused`]: which of oxend's rules the proof breaks; [`Error::BadRequest`]
-    /// for another transaction, one of another node or height, or a node not registered;
-    /// [`Error::Ledger`]: the ledger's refusal (a proof for another height, or too soon after
-    /// the last). Nothing changed.
-    pub fn uptime(&mut self, submission: &UptimeSubmission, now_ms: u64) -> Result<Vec<u8>> {
-        let Tx::UptimeProof(tx) = &submission.tx.tx else {
-            return Err(Error::BadRequest("not an uptime proof".into()));
-        };
-        // Read as received: the bytes are what is checked and signed.
-        let sent = &submission.proof;
-        let proof = SignedProof::from_parts(sent.encoded(), &sent.ed_sig())
-            .map_err(|source| Error::ProofRefused { source })?;
-        let node = proof.proof().pubkey_ed25519;
-        let previous = self.proofs_accepted.get(&node).copied();
-        accept(&proof, previous, now_ms, &self.proof_rules)
-            .map_err(|source| Error::ProofRefused { source })?;
-        if self.chain.ledger().node(&node).is_none() {
-            return Err(Error::BadRequest(format!("uptime proof of {node}: no such node")));
+    /// [`Error::BadRequest`] for a transaction that is not a decommission, recommission or
+    /// deregistration; [`Error::Ledger`]: the ledger's refusal (a bad signature, too few
+    /// votes, votes of nodes not active, expired votes, a node not in that state). Nothing
+    /// changed.
+    pub fn submit(&mut self, tx: &SignedTx) -> Result<Vec<u8>> {
+        if !matches!(tx.tx, Tx::Decommission(_) | Tx::Recommission(_) | Tx::Deregister(_)) {
+            return Err(Error::BadRequest(
+                "only a quorum's decision (decommission, recommission, deregistration) is \
+                 submitted to the ledger"
+                    .into(),
+            ));
         }
-        if tx.node != node || tx.height != proof.proof().l2_height {
-            return Err(Error::BadRequest(format!(
-                "uptime proof of {node} at l2 height {}: the transaction is of {} at height {}",
-                proof.proof().l2_height,
-                tx.node,
-                tx.height
-            )));
-        }
-        let record = self.apply(&submission.tx)?;
-        self.proofs_accepted.insert(node, now_ms);
-        self.view.record_proof(&tx.node, tx.height);
-        Ok(record)
+        self.apply(tx)
     }
 
     /// Rebuilds a keeper from its ledger log and its last published state (if it has one).
@@ -474,19 +407,12 @@ impl Keeper {
         Ok(record)
     }
 
-    /// Makes the next block: the state changes quorums decided since the last (a decision the
-    /// ledger refuses, e.g. for a node another decision already moved, is dropped), then the
-    /// height advance. Returns the log records of both, and the block.
+    /// Makes the next block: the height advance. Returns its log record, and the block.
     ///
     /// # Errors
     /// As [`Chain::produce`].
     pub fn block(&mut self) -> Result<(Vec<u8>, Block)> {
         let mut records = Vec::new();
-        for decided in self.ballot.take_decided() {
-            if let Some(tx) = decided.to_tx() {
-                records.extend(self.apply(&tx).unwrap_or_default());
-            }
-        }
         let reach = &self.reach;
         let block = self.chain.produce(|id| reach.contains_key(id), |_, _, _| {})?;
         records.extend(record_bytes(&Tx::AdvanceHeight(block.height).unsigned()));

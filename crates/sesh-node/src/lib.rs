@@ -9,6 +9,7 @@ mod error;
 pub mod handover;
 pub mod keeper;
 pub mod obligations;
+pub mod proofs;
 pub mod ratelimit;
 pub mod replication;
 

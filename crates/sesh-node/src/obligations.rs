@@ -1,15 +1,26 @@
 //! Nodes holding each other to their duties in a running network, as oxend's quorum cop and the
-//! storage server's peer tests do it (spec §2.4, §4), sans-IO: what the ledger keeper publishes
-//! each block for it ([`LedgerView`]), when a node sends its uptime proof, which nodes it tests
-//! at each block and what each outcome means, and the state-change votes it signs ([`Cop`]).
+//! storage server's peer tests do it (spec §2.4, §4), sans-IO: the ledger each block
+//! ([`LedgerView`], the ledger's part published by the ledger keeper, the uptime proofs this
+//! node's own [`ProofBook`](crate::proofs::ProofBook)), when a node sends its uptime proof, which
+//! nodes it tests at each block and what each outcome means, the state-change votes it signs
+//! ([`Cop`]), and its own tally of everyone's votes ([`Ballot`]) and what it does with a decision
+//! ([`Submissions`]).
+//!
+//! **No one collects.** As on the live network, proofs and votes go from node to node: a node
+//! sends its proof to every node it knows, and each node relays a proof it newly accepted once
+//! ([`crate::proofs`]); a validator sends its votes to every node it knows (all nodes: local
+//! networks are small; the live network sends them to the quorum), and every node tallies them.
+//! A node whose tally decides a state change submits the decided transaction
+//! ([`Decided::to_tx`](sesh_quorum::Decided::to_tx)) to the ledger, which verifies its votes
+//! as it verifies any transaction; who submits when is [`Submissions`]' rule.
 //!
 //! Each block `h`, a node that is an active validator of the obligations quorum of height
 //! `q` (oxend's `process_quorums`: every `q` from `h + 1 − 60` up to `h − 12`, each once) decides
 //! about each of the quorum's workers with [`sesh_quorum::decide`], on [`TestResults`] made of:
 //!
-//! * **uptime proof**: the ledger's last accepted proof is at most 2 h 5 min old (62.5 blocks);
-//!   nodes send one every hour (30 blocks), [`Cop::proof_due`], in the live format
-//!   ([`UptimeSubmission`], taken by oxend's checks, [`sesh_quorum::proof::accept`]);
+//! * **uptime proof**: the last proof this node accepted of the worker is at most 2 h 5 min old
+//!   (62.5 blocks); nodes send one every hour (30 blocks), [`Cop::proof_due`], in the live
+//!   format ([`UptimeSubmission`], taken by oxend's checks, [`sesh_quorum::proof::accept`]);
 //! * **storage server reachable**: oxend's `reachable_stats::unreachable_for`: the node failed
 //!   every reachability test for at least `VALIDITY − FREQUENCY` (65 min, 32.5 blocks) and the
 //!   last failure is less than 5 min (2.5 blocks) old. Tests are signed node-to-node requests
@@ -59,7 +70,7 @@ use sesh_quorum::{
 };
 use sesh_rpc::store::Message;
 use sesh_staking::oxen::HardFork;
-use sesh_staking::tx::{Tx, UptimeProof};
+use sesh_staking::tx::SignedTx;
 use sesh_staking::{Ledger, NodeStatus, Params};
 use sesh_swarm::SwarmId;
 
@@ -67,7 +78,7 @@ use crate::error::{Error, Result};
 
 pub use sesh_quorum::proof::LIVE_BLOCK_MS;
 /// oxend's `UPTIME_PROOF_FREQUENCY`: a node sends a proof every hour (mainnet's
-/// [`ProofTimings`], which the keeper's proof checks scale).
+/// [`ProofTimings`], which the nodes' proof checks scale).
 pub const UPTIME_PROOF_FREQUENCY_MS: u64 = ProofTimings::mainnet().frequency_ms;
 /// oxend's `UPTIME_PROOF_VALIDITY`: an older proof is missing (mainnet's [`ProofTimings`]).
 pub const UPTIME_PROOF_VALIDITY_MS: u64 = ProofTimings::mainnet().validity_ms;
@@ -97,12 +108,18 @@ pub const SWARM_SETTLE_BLOCKS: u64 = 10;
 /// The most votes one request carries.
 pub const MAX_VOTES_PER_REQUEST: usize = 500;
 
-/// The keeper's ledger view (`GET`, signed by the keeper as the network state is).
+/// The keeper's ledger view, the ledger only: no uptime proofs (`GET`, signed by the keeper as
+/// the network state is).
 pub const LEDGER_PATH: &str = "/network/v1/ledger";
-/// A node's uptime proof to the keeper (`POST` [`UptimeSubmission::to_body`]).
+/// An uptime proof, to any node (`POST` [`UptimeSubmission::to_body`], the proof's own or
+/// relayed; `GET` the proofs the node holds).
 pub const UPTIME_PATH: &str = "/network/v1/uptime";
-/// Votes to the keeper (`POST` [`votes_body`]; `GET` the keeper's tallies and decisions).
+/// Votes, to any node (`POST` [`votes_body`] by the voter; `GET` the node's open tallies, and
+/// on the keeper the state changes applied).
 pub const VOTES_PATH: &str = "/network/v1/votes";
+/// A quorum's decided transaction, to the ledger (the keeper's; `POST` the transaction's bytes,
+/// [`SignedTx::to_bytes`](sesh_staking::tx::SignedTx::to_bytes)).
+pub const TX_PATH: &str = "/network/v1/tx";
 /// The reachability test (the live storage server's HTTPS ping path).
 pub const PING_PATH: &str = "/ping_test/v1";
 /// A storage test: `{"hash"}`, answered `{"status": "OK", "data"}` or `{"status": "missing"}`.
@@ -111,7 +128,7 @@ pub const STORAGE_TEST_PATH: &str = "/swarm/v1/storage_test";
 pub const SAMPLE_PATH: &str = "/swarm/v1/sample";
 
 /// The live timings scaled to a network's block time. The uptime proof's frequency and validity
-/// are mainnet's [`ProofTimings`] (by which the keeper takes proofs), scaled the same way.
+/// are mainnet's [`ProofTimings`] (by which nodes take proofs), scaled the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Timings {
     /// The network's block time, ms.
@@ -171,19 +188,22 @@ impl Timings {
 pub struct ViewNode {
     /// Its id.
     pub id: NodeId,
-    /// Where it is reached, if it told the keeper.
+    /// Where it is reached: from its uptime proof ([`LedgerView::with_proofs`]), else where it
+    /// told the keeper when it joined.
     pub record: Option<NodeRecord>,
     /// Its record as the vote decision reads it (decommissioned or active among it).
     pub info: WorkerInfo,
-    /// The height of its last accepted uptime proof.
+    /// This node's ledger height when it accepted the node's last uptime proof (this node's
+    /// [`ProofBook`](crate::proofs::ProofBook), [`LedgerView::with_proofs`]); never the
+    /// keeper's word.
     pub last_uptime_proof_height: Option<u64>,
 }
 
-/// What the keeper publishes at each block for the quorum cops: the block, and every
-/// registered, fully funded node (active or decommissioned) with its ledger record. The active
-/// and decommissioned nodes are the ones of the block's close, so that every node computes the
-/// keeper's obligations quorum ([`LedgerView::obligations_quorum`]); only proofs are updated
-/// between blocks.
+/// The ledger at each block for the quorum cops: the block, and every registered, fully funded
+/// node (active or decommissioned) with its ledger record, as the keeper publishes it; each node
+/// adds the uptime proofs it holds itself ([`LedgerView::with_proofs`]). The active and
+/// decommissioned nodes are the ones of the block's close, so that every node computes the same
+/// obligations quorum ([`LedgerView::obligations_quorum`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerView {
     /// The block's height.
@@ -221,7 +241,8 @@ impl LedgerView {
                     id: n.id(),
                     record: reach(&n.id()),
                     info: WorkerInfo::from_node(n),
-                    last_uptime_proof_height: n.last_uptime_proof_height(),
+                    // Proofs are each node's own: see `with_proofs`.
+                    last_uptime_proof_height: None,
                 };
                 (n.id(), view)
             })
@@ -244,11 +265,19 @@ impl LedgerView {
         self.nodes.get(id).is_some_and(|n| n.info.is_active())
     }
 
-    /// Notes a proof accepted at `height` (between blocks).
-    pub fn record_proof(&mut self, id: &NodeId, height: u64) {
-        if let Some(n) = self.nodes.get_mut(id) {
-            n.last_uptime_proof_height = Some(height);
+    /// This view with the proofs `book` holds: each node's last proof height is the height
+    /// this node accepted its proof at (none without one), and a node with a proof is reached
+    /// where the proof says (with `tls`, [`ProofBook::record`](crate::proofs::ProofBook::record)).
+    #[must_use]
+    pub fn with_proofs(mut self, book: &crate::proofs::ProofBook, tls: bool) -> Self {
+        for n in self.nodes.values_mut() {
+            let held = book.get(&n.id);
+            n.last_uptime_proof_height = held.map(|h| h.accepted_height);
+            if let Some(record) = book.record(&n.id, tls) {
+                n.record = Some(record);
+            }
         }
+        self
     }
 
     /// The timings of its network.
@@ -281,8 +310,10 @@ impl LedgerView {
                     "last_decommission_height": i.last_decommission_height,
                     "recommission_credit": i.recommission_credit,
                     "staking_requirement": i.staking_requirement,
-                    "last_uptime_proof_height": n.last_uptime_proof_height,
                 });
+                if let (Some(h), Some(o)) = (n.last_uptime_proof_height, v.as_object_mut()) {
+                    o.insert("last_uptime_proof_height".into(), json!(h));
+                }
                 if let (Some(r), Some(o)) = (n.record, v.as_object_mut()) {
                     o.insert("ip".into(), json!(r.ip.to_string()));
                     o.insert("port".into(), json!(r.port));
@@ -386,62 +417,34 @@ fn read_view_node(n: &Value) -> core::result::Result<ViewNode, String> {
     Ok(ViewNode { id, record, info, last_uptime_proof_height: proof })
 }
 
-/// The uptime proof `node` sends at `height` (the ledger takes one for its current height).
-///
-/// # Errors
-/// [`Error::Ledger`] if it cannot be signed.
-pub fn uptime_proof(
-    node: &Identity,
-    height: u64,
-    params: &Params,
-) -> Result<sesh_staking::tx::SignedTx> {
-    let proof = UptimeProof { node: NodeId::from_identity(node), height };
-    Ok(Tx::UptimeProof(proof).sign(node, params)?)
-}
-
-/// What a node sends the keeper as its uptime proof: the live proof (oxend's bencoded proof and
-/// its Ed25519 signature, [`sesh_quorum::proof`]) and the ledger's record of it, the node's
-/// signed [`UptimeProof`] transaction for the same height.
+/// An uptime proof as sent from node to node: the live proof (oxend's bencoded proof and its
+/// Ed25519 signature, [`sesh_quorum::proof`]).
 ///
 /// The live proof's `l2` (the L2 height a live node has seen) is the ledger height the proof is
-/// made at: sesh's ledger stands in for the L2 contract, and the keeper takes a proof only with
-/// the transaction of its height (so, as in oxend from HF21, none at height 0).
+/// made at: sesh's ledger stands in for the L2 contract (so, as in oxend from HF21, a proof is
+/// made from height 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UptimeSubmission {
     /// The live proof.
     pub proof: SignedProof,
-    /// The ledger's transaction.
-    pub tx: sesh_staking::tx::SignedTx,
 }
 
 impl UptimeSubmission {
     /// The proof `node`, reached at `ip` and `port`, sends at ledger height `height` when its
     /// clock reads `now_ms` (Unix ms): a live-format proof with the storage server version sesh
-    /// reports ([`sesh_rpc::handler::STORAGE_SERVER_VERSION`]), and the ledger's transaction.
-    ///
-    /// # Errors
-    /// [`Error::Ledger`] if the transaction cannot be signed.
-    pub fn new(
-        node: &Identity,
-        ip: Ipv4Addr,
-        port: u16,
-        height: u64,
-        now_ms: u64,
-        params: &Params,
-    ) -> Result<Self> {
+    /// reports ([`sesh_rpc::handler::STORAGE_SERVER_VERSION`]).
+    pub fn new(node: &Identity, ip: Ipv4Addr, port: u16, height: u64, now_ms: u64) -> Self {
         let version = sesh_rpc::handler::STORAGE_SERVER_VERSION;
         let proof = LiveProof::new(node, version, ip, port, height, now_ms / 1000).sign(node);
-        Ok(Self { proof, tx: uptime_proof(node, height, params)? })
+        Self { proof }
     }
 
-    /// The body of [`UPTIME_PATH`]: `{"proof", "ed_sig", "tx"}`, each hex (the bencoded proof,
-    /// its signature, the transaction's bytes), the first two named as oxend's
-    /// `NOTIFY_BTENCODED_UPTIME_PROOF` names them.
+    /// The body of [`UPTIME_PATH`]: `{"proof", "ed_sig"}`, each hex (the bencoded proof, its
+    /// signature), named as oxend's `NOTIFY_BTENCODED_UPTIME_PROOF` names them.
     pub fn to_body(&self) -> Vec<u8> {
         json!({
             "proof": hex::encode(self.proof.encoded()),
             "ed_sig": hex::encode(self.proof.ed_sig()),
-            "tx": hex::encode(self.tx.to_bytes()),
         })
         .to_string()
         .into_bytes()
@@ -460,11 +463,10 @@ impl UptimeSubmission {
             text.and_then(|t| hex::decode(t).ok())
                 .ok_or_else(|| Error::BadRequest(format!("uptime proof: \"{k}\" is not hex")))
         };
-        let (proof, ed_sig, tx) = (field("proof")?, field("ed_sig")?, field("tx")?);
+        let (proof, ed_sig) = (field("proof")?, field("ed_sig")?);
         let proof = SignedProof::from_parts(&proof, &ed_sig)
             .map_err(|source| Error::ProofRefused { source })?;
-        let tx = sesh_staking::tx::SignedTx::from_bytes(&tx)?;
-        Ok(Self { proof, tx })
+        Ok(Self { proof })
     }
 }
 
@@ -974,7 +976,7 @@ fn read_vote(v: &Value) -> core::result::Result<Vote, String> {
     })
 }
 
-/// Why the keeper refused a vote (nothing changed).
+/// Why a node refused a vote (nothing changed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum VoteRefusal {
@@ -986,7 +988,7 @@ pub enum VoteRefusal {
     Late,
     /// It comes from a node that is not a validator of its quorum.
     NonMember,
-    /// No quorum of its height (above the keeper's height, or not kept), or no such worker
+    /// No quorum of its height (above the node's height, or not kept), or no such worker
     /// there.
     WrongHeight,
 }
@@ -1024,8 +1026,8 @@ impl core::fmt::Display for VoteRefusal {
     }
 }
 
-/// The keeper's side: the obligations quorum of each recent block, and the votes on them until
-/// enough agree. A vote is refused ([`Error::VoteRefused`]) unless it is for a kept quorum
+/// A node's tally: the obligations quorum of each recent block, and the votes on them until
+/// enough agree (every node keeps its own, of the votes sent to it). A vote is refused ([`Error::VoteRefused`]) unless it is for a kept quorum
 /// within the vote lifetime, sent by one of its validators, signed by the validator it names,
 /// and the first of that validator on that state change; a refused vote changes nothing.
 #[derive(Clone, Debug, Default)]
@@ -1126,13 +1128,101 @@ impl Ballot {
     }
 }
 
-/// The keeper's JSON of pending tallies.
+/// The JSON of pending tallies.
 pub fn pending_json(pending: &[(u64, NodeId, StateChange, usize)]) -> Value {
     let list: Vec<Value> = pending
         .iter()
         .map(|(h, w, s, n)| json!({"height": h, "worker": w.to_string(), "state": s.name(), "votes": n}))
         .collect();
     Value::Array(list)
+}
+
+/// Voters of a decision (the first, by validator index) that submit it as soon as their tally
+/// reaches it.
+pub const SUBMIT_AT_ONCE: usize = 2;
+/// Blocks every other node that tallied a decision waits before submitting it, if the ledger
+/// has not applied it by then; and between two submissions of the same decision.
+pub const SUBMIT_DELAY_BLOCKS: u64 = 2;
+
+/// What a node does with the decisions its tally reaches: it submits their transactions to the
+/// ledger, avoiding needless repeats. **The rule**: the first [`SUBMIT_AT_ONCE`] voters of a
+/// decision (by validator index, as [`Decided::votes`](sesh_quorum::Decided::votes) lists them)
+/// submit it at once; every other node that tallied it waits [`SUBMIT_DELAY_BLOCKS`], then
+/// submits it if its ledger view does not show the change (decommissioned, active again,
+/// gone), and again every [`SUBMIT_DELAY_BLOCKS`] while it does not, until the ledger answers
+/// (applied or refused: [`Submissions::done`]) or the votes are too old for the ledger. The
+/// ledger refuses a repeat of an applied decision (the node is no longer in the state the
+/// decision moves it from, or the votes predate its last change): repeats change nothing.
+#[derive(Clone, Debug)]
+pub struct Submissions {
+    me: NodeId,
+    vote_window: u64,
+    waiting: BTreeMap<(u64, u32, StateChange), Waiting>,
+}
+
+#[derive(Clone, Debug)]
+struct Waiting {
+    tx: SignedTx,
+    worker: NodeId,
+    state: StateChange,
+    due: u64,
+}
+
+impl Submissions {
+    /// The submissions of node `me` on a network with `params`.
+    pub fn new(me: NodeId, params: &Params) -> Self {
+        Self { me, vote_window: params.vote_window_blocks, waiting: BTreeMap::new() }
+    }
+
+    /// Takes a decision this node's tally reached at ledger height `height` (an IP-change
+    /// penalty, which the ledger has no transaction for, is dropped).
+    pub fn decided(&mut self, decided: &sesh_quorum::Decided, height: u64) {
+        let Some(tx) = decided.to_tx() else { return };
+        let first = decided.votes.iter().take(SUBMIT_AT_ONCE).any(|v| v.validator == self.me);
+        let due = if first { height } else { height.saturating_add(SUBMIT_DELAY_BLOCKS) };
+        let key = (decided.height, decided.worker_index, decided.state);
+        let waiting = Waiting { tx, worker: decided.worker, state: decided.state, due };
+        self.waiting.entry(key).or_insert(waiting);
+    }
+
+    /// The transactions to submit at the view's block: the decisions due that the view does not
+    /// show applied. Each is due again [`SUBMIT_DELAY_BLOCKS`] later unless [`Submissions::done`]
+    /// is called; decisions applied, or too old for the ledger, are forgotten.
+    pub fn due(&mut self, view: &LedgerView) -> Vec<((u64, u32, StateChange), SignedTx)> {
+        let window = self.vote_window;
+        self.waiting.retain(|(h, _, _), w| {
+            let applied = match (view.node(&w.worker), w.state) {
+                (None, _) => true,
+                (Some(n), StateChange::Decommission) => n.info.decommissioned,
+                (Some(n), StateChange::Recommission) => !n.info.decommissioned,
+                _ => false,
+            };
+            !applied && view.height < h.saturating_add(window)
+        });
+        let mut out = Vec::new();
+        for (key, w) in &mut self.waiting {
+            if w.due <= view.height {
+                w.due = view.height.saturating_add(SUBMIT_DELAY_BLOCKS);
+                out.push((*key, w.tx.clone()));
+            }
+        }
+        out
+    }
+
+    /// The ledger answered a submission (applied or refused): it is not submitted again.
+    pub fn done(&mut self, key: &(u64, u32, StateChange)) {
+        self.waiting.remove(key);
+    }
+
+    /// Decisions waiting.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! The quorum cop in a network of keepers and nodes without sockets: each node observes each
-//! block's ledger view, sends its uptime proofs, tests what its plan says (the outcomes come from
-//! each node's fault), and sends its votes to the keeper, which applies what 7 of them decide.
+//! The quorum cop in a network of a keeper and nodes without sockets: each node observes each
+//! block's ledger view with the uptime proofs of its own proof book, sends its uptime proofs to
+//! every node, tests what its plan says (the outcomes come from each node's fault), and sends
+//! its votes to every node; each node tallies them and submits what 7 of them decide to the
+//! keeper's ledger, which verifies and applies it (repeats refused).
 //! An offline node is decommissioned, then deregistered when its credit runs out; a node that
 //! keeps nothing is decommissioned, recommissioned, and deregistered; honest nodes stay active.
 //! Forged, duplicate, late, non-member and wrong-height votes are refused and change nothing.
@@ -20,13 +22,15 @@ use sesh_identity::{Identity, NodeId};
 use sesh_node::Error;
 use sesh_node::keeper::{Genesis, JoinRequest, Keeper};
 use sesh_node::obligations::{
-    Cop, LedgerView, Outcome, Reachability, Sample, Timings, UptimeSubmission, VoteRefusal,
-    read_storage_test, read_votes, storage_test_answer, storage_test_body, storage_test_passed,
-    votes_body,
+    Ballot, Cop, LedgerView, Outcome, Reachability, Sample, Submissions, Timings, UptimeSubmission,
+    VoteRefusal, read_storage_test, read_votes, storage_test_answer, storage_test_body,
+    storage_test_passed, votes_body,
 };
+use sesh_node::proofs::{ProofBook, Received};
 use sesh_quorum::proof::{MinVersions, ProofRules, SignedProof};
 use sesh_quorum::{Reasons, StateChange, Status, Subject, Vote};
 use sesh_staking::NodeStatus;
+use sesh_staking::tx::{QuorumDecision, Tx};
 
 const HF: [u16; 2] = [21, 0];
 const BLOCK_MS: u64 = 500;
@@ -46,6 +50,15 @@ struct Net {
     keys: Vec<Identity>,
     ids: Vec<NodeId>,
     cops: Vec<Cop>,
+    books: Vec<ProofBook>,
+    ballots: Vec<Ballot>,
+    submissions: Vec<Submissions>,
+    /// Each node's last view (the keeper's ledger and its own proofs).
+    views: Vec<LedgerView>,
+    /// The ledger's refusals of submitted decisions.
+    repeats: Vec<Error>,
+    /// Decisions submitted, and applied.
+    submitted: usize,
     faults: Vec<Fault>,
     rng: ChaCha20Rng,
 }
@@ -66,9 +79,31 @@ impl Net {
             };
             keeper.join(*id, &join.to_body()).unwrap();
         }
-        let cops = ids.iter().map(|id| Cop::new(*id, sesh_node::keeper::params(), 0)).collect();
+        let params = sesh_node::keeper::params();
+        let cops = ids.iter().map(|id| Cop::new(*id, params.clone(), 0)).collect();
+        let books = ids.iter().map(|id| ProofBook::new(*id, ProofRules::local(BLOCK_MS))).collect();
+        let submissions = ids.iter().map(|id| Submissions::new(*id, &params)).collect();
         let log = genesis.log;
-        Self { keeper, log, keys: genesis.nodes, ids, cops, faults: vec![Fault::Honest; n], rng }
+        Self {
+            views: vec![keeper.view().clone(); n],
+            keeper,
+            log,
+            keys: genesis.nodes,
+            ids,
+            cops,
+            books,
+            ballots: vec![Ballot::new(); n],
+            submissions,
+            repeats: Vec::new(),
+            submitted: 0,
+            faults: vec![Fault::Honest; n],
+            rng,
+        }
+    }
+
+    /// Whether node `i` takes requests from other nodes.
+    fn hears(&self, i: usize) -> bool {
+        !matches!(self.faults[i], Fault::Offline | Fault::Unreachable)
     }
 
     /// What node `target` answers a test with.
@@ -82,30 +117,43 @@ impl Net {
         }
     }
 
-    /// One block, and every node's round on it; the refusals of their votes.
+    /// One block, and every node's round on it; the refusals of their votes by every node.
     fn step(&mut self) -> Vec<Error> {
         let (record, _) = self.keeper.block().unwrap();
         self.log.extend(record);
-        let view = self.keeper.view().clone();
+        let ledger = self.keeper.view().clone();
         let state = self.keeper.state().unwrap();
-        let now = (view.height * BLOCK_MS) as i64;
+        let now = (ledger.height * BLOCK_MS) as i64;
+        let params = sesh_node::keeper::params();
         let mut refused = Vec::new();
-        for i in 0..self.ids.len() {
+        let n = self.ids.len();
+        for i in 0..n {
+            self.books[i].retain_listed(&ledger);
+            self.ballots[i].close_block(ledger.height, ledger.obligations_quorum(), &params);
+        }
+        let hear: Vec<usize> = (0..n).filter(|j| self.hears(*j)).collect();
+        for i in 0..n {
             if self.faults[i] == Fault::Offline {
                 continue;
             }
+            let to: Vec<usize> = (0..n).filter(|j| *j == i || hear.contains(j)).collect();
+            let view = ledger.clone().with_proofs(&self.books[i], false);
+            self.views[i] = view.clone();
             self.cops[i].observe(&view, &state);
             if self.cops[i].proof_due(&view) {
-                let (port, params) = (22100 + i as u16, sesh_node::keeper::params());
+                let port = 22100 + i as u16;
                 let proof = UptimeSubmission::new(
                     &self.keys[i],
                     Ipv4Addr::LOCALHOST,
                     port,
                     view.height,
                     now as u64,
-                    &params,
                 );
-                self.log.extend(self.keeper.uptime(&proof.unwrap(), now as u64).unwrap());
+                // To itself and every node that hears it, each taking it once.
+                for j in to.iter().copied() {
+                    let got = self.books[j].receive(&proof.proof, &ledger, now as u64);
+                    assert_eq!(got, Ok(Received::New), "node {j}, proof of {i}");
+                }
             }
             let tests = self.cops[i].plan(&view, &state, now, 8, &mut self.rng);
             assert!(tests.len() <= 8);
@@ -115,9 +163,28 @@ impl Net {
             }
             let (casts, _) = self.cops[i].process(&view, &self.keys[i], now);
             for c in casts {
-                if let Err(e) = self.keeper.vote(&self.ids[i], &c.vote) {
-                    refused.push(e);
+                for j in to.iter().copied() {
+                    match self.ballots[j].vote(&self.ids[i], &c.vote, ledger.height, &params) {
+                        Ok(_) => {}
+                        Err(e) => refused.push(e),
+                    }
+                    for d in self.ballots[j].take_decided() {
+                        self.submissions[j].decided(&d, ledger.height);
+                    }
                 }
+            }
+        }
+        // Every node submits the decisions due by its rule; the ledger refuses repeats.
+        for j in (0..n).filter(|j| self.faults[*j] != Fault::Offline) {
+            for (key, tx) in self.submissions[j].due(&ledger) {
+                match self.keeper.submit(&tx) {
+                    Ok(record) => {
+                        self.log.extend(record);
+                        self.submitted += 1;
+                    }
+                    Err(e) => self.repeats.push(e),
+                }
+                self.submissions[j].done(&key);
             }
         }
         refused
@@ -170,6 +237,17 @@ fn an_offline_node_is_decommissioned_then_deregistered_and_honest_nodes_stay() {
         })
         .collect();
     assert!(kinds.iter().all(|k| *k != VoteRefusal::Forged && *k != VoteRefusal::NonMember));
+    // Each decision was applied once; the repeats (the second of the first two voters) were
+    // refused by the ledger's rules, and nobody else submitted.
+    assert_eq!(net.submitted, net.keeper.changes().len());
+    assert!(net.repeats.len() <= net.submitted, "{:?}", net.repeats);
+    assert!(
+        net.repeats
+            .iter()
+            .all(|e| matches!(e, Error::Ledger(sesh_staking::Error::TxRejected { .. }))),
+        "{:?}",
+        net.repeats
+    );
     // A keeper restored from its log knows the same changes and rewards.
     let restored = Keeper::restore(HF, &net.log, None).unwrap().keeper;
     assert_eq!(restored.changes(), net.keeper.changes());
@@ -230,7 +308,9 @@ fn refused_votes_change_nothing() {
     let params = sesh_node::keeper::params();
     let height = net.keeper.chain().ledger().height();
     let q = height - 12;
-    let quorum = net.keeper.ballot().quorum(q).unwrap().clone();
+    // Node 0's own tally (every node keeps one).
+    let mut ballot = net.ballots[0].clone();
+    let quorum = ballot.quorum(q).unwrap().clone();
     let key = |id: &NodeId| &net.keys[net.ids.iter().position(|i| i == id).unwrap()];
     let subject = Subject {
         height: q,
@@ -240,47 +320,162 @@ fn refused_votes_change_nothing() {
     };
     let v0 = Vote::sign(key(&quorum.validators[0]), 0, &subject, Reasons::UPTIME, &params);
 
-    let before = (net.keeper.chain().ledger().state_hash(), net.keeper.ballot().pending());
-    let mut keeper = net.keeper;
+    let before = ballot.pending();
     let refusal = |r: Result<Status, Error>| match r {
         Err(Error::VoteRefused { kind, .. }) => kind,
         other => panic!("{other:?}"),
     };
-    let same = |k: &Keeper| (k.chain().ledger().state_hash(), k.ballot().pending());
+    let vote = |b: &mut Ballot, from: &NodeId, v: &Vote| b.vote(from, v, height, &params);
     // Signed by validator 1 but naming validator 0: forged.
     let forged = Vote::sign(key(&quorum.validators[1]), 0, &subject, Reasons::UPTIME, &params);
-    assert_eq!(refusal(keeper.vote(&quorum.validators[1], &forged)), VoteRefusal::Forged);
+    assert_eq!(refusal(vote(&mut ballot, &quorum.validators[1], &forged)), VoteRefusal::Forged);
     // Sent by a node that is not one of the quorum's validators.
     let worker = quorum.workers[1];
     let theirs = Vote::sign(key(&worker), 0, &subject, Reasons::UPTIME, &params);
-    assert_eq!(refusal(keeper.vote(&worker, &theirs)), VoteRefusal::NonMember);
-    // A quorum past the vote lifetime, one above the keeper's height, a worker that height
+    assert_eq!(refusal(vote(&mut ballot, &worker, &theirs)), VoteRefusal::NonMember);
+    // A quorum past the vote lifetime, one above the node's height, a worker that height
     // does not have.
+    let v = quorum.validators[0];
     let old = Subject { height: height - 60, ..subject };
-    let late = Vote::sign(key(&quorum.validators[0]), 0, &old, Reasons::UPTIME, &params);
-    assert_eq!(refusal(keeper.vote(&quorum.validators[0], &late)), VoteRefusal::Late);
+    let late = Vote::sign(key(&v), 0, &old, Reasons::UPTIME, &params);
+    assert_eq!(refusal(vote(&mut ballot, &v, &late)), VoteRefusal::Late);
     let future = Subject { height: height + 1, ..subject };
-    let ahead = Vote::sign(key(&quorum.validators[0]), 0, &future, Reasons::UPTIME, &params);
-    assert_eq!(refusal(keeper.vote(&quorum.validators[0], &ahead)), VoteRefusal::WrongHeight);
+    let ahead = Vote::sign(key(&v), 0, &future, Reasons::UPTIME, &params);
+    assert_eq!(refusal(vote(&mut ballot, &v, &ahead)), VoteRefusal::WrongHeight);
     let nobody = Subject { worker_index: 99, ..subject };
-    let missing = Vote::sign(key(&quorum.validators[0]), 0, &nobody, Reasons::UPTIME, &params);
-    assert_eq!(refusal(keeper.vote(&quorum.validators[0], &missing)), VoteRefusal::WrongHeight);
+    let missing = Vote::sign(key(&v), 0, &nobody, Reasons::UPTIME, &params);
+    assert_eq!(refusal(vote(&mut ballot, &v, &missing)), VoteRefusal::WrongHeight);
     // The vote signed for another height, sent for this one: its signatures do not hold.
     let mut moved = v0;
     moved.height = q - 1;
-    assert_eq!(refusal(keeper.vote(&quorum.validators[0], &moved)), VoteRefusal::Forged);
-    assert_eq!(same(&keeper), before);
+    assert_eq!(refusal(vote(&mut ballot, &v, &moved)), VoteRefusal::Forged);
+    assert_eq!(ballot.pending(), before);
 
     // The genuine vote counts once.
-    let status = keeper.vote(&quorum.validators[0], &v0).unwrap();
+    let status = vote(&mut ballot, &v, &v0).unwrap();
     assert_eq!(status, Status::Pending { votes: 1, needed: 7 });
-    let counted = same(&keeper);
-    assert_eq!(refusal(keeper.vote(&quorum.validators[0], &v0)), VoteRefusal::Duplicate);
-    assert_eq!(same(&keeper), counted);
-    // One vote decides nothing: the next block applies nothing.
-    let changes = keeper.changes().len();
-    keeper.block().unwrap();
-    assert_eq!(keeper.changes().len(), changes);
+    let counted = ballot.pending();
+    assert_eq!(refusal(vote(&mut ballot, &v, &v0)), VoteRefusal::Duplicate);
+    assert_eq!(ballot.pending(), counted);
+    // One vote decides nothing: nothing to submit.
+    assert!(ballot.take_decided().is_empty());
+}
+
+/// A decision on worker 0 of the quorum of `q`, by its validators `voters` (indices), tallied
+/// by a node's ballot.
+fn decide_on(net: &Net, q: u64, voters: &[u16]) -> sesh_quorum::Decided {
+    let params = sesh_node::keeper::params();
+    let height = net.keeper.chain().ledger().height();
+    let mut ballot = net.ballots[0].clone();
+    let quorum = ballot.quorum(q).unwrap().clone();
+    let key = |id: &NodeId| &net.keys[net.ids.iter().position(|i| i == id).unwrap()];
+    let subject = Subject {
+        height: q,
+        worker_index: 0,
+        worker: quorum.workers[0],
+        state: StateChange::Decommission,
+    };
+    for i in voters {
+        let v = quorum.validators[usize::from(*i)];
+        let vote = Vote::sign(key(&v), *i, &subject, Reasons::UPTIME, &params);
+        ballot.vote(&v, &vote, height, &params).unwrap();
+    }
+    ballot.take_decided().pop().unwrap()
+}
+
+#[test]
+fn a_decision_reaches_the_ledger_once_and_forged_or_short_ones_change_nothing() {
+    let mut net = Net::new(14, 8);
+    for _ in 0..70 {
+        net.step();
+    }
+    let height = net.keeper.chain().ledger().height();
+    let q = height - 12;
+    let decided = decide_on(&net, q, &[0, 1, 2, 3, 4, 5, 6]);
+    let tx = decided.to_tx().unwrap();
+    let worker = decided.worker;
+    let before = net.keeper.chain().ledger().state_hash();
+    let rule = |r: Result<Vec<u8>, Error>| match r {
+        Err(Error::Ledger(sesh_staking::Error::TxRejected { reason })) => {
+            format!("{reason:?}").split([' ', '{']).next().unwrap().to_owned()
+        }
+        Err(Error::Ledger(e)) => format!("{e:?}").split([' ', '{']).next().unwrap().to_owned(),
+        Err(e) => e.refusal().to_owned(),
+        Ok(_) => "applied".to_owned(),
+    };
+    // Too few votes: six of the seven.
+    let Tx::Decommission(d) = &tx.tx else { panic!() };
+    let short = QuorumDecision { votes: d.votes[..6].to_vec(), ..d.clone() };
+    assert_eq!(rule(net.keeper.submit(&Tx::Decommission(short).unsigned())), "NotEnoughVotes");
+    // A vote's signature changed, and the votes claimed for another height.
+    let mut forged = d.clone();
+    forged.votes[3].1[0] ^= 1;
+    assert_eq!(rule(net.keeper.submit(&Tx::Decommission(forged).unsigned())), "BadSignature");
+    let moved = QuorumDecision { vote_height: q - 1, ..d.clone() };
+    assert_eq!(rule(net.keeper.submit(&Tx::Decommission(moved).unsigned())), "BadSignature");
+    // The votes of a decommission, submitted as a deregistration.
+    assert_eq!(rule(net.keeper.submit(&Tx::Deregister(d.clone()).unsigned())), "BadSignature");
+    // Not a quorum's decision: a height advance nobody but the block maker makes.
+    let advance = Tx::AdvanceHeight(height + 1).unsigned();
+    assert_eq!(rule(net.keeper.submit(&advance)), "bad_request");
+    assert_eq!(net.keeper.chain().ledger().state_hash(), before);
+    assert!(net.keeper.changes().is_empty());
+
+    // The genuine one is applied; the same again (another node submitting it) is refused.
+    assert_eq!(rule(net.keeper.submit(&tx)), "applied");
+    assert_eq!(net.keeper.changes().len(), 1);
+    assert_eq!(net.keeper.changes()[0].node, worker);
+    let after = net.keeper.chain().ledger().state_hash();
+    assert_eq!(rule(net.keeper.submit(&tx)), "NotActive");
+    assert_eq!(net.keeper.chain().ledger().state_hash(), after);
+    assert_eq!(
+        net.status(net.ids.iter().position(|i| *i == worker).unwrap()),
+        NodeStatus::Decommissioned
+    );
+}
+
+#[test]
+fn submissions_first_voters_at_once_the_others_later_unless_applied() {
+    let mut net = Net::new(14, 10);
+    for _ in 0..70 {
+        net.step();
+    }
+    let height = net.keeper.chain().ledger().height();
+    let q = height - 12;
+    let decided = decide_on(&net, q, &[2, 3, 4, 5, 6, 7, 8]);
+    let ledger = net.keeper.view().clone();
+    let params = sesh_node::keeper::params();
+    let first = decided.votes[0].validator;
+    let third = decided.votes[2].validator;
+    let outsider =
+        *net.ids.iter().find(|id| decided.votes.iter().all(|v| v.validator != **id)).unwrap();
+    let mut subs: Vec<Submissions> =
+        [first, third, outsider].iter().map(|id| Submissions::new(*id, &params)).collect();
+    for s in &mut subs {
+        s.decided(&decided, height);
+    }
+    assert_eq!(subs[0].due(&ledger).len(), 1, "a first voter submits at once");
+    assert!(subs[1].due(&ledger).is_empty(), "the third voter waits");
+    assert!(subs[2].due(&ledger).is_empty(), "a node that did not vote waits");
+    // The first voter is not answered (the ledger unreachable): it submits again later.
+    assert!(subs[0].due(&ledger).is_empty());
+    // Two blocks on, not applied: the others submit too.
+    net.keeper.block().unwrap();
+    net.keeper.block().unwrap();
+    let later = net.keeper.view().clone();
+    assert_eq!(later.height, height + 2);
+    for s in &mut subs {
+        assert_eq!(s.due(&later).len(), 1);
+    }
+    // Applied: nobody submits it again.
+    net.keeper.submit(&decided.to_tx().unwrap()).unwrap();
+    net.keeper.block().unwrap();
+    net.keeper.block().unwrap();
+    let applied = net.keeper.view().clone();
+    for s in &mut subs {
+        assert!(s.due(&applied).is_empty());
+        assert!(s.is_empty());
+    }
 }
 
 #[test]
@@ -310,7 +505,7 @@ fn proofs_are_due_hourly_and_the_plan_tests_workers_first_within_the_budget() {
     for _ in 0..40 {
         net.step();
     }
-    let view = net.keeper.view().clone();
+    let view = net.keeper.view().clone().with_proofs(&net.books[0], false);
     let state = net.keeper.state().unwrap();
     let me = &net.cops[0];
     assert!(!me.proof_due(&view), "proved at its first block");
@@ -388,60 +583,140 @@ fn wire_forms_round_trip() {
 }
 
 #[test]
-fn the_keeper_refuses_uptime_proofs_as_oxend_does() {
+fn a_node_refuses_uptime_proofs_as_oxend_does() {
     let mut net = Net::new(12, 9);
     for _ in 0..3 {
         net.keeper.block().unwrap();
     }
-    let params = sesh_node::keeper::params();
-    let height = net.keeper.view().height;
+    let ledger = net.keeper.view().clone();
+    let height = ledger.height;
     let now = 1_700_000_000_000u64;
     let ip = Ipv4Addr::LOCALHOST;
     let proof = |i: usize, ip: Ipv4Addr, height: u64, stamped: u64| {
-        UptimeSubmission::new(&net.keys[i], ip, 22100, height, stamped, &params).unwrap()
+        UptimeSubmission::new(&net.keys[i], ip, 22100, height, stamped).proof
     };
-    let refusal = |r: Result<Vec<u8>, Error>| r.map(|_| ()).map_err(|e| e.refusal());
-    let (stale, future, old) = (
+    let refusal = |r: Result<Received, Error>| r.map_err(|e| e.refusal());
+    let (stale, future, good) = (
         proof(0, ip, height, now - 3_000),
         proof(0, ip, height, now + 3_000),
         proof(0, ip, height, now),
     );
-    let keeper = &mut net.keeper;
-    assert_eq!(refusal(keeper.uptime(&stale, now)), Err("stale_timestamp"));
-    assert_eq!(refusal(keeper.uptime(&future, now)), Err("future_timestamp"));
+    // Node 1's book.
+    let mut book = ProofBook::new(net.ids[1], ProofRules::local(BLOCK_MS));
+    assert_eq!(refusal(book.receive(&stale, &ledger, now)), Err("stale_timestamp"));
+    assert_eq!(refusal(book.receive(&future, &ledger, now)), Err("future_timestamp"));
 
     // A signature of another key, and bytes changed after signing.
-    let mut forged = old.clone();
-    forged.proof = proof(1, ip, height, now).proof.proof().sign(&net.keys[0]);
-    assert_eq!(refusal(net.keeper.uptime(&forged, now)), Err("bad_signature"));
-    let mut bytes = old.proof.encoded().to_vec();
+    let forged = proof(1, ip, height, now).proof().sign(&net.keys[0]);
+    assert_eq!(refusal(book.receive(&forged, &ledger, now)), Err("bad_signature"));
+    let mut bytes = good.encoded().to_vec();
     let at = bytes.windows(9).position(|w| w == b"127.0.0.1").unwrap();
     bytes[at + 8] = b'2';
-    forged.proof = SignedProof::from_parts(&bytes, &old.proof.ed_sig()).unwrap();
-    assert_eq!(refusal(net.keeper.uptime(&forged, now)), Err("bad_signature"));
+    let changed = SignedProof::from_parts(&bytes, &good.ed_sig()).unwrap();
+    assert_eq!(refusal(book.receive(&changed, &ledger, now)), Err("bad_signature"));
 
     // Mainnet's rules: a local address, and sesh's missing lokinet.
-    net.keeper
-        .set_proof_rules(ProofRules { min_versions: MinVersions::HF21_2, ..ProofRules::mainnet() });
-    assert_eq!(refusal(net.keeper.uptime(&old, now)), Err("old_version"));
-    net.keeper
-        .set_proof_rules(ProofRules { allow_local_ips: false, ..ProofRules::local(BLOCK_MS) });
-    assert_eq!(refusal(net.keeper.uptime(&old, now)), Err("not_public_ip"));
-    net.keeper.set_proof_rules(ProofRules::local(BLOCK_MS));
+    book.set_rules(ProofRules { min_versions: MinVersions::HF21_2, ..ProofRules::mainnet() });
+    assert_eq!(refusal(book.receive(&good, &ledger, now)), Err("old_version"));
+    book.set_rules(ProofRules { allow_local_ips: false, ..ProofRules::local(BLOCK_MS) });
+    assert_eq!(refusal(book.receive(&good, &ledger, now)), Err("not_public_ip"));
+    book.set_rules(ProofRules::local(BLOCK_MS));
 
-    // The transaction must be the proof's: node and height.
-    let mut other = old.clone();
-    other.tx = proof(1, ip, height, now).tx;
-    assert_eq!(refusal(net.keeper.uptime(&other, now)), Err("bad_request"));
+    // A node the ledger does not list.
+    let stranger = Identity::from_seed(&sesh_identity::Seed::from_bytes([3; 32]));
+    let theirs = UptimeSubmission::new(&stranger, ip, 22100, height, now).proof;
+    assert_eq!(refusal(book.receive(&theirs, &ledger, now)), Err("bad_request"));
 
-    // Nothing of that changed anything; the good proof is taken, and a second one within half
-    // the (scaled) proof frequency is refused, even for a later height.
-    assert!(net.keeper.view().node(&net.ids[0]).unwrap().last_uptime_proof_height.is_none());
-    net.keeper.uptime(&old, now).unwrap();
-    assert_eq!(net.keeper.view().node(&net.ids[0]).unwrap().last_uptime_proof_height, Some(height));
-    net.keeper.block().unwrap();
+    // Nothing of that was taken; the good proof is, once: again it is known, not new.
+    assert!(book.get(&net.ids[0]).is_none() && book.iter().len() == 0);
+    assert_eq!(book.receive(&good, &ledger, now), Ok(Received::New));
+    let view = ledger.clone().with_proofs(&book, false);
+    assert_eq!(view.node(&net.ids[0]).unwrap().last_uptime_proof_height, Some(height));
+    assert_eq!(view.node(&net.ids[0]).unwrap().record.unwrap().port, 22100);
+    assert_eq!(book.receive(&good, &ledger, now + 100), Ok(Received::Known));
+    // A second one within half the (scaled) proof frequency is refused, even for a later
+    // height; an older one too, even after that.
     let again = proof(0, ip, height + 1, now + 7_000);
-    assert_eq!(refusal(net.keeper.uptime(&again, now + 7_000)), Err("too_soon"));
+    assert_eq!(refusal(book.receive(&again, &ledger, now + 7_000)), Err("too_soon"));
     let rules = ProofRules::local(BLOCK_MS);
     assert_eq!(rules.timings.min_interval_ms(), 7_500);
+    // (With oxend's tolerance below half the frequency an older proof is stale by then; under
+    // a wider tolerance it is still refused.)
+    let older = proof(0, ip, height, now - 1_000);
+    assert_eq!(refusal(book.receive(&older, &ledger, now + 8_000)), Err("stale_timestamp"));
+    let wide = sesh_quorum::proof::ProofTimings { tolerance_ms: 60_000, ..rules.timings };
+    book.set_rules(ProofRules { timings: wide, ..rules });
+    assert_eq!(refusal(book.receive(&older, &ledger, now + 8_000)), Err("too_soon"));
+    book.set_rules(rules);
+    let newer = proof(0, ip, height + 1, now + 8_000);
+    assert_eq!(book.receive(&newer, &ledger, now + 8_000), Ok(Received::New));
+}
+
+#[test]
+fn a_relayed_proof_is_relayed_on_once_not_back_and_refused_ones_not_at_all() {
+    let mut net = Net::new(6, 11);
+    net.keeper.block().unwrap();
+    let ledger = net.keeper.view().clone();
+    let state = net.keeper.state().unwrap();
+    let now = 1_700_000_000_000u64;
+    // Node 0's proof, sent to node 1 only; node 1 relays it, node 2 gets it from node 1.
+    let proof =
+        UptimeSubmission::new(&net.keys[0], Ipv4Addr::LOCALHOST, 22100, ledger.height, now).proof;
+    let mut books: Vec<ProofBook> =
+        net.ids.iter().map(|id| ProofBook::new(*id, ProofRules::local(BLOCK_MS))).collect();
+    assert_eq!(books[1].receive(&proof, &ledger, now), Ok(Received::New));
+    let peers = books[1].peers(&state, false);
+    assert_eq!(peers.len(), 5, "every node but itself");
+    let mut targets: Vec<NodeId> =
+        books[1].relay_targets(&net.ids[0], &net.ids[0], &peers).iter().map(|r| r.id).collect();
+    // Not back to its node (which sent it), not to itself.
+    targets.sort();
+    let mut others = [2, 3, 4, 5].map(|i| net.ids[i]);
+    others.sort();
+    assert_eq!(targets, others);
+    assert!(!targets.contains(&net.ids[0]) && !targets.contains(&net.ids[1]));
+    // Node 2 takes it from node 1: relays it on, not back to 1 nor to 0.
+    assert_eq!(books[2].receive(&proof, &ledger, now + 5), Ok(Received::New));
+    let on: Vec<NodeId> = books[2]
+        .relay_targets(&net.ids[0], &net.ids[1], &books[2].peers(&state, false))
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(on.len(), 3);
+    assert!(!on.contains(&net.ids[0]) && !on.contains(&net.ids[1]) && !on.contains(&net.ids[2]));
+    // The same proof from another relayer: known, relayed no further.
+    assert_eq!(books[2].receive(&proof, &ledger, now + 9), Ok(Received::Known));
+    assert_eq!(books[1].receive(&proof, &ledger, now + 9), Ok(Received::Known));
+    // A forged and a stale proof: refused (so never relayed), nothing held.
+    let forged =
+        UptimeSubmission::new(&net.keys[4], Ipv4Addr::LOCALHOST, 22104, ledger.height, now)
+            .proof
+            .proof()
+            .sign(&net.keys[5]);
+    assert!(matches!(books[3].receive(&forged, &ledger, now), Err(Error::ProofRefused { .. })));
+    let stale = UptimeSubmission::new(
+        &net.keys[4],
+        Ipv4Addr::LOCALHOST,
+        22104,
+        ledger.height,
+        now - 60_000,
+    )
+    .proof;
+    assert_eq!(
+        books[3].receive(&stale, &ledger, now).map_err(|e| e.refusal()),
+        Err("stale_timestamp")
+    );
+    assert_eq!(books[3].iter().len(), 0);
+    // Where the proof says the node is, it is reached: a proof's address over the state's.
+    let moved = UptimeSubmission::new(
+        &net.keys[4],
+        Ipv4Addr::new(127, 0, 0, 9),
+        30_000,
+        ledger.height,
+        now,
+    )
+    .proof;
+    assert_eq!(books[3].receive(&moved, &ledger, now), Ok(Received::New));
+    let r = books[3].peers(&state, false).into_iter().find(|r| r.id == net.ids[4]).unwrap();
+    assert_eq!((r.ip, r.port), (Ipv4Addr::new(127, 0, 0, 9), 30_000));
 }
