@@ -272,7 +272,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     let pb = bar(plan.len(), "sending through onion paths", args.json);
     let mut receivers = spawn_receivers(&net, &traffic);
     let mut sent: Vec<Option<Sent>> = vec![None; plan.len()];
-    let (mut send_errors, mut retried) = (Vec::new(), 0);
+    let (mut send_errors, mut retried, mut resent) = (Vec::new(), 0, 0);
     let half = plan.len() / 2;
     for range in [0..half, half..plan.len()] {
         if range.start == half
@@ -308,13 +308,23 @@ async fn run(args: &Args) -> Result<bool, String> {
                     return Err("bad plan".to_owned());
                 };
                 lock(&traffic.sent_at).insert(p.text.clone(), Instant::now());
-                let r = session::send(&net, from, &to.session_id(), &p.text).await;
-                Ok((i, r.map_err(|e| e.to_string())))
+                // As the apps do, a message whose every path failed is sent again a little
+                // later (a faulty node can fail every path of one try); twice at most.
+                let mut resent = 0;
+                loop {
+                    let r = session::send(&net, from, &to.session_id(), &p.text).await;
+                    if r.is_ok() || resent == 2 {
+                        return Ok((i, resent, r.map_err(|e| e.to_string())));
+                    }
+                    resent += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let Ok(Ok((i, r))) = done else { continue };
+            let Ok(Ok((i, again, r))) = done else { continue };
             pb.inc(1);
+            resent += again;
             match r {
                 Ok(s) => {
                     retried += s.attempts.saturating_sub(1);
@@ -405,6 +415,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             "delivered": delivered_ok,
             "send_errors": send_errors,
             "paths_retried": retried,
+            "resent": resent,
             "latency_ms": {"p50": percentile(50), "p99": percentile(99), "max": ms(latencies.last().copied().unwrap_or_default())},
             "path_length": PATH_LENGTH,
         },
@@ -593,14 +604,15 @@ fn print_report(r: &Value) {
         r["nodes"], r["up_after_ms"], r["accounts"]
     );
     println!(
-        "messages: {} sent, {} delivered of {} through {}-hop onion paths; latency p50 {} ms, p99 {} ms; {} paths retried",
+        "messages: {} sent, {} delivered of {} through {}-hop onion paths; latency p50 {} ms, p99 {} ms; {} paths retried, {} messages sent again",
         m["sent"],
         m["delivered"],
         m["planned"],
         m["path_length"],
         m["latency_ms"]["p50"],
         m["latency_ms"]["p99"],
-        m["paths_retried"]
+        m["paths_retried"],
+        m["resent"]
     );
     for e in m["send_errors"].as_array().into_iter().flatten() {
         println!("  not sent: {}", e.as_str().unwrap_or_default());
