@@ -378,9 +378,21 @@ impl Anvil {
 
     /// An alloy HTTP provider for this anvil that signs (and fills nonce, gas and chain id for)
     /// the transactions it sends with `signer`.
+    ///
+    /// The nonce is asked of the chain for each transaction (alloy's simple nonce manager), not
+    /// counted locally (its default, cached one): the cached one spends a nonce even when the
+    /// gas estimate fails because the call would revert, and every later transaction then waits
+    /// forever behind the gap.
     pub fn provider(&self, signer: PrivateKeySigner) -> Result<DynProvider, ChainToolsError> {
         let url = self.url().parse().map_err(|e| ChainToolsError::Chain(format!("url: {e}")))?;
-        Ok(ProviderBuilder::new().wallet(signer).connect_http(url).erased())
+        Ok(ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(signer)
+            .connect_http(url)
+            .erased())
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod chain_tools;
 pub mod client;
+pub mod contracts;
 pub mod files;
 pub mod http;
 pub mod keeper;
