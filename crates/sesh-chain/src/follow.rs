@@ -14,17 +14,21 @@
 //! # What is applied, and when
 //! - Only chain blocks `≤ tip − d` are used (`d` the confirmation depth): a reorg shallower
 //!   than `d` replaces no block the follower has read, and is invisible.
-//! - Each round the follower asks for the tip (`eth_blockNumber`), then for the logs of the next
-//!   confirmed range (`eth_getLogs` with `fromBlock..=toBlock` and the contract's address, at
-//!   most `max_log_range` blocks), then for the headers it needs: the last applied block (to
-//!   see whether it was replaced), the range's last block (to check it next round), every block
-//!   holding a log (the log's `blockHash` must be that header's hash, else the answer is
-//!   dropped and the range refetched: the chain changed between the two answers), and the seed
-//!   blocks of the heights that end in the range ([`Seeds`] says which). When nothing new is
-//!   confirmed it still re-reads the last applied block's header once per tip.
+//! - A round reads one range of at most `max_log_range` confirmed blocks, `from..=to`, in four
+//!   requests: (1) the headers of the last applied block (replaced? see below) and of `to`;
+//!   (2) `eth_getLogs` of `from..=to` at the contract's address; (3) the headers of every block
+//!   holding a log (each log's `blockHash` must be its header's hash) and of the seed blocks of
+//!   the heights ending in the range ([`Seeds`] says which); (4) `to`'s header again. The range
+//!   is applied only if `to`'s hash is the same in (1) and (4): every answer in between then
+//!   came from one chain (a block's hash covers all blocks below it). Otherwise, or when a log's
+//!   `blockHash` is not its header's, or two headers answered do not link, the chain changed
+//!   under the answers (a reorg deeper than `d`, above the applied blocks): the range is
+//!   dropped and read again. The tip (`eth_blockNumber`) is asked when the confirmed blocks run
+//!   out; when nothing new is confirmed, the last applied block's header is still re-read once
+//!   per tip.
 //! - Logs are put in chain order (block, then log index) whatever order they arrive in. An
 //!   answer with a log from another address, outside the range asked, twice at one position, or
-//!   marked `removed` (a reorg signal) is refused whole, and the range is asked again.
+//!   marked `removed` (a reorg signal) is refused whole, and the logs are asked again.
 //! - A log of the contract that names no known event, or names a followed event but does not
 //!   decode, is not applied: it goes into its height's [`Height::skipped`] list with the reason,
 //!   so every follower skips it the same way. The contract's other known events are listed
@@ -41,8 +45,9 @@
 //!   sizes, with any failures and tips arriving at any time, hand out identical heights.
 //!
 //! # Reorgs deeper than `d`
-//! Each round re-reads the header of the last applied block; a different hash means a reorg
-//! deeper than `d` replaced something already applied. [`Follower::feed`] answers
+//! Each round re-reads the header of the last applied block (request 1, or the re-read when
+//! caught up); a different hash means a reorg deeper than `d` replaced something already
+//! applied. [`Follower::feed`] answers
 //! [`Step::Reorged`] and the follower stops ([`Follower::poll`] answers `None`). The rule for the
 //! caller is the simplest honest one: **rebuild from the start block** — discard the ledger
 //! derived so far and replay everything with a new follower ([`Follower::restart`]). It is the
@@ -209,8 +214,9 @@ struct Read {
 /// A range's logs, waiting for headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pending {
-    from: u64,
     to: u64,
+    /// The header of `to`, read before the logs.
+    last: Header,
     logs: Vec<Read>,
     need: BTreeSet<u64>,
     got: BTreeMap<u64, Header>,
@@ -222,10 +228,15 @@ enum Phase {
     Tip,
     /// Caught up: re-reads the last applied block's header, then waits.
     Check,
-    /// Wants the logs of the next range.
-    Logs,
-    /// Wants headers for a range read.
+    /// About to read `from..=to`: re-reads the last applied block's header (`checked` once
+    /// done) and reads `to`'s (`last`).
+    Open { from: u64, to: u64, checked: bool, last: Option<Header> },
+    /// Wants the logs of `from..=to`; `last` is `to`'s header.
+    Logs { from: u64, to: u64, last: Header },
+    /// Wants the headers of the blocks holding logs and of the seed blocks.
     Headers(Pending),
+    /// Re-reads `to`'s header: unchanged, the range is applied.
+    Close(Pending),
     /// Stopped after a reorg deeper than the confirmation depth.
     Stopped,
 }
@@ -259,18 +270,11 @@ impl Follower {
         if config.max_log_range == 0 {
             return Err(Error::InvalidConfig { why: "max_log_range must be at least 1" });
         }
-        let current = Height {
-            height: 1,
-            seed_block: config.start_block.saturating_add(config.blocks_per_height),
-            seed: None,
-            events: Vec::new(),
-            skipped: Vec::new(),
-        };
         Ok(Self {
             tip: None,
             applied: config.start_block,
             applied_hash: None,
-            current,
+            current: first_height(&config),
             range: config.max_log_range,
             phase: Phase::Tip,
             config,
@@ -281,20 +285,15 @@ impl Follower {
     /// [`Step::Reorged`]).
     #[must_use]
     pub fn restart(&self) -> Self {
-        let mut fresh = self.clone();
-        fresh.tip = None;
-        fresh.applied = self.config.start_block;
-        fresh.applied_hash = None;
-        fresh.current = Height {
-            height: 1,
-            seed_block: self.config.start_block.saturating_add(self.config.blocks_per_height),
-            seed: None,
-            events: Vec::new(),
-            skipped: Vec::new(),
-        };
-        fresh.range = self.config.max_log_range;
-        fresh.phase = Phase::Tip;
-        fresh
+        Self {
+            tip: None,
+            applied: self.config.start_block,
+            applied_hash: None,
+            current: first_height(&self.config),
+            range: self.config.max_log_range,
+            phase: Phase::Tip,
+            config: self.config.clone(),
+        }
     }
 
     /// Its configuration.
@@ -323,24 +322,36 @@ impl Follower {
         Some(match &self.phase {
             Phase::Tip => Request::Tip,
             Phase::Check => Request::Headers(vec![self.applied]),
-            Phase::Logs => match self.next_range() {
-                Some((from, to)) => Request::Logs { address: self.config.contract, from, to },
-                None => Request::Tip,
-            },
+            Phase::Open { to, checked, last, .. } => Request::Headers(
+                (self.applied_hash.is_some() && !checked)
+                    .then_some(self.applied)
+                    .into_iter()
+                    .chain(last.is_none().then_some(*to))
+                    .collect(),
+            ),
+            Phase::Logs { from, to, .. } => {
+                Request::Logs { address: self.config.contract, from: *from, to: *to }
+            }
             Phase::Headers(p) => Request::Headers(
                 p.need.iter().filter(|n| !p.got.contains_key(n)).copied().collect(),
             ),
+            Phase::Close(p) => Request::Headers(vec![p.to]),
             Phase::Stopped => return None,
         })
     }
 
     /// The request named by [`Follower::poll`] failed (an RPC error, a timeout, an answer that
-    /// would not parse): nothing changes but the next `eth_getLogs` range, halved after a failed
-    /// one. Returns [`Step::Retry`] with `reason`.
+    /// would not parse): nothing changes but the `eth_getLogs` range, halved after a failed one
+    /// (and opened again when that makes it shorter). Returns [`Step::Retry`] with `reason`.
     pub fn failed(&mut self, reason: &str) -> Step {
         let what = self.poll().map_or_else(|| "nothing".to_owned(), |r| r.to_string());
-        if matches!(self.phase, Phase::Logs) {
+        if let Phase::Logs { from, to, .. } = self.phase {
             self.range = (self.range / 2).max(1);
+            // A shorter range is opened again (its last block's header is read first); the
+            // same range keeps the header read.
+            if self.next_range() != Some((from, to)) {
+                self.plan();
+            }
         }
         Step::Retry { reason: format!("{what} failed: {reason}") }
     }
@@ -372,34 +383,51 @@ impl Follower {
         Some((from, confirmed.min(from.saturating_add(self.range - 1))))
     }
 
-    /// After a tip or an applied range: read on, check, or ask the tip again.
-    fn advance(&mut self) {
-        self.phase = if self.next_range().is_some() { Phase::Logs } else { Phase::Tip };
+    /// Opens the next range if one is confirmed; else asks the tip again. Returns whether a
+    /// range was opened.
+    fn plan(&mut self) -> bool {
+        match self.next_range() {
+            Some((from, to)) => {
+                self.phase = Phase::Open { from, to, checked: false, last: None };
+                true
+            }
+            None => {
+                self.phase = Phase::Tip;
+                false
+            }
+        }
+    }
+
+    /// The range being read is dropped and opened again (the chain changed under it).
+    fn refetch(&mut self, reason: &str) -> Step {
+        self.plan();
+        retry(reason)
     }
 
     fn on_tip(&mut self, tip: u64) -> Step {
         self.tip = Some(tip);
         match self.phase {
-            Phase::Headers(_) | Phase::Stopped => Step::Heights(Vec::new()),
-            _ if self.next_range().is_some() => {
-                self.phase = Phase::Logs;
+            Phase::Logs { .. } | Phase::Headers(_) | Phase::Close(_) | Phase::Stopped => {
                 Step::Heights(Vec::new())
             }
-            _ if self.applied_hash.is_some() => {
-                self.phase = Phase::Check;
-                Step::Heights(Vec::new())
-            }
-            _ => {
-                self.phase = Phase::Tip;
-                Step::Wait
+            Phase::Tip | Phase::Check | Phase::Open { .. } => {
+                if self.plan() {
+                    Step::Heights(Vec::new())
+                } else if self.applied_hash.is_some() {
+                    self.phase = Phase::Check;
+                    Step::Heights(Vec::new())
+                } else {
+                    Step::Wait
+                }
             }
         }
     }
 
     fn on_logs(&mut self, from: u64, to: u64, logs: Vec<RawLog>) -> Step {
-        if !matches!(self.phase, Phase::Logs) || self.next_range() != Some((from, to)) {
-            return retry(&format!("logs of {from}..={to} were not asked for"));
-        }
+        let last = match &self.phase {
+            Phase::Logs { from: f, to: t, last } if (*f, *t) == (from, to) => *last,
+            _ => return retry(&format!("logs of {from}..={to} were not asked for")),
+        };
         let mut read = Vec::with_capacity(logs.len());
         for log in &logs {
             let at = log.position();
@@ -421,10 +449,6 @@ impl Follower {
         self.range = self.range.saturating_mul(2).min(self.config.max_log_range);
 
         let mut need: BTreeSet<u64> = read.iter().map(|r| r.at.block).collect();
-        need.insert(to);
-        if self.applied_hash.is_some() {
-            need.insert(self.applied);
-        }
         let mut height = self.current.height;
         let mut has_logs = !self.current.events.is_empty() || !self.current.skipped.is_empty();
         let mut logs_left = read.iter().peekable();
@@ -438,7 +462,14 @@ impl Follower {
             has_logs = false;
             height = height.saturating_add(1);
         }
-        self.phase = Phase::Headers(Pending { from, to, logs: read, need, got: BTreeMap::new() });
+        need.insert(to);
+        let got = BTreeMap::from([(to, last)]);
+        let pending = Pending { to, last, logs: read, need, got };
+        self.phase = if pending.need.len() == pending.got.len() {
+            Phase::Close(pending)
+        } else {
+            Phase::Headers(pending)
+        };
         Step::Heights(Vec::new())
     }
 
@@ -447,23 +478,55 @@ impl Follower {
         self.config.start_block.checked_add(h.checked_mul(self.config.blocks_per_height)?)
     }
 
+    /// The applied block's header in `headers` matches what was applied; `Err` is the step to
+    /// return (a missing header, or a reorg).
+    fn check_applied(&mut self, headers: &[Header]) -> Result<(), Step> {
+        let Some(applied) = self.applied_hash else { return Ok(()) };
+        let Some(header) = headers.iter().find(|h| h.number == self.applied) else {
+            return Err(retry(&format!("no header for block {} in the answer", self.applied)));
+        };
+        if header.hash == applied {
+            Ok(())
+        } else {
+            self.phase = Phase::Stopped;
+            Err(Step::Reorged { fork_below: self.applied, applied, now: header.hash })
+        }
+    }
+
     fn on_headers(&mut self, headers: Vec<Header>) -> Step {
         let phase = core::mem::replace(&mut self.phase, Phase::Tip);
         match phase {
             Phase::Check => {
                 self.phase = Phase::Check;
-                let Some(applied) = self.applied_hash else {
-                    self.phase = Phase::Tip;
-                    return Step::Wait;
-                };
-                let Some(header) = headers.iter().find(|h| h.number == self.applied) else {
-                    return retry(&format!("no header for block {} in the answer", self.applied));
-                };
-                if header.hash != applied {
-                    return self.reorged(header.hash, applied);
+                if let Err(step) = self.check_applied(&headers) {
+                    return step;
                 }
                 self.phase = Phase::Tip;
                 Step::Wait
+            }
+            Phase::Open { from, to, mut checked, mut last } => {
+                let mut progress = false;
+                if !checked && headers.iter().any(|h| h.number == self.applied) {
+                    if let Err(step) = self.check_applied(&headers) {
+                        return step;
+                    }
+                    (checked, progress) = (true, true);
+                }
+                if last.is_none() {
+                    last = headers.iter().find(|h| h.number == to).copied();
+                    progress |= last.is_some();
+                }
+                self.phase = match last {
+                    Some(last) if checked || self.applied_hash.is_none() => {
+                        Phase::Logs { from, to, last }
+                    }
+                    _ => Phase::Open { from, to, checked, last },
+                };
+                if progress {
+                    Step::Heights(Vec::new())
+                } else {
+                    retry("none of the headers asked for is in the answer")
+                }
             }
             Phase::Headers(mut pending) => {
                 let before = pending.got.len();
@@ -474,8 +537,7 @@ impl Follower {
                     if let Some(had) = pending.got.get(&header.number)
                         && had != &header
                     {
-                        self.phase = Phase::Logs;
-                        return retry(&format!(
+                        return self.refetch(&format!(
                             "two different headers for block {}: the chain changed; refetching",
                             header.number
                         ));
@@ -483,18 +545,34 @@ impl Follower {
                     pending.got.insert(header.number, header);
                 }
                 if let Some(reason) = broken_link(&pending.got) {
-                    self.phase = Phase::Logs;
-                    return retry(&reason);
+                    return self.refetch(&reason);
                 }
-                if pending.got.len() < pending.need.len() {
-                    let progress = pending.got.len() > before;
-                    let missing = pending.need.len() - pending.got.len();
+                let missing = pending.need.len() - pending.got.len();
+                let progress = pending.got.len() > before;
+                if missing == 0 {
+                    self.phase = Phase::Close(pending);
+                    Step::Heights(Vec::new())
+                } else {
                     self.phase = Phase::Headers(pending);
-                    return if progress {
+                    if progress {
                         Step::Heights(Vec::new())
                     } else {
                         retry(&format!("{missing} headers asked for are still missing"))
-                    };
+                    }
+                }
+            }
+            Phase::Close(pending) => {
+                let Some(now) = headers.iter().find(|h| h.number == pending.to) else {
+                    let to = pending.to;
+                    self.phase = Phase::Close(pending);
+                    return retry(&format!("no header for block {to} in the answer"));
+                };
+                if *now != pending.last {
+                    return self.refetch(&format!(
+                        "block {} changed while its range was read (a reorg deeper than the \
+                         confirmation depth, above the applied blocks): refetching",
+                        pending.to
+                    ));
                 }
                 self.apply(pending)
             }
@@ -505,25 +583,14 @@ impl Follower {
         }
     }
 
-    fn reorged(&mut self, now: [u8; 32], applied: [u8; 32]) -> Step {
-        self.phase = Phase::Stopped;
-        Step::Reorged { fork_below: self.applied, applied, now }
-    }
-
-    /// Checks a range whose headers are all in, and applies it.
+    /// Checks the logs of a range read between two equal reads of its last block against their
+    /// blocks' headers, and applies it.
     fn apply(&mut self, pending: Pending) -> Step {
-        let Pending { to, logs, got, .. } = pending;
-        if let Some(applied) = self.applied_hash {
-            let now = got.get(&self.applied).map_or([0; 32], |h| h.hash);
-            if now != applied {
-                return self.reorged(now, applied);
-            }
-        }
+        let Pending { to, last, logs, got, .. } = pending;
         for log in &logs {
             let header = got.get(&log.at.block).map_or([0; 32], |h| h.hash);
             if header != log.block_hash {
-                self.phase = Phase::Logs;
-                return retry(&format!(
+                return self.refetch(&format!(
                     "log {} names block hash 0x{}, the header says 0x{}: the chain changed \
                      between the answers; refetching the range",
                     log.at,
@@ -532,11 +599,6 @@ impl Follower {
                 ));
             }
         }
-        let Some(to_hash) = got.get(&to).map(|h| h.hash) else {
-            self.phase = Phase::Logs;
-            return retry(&format!("no header for block {to}"));
-        };
-
         let mut done = Vec::new();
         let mut logs = logs.into_iter().peekable();
         loop {
@@ -575,9 +637,20 @@ impl Follower {
             }
         }
         self.applied = to;
-        self.applied_hash = Some(to_hash);
-        self.advance();
+        self.applied_hash = Some(last.hash);
+        self.plan();
         Step::Heights(done)
+    }
+}
+
+/// Height 1, nothing in it yet.
+fn first_height(config: &Config) -> Height {
+    Height {
+        height: 1,
+        seed_block: config.start_block.saturating_add(config.blocks_per_height),
+        seed: None,
+        events: Vec::new(),
+        skipped: Vec::new(),
     }
 }
 

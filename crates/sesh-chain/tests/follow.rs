@@ -295,6 +295,64 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A reorg of any depth, arriving at any point of a round (between any two answers): either
+    /// it replaced only blocks the follower had not applied, and the heights are the new
+    /// chain's, or it replaced an applied block and is reported at or above its fork, with only
+    /// the old chain's heights handed out before; a restarted follower then derives the new
+    /// chain.
+    #[test]
+    fn reorgs_at_any_point_are_survived_or_reported(
+        logs_a in proptest::collection::vec((START - 5..START + 120, kind_strategy()), 0..30),
+        logs_b in proptest::collection::vec((START - 5..START + 150, kind_strategy()), 0..30),
+        fork in START - 3..START + 120,
+        switch in 0usize..80,
+        d in 0u64..6,
+        n in 1u64..10,
+        range in 1u64..60,
+    ) {
+        let a = Chain::new(START + 120, &logs_a, 0);
+        let mut b = a.reorg(fork, &logs_b, 1);
+        b.extend_to(START + 150, &logs_b, 1);
+        let cfg = config(d, n, range, Seeds::EveryHeight);
+        let mut f = Follower::new(cfg.clone()).unwrap();
+        let mut out = Vec::new();
+        let (mut steps, mut new_tip) = (0usize, false);
+        let reorged = loop {
+            let chain = if steps < switch { &a } else { &b };
+            steps += 1;
+            prop_assert!(steps < 100_000);
+            let request = f.poll().unwrap();
+            new_tip |= steps > switch && request == Request::Tip;
+            match f.feed(chain.answer(&request)) {
+                Step::Heights(hs) => out.extend(hs),
+                Step::Wait if new_tip => break None,
+                Step::Wait => {}
+                Step::Retry { reason } => {
+                    prop_assert!(reason.contains("refetching"), "{}", reason);
+                }
+                Step::Reorged { fork_below, applied, now } => {
+                    prop_assert_eq!(applied, a.blocks[fork_below as usize].hash);
+                    prop_assert_eq!(now, b.blocks[fork_below as usize].hash);
+                    break Some(fork_below);
+                }
+            }
+        };
+        match reorged {
+            None => prop_assert_eq!(&out, &b.expected(&cfg)),
+            Some(fork_below) => {
+                prop_assert!(fork <= fork_below);
+                let old = a.expected(&cfg);
+                prop_assert_eq!(&out[..], &old[..out.len()]);
+                let mut g = f.restart();
+                prop_assert_eq!(finish(&mut g, &b), b.expected(&cfg));
+            }
+        }
+    }
+}
+
 fn logs_every(blocks: impl IntoIterator<Item = u64>) -> Vec<(u64, Kind)> {
     blocks.into_iter().map(|b| (b, Kind::Event(b as u8))).collect()
 }
@@ -382,34 +440,85 @@ fn a_reorg_deeper_than_the_depth_is_reported() {
     assert_eq!(follow(&mut h, &longer), longer.expected(&cfg));
 }
 
+/// Feeds `chain`'s answers until the follower asks for logs; that request.
+fn until_logs(f: &mut Follower, chain: &Chain) -> Request {
+    loop {
+        let request = f.poll().unwrap();
+        if matches!(request, Request::Logs { .. }) {
+            return request;
+        }
+        assert!(matches!(f.feed(chain.answer(&request)), Step::Heights(_)));
+    }
+}
+
+/// Drives `f` on `chain` to the end, expecting no refusal.
+fn finish(f: &mut Follower, chain: &Chain) -> Vec<Height> {
+    let mut out = Vec::new();
+    loop {
+        match f.feed(chain.answer(&f.poll().unwrap())) {
+            Step::Heights(hs) => out.extend(hs),
+            Step::Wait => return out,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[test]
-fn a_log_whose_block_hash_is_not_the_headers_is_refetched() {
+fn a_chain_that_changes_under_the_answers_is_read_again() {
     let cfg = config(0, 5, 100, Seeds::EveryHeight);
     let mut f = Follower::new(cfg.clone()).unwrap();
     let first = Chain::new(START + 20, &logs_every([START + 3, START + 12]), 0);
     let second = first.reorg(START + 10, &logs_every([START + 11, START + 12]), 1);
-    assert_eq!(f.feed(first.answer(&Request::Tip)), Step::Heights(vec![]));
-    let logs = f.poll().unwrap();
+    f.feed(first.answer(&Request::Tip));
+    let logs = until_logs(&mut f, &first);
     assert!(matches!(logs, Request::Logs { from: 101, to: 119, .. }));
-    // Logs from the first chain, headers from the second.
+    // Logs from the first chain, then headers from the second: the range's last block is not
+    // the one read before the logs.
     assert_eq!(f.feed(first.answer(&logs)), Step::Heights(vec![]));
-    let headers = f.poll().unwrap();
     let before = (f.applied_block(), f.next_height());
-    let Step::Retry { reason } = f.feed(second.answer(&headers)) else { panic!() };
-    assert!(reason.contains("refetching"), "{reason}");
-    assert_eq!((f.applied_block(), f.next_height()), before);
-    // The range is asked again, and the second chain's logs go through.
-    assert_eq!(f.poll(), Some(logs));
-    let mut out = Vec::new();
-    loop {
+    let reason = loop {
         match f.feed(second.answer(&f.poll().unwrap())) {
-            Step::Heights(hs) => out.extend(hs),
-            Step::Wait => break,
+            Step::Heights(hs) => assert!(hs.is_empty()),
+            Step::Retry { reason } => break reason,
             other => panic!("{other:?}"),
         }
-    }
+    };
+    assert!(reason.contains("changed") && reason.contains("refetching"), "{reason}");
+    assert_eq!((f.applied_block(), f.next_height()), before);
+    // The range is read again, from the second chain.
+    assert_eq!(until_logs(&mut f, &second), logs);
+    let out = finish(&mut f, &second);
     assert_eq!(out, second.expected(&cfg));
     assert_eq!(out[2].events[0].0, LogPosition { block: START + 11, index: 0 });
+}
+
+#[test]
+fn a_log_whose_block_hash_is_not_its_headers_is_refetched() {
+    let cfg = config(0, 5, 100, Seeds::EveryHeight);
+    let chain = Chain::new(START + 20, &logs_every([START + 3, START + 12]), 0);
+    let mut f = Follower::new(cfg.clone()).unwrap();
+    f.feed(chain.answer(&Request::Tip));
+    let logs = until_logs(&mut f, &chain);
+    // An endpoint that answers the logs from another chain than the headers (a load balancer
+    // between nodes that disagree): one log names another block hash.
+    let Answer::Logs { from, to, logs: mut bad } = chain.answer(&logs) else { panic!() };
+    bad[1].block_hash = [0xbb; 32];
+    f.feed(Answer::Logs { from, to, logs: bad });
+    let before = (f.applied_block(), f.next_height());
+    let reason = loop {
+        match f.feed(chain.answer(&f.poll().unwrap())) {
+            Step::Heights(hs) => assert!(hs.is_empty()),
+            Step::Retry { reason } => break reason,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        reason.contains("names block hash 0xbbbb") && reason.contains("refetching"),
+        "{reason}"
+    );
+    assert_eq!((f.applied_block(), f.next_height()), before);
+    assert_eq!(until_logs(&mut f, &chain), logs);
+    assert_eq!(finish(&mut f, &chain), chain.expected(&cfg));
 }
 
 #[test]
@@ -445,7 +554,7 @@ fn answers_that_cannot_be_right_are_refused_and_change_nothing() {
     let chain = Chain::new(START + 10, &logs_every([START + 2, START + 3]), 0);
     let mut f = Follower::new(config(1, 3, 100, Seeds::EveryHeight)).unwrap();
     f.feed(Answer::Tip(chain.tip()));
-    let request = f.poll().unwrap();
+    let request = until_logs(&mut f, &chain);
     let Answer::Logs { from, to, logs } = chain.answer(&request) else { panic!() };
     let snapshot = f.clone();
     let mut refuse = |logs: Vec<RawLog>, what: &str| {
@@ -537,6 +646,6 @@ fn untrusted_tips_do_not_overflow() {
     assert_eq!(f.feed(Answer::Tip(chain.tip())), Step::Wait);
     let mut g = Follower::new(config(0, u64::MAX, u64::MAX, Seeds::EveryHeight)).unwrap();
     g.feed(Answer::Tip(u64::MAX));
-    assert!(matches!(g.poll(), Some(Request::Logs { from: 101, to: u64::MAX, .. })));
+    assert_eq!(g.poll(), Some(Request::Headers(vec![u64::MAX])));
     let _ = U256::ZERO;
 }
