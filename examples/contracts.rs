@@ -1,7 +1,8 @@
 //! sesh's own staking contracts (`contracts/`): their alloy bindings, their committed build
 //! (`contracts/out/*.json`, checked byte for byte against a fresh compile by the `contracts`
 //! test), and what a local chain or the testnet needs from them: [`deploy`] the token and the
-//! staking contract from the committed bytecode, [`register`] a node (approve, then
+//! staking contract (and the multi-contributor `ServiceNodeContributionFactory`) from the
+//! committed bytecode, [`register`] a node (approve, then
 //! `addBLSPublicKey`), [`initiate_exit`], [`submit_network_transaction`].
 //!
 //! The staking contract keeps the live `ServiceNodeRewards`' signatures for what it has (see
@@ -24,6 +25,12 @@ pub const SESH_TOKEN_JSON: &str = include_str!("../contracts/out/SeshToken.json"
 /// The committed build of `contracts/src/ServiceNodeRewards.sol`.
 pub const SERVICE_NODE_REWARDS_JSON: &str =
     include_str!("../contracts/out/ServiceNodeRewards.json");
+/// The committed build of `ServiceNodeContributionFactory` (in
+/// `contracts/src/ServiceNodeContribution.sol`).
+pub const CONTRIBUTION_FACTORY_JSON: &str =
+    include_str!("../contracts/out/ServiceNodeContributionFactory.json");
+/// The committed build of `ServiceNodeContribution`.
+pub const CONTRIBUTION_JSON: &str = include_str!("../contracts/out/ServiceNodeContribution.json");
 
 /// The contracts' directory in the source tree (`src/` the sources, `out/` the build).
 #[must_use]
@@ -65,6 +72,7 @@ sol! {
         }
         struct Staker { address addr; address beneficiary; }
         struct Contributor { Staker staker; uint256 stakedAmount; }
+        struct ReservedContributor { address addr; uint256 amount; }
         struct ServiceNode {
             uint64 next;
             uint64 prev;
@@ -156,6 +164,99 @@ sol! {
         function repeatedLeaveRequestDelay() external view returns (uint256);
         function owner() external view returns (address);
     }
+
+    /// `contracts/src/ServiceNodeContribution.sol`: one node's multi-contributor staging, with
+    /// the live `ServiceNodeContribution`'s names and signatures for what it has.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    contract ServiceNodeContribution {
+        /// Where the staging is.
+        enum Status {
+            /// Waiting for the operator's contribution.
+            WaitForOperatorContrib,
+            /// Open to reserved and public contributions.
+            OpenForPublicContrib,
+            /// Fully staked, waiting for the operator's `finalize`.
+            WaitForFinalized,
+            /// Registered on the staking contract.
+            Finalized
+        }
+
+        event Finalized();
+        event NewContribution(address indexed contributor, address beneficiary, uint256 amount);
+        event OpenForPublicContribution();
+        event Filled();
+        event WithdrawContribution(address indexed contributor, uint256 amount);
+        event UpdateManualFinalize(bool newValue);
+        event UpdateFee(uint16 newFee);
+        event UpdateReservedContributors(ServiceNodeRewards.ReservedContributor[] newReservedContributors);
+        event Reset();
+
+        error CalcMinContributionGivenBadContribArgs(uint256 numContributors, uint256 maxNumContributors);
+        error ContributeFundsNotPossible(Status status);
+        error ContributionBelowMinAmount(uint256 contributed, uint256 min);
+        error ContributionBelowReservedAmount(uint256 contributed, uint256 reserved);
+        error ContributionExceedsStakingRequirement(uint256 totalContributed, uint256 totalReserved, uint256 stakingRequirement);
+        error DuplicateAddressInReservedContributor(uint256 index);
+        error FeeExceedsPossibleValue(uint16 fee, uint16 max);
+        error RequireWaitForOperatorContribStatus(Status status);
+        error FinalizeNotPossible(Status status);
+        error FirstContributionMustBeOperator(address contributor, address operator);
+        error FirstReservedContributorMustBeOperator(uint256 index, address operator);
+        error OnlyOperatorIsAuthorised(address addr, address operator);
+        error MaxContributorsExceeded(uint256 maxContributors);
+        error ReservedContributorHasZeroAddress(uint256 index);
+        error ReservedContributionBelowMinAmount(uint256 index, uint256 contributed, uint256 min);
+        error ReservedContributionExceedsStakingRequirement(uint256 index, uint256 contributed, uint256 remaining);
+        error RewardsContractMaxContributorsChanged(uint256 oldMax, uint256 newMax);
+        error RewardsContractStakingRequirementChanged(uint256 oldRequirement, uint256 newRequirement);
+        error TooManyReservedContributors(uint256 length, uint256 max);
+        error WithdrawTooEarly(uint256 contribTime, uint256 blockTime, uint256 delayRequired);
+        error Panic(uint256 code);
+        error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+
+        function updateFee(uint16 fee) external;
+        function updateManualFinalize(bool value) external;
+        function updateReservedContributors(ServiceNodeRewards.ReservedContributor[] reserved) external;
+        function contributeFunds(uint256 amount, address beneficiary) external;
+        function finalize() external;
+        function withdrawContribution() external;
+        function reset() external;
+
+        function SESH() external view returns (address);
+        function stakingRewardsContract() external view returns (address);
+        function stakingRequirement() external view returns (uint256);
+        function maxContributors() external view returns (uint256);
+        function operator() external view returns (address);
+        function status() external view returns (Status);
+        function manualFinalize() external view returns (bool);
+        function contributions(address) external view returns (uint256);
+        function minimumContribution() external view returns (uint256);
+        function calcMinimumContribution(uint256 contributionRemaining, uint256 numContributors, uint256 maxNumContributors) external pure returns (uint256);
+        function minimumOperatorContribution(uint256 _stakingRequirement) external pure returns (uint256);
+        function totalContribution() external view returns (uint256);
+        function totalReservedContribution() external view returns (uint256);
+        function contributorAddressesLength() external view returns (uint256);
+        function getContributions() external view returns (address[] memory addrs, address[] memory beneficiaries, uint256[] memory contribs);
+        function getReserved() external view returns (address[] memory addrs, uint256[] memory contribs, bool[] memory received);
+    }
+
+    /// `contracts/src/ServiceNodeContribution.sol`'s factory.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    contract ServiceNodeContributionFactory {
+        constructor(address rewards);
+        event NewServiceNodeContributionContract(address indexed contributorContract, uint256 serviceNodePubkey, address operator);
+        function deploy(
+            ServiceNodeRewards.G1Point key,
+            ServiceNodeRewards.BLSSignatureParams sig,
+            ServiceNodeRewards.ServiceNodeParams params,
+            ServiceNodeRewards.ReservedContributor[] reserved,
+            bool manualFinalize
+        ) external returns (address result);
+        function owns(address contractAddress) external view returns (bool);
+        function stakingRewardsContract() external view returns (address);
+    }
 }
 
 /// 1 SESH in atomic units (9 decimals).
@@ -205,6 +306,8 @@ pub struct Deployment {
     pub token: Address,
     /// The staking contract.
     pub rewards: Address,
+    /// The factory of multi-contributor staging contracts for `rewards`.
+    pub factory: Address,
     /// The block of the staking contract's deployment: followers start there.
     pub block: u64,
 }
@@ -224,6 +327,15 @@ impl Deployment {
     ) -> ServiceNodeRewards::ServiceNodeRewardsInstance<DynProvider> {
         ServiceNodeRewards::new(self.rewards, provider.clone())
     }
+
+    /// The contribution factory's binding over `provider`.
+    #[must_use]
+    pub fn factory(
+        &self,
+        provider: &DynProvider,
+    ) -> ServiceNodeContributionFactory::ServiceNodeContributionFactoryInstance<DynProvider> {
+        ServiceNodeContributionFactory::new(self.factory, provider.clone())
+    }
 }
 
 /// The creation bytecode in a committed build file (`{"bytecode": "0x…", …}`).
@@ -238,8 +350,8 @@ pub fn committed_bytecode(json: &str) -> Result<Vec<u8>, ChainToolsError> {
         .map_err(|e| ChainToolsError::Chain(format!("a committed build's bytecode: {e}")))
 }
 
-/// Deploys the token (its supply to `settings.supply_receiver`) and the staking contract (owned
-/// by the provider's signer) from the committed bytecode.
+/// Deploys the token (its supply to `settings.supply_receiver`), the staking contract (owned
+/// by the provider's signer) and the contribution factory from the committed bytecode.
 pub async fn deploy(
     provider: &DynProvider,
     settings: &Settings,
@@ -260,7 +372,17 @@ pub async fn deploy(
     let rewards =
         deploy_code(provider, &committed_bytecode(SERVICE_NODE_REWARDS_JSON)?, &rewards_args)
             .await?;
-    Ok(Deployment { token: token.address, rewards: rewards.address, block: rewards.block })
+    let factory_args =
+        ServiceNodeContributionFactory::constructorCall { rewards: rewards.address }.abi_encode();
+    let factory =
+        deploy_code(provider, &committed_bytecode(CONTRIBUTION_FACTORY_JSON)?, &factory_args)
+            .await?;
+    Ok(Deployment {
+        token: token.address,
+        rewards: rewards.address,
+        factory: factory.address,
+        block: rewards.block,
+    })
 }
 
 /// A node to register: its keys, fee and stakes.

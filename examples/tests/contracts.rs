@@ -977,3 +977,509 @@ async fn network_transactions_and_the_owners_requirement() {
     assert_eq!(rewards.serviceNodes(1).call().await.unwrap().deposit, sesh(25_000));
     assert_eq!(chain.balance(chain.deployment.rewards).await, sesh(55_000));
 }
+
+// ---- the multi-contributor staging contract ----
+
+use sesh_examples::contracts::ServiceNodeContribution as C;
+use sesh_examples::contracts::ServiceNodeContribution::ServiceNodeContributionErrors as CE;
+use sesh_staking::contract as model;
+
+fn to_model(v: U256) -> model::U256 {
+    model::U256::from_be_bytes(v.to_be_bytes::<32>())
+}
+
+fn from_model(v: model::U256) -> U256 {
+    U256::from_be_bytes(v.to_be_bytes::<32>())
+}
+
+fn reserve(addr: Address, amount: U256) -> R::ReservedContributor {
+    R::ReservedContributor { addr, amount }
+}
+
+/// Deploys a staging contract for node `n` from account `i` through the factory.
+async fn stage(
+    chain: &Chain,
+    i: usize,
+    n: u64,
+    reserved: Vec<R::ReservedContributor>,
+    manual: bool,
+) -> C::ServiceNodeContributionInstance<DynProvider> {
+    let spec = node(n, vec![]);
+    let factory = chain.deployment.factory(&chain.accounts[i].1);
+    let receipt = send_ok(factory.deploy_call(
+        spec.bls_pubkey,
+        spec.bls_signature,
+        spec.params.clone(),
+        reserved,
+        manual,
+    ))
+    .await;
+    let made = logs_of::<
+        contracts::ServiceNodeContributionFactory::NewServiceNodeContributionContract,
+    >(&receipt);
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].operator, chain.addr(i));
+    assert_eq!(made[0].serviceNodePubkey, spec.params.serviceNodePubkey);
+    assert!(factory.owns(made[0].contributorContract).call().await.unwrap());
+    C::new(made[0].contributorContract, chain.accounts[i].1.clone())
+}
+
+fn c_revert(e: &alloy::contract::Error) -> CE {
+    e.as_decoded_interface_error::<CE>().unwrap_or_else(|| panic!("not a staging revert: {e}"))
+}
+
+/// `calcMinimumContribution` on the chain and `sesh_staking::contract::calc_minimum_contribution`
+/// agree on random and edge inputs: the same minimum, or the same revert data byte for byte.
+#[tokio::test]
+async fn the_minimum_contribution_and_its_reverts_are_sesh_stakings() {
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+
+    let chain = Chain::start().await;
+    let staging = stage(&chain, 0, 1, vec![], false).await;
+    let mut inputs: Vec<(U256, u64, u64)> = vec![
+        (sesh(25_000), 0, 10),
+        (sesh(25_000), 0, 1),
+        (sesh(18_750), 1, 10),
+        (U256::from(1u8), 9, 10),
+        (U256::ZERO, 0, 10),
+        (U256::ZERO, 3, 10),
+        (sesh(1), 10, 10),
+        (sesh(1), 11, 10),
+        (U256::MAX, 0, 10),
+        (U256::MAX, 5, 10),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for _ in 0..150 {
+        let remaining = match rng.next_u64() % 4 {
+            0 => U256::from(rng.next_u64() % 3),
+            _ => {
+                U256::from(rng.next_u64() % 30_000) * U256::from(SESH)
+                    + U256::from(rng.next_u64() % 1000)
+            }
+        };
+        inputs.push((remaining, rng.next_u64() % 12, rng.next_u64() % 12));
+    }
+    let (mut values, mut reverts) = (0, 0);
+    for (remaining, n, max) in inputs {
+        let expected = model::calc_minimum_contribution(
+            to_model(remaining),
+            model::U256::from(n),
+            model::U256::from(max),
+        );
+        let got =
+            staging.calcMinimumContribution(remaining, U256::from(n), U256::from(max)).call().await;
+        match (expected, got) {
+            (Ok(want), Ok(got)) => {
+                assert_eq!(got, from_model(want), "({remaining}, {n}, {max})");
+                values += 1;
+            }
+            (Err(revert), Err(e)) => {
+                assert_eq!(
+                    e.as_revert_data().unwrap().to_vec(),
+                    revert.abi_data(),
+                    "({remaining}, {n}, {max}): {revert}"
+                );
+                reverts += 1;
+            }
+            (want, got) => {
+                panic!("({remaining}, {n}, {max}): sesh_staking {want:?}, chain {got:?}")
+            }
+        }
+    }
+    assert!(values > 50 && reverts > 20, "{values} values, {reverts} reverts");
+    let req = chain.requirement();
+    assert_eq!(
+        staging.minimumOperatorContribution(req).call().await.unwrap(),
+        from_model(model::minimum_operator_contribution(to_model(req)).unwrap())
+    );
+}
+
+/// Random reservation lists: `updateReservedContributors` accepts what
+/// `sesh_staking::contract::check_reservations` accepts and reverts with the same data otherwise.
+#[tokio::test]
+async fn reservation_lists_get_the_verdict_of_sesh_stakings_check() {
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+
+    let chain = Chain::start().await;
+    let req = chain.requirement();
+    let op = chain.addr(0);
+    let staging = stage(&chain, 0, 1, vec![], false).await;
+    let max = staging.maxContributors().call().await.unwrap();
+    assert_eq!(max, U256::from(sesh_staking::Params::session_mainnet().max_contributors));
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let (mut accepted, mut refused) = (0, 0);
+    let mut kinds = BTreeSet::new();
+    for case in 0..150 {
+        let count = usize::try_from(rng.next_u64() % 12).unwrap();
+        let mut remaining = req;
+        let mut amounts = Vec::new();
+        for i in 0..count {
+            let min = model::calc_minimum_contribution(
+                to_model(remaining),
+                model::U256::from(i),
+                to_model(max),
+            )
+            .map_or(U256::from(1u8), from_model);
+            let amount = match rng.next_u64() % 6 {
+                0 => min - U256::from(rng.next_u64() % 2),
+                1 => remaining + U256::from(rng.next_u64() % 2),
+                2 => U256::from(rng.next_u64() % 2) + min,
+                _ => {
+                    min + U256::from(rng.next_u64())
+                        % (remaining.saturating_sub(min) / U256::from(3u8) + U256::from(1u8))
+                }
+            };
+            remaining = remaining.saturating_sub(amount);
+            amounts.push(amount);
+        }
+        let list: Vec<R::ReservedContributor> = amounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let who =
+                    if i == 0 { op } else { Address::with_last_byte(u8::try_from(i).unwrap()) };
+                reserve(who, *a)
+            })
+            .collect();
+        let (_, expected) = model::check_reservations(
+            to_model(req),
+            to_model(max),
+            &amounts.iter().copied().map(to_model).collect::<Vec<_>>(),
+        );
+        let got = staging.updateReservedContributors(list).call().await;
+        match (&expected, &got) {
+            (Ok(()), Ok(_)) => accepted += 1,
+            (Err(revert), Err(e)) => {
+                assert_eq!(
+                    e.as_revert_data().unwrap().to_vec(),
+                    revert.abi_data(),
+                    "case {case}: {amounts:?}: {revert}"
+                );
+                kinds.insert(revert.name());
+                refused += 1;
+            }
+            _ => panic!("case {case}: {amounts:?}: sesh_staking {expected:?}, chain {got:?}"),
+        }
+    }
+    assert!(accepted > 10 && refused > 10, "{accepted} accepted, {refused} refused");
+    assert!(kinds.len() >= 3, "{kinds:?}");
+
+    // The address rules (not part of sesh_staking's check).
+    let quarter = req / U256::from(4u8);
+    let call = |list: Vec<R::ReservedContributor>| staging.updateReservedContributors(list);
+    let e = call(vec![reserve(chain.addr(1), quarter)]).call().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::FirstReservedContributorMustBeOperator(C::FirstReservedContributorMustBeOperator {
+            index: U256::ZERO,
+            operator: op
+        })
+    );
+    let e =
+        call(vec![reserve(op, quarter), reserve(Address::ZERO, quarter)]).call().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::ReservedContributorHasZeroAddress(C::ReservedContributorHasZeroAddress {
+            index: U256::from(1u8)
+        })
+    );
+    let e = call(vec![
+        reserve(op, quarter),
+        reserve(chain.addr(1), quarter),
+        reserve(chain.addr(1), quarter),
+    ])
+    .call()
+    .await
+    .unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::DuplicateAddressInReservedContributor(C::DuplicateAddressInReservedContributor {
+            index: U256::from(2u8)
+        })
+    );
+    let e = chain
+        .deployment
+        .factory(&chain.accounts[1].1)
+        .deploy_call(
+            g1(9),
+            node(9, vec![]).bls_signature,
+            node(9, vec![]).params,
+            vec![reserve(op, quarter)],
+            false,
+        )
+        .call()
+        .await
+        .unwrap_err();
+    assert!(matches!(c_revert(&e), CE::FirstReservedContributorMustBeOperator(_)), "{e}");
+}
+
+/// A node staged by its operator, a reserved contributor and the public: every contribution
+/// rule, withdrawal, and the finalization that registers it on the staking contract.
+#[tokio::test]
+async fn a_staged_node_fills_and_registers_itself() {
+    let chain = Chain::start().await;
+    let req = chain.requirement();
+    let (op, reserved, public) = (chain.addr(0), chain.addr(1), chain.addr(2));
+    let staging =
+        stage(&chain, 0, 1, vec![reserve(op, sesh(6_250)), reserve(reserved, sesh(5_000))], false)
+            .await;
+    let at = |i: usize| C::new(*staging.address(), chain.accounts[i].1.clone());
+    for (i, amount) in [(0, req), (1, sesh(5_000)), (2, sesh(20_000))] {
+        if i != 0 {
+            send_ok(chain.token(0).transfer(chain.addr(i), amount)).await;
+        }
+        send_ok(chain.token(i).approve(*staging.address(), amount)).await;
+    }
+    assert_eq!(staging.status().call().await.unwrap(), C::Status::WaitForOperatorContrib);
+
+    // The operator first, and at least its reservation.
+    let e = at(2).contributeFunds(sesh(7_000), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::FirstContributionMustBeOperator(C::FirstContributionMustBeOperator {
+            contributor: public,
+            operator: op
+        })
+    );
+    let e = at(0).contributeFunds(sesh(6_000), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::ContributionBelowReservedAmount(C::ContributionBelowReservedAmount {
+            contributed: sesh(6_000),
+            reserved: sesh(6_250)
+        })
+    );
+    let receipt = send_ok(at(0).contributeFunds(sesh(6_250), Address::ZERO)).await;
+    assert_eq!(logs_of::<C::OpenForPublicContribution>(&receipt).len(), 1);
+    let c = &logs_of::<C::NewContribution>(&receipt)[0];
+    assert_eq!((c.contributor, c.beneficiary, c.amount), (op, op, sesh(6_250)));
+    assert_eq!(staging.status().call().await.unwrap(), C::Status::OpenForPublicContrib);
+
+    // The operator's settings are fixed now, and only the operator's.
+    let e = at(0).updateFee(5).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::RequireWaitForOperatorContribStatus(C::RequireWaitForOperatorContribStatus {
+            status: C::Status::OpenForPublicContrib
+        })
+    );
+    let e = at(2).updateFee(5).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::OnlyOperatorIsAuthorised(C::OnlyOperatorIsAuthorised { addr: public, operator: op })
+    );
+    let e = at(0).finalize().send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::FinalizeNotPossible(C::FinalizeNotPossible { status: C::Status::OpenForPublicContrib })
+    );
+
+    // The public minimum: what remains beside the awaited reservation, over the slots left, as
+    // sesh_staking computes it.
+    let minimum = staging.minimumContribution().call().await.unwrap();
+    let want = model::calc_minimum_contribution(
+        to_model(req - sesh(6_250) - sesh(5_000)),
+        model::U256::from(2u8),
+        model::U256::from(10u8),
+    )
+    .unwrap();
+    assert_eq!(minimum, from_model(want));
+    let e =
+        at(2).contributeFunds(minimum - U256::from(1u8), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::ContributionBelowMinAmount(C::ContributionBelowMinAmount {
+            contributed: minimum - U256::from(1u8),
+            min: minimum
+        })
+    );
+    let e = at(2).contributeFunds(sesh(13_751), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::ContributionExceedsStakingRequirement(C::ContributionExceedsStakingRequirement {
+            totalContributed: sesh(6_250) + sesh(13_751),
+            totalReserved: sesh(5_000),
+            stakingRequirement: req
+        })
+    );
+
+    // The public contributor comes, then takes it back after the withdrawal delay.
+    send_ok(at(2).contributeFunds(sesh(3_000), chain.addr(3))).await;
+    let e = at(2).withdrawContribution().send().await.unwrap_err();
+    assert!(matches!(c_revert(&e), CE::WithdrawTooEarly(_)), "{e}");
+    let since = chain.now().await;
+    chain.next_block_at(since + DAY).await;
+    let receipt = send_ok(at(2).withdrawContribution().gas(300_000)).await;
+    let w = &logs_of::<C::WithdrawContribution>(&receipt)[0];
+    assert_eq!((w.contributor, w.amount), (public, sesh(3_000)));
+    assert_eq!(chain.balance(public).await, sesh(20_000));
+    send_ok(chain.token(2).approve(*staging.address(), sesh(20_000))).await;
+
+    // The reserved contributor: at least the reservation.
+    let e = at(1).contributeFunds(sesh(4_999), Address::ZERO).send().await.unwrap_err();
+    assert!(matches!(c_revert(&e), CE::ContributionBelowReservedAmount(_)), "{e}");
+    send_ok(at(1).contributeFunds(sesh(5_000), Address::ZERO)).await;
+
+    // The public fills the rest: the staging registers the node at once.
+    let before = chain.balance(chain.deployment.rewards).await;
+    let receipt = send_ok(at(2).contributeFunds(sesh(13_750), chain.addr(3))).await;
+    assert_eq!(logs_of::<C::Filled>(&receipt).len(), 1);
+    assert_eq!(logs_of::<C::Finalized>(&receipt).len(), 1);
+    let new = logs_of::<R::NewServiceNodeV2>(&receipt);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].initiator, *staging.address());
+    assert_eq!(
+        new[0].contributors,
+        vec![
+            contributor(op, op, sesh(6_250)),
+            contributor(reserved, reserved, sesh(5_000)),
+            contributor(public, chain.addr(3), sesh(13_750)),
+        ]
+    );
+    assert_eq!(chain.balance(chain.deployment.rewards).await, before + req);
+    assert_eq!(chain.balance(*staging.address()).await, U256::ZERO);
+    assert_eq!(staging.status().call().await.unwrap(), C::Status::Finalized);
+    let sn = chain.rewards(0).serviceNodes(new[0].serviceNodeID).call().await.unwrap();
+    assert_eq!(sn.operator, op);
+    assert_eq!(sn.deposit, req);
+
+    let e = at(2).contributeFunds(sesh(1), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::ContributeFundsNotPossible(C::ContributeFundsNotPossible {
+            status: C::Status::Finalized
+        })
+    );
+}
+
+/// The operator's withdrawal resets the staging and refunds everyone; a manual staging waits
+/// for `finalize`; a changed staking requirement stops contributions.
+#[tokio::test]
+async fn reset_manual_finalize_and_a_changed_requirement() {
+    let chain = Chain::start().await;
+    let req = chain.requirement();
+    let staging = stage(&chain, 0, 1, vec![], true).await;
+    let at = |i: usize| C::new(*staging.address(), chain.accounts[i].1.clone());
+    send_ok(chain.token(0).transfer(chain.addr(1), req)).await;
+    send_ok(chain.token(0).approve(*staging.address(), req * U256::from(2u8))).await;
+    send_ok(chain.token(1).approve(*staging.address(), req * U256::from(2u8))).await;
+    let start = chain.balance(chain.addr(0)).await;
+
+    send_ok(at(0).contributeFunds(sesh(10_000), Address::ZERO)).await;
+    send_ok(at(1).contributeFunds(sesh(15_000), Address::ZERO)).await;
+    assert_eq!(staging.status().call().await.unwrap(), C::Status::WaitForFinalized);
+    let e = at(1).finalize().send().await.unwrap_err();
+    assert!(matches!(c_revert(&e), CE::OnlyOperatorIsAuthorised(_)), "{e}");
+
+    // The operator withdraws: everyone refunded, back to the start.
+    let receipt = send_ok(at(0).withdrawContribution()).await;
+    assert_eq!(logs_of::<C::Reset>(&receipt).len(), 1);
+    assert_eq!(chain.balance(chain.addr(0)).await, start);
+    assert_eq!(chain.balance(chain.addr(1)).await, req);
+    assert_eq!(staging.status().call().await.unwrap(), C::Status::WaitForOperatorContrib);
+    assert_eq!(staging.totalContribution().call().await.unwrap(), U256::ZERO);
+
+    // Again, finalized by hand.
+    send_ok(at(0).contributeFunds(sesh(10_000), Address::ZERO)).await;
+    send_ok(at(1).contributeFunds(sesh(15_000), Address::ZERO)).await;
+    let receipt = send_ok(at(0).finalize()).await;
+    assert_eq!(logs_of::<R::NewServiceNodeV2>(&receipt).len(), 1);
+
+    // A new staging after the requirement changed on the staking contract refuses contributions.
+    let second = stage(&chain, 0, 2, vec![], false).await;
+    send_ok(chain.rewards(0).setStakingRequirement(sesh(30_000))).await;
+    send_ok(chain.token(0).approve(*second.address(), req)).await;
+    let e = second.contributeFunds(sesh(10_000), Address::ZERO).send().await.unwrap_err();
+    assert_eq!(
+        c_revert(&e),
+        CE::RewardsContractStakingRequirementChanged(C::RewardsContractStakingRequirementChanged {
+            oldRequirement: req,
+            newRequirement: sesh(30_000)
+        })
+    );
+}
+
+/// The staging contract and its factory keep the live `ServiceNodeContribution(Factory)`
+/// signatures for what they have.
+#[test]
+fn the_staging_abi_keeps_the_live_signatures() {
+    let staging = signatures(contracts::CONTRIBUTION_JSON);
+    let live = [
+        "event Finalized()".to_owned(),
+        "event NewContribution(address,address,uint256)".to_owned(),
+        "event OpenForPublicContribution()".to_owned(),
+        "event Filled()".to_owned(),
+        "event WithdrawContribution(address,uint256)".to_owned(),
+        "event UpdateManualFinalize(bool)".to_owned(),
+        "event UpdateFee(uint16)".to_owned(),
+        "event UpdateReservedContributors((address,uint256)[])".to_owned(),
+        "event Reset()".to_owned(),
+        "function contributeFunds(uint256,address)".to_owned(),
+        "function updateReservedContributors((address,uint256)[])".to_owned(),
+        "function updateFee(uint16)".to_owned(),
+        "function updateManualFinalize(bool)".to_owned(),
+        "function finalize()".to_owned(),
+        "function reset()".to_owned(),
+        "function withdrawContribution()".to_owned(),
+        "function minimumContribution()".to_owned(),
+        "function calcMinimumContribution(uint256,uint256,uint256)".to_owned(),
+        "function minimumOperatorContribution(uint256)".to_owned(),
+        "function getContributions()".to_owned(),
+        "function getReserved()".to_owned(),
+        "function totalContribution()".to_owned(),
+        "function totalReservedContribution()".to_owned(),
+        "function status()".to_owned(),
+        "function operator()".to_owned(),
+        "function SESH()".to_owned(),
+        "function stakingRewardsContract()".to_owned(),
+        "function blsPubkey()".to_owned(),
+        "function serviceNodeParams()".to_owned(),
+        "function blsSignature()".to_owned(),
+        "error CalcMinContributionGivenBadContribArgs(uint256,uint256)".to_owned(),
+        "error ContributeFundsNotPossible(uint8)".to_owned(),
+        "error ContributionBelowMinAmount(uint256,uint256)".to_owned(),
+        "error ContributionBelowReservedAmount(uint256,uint256)".to_owned(),
+        "error ContributionExceedsStakingRequirement(uint256,uint256,uint256)".to_owned(),
+        "error DuplicateAddressInReservedContributor(uint256)".to_owned(),
+        "error FeeExceedsPossibleValue(uint16,uint16)".to_owned(),
+        "error FinalizeNotPossible(uint8)".to_owned(),
+        "error FirstContributionMustBeOperator(address,address)".to_owned(),
+        "error FirstReservedContributorMustBeOperator(uint256,address)".to_owned(),
+        "error OnlyOperatorIsAuthorised(address,address)".to_owned(),
+        "error MaxContributorsExceeded(uint256)".to_owned(),
+        "error ReservedContributorHasZeroAddress(uint256)".to_owned(),
+        "error ReservedContributionBelowMinAmount(uint256,uint256,uint256)".to_owned(),
+        "error ReservedContributionExceedsStakingRequirement(uint256,uint256,uint256)".to_owned(),
+        "error TooManyReservedContributors(uint256,uint256)".to_owned(),
+        "error WithdrawTooEarly(uint256,uint256,uint256)".to_owned(),
+    ];
+    for s in live {
+        assert!(staging.contains(&s), "the staging ABI lacks the live `{s}`");
+    }
+    let factory = signatures(contracts::CONTRIBUTION_FACTORY_JSON);
+    for s in [
+        format!("function deploy({G1},{SIG},{PARAMS},(address,uint256)[],bool)"),
+        "event NewServiceNodeContributionContract(address,uint256,address)".to_owned(),
+        "function owns(address)".to_owned(),
+    ] {
+        assert!(factory.contains(&s), "the factory ABI lacks the live `{s}`");
+    }
+    // sesh_staking's revert selectors are the staging contract's.
+    for (name, selector) in [
+        (
+            "CalcMinContributionGivenBadContribArgs",
+            C::CalcMinContributionGivenBadContribArgs::SELECTOR,
+        ),
+        ("TooManyReservedContributors", C::TooManyReservedContributors::SELECTOR),
+        ("ReservedContributionBelowMinAmount", C::ReservedContributionBelowMinAmount::SELECTOR),
+        (
+            "ReservedContributionExceedsStakingRequirement",
+            C::ReservedContributionExceedsStakingRequirement::SELECTOR,
+        ),
+    ] {
+        let sig = staging.iter().find(|s| s.starts_with(&format!("error {name}("))).unwrap();
+        assert_eq!(keccak256(sig.trim_start_matches("error ").as_bytes())[..4], selector, "{name}");
+    }
+}
