@@ -1,6 +1,6 @@
-//! sesh-chain: 10,000 logs of the staking contract (5,000 `NewServiceNodeV2` registrations and
-//! 5,000 `NetworkTransaction`s carrying the new nodes' signed uptime proofs) decoded, followed
-//! and applied to a ledger.
+//! sesh-chain: 10,000 logs of the staking contract (5,050 `NewServiceNodeV2` registrations and
+//! 4,950 `NetworkTransaction`s carrying quorum decisions, each with 7 signed votes) decoded,
+//! followed and applied to a ledger.
 //!
 //! - `chain_decode_10000_logs`: `abi::decode` (strict: topic count, padding, validated words,
 //!   mapped to `ContractEvent`) beside `raw`, alloy's own non-validating `decode_raw_log` of the
@@ -10,8 +10,8 @@
 //!   requests, answers, sorting, decoding, header checks, heights out; beside the same `raw`
 //!   decode;
 //! - `chain_ledger_10000_events`: the followed heights applied to a fresh ledger with
-//!   `ledger::Applier::follow` (events mapped, node signatures and uptime proofs verified,
-//!   applied), beside `raw`, the ledger's own apply rate: the same transactions, mapped and
+//!   `ledger::Applier::follow` (events mapped, node signatures and the decisions' votes
+//!   verified, applied), beside `raw`, the ledger's own apply rate: the same transactions, mapped and
 //!   verified beforehand, through `Ledger::apply`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 #![allow(clippy::cast_possible_truncation, clippy::print_stdout, clippy::panic)]
@@ -27,7 +27,7 @@ use sesh_chain::follow::{Answer, Config, Follower, Header, Height, Request, Seed
 use sesh_chain::ledger::Applier;
 use sesh_chain::{ContractEvent, EvmAddress};
 use sesh_identity::{Identity, Seed};
-use sesh_staking::tx::{Tx, UptimeProof, VerifiedTx};
+use sesh_staking::tx::{DecisionKind, QuorumDecision, Tx, VerifiedTx};
 use sesh_staking::{BlsKey, Ledger, NodeId, Params};
 
 const DECODE: &str = "chain_decode_10000_logs";
@@ -78,13 +78,16 @@ fn registration(n: u32) -> ContractEvent {
     }
 }
 
-/// Node `n`'s uptime proof for `height`, posted by its operator.
-fn proof(n: u32, height: u64, params: &Params) -> ContractEvent {
-    let key = identity(n);
-    let tx = Tx::UptimeProof(UptimeProof { node: NodeId::from_identity(&key), height });
+/// A quorum's decision, voted at `height` by nodes 50..57, to decommission node `n`.
+fn decommission(n: u32, height: u64, params: &Params) -> ContractEvent {
+    let voters: Vec<Identity> = (50..57).map(identity).collect();
+    let voters: Vec<&Identity> = voters.iter().collect();
+    let node = NodeId::from_identity(&identity(n));
+    let decision =
+        QuorumDecision::signed(DecisionKind::Decommission, node, height, &voters, params);
     ContractEvent::NetworkTransaction {
         sender: evm(n),
-        transaction: tx.sign(&key, params).unwrap().to_bytes(),
+        transaction: Tx::Decommission(decision).unsigned().to_bytes(),
     }
 }
 
@@ -92,16 +95,23 @@ fn block_hash(n: u64) -> [u8; 32] {
     keccak256(n.to_be_bytes()).0
 }
 
-/// The chain: blocks `START+1 ..= START+BLOCKS`, 10 logs each. In each height (10 blocks,
-/// 100 logs) 50 nodes register, then post their uptime proofs for that height.
+/// The chain: blocks `START+1 ..= START+BLOCKS`, 10 logs each, 100 in each height (10
+/// blocks). Height 1 registers nodes 0..100; each later height registers 50 nodes and
+/// decommissions the 50 registered in the height before (nodes 0..50 at height 2), by the votes
+/// of nodes 50..57, which stay active.
 fn chain(params: &Params) -> Vec<RawLog> {
     let mut logs = Vec::new();
     for h in 1..=BLOCKS / N {
-        let first = (h as u32 - 1) * 50;
-        let events: Vec<ContractEvent> = (first..first + 50)
-            .map(registration)
-            .chain((first..first + 50).map(|n| proof(n, h, params)))
-            .collect();
+        let events: Vec<ContractEvent> = if h == 1 {
+            (0..100).map(registration).collect()
+        } else {
+            let first = 50 * h as u32;
+            let before = if h == 2 { 0 } else { first - 50 };
+            (first..first + 50)
+                .map(registration)
+                .chain((before..before + 50).map(|n| decommission(n, h, params)))
+                .collect()
+        };
         for (i, event) in events.iter().enumerate() {
             let block = START + (h - 1) * N + 1 + i as u64 / PER_BLOCK;
             let (topics, data) = abi::encode(event);
@@ -186,7 +196,7 @@ fn benches(c: &mut Criterion) {
     for h in &heights {
         assert_eq!(applier.follow(&mut ledger, h.height, &h.events).unwrap(), vec![]);
     }
-    assert_eq!(ledger.active_count(), 5_000);
+    assert_eq!(ledger.active_count(), 5_050 - 4_950);
 
     let mut group = c.benchmark_group(DECODE);
     group.throughput(Throughput::Elements(10_000));

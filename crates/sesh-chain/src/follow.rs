@@ -18,9 +18,11 @@
 //!   requests: (1) the headers of the last applied block (replaced? see below) and of `to`;
 //!   (2) `eth_getLogs` of `from..=to` at the contract's address; (3) the headers of every block
 //!   holding a log (each log's `blockHash` must be its header's hash) and of the seed blocks of
-//!   the heights ending in the range ([`Seeds`] says which); (4) `to`'s header again. The range
-//!   is applied only if `to`'s hash is the same in (1) and (4): every answer in between then
-//!   came from one chain (a block's hash covers all blocks below it). Otherwise, or when a log's
+//!   the heights ending in the range ([`Seeds`] says which; skipped when none is needed);
+//!   (4) `to`'s header again. The range is applied only if `to`'s hash is the same in (1) and
+//!   (4): every answer in between then came from one chain (a block's hash covers all blocks
+//!   below it; this assumes the endpoint does not switch to another chain and back between
+//!   the two reads). Otherwise, or when a log's
 //!   `blockHash` is not its header's, or two headers answered do not link, the chain changed
 //!   under the answers (a reorg deeper than `d`, above the applied blocks): the range is
 //!   dropped and read again. The tip (`eth_blockNumber`) is asked when the confirmed blocks run
@@ -38,9 +40,9 @@
 //!   a tip inside a height): its events wait inside the follower until the height is complete.
 //! - A failed request ([`Follower::failed`]: an RPC error, a timeout), a refused answer or an
 //!   answer to a question not asked changes nothing that was applied; the caller waits, retries
-//!   and logs the reason given. A failed `eth_getLogs` halves the next range (down to one block:
-//!   providers refuse ranges with too many logs); each answered one doubles it back up to
-//!   `max_log_range`.
+//!   and logs the reason given. A failed `eth_getLogs` halves the range (down to one block:
+//!   providers refuse ranges with too many logs; a shorter range starts again at (1)); each
+//!   answered one doubles it back up to `max_log_range`.
 //! - What comes out depends only on the chain: two followers fed the same chain in any batch
 //!   sizes, with any failures and tips arriving at any time, hand out identical heights.
 //!
