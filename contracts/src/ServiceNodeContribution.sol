@@ -15,7 +15,9 @@ import {ServiceNodeRewards} from "./ServiceNodeRewards.sol";
 /// signatures for what it has: reservations (`updateReservedContributors`), `contributeFunds`,
 /// `withdrawContribution`, `finalize`, `reset`, `updateFee`, `updateManualFinalize` and the
 /// minimum-contribution views. Not here: key updates (they need the BLS proof of possession,
-/// issue 21), beneficiary updates and token rescue.
+/// issue 21), beneficiary updates and token rescue. A staking requirement changed on the staking
+/// contract reverts with `RewardsContractStakingRequirementChanged` (the live contract reports
+/// it as `RewardsContractMaxContributorsChanged`).
 ///
 /// The minimum for a new contribution is `calcMinimumContribution(remaining, n, max)`:
 /// `ceil(remaining / 4)` for the operator (`n == 0`), else `ceil(remaining / (max - n))`, where

@@ -43,7 +43,7 @@ fn tools() -> ChainTools {
 #[test]
 fn the_committed_contract_build_is_what_solc_makes_of_the_sources() {
     let tools = tools();
-    let fresh = target_dir().unwrap().join("contracts-build-check");
+    let fresh = target_dir().unwrap().join(format!("contracts-build-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&fresh);
     contracts::build(&tools, &fresh).unwrap_or_else(|e| panic!("{e}"));
     let committed = contracts::contracts_dir().join("out");
