@@ -17,6 +17,7 @@ pub mod chain_tools;
 pub mod client;
 pub mod contracts;
 pub mod files;
+pub mod follow;
 pub mod http;
 pub mod keeper;
 pub mod local;
