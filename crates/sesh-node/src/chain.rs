@@ -365,6 +365,35 @@ impl<E: RewardEngine> Chain<E> {
     }
 }
 
+impl Chain<sesh_rewards::engine::Exact> {
+    /// `GET /network/v1/rewards`: what every address has been credited (milli-atomic units, as
+    /// decimal strings: they pass 2^53), what each node earned before its split (`nodes`, when
+    /// the payouts keep it: [`Payouts::with_node_totals`]), and the totals, at the ledger's
+    /// height.
+    pub fn rewards_json(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let engine = self.payouts.engine();
+        let balances: serde_json::Map<String, Value> = engine
+            .balances()
+            .iter()
+            .map(|(a, v)| (hex::encode(a.as_bytes()), Value::String(v.to_string())))
+            .collect();
+        let nodes: serde_json::Map<String, Value> = (self.payouts.node_totals())
+            .into_iter()
+            .flatten()
+            .map(|(id, v)| (id.to_string(), Value::String(v.to_string())))
+            .collect();
+        json!({
+            "height": self.ledger.height(),
+            "unit": "milli-atomic (1 SESH = 10^12)",
+            "balances": balances,
+            "nodes": nodes,
+            "total_rewards": engine.totals().rewards.to_string(),
+            "pool_released_atomic": self.payouts.pool().total_paid_out().to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sesh_identity::{Identity, Seed};

@@ -33,7 +33,7 @@ use rand_core::{CryptoRng, RngCore};
 use serde_json::{Value, json};
 use sesh_identity::Identity;
 use sesh_network::{NetworkState, NodeRecord};
-use sesh_rewards::engine::{Exact, RewardEngine as _};
+use sesh_rewards::engine::Exact;
 use sesh_staking::LogProblem;
 use sesh_staking::journal::{Journal, record_bytes};
 use sesh_staking::tx::{Contribute, Register, SignedTx, Tx};
@@ -452,25 +452,7 @@ impl Keeper {
     /// decimal strings: they pass 2^53), what each node earned before its split (`nodes`), and
     /// the totals.
     pub fn rewards(&self) -> Value {
-        let engine = self.chain.payouts().engine();
-        let balances: serde_json::Map<String, Value> = engine
-            .balances()
-            .iter()
-            .map(|(a, v)| (hex::encode(a.as_bytes()), Value::String(v.to_string())))
-            .collect();
-        let nodes: serde_json::Map<String, Value> = (self.chain.payouts().node_totals())
-            .into_iter()
-            .flatten()
-            .map(|(id, v)| (id.to_string(), Value::String(v.to_string())))
-            .collect();
-        json!({
-            "height": self.chain.ledger().height(),
-            "unit": "milli-atomic (1 SESH = 10^12)",
-            "balances": balances,
-            "nodes": nodes,
-            "total_rewards": engine.totals().rewards.to_string(),
-            "pool_released_atomic": self.chain.payouts().pool().total_paid_out().to_string(),
-        })
+        self.chain.rewards_json()
     }
 }
 
