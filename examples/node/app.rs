@@ -50,6 +50,8 @@ pub struct App {
     pub web: reqwest::Client,
     /// The ledger keeper, on the node that is one.
     pub authority: Option<tokio::sync::Mutex<Authority>>,
+    /// Chain mode: what the node follows of the staking contract.
+    pub chain: Option<Arc<crate::node::chain::Following>>,
     /// The command line it was started with.
     pub settings: Args,
     /// One handover at a time.
@@ -77,6 +79,8 @@ impl App {
     ///
     /// # Errors
     /// When the HTTP clients cannot be made.
+    // The keeper (`authority`) goes once the testnet follows the chain.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         identity: Identity,
         info: NodeRecord,
@@ -84,6 +88,7 @@ impl App {
         db_path: std::path::PathBuf,
         hf: [u16; 2],
         authority: Option<Authority>,
+        chain: Option<Arc<crate::node::chain::Following>>,
         settings: Args,
     ) -> Result<Self, reqwest::Error> {
         let peers =
@@ -105,9 +110,16 @@ impl App {
                 )))
                 .build()?,
             authority: authority.map(tokio::sync::Mutex::new),
+            obligations: crate::node::obligations::Obligations::new(
+                info.id,
+                settings.ledger_params(),
+                chain
+                    .as_ref()
+                    .map_or(sesh_node::keeper::DEFAULT_BLOCK_MS, |c| c.settings.height_ms),
+            ),
+            chain,
             settings,
             handover: tokio::sync::Mutex::new(()),
-            obligations: crate::node::obligations::Obligations::new(info.id),
             identity,
         })
     }

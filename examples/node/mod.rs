@@ -1,21 +1,27 @@
 //! The reference storage node: the storage RPC and onion requests of the live network over
-//! HTTP(S), messages in SQLite, swarm replication and handover, and the network learned from a
-//! ledger keeper. See `docs/node.md`.
+//! HTTP(S), messages in SQLite, swarm replication and handover, and the network learned from the
+//! staking contract it follows on an EVM chain ([`chain`]: every node a follower, none of them
+//! special), or, until the testnet moves over, from a ledger keeper. See `docs/node.md`.
 //!
 //! ```text
-//! # a ledger keeper (which is also a node), plain HTTP on loopback:
+//! # chain mode: follow the staking contract; learn the other nodes from their uptime proofs
+//! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --plain-http \
+//!     --rpc http://127.0.0.1:8545 --contract 0x… --start-block 2 --evm-key /tmp/n0/evm_key
+//! cargo run --release --example node -- --data /tmp/n1 --listen 127.0.0.1:22101 --plain-http \
+//!     --rpc http://127.0.0.1:8545 --contract 0x… --start-block 2 --peer http://127.0.0.1:22100
+//! # keeper mode (being retired): a ledger keeper (which is also a node), and a node joining it
 //! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --authority --plain-http
-//! # more nodes joining it:
 //! cargo run --release --example node -- --data /tmp/n1 --listen 127.0.0.1:22101 \
 //!     --network http://127.0.0.1:22100 --plain-http
 //! ```
 //!
 //! The first line on stdout is `listening on <url> node <ed25519 hex>`. This module is the node's
-//! IO (sockets, files, clocks, tasks); what it decides comes from `sesh-node`, `sesh-network`
-//! and `sesh-rpc`.
+//! IO (sockets, files, clocks, tasks); what it decides comes from `sesh-node`, `sesh-network`,
+//! `sesh-chain` and `sesh-rpc`.
 
 pub mod app;
 pub mod authority;
+pub mod chain;
 pub mod db;
 pub mod metrics;
 pub mod obligations;
@@ -45,7 +51,7 @@ use crate::node::authority::Authority;
 use sesh_node::replication::PeerReply;
 
 /// The hard fork local networks report.
-const HF: [u16; 2] = [21, 0];
+pub(crate) const HF: [u16; 2] = [21, 0];
 
 /// A Session storage node.
 #[derive(Clone, Debug, Parser)]
@@ -69,8 +75,43 @@ pub struct Args {
     #[arg(long, conflicts_with = "network")]
     pub authority: bool,
     /// The ledger keeper's URL, e.g. `http://127.0.0.1:22100`.
-    #[arg(long, required_unless_present = "authority")]
+    #[arg(long, required_unless_present_any = ["authority", "rpc"])]
     pub network: Option<String>,
+    /// Chain mode: follow the staking contract on this EVM JSON-RPC endpoint (`http(s)://`)
+    /// and derive the ledger from its events, as every node does (no keeper).
+    #[arg(long, conflicts_with_all = ["authority", "network"], requires_all = ["contract", "start_block"])]
+    pub rpc: Option<String>,
+    /// Chain mode: the staking contract (`0x` and 40 hex digits).
+    #[arg(long, requires = "rpc")]
+    pub contract: Option<String>,
+    /// Chain mode: the contract's deployment block (height 1 begins at the block after it).
+    #[arg(long, requires = "rpc")]
+    pub start_block: Option<u64>,
+    /// Chain mode: blocks at the chain's tip not read yet (the confirmation depth).
+    #[arg(long, default_value_t = 2)]
+    pub confirmations: u64,
+    /// Chain mode: chain blocks per sesh height.
+    #[arg(long, default_value_t = 1)]
+    pub blocks_per_height: u64,
+    /// Chain mode: the most blocks asked for in one `eth_getLogs`.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_log_range: u64,
+    /// Chain mode: a file with a hex secp256k1 private key, the account that posts this node's
+    /// quorum decisions (`submitNetworkTransaction`); without it the node never posts.
+    #[arg(long, requires = "rpc")]
+    pub evm_key: Option<PathBuf>,
+    /// Chain mode: a node's URL (repeatable) to send the first uptime proof to and learn the
+    /// network from; after that, addresses come from the proofs the node holds.
+    #[arg(long)]
+    pub peer: Vec<String>,
+    /// Chain mode: the ledger's rules, sesh's local networks' (`local`) or the live network's
+    /// (`mainnet`).
+    #[arg(long, value_enum, default_value_t = Rules::Local)]
+    pub params: Rules,
+    /// Chain mode: overrides the rules' staking requirement (atomic units) until the contract
+    /// emits `StakingRequirementUpdated`.
+    #[arg(long, requires = "rpc")]
+    pub staking_requirement: Option<u64>,
     /// The keeper's Ed25519 key (hex): only network states it signed are accepted.
     #[arg(long)]
     pub authority_key: Option<NodeId>,
@@ -83,7 +124,9 @@ pub struct Args {
     /// Commit durability.
     #[arg(long, value_enum, default_value_t = db::Sync::Full)]
     pub sync: db::Sync,
-    /// Keeper: milliseconds between blocks.
+    /// Milliseconds between blocks: the keeper's; in chain mode the sesh height time (blocks
+    /// per height × the chain's block time), which the proof frequency, tests and vote timings
+    /// scale with.
     #[arg(long, default_value_t = 2000)]
     pub block_ms: u64,
     /// How often to ask the keeper for the network (ms).
@@ -127,6 +170,60 @@ pub struct Args {
     /// Connection caps (`--max-connections`, `--max-connections-per-address`) and timeouts.
     #[command(flatten)]
     pub limits: crate::http::Limits,
+}
+
+/// The ledger's rules in chain mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rules {
+    /// `sesh_node::keeper::params()`: 100 SESH per node, a local network's timings.
+    Local,
+    /// `Params::session_mainnet()`: 25,000 SESH per node.
+    Mainnet,
+}
+
+impl Args {
+    /// The ledger's rules: chain mode's `--params` and `--staking-requirement`, else a local
+    /// network's.
+    pub fn ledger_params(&self) -> sesh_staking::Params {
+        let mut params = match self.params {
+            Rules::Local => sesh_node::keeper::params(),
+            Rules::Mainnet => sesh_staking::Params::session_mainnet(),
+        };
+        if let Some(requirement) = self.staking_requirement {
+            params.staking_requirement = requirement;
+        }
+        params
+    }
+
+    /// Chain mode's settings, when `--rpc` is given.
+    ///
+    /// # Errors
+    /// What is wrong with them.
+    pub fn chain(&self) -> Result<Option<chain::Settings>, String> {
+        let Some(rpc) = &self.rpc else { return Ok(None) };
+        let text = self.contract.as_deref().ok_or("--rpc needs --contract")?;
+        let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
+            .map_err(|e| format!("--contract {text:?}: {e}"))?;
+        let contract = sesh_chain::EvmAddress(
+            bytes.try_into().map_err(|_| format!("--contract {text:?}: not 20 bytes"))?,
+        );
+        let config = sesh_chain::follow::Config {
+            contract,
+            start_block: self.start_block.ok_or("--rpc needs --start-block")?,
+            confirmations: self.confirmations,
+            blocks_per_height: self.blocks_per_height,
+            max_log_range: self.max_log_range,
+            seeds: sesh_chain::follow::Seeds::EveryHeight,
+        };
+        sesh_chain::follow::Follower::new(config.clone()).map_err(|e| e.to_string())?;
+        Ok(Some(chain::Settings {
+            rpc: rpc.clone(),
+            contract,
+            config,
+            height_ms: self.block_ms.max(1),
+            params: self.ledger_params(),
+        }))
+    }
 }
 
 /// Runs a node with these command-line arguments (the first is the program name).
@@ -194,15 +291,19 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let authority =
         args.authority.then(|| Authority::open(&args.data, HF, args.block_ms)).transpose()?;
+    let following = match args.chain()? {
+        Some(settings) => Some(Arc::new(chain::Following::new(settings, args.evm_key.as_deref())?)),
+        None => None,
+    };
     let app = Arc::new(
-        App::new(identity, info, db, db_path, HF, authority, args.clone())
+        App::new(identity, info, db, db_path, HF, authority, following, args.clone())
             .map_err(|e| format!("making the HTTP client: {e}"))?,
     );
 
     let scheme = if tls { "https" } else { "http" };
     println!("listening on {scheme}://{local} node {}", app.me);
     let _ = std::io::stdout().flush();
-    tracing::info!(%local, node = %app.me, tls, authority = args.authority, "node started");
+    tracing::info!(%local, node = %app.me, tls, authority = args.authority, chain = app.chain.is_some(), "node started");
 
     let handle = axum_server::Handle::new();
     let mut tasks = spawn_background(&app, &args);
@@ -252,7 +353,11 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
     let (app1, app2, app3) = (app.clone(), app.clone(), app.clone());
     let pending = Arc::new(AtomicBool::new(false));
     let pending3 = pending.clone();
-    vec![
+    let mut tasks = Vec::new();
+    if app.chain.is_some() {
+        tasks.push(tokio::spawn(chain::run(app.clone(), pending.clone())));
+    }
+    tasks.extend([
         tokio::spawn(async move {
             loop {
                 housekeeping.tick().await;
@@ -265,7 +370,7 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
                 tick.tick().await;
                 if app2.authority.is_some() {
                     keeper_block(&app2, &pending).await;
-                } else {
+                } else if app2.chain.is_none() {
                     poll(&app2, &mut last_state, &pending).await;
                 }
                 // Re-run a handover that left work undone, every tenth tick.
@@ -288,11 +393,12 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
                 start_handover(&app3, &pending3);
             }
         }),
-    ]
+    ]);
+    tasks
 }
 
 /// Takes a new state of the network; starts a handover if this node's swarm changed.
-fn apply_state(app: &Arc<App>, state: NetworkState, pending: &Arc<AtomicBool>) {
+pub(crate) fn apply_state(app: &Arc<App>, state: NetworkState, pending: &Arc<AtomicBool>) {
     app.metrics.height.set(i64::try_from(state.height).unwrap_or(i64::MAX));
     let old = app.set_state(state);
     let new = app.state();

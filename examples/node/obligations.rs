@@ -1,12 +1,21 @@
 //! Nodes testing each other, as `sesh_node::obligations` rules it: at each block the node takes
-//! the keeper's ledger (the ledger alone) and adds the uptime proofs it holds itself
-//! (`sesh_node::proofs`), sends its uptime proof to every node it knows when due, sends the
-//! votes its quorum cop decides to every node it knows, tallies the votes sent to it and
-//! submits the decisions its tally reaches to the ledger (`Submissions`' rule), and runs the
-//! tests it plans (pings, storage tests) within its budget, in the background; and it answers
-//! other nodes' tests, proofs (accepted ones relayed once) and votes.
+//! the ledger alone (its own, followed from the chain, or the keeper's) and adds the uptime
+//! proofs it holds itself (`sesh_node::proofs`), sends its uptime proof to every node it knows
+//! when due, sends the votes its quorum cop decides to every node it knows, tallies the votes
+//! sent to it and submits the decisions its tally reaches to the ledger (`Submissions`' rule:
+//! to the chain, or the keeper), and runs the tests it plans (pings, storage tests) within its
+//! budget, in the background; and it answers other nodes' tests, proofs (accepted ones relayed
+//! once) and votes.
+//!
+//! **Learning the network (chain mode).** Addresses come only from uptime proofs, and a proof
+//! is taken only while fresh (oxend's tolerance), so a node cannot be told of the others by
+//! anyone: it must hear from them. A node sends its proofs to its `--peer`s as well as to every
+//! node it knows, and a node introduces itself (a fresh proof of its own, out of its schedule)
+//! to a node that sent it a proof directly, and to a node it hears of for the first time
+//! through a relay; at most once per node every [`introduce_every_ms`]. A node newly started
+//! thus learns its peer at once, and every other node as their introductions reach it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,14 +55,17 @@ pub struct Obligations {
     ballot: Mutex<Ballot>,
     submissions: Mutex<Submissions>,
     relays: Arc<tokio::sync::Semaphore>,
+    params: sesh_staking::Params,
+    /// Chain mode: the base URLs this node introduced itself to, and when (Unix ms).
+    introduced: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Obligations {
-    /// The cop of node `me`, started now.
-    pub fn new(me: NodeId) -> Self {
-        let params = sesh_node::keeper::params();
+    /// The cop of node `me`, started now, on a network with the ledger rules `params` and
+    /// blocks of `block_ms`.
+    pub fn new(me: NodeId, params: sesh_staking::Params, block_ms: u64) -> Self {
         let cop = Cop::new(me, params.clone(), crate::now_ms());
-        let rules = ProofRules::local(sesh_node::keeper::DEFAULT_BLOCK_MS);
+        let rules = ProofRules::local(block_ms);
         Self {
             cop: Mutex::new(cop),
             in_flight: Mutex::new(BTreeSet::new()),
@@ -63,7 +75,19 @@ impl Obligations {
             ballot: Mutex::new(Ballot::new()),
             submissions: Mutex::new(Submissions::new(me, &params)),
             relays: Arc::new(tokio::sync::Semaphore::new(RELAYS_AT_ONCE)),
+            params,
+            introduced: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether the last ledger view this node took lists `node`.
+    pub fn in_view(&self, node: &NodeId) -> bool {
+        lock(&self.ledger).as_ref().is_some_and(|v| v.node(node).is_some())
+    }
+
+    /// Where `node` is reached, from the uptime proof this node holds of it.
+    pub fn record(&self, node: &NodeId, tls: bool) -> Option<NodeRecord> {
+        lock(&self.proofs).record(node, tls)
     }
 
     /// Whether the last ledger view listed this node where it is (decommissioned nodes are
@@ -75,14 +99,18 @@ impl Obligations {
 
 /// The node's round at a new block of `state`.
 pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
-    let ledger = match &app.authority {
-        Some(authority) => authority.lock().await.view(),
-        None => match fetch_view(&app).await {
+    let ledger = match (&app.chain, &app.authority) {
+        (Some(following), _) => match lock(&following.followed).view.clone() {
+            Some(view) => view,
+            None => return,
+        },
+        (None, Some(authority)) => authority.lock().await.view(),
+        (None, None) => match fetch_view(&app).await {
             Ok(view) => view,
             Err(e) => return tracing::debug!(error = %e, "no ledger view"),
         },
     };
-    let params = sesh_node::keeper::params();
+    let params = app.obligations.params.clone();
     let view = {
         let mut last = lock(&app.obligations.ledger);
         if last.as_ref().is_some_and(|l| l.height >= ledger.height) {
@@ -168,10 +196,17 @@ async fn send_proof(app: &Arc<App>, state: &NetworkState, height: u64) {
     let now = u64::try_from(crate::now_ms()).unwrap_or(0);
     let proof = ob::UptimeSubmission::new(&app.identity, app.info.ip, app.info.port, height, now);
     let targets = peers(app, state);
+    let mut urls: Vec<String> = targets.iter().map(|n| n.url("")).collect();
+    for peer in &app.settings.peer {
+        let base = peer.trim_end_matches('/');
+        if base != app.info.url("") && !urls.iter().any(|u| u == base) {
+            urls.push(base.to_owned());
+        }
+    }
     let body = proof.to_body();
     let mut tasks = tokio::task::JoinSet::new();
-    for node in &targets {
-        let (app, body, url) = (app.clone(), body.clone(), node.url(ob::UPTIME_PATH));
+    for base in &urls {
+        let (app, body, url) = (app.clone(), body.clone(), format!("{base}{}", ob::UPTIME_PATH));
         tasks.spawn(async move {
             let timeout = Duration::from_secs(5);
             peer::post(&app, &url, ob::UPTIME_PATH, body, timeout).await
@@ -183,14 +218,14 @@ async fn send_proof(app: &Arc<App>, state: &NetworkState, height: u64) {
             taken += 1;
         }
     }
-    if taken == 0 && !targets.is_empty() {
+    if taken == 0 && !urls.is_empty() {
         return tracing::debug!(height, "uptime proof taken by no node; again next block");
     }
     let Some(ledger) = lock(&app.obligations.ledger).clone() else { return };
     if let Err(e) = lock(&app.obligations.proofs).receive(&proof.proof, &ledger, now) {
         tracing::debug!(error = %e, "own uptime proof refused");
     }
-    tracing::debug!(height, taken, of = targets.len(), "uptime proof sent");
+    tracing::debug!(height, taken, of = urls.len(), "uptime proof sent");
 }
 
 /// `POST /network/v1/uptime` from `from`: a proof taken by this node's book; a new one is
@@ -208,7 +243,27 @@ pub fn on_uptime(app: &Arc<App>, from: NodeId, body: &[u8]) -> (u16, Value) {
         return (503, json!({"error": "no ledger view yet"}));
     };
     let now = u64::try_from(crate::now_ms()).unwrap_or(0);
-    let received = lock(&app.obligations.proofs).receive(&submission.proof, &ledger, now);
+    let node = submission.proof.proof().pubkey_ed25519;
+    let (received, first) = {
+        let mut book = lock(&app.obligations.proofs);
+        let first = book.get(&node).is_none();
+        (book.receive(&submission.proof, &ledger, now), first)
+    };
+    if app.chain.is_some() && node != app.me && ledger.node(&node).is_some() {
+        // Direct from its node, or heard of for the first time: introduce this node to it.
+        if from == node || (first && received.is_ok()) {
+            let p = submission.proof.proof();
+            let base = NodeRecord {
+                id: node,
+                x25519: p.pubkey_ed25519.to_x25519().unwrap_or(app.info.x25519),
+                ip: p.public_ip,
+                port: p.storage_https_port,
+                tls: app.info.tls,
+            }
+            .url("");
+            introduce(app, vec![base], ledger.height);
+        }
+    }
     match received {
         Ok(Received::Known) => (200, json!({"received": "known", "relayed_to": 0})),
         Ok(Received::New) => {
@@ -222,6 +277,39 @@ pub fn on_uptime(app: &Arc<App>, from: NodeId, body: &[u8]) -> (u16, Value) {
             (200, json!({"received": "new", "relayed_to": count}))
         }
         Err(e) => refused(&e),
+    }
+}
+
+/// How long a node waits before introducing itself to the same node again: five heights, at
+/// least 2 s.
+pub fn introduce_every_ms(height_ms: u64) -> u64 {
+    height_ms.saturating_mul(5).max(2_000)
+}
+
+/// Chain mode: sends a fresh uptime proof of this node to each of `bases` (base URLs) it has
+/// not introduced itself to within [`introduce_every_ms`], in the background. The proof is not
+/// kept in this node's own book (its schedule stays as it is).
+fn introduce(app: &Arc<App>, bases: Vec<String>, height: u64) {
+    let Some(following) = &app.chain else { return };
+    let now = u64::try_from(crate::now_ms()).unwrap_or(0);
+    let every = introduce_every_ms(following.settings.height_ms);
+    let due: Vec<String> = {
+        let mut introduced = lock(&app.obligations.introduced);
+        introduced.retain(|_, at| now.saturating_sub(*at) < every);
+        bases.into_iter().filter(|b| introduced.insert(b.clone(), now).is_none()).collect()
+    };
+    if due.is_empty() {
+        return;
+    }
+    let proof = ob::UptimeSubmission::new(&app.identity, app.info.ip, app.info.port, height, now);
+    let body = proof.to_body();
+    for base in due {
+        let (app, body) = (app.clone(), body.clone());
+        tokio::spawn(async move {
+            let url = format!("{base}{}", ob::UPTIME_PATH);
+            let reply = peer::post(&app, &url, ob::UPTIME_PATH, body, Duration::from_secs(5)).await;
+            tracing::debug!(to = %base, reply = ?reply, "introduced this node (a fresh uptime proof)");
+        });
     }
 }
 
@@ -265,7 +353,7 @@ pub fn proofs_json(app: &App) -> Value {
 /// Counts votes sent by `from` in this node's tally; takes the decisions it reaches. The answer
 /// of `POST /network/v1/votes`: each vote counted or refused, in order.
 fn tally(app: &App, from: NodeId, votes: &[sesh_quorum::Vote]) -> Value {
-    let params = sesh_node::keeper::params();
+    let params = app.obligations.params.clone();
     let height = lock(&app.obligations.ledger).as_ref().map_or(0, |l| l.height);
     let mut ballot = lock(&app.obligations.ballot);
     let results: Vec<Value> = votes
@@ -298,8 +386,8 @@ pub fn on_votes(app: &Arc<App>, from: NodeId, votes: &[sesh_quorum::Vote]) -> Va
 }
 
 /// `GET /network/v1/votes`: this node's ledger height (`tally_height`), its open tallies and
-/// the decisions it still has to submit (on the keeper, also the ledger's height as `height`
-/// and the state changes the ledger applied).
+/// the decisions it still has to submit (on the keeper and in chain mode, also the ledger's
+/// height as `height` and the state changes the ledger applied).
 pub fn ballot_json(app: &App, changes: Option<Value>) -> Value {
     let pending = lock(&app.obligations.ballot).pending();
     let waiting = lock(&app.obligations.submissions).len();
@@ -354,11 +442,14 @@ async fn submit_due(app: &Arc<App>) {
     }
 }
 
-/// THE call that puts a quorum's decision on the ledger: today the keeper's `POST
-/// /network/v1/tx` (or, on the keeper, its own ledger); once the chain follower lands, a
-/// transaction to the staking contract instead. Returns the ledger's answer (applied or
-/// refused), `None` if the ledger could not be reached.
+/// THE call that puts a quorum's decision on the ledger: in chain mode a
+/// `submitNetworkTransaction` to the staking contract (`Some` once mined); else the keeper's
+/// `POST /network/v1/tx` (or, on the keeper, its own ledger). Returns the ledger's answer
+/// (applied or refused, or the posted transaction), `None` if it could not be reached.
 async fn submit(app: &Arc<App>, tx: &SignedTx) -> Option<Value> {
+    if let Some(following) = &app.chain {
+        return crate::node::chain::post_decision(following, tx).await;
+    }
     if let Some(authority) = &app.authority {
         let answer = match authority.lock().await.submit(tx) {
             Ok(()) => json!({"applied": true}),

@@ -12,6 +12,8 @@
 //! | `POST /ping_test/v1`, `/swarm/v1/storage_test`, `/swarm/v1/sample` | nodes (signed) | tests |
 //! | `POST /network/v1/uptime` | nodes (signed) | an uptime proof (a new one is relayed on); `GET`: the proofs held |
 //! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
+//! | `GET /network/v1/chain` | anyone (chain mode) | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
+//! | `GET /network/v1/state`, `GET /network/v1/ledger`, `GET /network/v1/rewards` | anyone (chain mode) | this node's network state; its ledger view (no proofs); its reward balances: each node's own, unsigned |
 //! | `GET /network/v1/state`, `POST /network/v1/join`, `GET /network/v1/rewards` | the keeper only | the network |
 //! | `GET /network/v1/ledger`, `POST /network/v1/tx` | the keeper only | the ledger; a quorum's decision |
 
@@ -34,6 +36,9 @@ use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
 use sesh_node::obligations as ob;
 
+/// `GET`: the chain a node in chain mode follows.
+pub const CHAIN_PATH: &str = "/network/v1/chain";
+
 /// The largest request body accepted (the storage server's limit): 10 MiB.
 pub const MAX_BODY: usize = 10 * 1024 * 1024;
 
@@ -53,6 +58,13 @@ pub fn router(app: Arc<App>) -> Router {
     r = r
         .route(ob::UPTIME_PATH, post(from_node).get(proofs))
         .route(ob::VOTES_PATH, post(from_node).get(ballot));
+    if app.chain.is_some() {
+        r = r
+            .route(CHAIN_PATH, get(chain))
+            .route(STATE_PATH, get(own_state))
+            .route(ob::LEDGER_PATH, get(own_ledger))
+            .route("/network/v1/rewards", get(own_rewards));
+    }
     if app.authority.is_some() {
         r = r
             .route(STATE_PATH, get(state))
@@ -232,7 +244,7 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     // transaction to its votes' signatures.
     let joining = path == "/network/v1/join";
     let open = joining || path == ob::UPTIME_PATH || path == ob::TX_PATH;
-    if !open && from != app.me && app.state().node(&from).is_none() {
+    if !open && from != app.me && app.state().node(&from).is_none() && !registered(&app, &from) {
         return text(403, "unknown node: not in this node's view of the network");
     }
     match path {
@@ -296,6 +308,12 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 }
 
+/// Chain mode: whether `node` is a node of this node's ledger (registered and funded), whether
+/// or not this node holds its proof yet (a node that knows this one before this one knows it).
+fn registered(app: &App, node: &sesh_identity::NodeId) -> bool {
+    app.chain.is_some() && app.obligations.in_view(node)
+}
+
 async fn state(State(app): State<Arc<App>>) -> Response {
     let Some(authority) = &app.authority else { return text(404, "not the keeper") };
     let state = authority.lock().await.state();
@@ -312,11 +330,38 @@ async fn ledger(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn ballot(State(app): State<Arc<App>>) -> Response {
-    let changes = match &app.authority {
-        Some(authority) => Some(authority.lock().await.changes()),
-        None => None,
+    let changes = match (&app.chain, &app.authority) {
+        (Some(following), _) => Some(crate::lock(&following.followed).changes_json()),
+        (None, Some(authority)) => Some(authority.lock().await.changes()),
+        (None, None) => None,
     };
     json(200, &crate::node::obligations::ballot_json(&app, changes))
+}
+
+async fn chain(State(app): State<Arc<App>>) -> Response {
+    match &app.chain {
+        Some(following) => json(200, &following.json()),
+        None => text(404, "not following a chain"),
+    }
+}
+
+async fn own_state(State(app): State<Arc<App>>) -> Response {
+    json(200, &app.state().to_json())
+}
+
+async fn own_rewards(State(app): State<Arc<App>>) -> Response {
+    match &app.chain {
+        Some(following) => json(200, &crate::lock(&following.followed).rewards),
+        None => text(404, "not following a chain"),
+    }
+}
+
+async fn own_ledger(State(app): State<Arc<App>>) -> Response {
+    let view = app.chain.as_ref().and_then(|f| crate::lock(&f.followed).view.clone());
+    match view {
+        Some(view) => json(200, &view.to_json()),
+        None => text(503, "no height followed yet"),
+    }
 }
 
 async fn proofs(State(app): State<Arc<App>>) -> Response {
