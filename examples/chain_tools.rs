@@ -344,6 +344,12 @@ impl Anvil {
         }
     }
 
+    /// Its process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its port on 127.0.0.1.
     #[must_use]
     pub fn port(&self) -> u16 {

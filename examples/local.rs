@@ -202,7 +202,17 @@ impl Drop for NodeProcess {
 /// # Errors
 /// What could not be written.
 pub fn write_genesis(dir: &Path, genesis: &Genesis) -> Result<(), String> {
-    for (i, key) in genesis.nodes.iter().enumerate() {
+    write_keys(dir, &genesis.nodes)?;
+    let log = dir.join("node0").join("ledger.log");
+    std::fs::write(&log, &genesis.log).map_err(|e| format!("{}: {e}", log.display()))
+}
+
+/// Writes node `i`'s key in `<dir>/node<i>/key_ed25519`.
+///
+/// # Errors
+/// What could not be written.
+pub fn write_keys(dir: &Path, nodes: &[Identity]) -> Result<(), String> {
+    for (i, key) in nodes.iter().enumerate() {
         let node = dir.join(format!("node{i}"));
         std::fs::create_dir_all(&node).map_err(|e| format!("{}: {e}", node.display()))?;
         crate::files::write_private(
@@ -210,8 +220,7 @@ pub fn write_genesis(dir: &Path, genesis: &Genesis) -> Result<(), String> {
             key.to_libsodium_secret_key().as_slice(),
         )?;
     }
-    let log = dir.join("node0").join("ledger.log");
-    std::fs::write(&log, &genesis.log).map_err(|e| format!("{}: {e}", log.display()))
+    Ok(())
 }
 
 /// The keeper (node 0) and the nodes that joined it; all stopped when dropped.
@@ -246,6 +255,35 @@ impl LocalNetwork {
             dir: dir.to_owned(),
             extra: extra.to_vec(),
         })
+    }
+
+    /// No node yet: [`LocalNetwork::add_peer`] starts each (nodes that follow a chain, none of
+    /// them special); `extra` goes to every node.
+    pub fn followers(command: &[OsString], dir: &Path, extra: &[String]) -> Self {
+        Self {
+            nodes: Vec::new(),
+            command: command.to_vec(),
+            dir: dir.to_owned(),
+            extra: extra.to_vec(),
+        }
+    }
+
+    /// Starts one more node in `<dir>/node<i>` with the network's arguments and `own`; its index.
+    ///
+    /// # Errors
+    /// As [`NodeProcess::start`].
+    pub fn add_peer(&mut self, own: &[String]) -> Result<usize, String> {
+        let i = self.nodes.len();
+        let mut args = self.extra.clone();
+        args.extend_from_slice(own);
+        let node = NodeProcess::start(
+            &self.command,
+            &self.dir.join(format!("node{i}")),
+            "127.0.0.1:0",
+            &args,
+        )?;
+        self.nodes.push(node);
+        Ok(i)
     }
 
     /// The keeper.
@@ -333,15 +371,20 @@ impl Drop for LocalNetwork {
     }
 }
 
-/// The keeper's rewards (`/network/v1/rewards`, read by [`reward_lines`]) once its chain has
-/// reached `height`, asked every `every`.
+/// The keeper's (or a chain follower's) rewards (`/network/v1/rewards`, read by
+/// [`reward_lines`]) once its chain has reached `height`, asked every `every`; `Null` if it has
+/// not answered so within 200 × `every` (at least 30 s).
 pub async fn rewards_at(
     http: &reqwest::Client,
     keeper: &str,
     height: u64,
     every: Duration,
 ) -> Value {
+    let deadline = Instant::now() + (every * 200).max(Duration::from_secs(30));
     loop {
+        if Instant::now() > deadline {
+            return Value::Null;
+        }
         let got = http.get(format!("{keeper}/network/v1/rewards")).send().await;
         let body = match got {
             Ok(r) => r.bytes().await.unwrap_or_default(),
@@ -358,11 +401,22 @@ pub async fn rewards_at(
 /// The balances of a [`rewards_at`] answer by the names `genesis` gave its accounts (operators
 /// first, then contributors, in number order), in SESH, with each operator's fee.
 pub fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
-    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name));
+    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name.clone())).collect();
+    reward_lines_named(rewards, &names, &genesis.fees)
+}
+
+/// [`reward_lines`] with the names by address (the ledger's, hex: `operator 3`, `contributor
+/// 1`) and each operator's fee (basis points) given.
+pub fn reward_lines_named(
+    rewards: &Value,
+    names: &std::collections::BTreeMap<String, String>,
+    fees: &[u16],
+) -> Vec<Value> {
+    let names = names.iter();
     let balances = rewards.get("balances").and_then(Value::as_object);
     let mut out: Vec<(bool, usize, &String, u128)> = names
         .filter_map(|(addr, name)| {
-            let milli: u128 = balances?.get(&addr)?.as_str()?.parse().ok()?;
+            let milli: u128 = balances?.get(addr.as_str())?.as_str()?.parse().ok()?;
             let number = name.rsplit(' ').next()?.parse().ok()?;
             Some((name.starts_with("contributor"), number, name, milli))
         })
@@ -370,9 +424,7 @@ pub fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
     out.sort();
     out.into_iter()
         .map(|(contributor, i, name, milli)| {
-            let fee = (!contributor)
-                .then(|| genesis.fees.get(i).map(|f| f64::from(*f) / 100.0))
-                .flatten();
+            let fee = (!contributor).then(|| fees.get(i).map(|f| f64::from(*f) / 100.0)).flatten();
             json!({"name": name, "fee_percent": fee, "sesh": sesh(milli)})
         })
         .collect()
@@ -453,4 +505,40 @@ pub fn cpu_ms(pid: u32) -> Option<u64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(ticks * 10)
+}
+
+/// A node's `GET /network/v1/chain`: what it follows (`chain_id`, `contract`), the chain block and
+/// sesh height it has applied, its state hash, and its `recent` heights' state hashes.
+pub async fn chain_status(http: &reqwest::Client, node: &str) -> Option<Value> {
+    let got = http.get(format!("{node}/network/v1/chain")).send().await.ok()?;
+    if got.status() != 200 {
+        return None;
+    }
+    serde_json::from_slice(&got.bytes().await.ok()?).ok()
+}
+
+/// The state hash node `status` (a [`chain_status`] answer) reports at `height`: its current one
+/// or one of its `recent`.
+pub fn state_hash_at(status: &Value, height: u64) -> Option<&str> {
+    if status.get("height").and_then(Value::as_u64) == Some(height) {
+        return status.get("state_hash")?.as_str();
+    }
+    let recent = status.get("recent")?.as_array()?;
+    let at = recent.iter().find(|r| r.get("height").and_then(Value::as_u64) == Some(height))?;
+    at.get("state_hash")?.as_str()
+}
+
+/// The agreement among nodes' [`chain_status`] answers: the highest height every one has applied
+/// (the least of their heights), the state hash most of them report at it, and how many report
+/// that hash. `None` without answers.
+pub fn chain_agreement(statuses: &[Value]) -> Option<(u64, String, usize)> {
+    let height = statuses.iter().map(|s| s.get("height").and_then(Value::as_u64)).min()??;
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for s in statuses {
+        if let Some(hash) = state_hash_at(s, height) {
+            *counts.entry(hash).or_default() += 1;
+        }
+    }
+    let (hash, agreeing) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+    Some((height, hash.to_owned(), agreeing))
 }

@@ -20,6 +20,8 @@
 
 #![allow(clippy::disallowed_methods)]
 
+mod chain;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,11 +68,18 @@ struct Args {
     #[arg(long)]
     plain_http: bool,
     /// Kill one node (SIGKILL) halfway through, restart it at the end, and check it kept its
-    /// messages.
+    /// messages: a member of the first message's recipient's swarm.
     #[arg(long)]
     kill_one: bool,
-    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (node 1 or above: node 0 is
-    /// the keeper). Repeatable.
+    /// As `--kill-one`, killing node `N` (any node on the chain, node 0 included).
+    #[arg(long, value_name = "N", conflicts_with = "kill_one")]
+    kill: Option<usize>,
+    /// The staking ledger on a local chain (anvil): the contracts deployed, the genesis staked
+    /// through contract transactions, every node a follower of the contract, none special.
+    #[arg(long)]
+    chain: bool,
+    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (without `--chain`, node 1 or
+    /// above: node 0 is the keeper). Repeatable.
     #[arg(long, value_parser = parse_fault)]
     fault: Vec<Fault>,
     /// Most nodes each node tests a block.
@@ -181,50 +190,71 @@ async fn run(args: &Args) -> Result<bool, String> {
         std::fs::remove_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
     }
 
-    // The ledger (the keeper's `ledger.log`), and each node's key in its data directory.
-    let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
-    local::write_genesis(&base, &genesis)?;
-
-    // The nodes: the keeper (the seed) first, then the others pointed at it.
-    let pb = bar(n, "starting nodes", args.json);
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let command = [exe.into_os_string(), "node".into()];
-    let keeper_args =
-        ["--block-ms", &args.block_ms.to_string(), "--seed-http", "127.0.0.1:0"].map(String::from);
-    let mut extra = vec!["--tests-per-block".to_owned(), args.tests_per_block.to_string()];
-    if args.plain_http {
-        extra.push("--plain-http".to_owned());
-    }
-    if let Some(f) = args.fault.iter().find(|f| f.node == 0 || f.node >= n) {
-        return Err(format!("node {}: faults are for nodes 1 to {}", f.node, n - 1));
-    }
-    let mut nodes = LocalNetwork::start(&command, &base, &keeper_args, &extra)?;
-    for i in 1..n {
-        let own = args.fault.iter().filter(|f| f.node == i).filter_map(|f| match f.kind {
-            FaultKind::Amnesia => Some("--fault-amnesia".to_owned()),
-            FaultKind::Unreachable => Some("--fault-unreachable".to_owned()),
-            FaultKind::Offline => None,
-        });
-        nodes.add_node_with(&own.collect::<Vec<_>>())?;
-    }
-    let (network_url, keeper_key, seed) =
-        nodes.keeper().map(|k| (k.url.clone(), k.key, k.seed.clone())).ok_or("no keeper")?;
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    nodes.wait_ready(&http, Duration::from_secs(60), |_| pb.inc(1)).await?;
-    pb.finish_and_clear();
-    let seeds = vec![
-        Seed::parse(seed.as_deref().ok_or("the keeper is no seed")?).map_err(|e| e.to_string())?,
-    ];
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let command = [exe.into_os_string(), "node".into()];
+    let mut extra = vec!["--tests-per-block".to_owned(), args.tests_per_block.to_string()];
+    if args.plain_http {
+        extra.push("--plain-http".to_owned());
+    }
+    let first = usize::from(!args.chain);
+    if let Some(f) = args.fault.iter().find(|f| f.node < first || f.node >= n) {
+        return Err(format!("node {}: faults are for nodes {first} to {}", f.node, n - 1));
+    }
+    if let Some(k) = args.kill.filter(|k| *k < first || *k >= n) {
+        return Err(format!("--kill {k}: nodes {first} to {} can be killed", n - 1));
+    }
+    let faulty = |i: usize| args.fault.iter().any(|f| f.node == i);
+    let fault_args = |i: usize| -> Vec<String> {
+        let own = args.fault.iter().filter(|f| f.node == i).filter_map(|f| match f.kind {
+            FaultKind::Amnesia => Some("--fault-amnesia".to_owned()),
+            FaultKind::Unreachable => Some("--fault-unreachable".to_owned()),
+            FaultKind::Offline => None,
+        });
+        own.collect()
+    };
+    let start = if args.chain {
+        start_on_chain(args, &base, &command, extra, &http, fault_args).await?
+    } else {
+        start_with_keeper(args, &base, &command, &extra, &http, fault_args).await?
+    };
+    let Started { mut nodes, chain, names, fees } = start;
+    // The clients' seed: any node's (the keeper's without a chain), not a faulty one.
+    let seed_node = if args.chain {
+        let honest: Vec<usize> = (0..n).filter(|i| !faulty(*i)).collect();
+        let pick =
+            usize::try_from(rand_core::RngCore::next_u32(&mut rand_core::OsRng)).unwrap_or(0);
+        honest.get(pick % honest.len().max(1)).copied().unwrap_or(0)
+    } else {
+        0
+    };
+    let (network_url, seed) = (nodes.nodes.get(seed_node))
+        .map(|k| (k.url.clone(), k.seed.clone()))
+        .ok_or("no seed node")?;
+    let seed = seed.ok_or("the seed node serves no json_rpc")?;
+    if args.chain {
+        wait_listed(&http, &seed, n, Duration::from_secs(60)).await?;
+    }
+    let seeds = vec![Seed::parse(&seed).map_err(|e| e.to_string())?];
     let net =
         Arc::new(Network::bootstrap(seeds, !args.plain_http).await.map_err(|e| e.to_string())?);
     let name_of: BTreeMap<NodeId, usize> =
         nodes.nodes.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
     let state = net.state();
     let up_after = started.elapsed();
+    // Where the network's ledger is read: the keeper, or a running follower that is not faulty
+    // (it changes when that node is killed).
+    let reader = |nodes: &LocalNetwork| -> String {
+        let honest = nodes.nodes.iter().enumerate().filter(|(i, p)| p.is_running() && !faulty(*i));
+        let pick = if args.chain { honest.map(|(_, p)| p).next() } else { nodes.keeper() };
+        pick.map(|p| p.url.clone()).unwrap_or_default()
+    };
+    let height_at_up = height_of(&http, &reader(&nodes), args.chain).await;
+    let up_at = Instant::now();
 
     // Accounts, and who messages whom.
     let k = usize::from(args.clients);
@@ -255,15 +285,15 @@ async fn run(args: &Args) -> Result<bool, String> {
         Arc::new(Traffic { clients, plan, sent_at: Mutex::default(), delivered: Mutex::default() });
     let (clients, plan) = (&traffic.clients, &traffic.plan);
 
-    // The node to kill: a member (not the keeper, not a faulty node) of the first recipient's
-    // swarm.
-    let faulty = |i: usize| args.fault.iter().any(|f| f.node == i);
-    let victim = match (args.kill_one, plan.first().and_then(|p| clients.get(p.to))) {
-        (true, Some(to)) => state
+    // The node to kill: the one named, or a member (not the keeper, not a faulty node) of the
+    // first recipient's swarm.
+    let victim = match (args.kill, args.kill_one, plan.first().and_then(|p| clients.get(p.to))) {
+        (Some(k), _, _) => Some(k),
+        (None, true, Some(to)) => state
             .members_for(&to.session_id().to_bytes())
             .iter()
             .filter_map(|m| name_of.get(&m.id).copied())
-            .find(|i| *i != 0 && !faulty(*i)),
+            .find(|i| *i >= first && !faulty(*i)),
         _ => None,
     };
     let mut fault_from = vec![0; args.fault.len()];
@@ -284,7 +314,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             pb.println(format!("killed node {v} ({short}) with SIGKILL"));
         }
         if range.start == half {
-            let height = local::state_changes(&http, &network_url).await.map_or(0, |c| c.0);
+            let height = local::state_changes(&http, &reader(&nodes)).await.map_or(0, |c| c.0);
             for (f, from) in args.fault.iter().zip(fault_from.iter_mut()) {
                 if f.kind == FaultKind::Offline
                     && let Some(p) = nodes.nodes.get_mut(f.node)
@@ -363,16 +393,26 @@ async fn run(args: &Args) -> Result<bool, String> {
     };
 
     // The faulty nodes meet the quorums.
-    let every = Duration::from_millis(args.block_ms);
+    let every =
+        Duration::from_millis(chain.as_ref().map_or(args.block_ms, chain::Chain::height_ms));
     let changes = if args.fault.is_empty() {
         Vec::new()
     } else {
-        watch_faults(&http, &network_url, &args.fault, &nodes, &fault_from, args).await
+        watch_faults(&http, &reader(&nodes), &args.fault, &nodes, &fault_from, args, every).await
     };
     let cpu_ms: u64 = nodes.nodes.iter().filter_map(|p| local::cpu_ms(p.pid()?)).sum();
+    let anvil_pid = chain.as_ref().map(|c| c.anvil.pid());
+    let anvil_cpu_ms = anvil_pid.and_then(local::cpu_ms);
     // Let rewards accrue for a few blocks, then read them.
-    let rewards = local::rewards_at(&http, &network_url, 8, every).await;
-    let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(1).max(1);
+    let rewards = local::rewards_at(&http, &reader(&nodes), 8, every).await;
+    let height_now = height_of(&http, &reader(&nodes), args.chain).await;
+    let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(height_now).max(1);
+    let height_ms = (height_now > height_at_up)
+        .then(|| (ms(up_at.elapsed()) / (height_now - height_at_up) as f64 * 10.0).round() / 10.0);
+    let chain_report = match &chain {
+        Some(c) => Some(chain_report(&http, &nodes, c).await),
+        None => None,
+    };
     let faults = fault_report(&args.fault, &fault_from, &nodes, &changes, &rewards);
     let mut wronged: Vec<usize> =
         changes.iter().filter_map(|c| name_of.get(&c.1).copied()).filter(|i| !faulty(*i)).collect();
@@ -393,7 +433,8 @@ async fn run(args: &Args) -> Result<bool, String> {
         && delivered_ok == plan.len()
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)))
         && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)))
-        && wronged.is_empty();
+        && wronged.is_empty()
+        && chain_report.as_ref().is_none_or(|c| c.get("ok") == Some(&Value::Bool(true)));
     let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
     let swarms: Vec<Value> = (state.map().iter())
         .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
@@ -404,7 +445,9 @@ async fn run(args: &Args) -> Result<bool, String> {
         "network": network_url,
         "seed": seed,
         "node_pids": nodes.nodes.iter().map(NodeProcess::pid).collect::<Vec<_>>(),
-        "authority_key": keeper_key.to_string(),
+        "anvil_pid": anvil_pid,
+        "authority_key": (!args.chain).then(|| nodes.keeper().map(|k| k.key.to_string())).flatten(),
+        "chain": chain_report,
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
         "swarms": swarms,
@@ -422,8 +465,9 @@ async fn run(args: &Args) -> Result<bool, String> {
         "kill": kill_report,
         "faults": faults,
         "honest_nodes_changed": wronged,
-        "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height},
-        "rewards": {"height": rewards.get("height"), "balances": local::reward_lines(&rewards, &genesis)},
+        "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height, "anvil_cpu_ms_per_block": anvil_cpu_ms.map(|c| c / height)},
+        "height_ms": {"configured": ms(every), "measured": height_ms},
+        "rewards": {"height": rewards.get("height"), "balances": local::reward_lines_named(&rewards, &names, &fees)},
         "elapsed_ms": ms(started.elapsed()),
     });
     if args.json {
@@ -436,11 +480,11 @@ async fn run(args: &Args) -> Result<bool, String> {
         if !args.json {
             println!("\nThe network is up. Its seed, for any Session client (oxend's json_rpc):");
         }
-        println!("seed: {}", seed.as_deref().unwrap_or_default());
+        println!("seed: {seed}");
         if !args.json {
             println!("sesh's client, in another terminal:");
             let plain = if args.plain_http { " --plain-http" } else { "" };
-            println!("  export SESH_SEEDS={}", seed.as_deref().unwrap_or_default());
+            println!("  export SESH_SEEDS={seed}");
             println!("  alias client='cargo run --release --example client --{plain}'");
             println!("  client --dir /tmp/alice new");
             println!("  client --dir /tmp/alice send <session id> \"hello\"");
@@ -450,10 +494,152 @@ async fn run(args: &Args) -> Result<bool, String> {
         sesh_examples::shutdown_signal().await;
     }
     drop(nodes);
+    drop(chain);
     if args.dir.is_none() && !args.keep && all_ok {
         let _ = std::fs::remove_dir_all(&base);
     }
     Ok(all_ok)
+}
+
+/// The running network: its nodes, its chain (with `--chain`), and the names and fees of its
+/// staking accounts.
+struct Started {
+    nodes: LocalNetwork,
+    chain: Option<chain::Chain>,
+    names: BTreeMap<String, String>,
+    fees: Vec<u16>,
+}
+
+/// The keeper's network: node 0 keeps the ledger (`sesh_node::keeper::Genesis`), the others join
+/// it.
+async fn start_with_keeper(
+    args: &Args,
+    base: &std::path::Path,
+    command: &[std::ffi::OsString],
+    extra: &[String],
+    http: &reqwest::Client,
+    fault_args: impl Fn(usize) -> Vec<String>,
+) -> Result<Started, String> {
+    let n = usize::from(args.nodes);
+    // The ledger (the keeper's `ledger.log`), and each node's key in its data directory.
+    let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
+    local::write_genesis(base, &genesis)?;
+    let pb = bar(n, "starting nodes", args.json);
+    let keeper_args =
+        ["--block-ms", &args.block_ms.to_string(), "--seed-http", "127.0.0.1:0"].map(String::from);
+    let mut nodes = LocalNetwork::start(command, base, &keeper_args, extra)?;
+    for i in 1..n {
+        nodes.add_node_with(&fault_args(i))?;
+    }
+    nodes.wait_ready(http, Duration::from_secs(60), |_| pb.inc(1)).await?;
+    pb.finish_and_clear();
+    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name.clone())).collect();
+    Ok(Started { nodes, chain: None, names, fees: genesis.fees })
+}
+
+/// The chain's network: anvil, the contracts, the genesis staked on the contract, and every node
+/// a follower of it (each sends its first uptime proof to node 0 and the node before it, and
+/// learns the others from the proofs it gets; none is special).
+async fn start_on_chain(
+    args: &Args,
+    base: &std::path::Path,
+    command: &[std::ffi::OsString],
+    mut extra: Vec<String>,
+    http: &reqwest::Client,
+    fault_args: impl Fn(usize) -> Vec<String>,
+) -> Result<Started, String> {
+    let n = usize::from(args.nodes);
+    let pb = bar(n, "deploying and staking on anvil", args.json);
+    let chain = chain::Chain::start(n, args.block_ms).await?;
+    pb.finish_and_clear();
+    local::write_keys(base, &chain.nodes)?;
+    extra.extend(["--seed-http", "127.0.0.1:0"].map(String::from));
+    let pb = bar(n, "starting nodes", args.json);
+    let mut nodes = LocalNetwork::followers(command, base, &extra);
+    for i in 0..n {
+        let mut own = chain.node_args(i, &base.join(format!("node{i}")))?;
+        let peers = [Some(0), i.checked_sub(1).filter(|p| *p > 0)];
+        for p in peers.into_iter().flatten().filter_map(|p| nodes.nodes.get(p)) {
+            own.extend(["--peer".to_owned(), p.url.clone()]);
+        }
+        own.extend(fault_args(i));
+        nodes.add_peer(&own)?;
+    }
+    nodes.wait_ready(http, Duration::from_secs(60), |_| pb.inc(1)).await?;
+    pb.finish_and_clear();
+    let (names, fees) = (chain.names.clone(), chain.fees.clone());
+    Ok(Started { nodes, chain: Some(chain), names, fees })
+}
+
+/// Waits until the seed request at `seed` lists `n` nodes (their addresses reach a node with
+/// the others' uptime proofs).
+async fn wait_listed(
+    http: &reqwest::Client,
+    seed: &str,
+    n: usize,
+    within: Duration,
+) -> Result<(), String> {
+    let ask = json!({"jsonrpc": "2.0", "method": "get_n_service_nodes", "params": {
+        "active_only": true, "fields": {"public_ip": true, "storage_port": true,
+        "pubkey_x25519": true, "pubkey_ed25519": true}}})
+    .to_string();
+    let deadline = Instant::now() + within;
+    let mut listed = 0;
+    while Instant::now() < deadline {
+        if let Ok(r) = http.post(seed).body(ask.clone()).send().await
+            && let Ok(body) = r.bytes().await
+        {
+            let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let states = v.pointer("/result/service_node_states").and_then(Value::as_array);
+            listed = states.map_or(0, Vec::len);
+            if listed >= n {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("the seed {seed} lists {listed} of {n} nodes after {within:?}"))
+}
+
+/// The ledger height a node has reached (the keeper's, or a follower's on the chain).
+async fn height_of(http: &reqwest::Client, node: &str, on_chain: bool) -> u64 {
+    if on_chain {
+        let status = local::chain_status(http, node).await;
+        status.and_then(|s| s.get("height")?.as_u64()).unwrap_or(0)
+    } else {
+        local::state_changes(http, node).await.map_or(0, |c| c.0)
+    }
+}
+
+/// The chain as the running nodes follow it: a height every one of them has applied, the state
+/// hash most report there, and how many do (`ok` when all of them).
+async fn chain_report(http: &reqwest::Client, nodes: &LocalNetwork, chain: &chain::Chain) -> Value {
+    let running: Vec<&NodeProcess> = nodes.nodes.iter().filter(|p| p.is_running()).collect();
+    let mut statuses = Vec::with_capacity(running.len());
+    for p in &running {
+        if let Some(s) = local::chain_status(http, &p.url).await {
+            statuses.push(s);
+        }
+    }
+    let agreement =
+        if statuses.len() == running.len() { local::chain_agreement(&statuses) } else { None };
+    let (height, state_hash, agreeing) = agreement.unwrap_or_default();
+    json!({
+        "chain_id": sesh_examples::chain_tools::CHAIN_ID,
+        "rpc": chain.anvil.url(),
+        "contract": chain.contract(),
+        "start_block": chain.deployment.block,
+        "block_ms": chain::BLOCK_MS,
+        "blocks_per_height": chain.blocks_per_height,
+        "confirmations": chain::CONFIRMATIONS,
+        "setup_ms": ms(chain.setup),
+        "height": height,
+        "state_hash": state_hash,
+        "live_nodes": running.len(),
+        "answered": statuses.len(),
+        "nodes_agreeing": agreeing,
+        "ok": agreeing == running.len() && height > 0,
+    })
 }
 
 /// Receivers: each account polls its swarm through onion paths and records when each expected
@@ -497,6 +683,7 @@ async fn watch_faults(
     nodes: &LocalNetwork,
     from: &[u64],
     args: &Args,
+    every: Duration,
 ) -> Vec<(u64, NodeId, String)> {
     let deadline = from.iter().copied().max().unwrap_or(0).max(63) + 160;
     let pb = bar(usize::try_from(deadline).unwrap_or(0), "quorums testing the nodes", args.json);
@@ -510,7 +697,7 @@ async fn watch_faults(
             pb.finish_and_clear();
             return changes;
         }
-        tokio::time::sleep(Duration::from_millis(args.block_ms)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -649,6 +836,22 @@ fn print_report(r: &Value) {
         "testing: {} tests a block per node; the nodes used {} ms of CPU a block",
         r["testing"]["tests_per_block"], r["testing"]["nodes_cpu_ms_per_block"]
     );
+    let c = &r["chain"];
+    if !c.is_null() {
+        println!(
+            "chain: anvil (chain id {}) at {}, contract {}, a height every {} blocks of {} ms (measured {} ms); {} of {} live nodes report state hash {} at height {}",
+            c["chain_id"],
+            c["rpc"].as_str().unwrap_or("?"),
+            c["contract"].as_str().unwrap_or("?"),
+            c["blocks_per_height"],
+            c["block_ms"],
+            r["height_ms"]["measured"],
+            c["nodes_agreeing"],
+            c["live_nodes"],
+            c["state_hash"].as_str().unwrap_or("?"),
+            c["height"]
+        );
+    }
     println!("swarms:");
     for s in r["swarms"].as_array().into_iter().flatten() {
         let members: Vec<String> = (s["nodes"].as_array().into_iter().flatten())
