@@ -165,38 +165,59 @@ impl Rpc {
         logs.iter().map(|log| raw_log(log).map_err(|why| rpc_error(method, why))).collect()
     }
 
-    /// `eth_getBlockByNumber(n, false)` for each of `blocks`, in JSON-RPC batches; the headers
-    /// of the blocks that exist (a block above the tip, answered `null`, is left out).
+    /// `eth_getBlockByNumber(n, false)` for each of `blocks`, in JSON-RPC batches (one call at
+    /// a time for an endpoint that refuses batches); the headers it answered. A block above the
+    /// tip (answered `null`) or one whose answer is an error is left out (the follower asks
+    /// again for what is missing); an error only when no header came back at all.
     pub async fn headers(&self, blocks: &[u64]) -> Result<Vec<Header>, FollowError> {
         let method = "eth_getBlockByNumber";
+        let params = |n: &u64| json!([format!("0x{n:x}"), false]);
         let mut headers = Vec::with_capacity(blocks.len());
+        let mut first_error = None;
+        let mut take = |answer: Result<Value, FollowError>, headers: &mut Vec<Header>| match answer
+            .and_then(|v| {
+                if v.is_null() {
+                    return Ok(None);
+                }
+                header(&v).map(Some).map_err(|why| rpc_error(method, why))
+            }) {
+            Ok(Some(h)) => headers.push(h),
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        };
         for chunk in blocks.chunks(self.header_batch.max(1)) {
             let first = self.next_id.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             let batch: Vec<Value> = chunk
                 .iter()
                 .zip(first..)
                 .map(|(n, id)| {
-                    json!({"jsonrpc": "2.0", "id": id, "method": method,
-                           "params": [format!("0x{n:x}"), false]})
+                    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params(n)})
                 })
                 .collect();
-            let answer = self.post(method, &Value::Array(batch)).await?;
-            let Value::Array(answers) = answer else {
-                // A single error object answers a batch the endpoint refuses as a whole.
-                return Err(rpc_error(
-                    method,
-                    format!("batch refused: {}", shorten(&answer.to_string())),
-                ));
-            };
-            for one in answers {
-                let result = result_of(method, one)?;
-                if result.is_null() {
-                    continue;
+            match self.post(method, &Value::Array(batch)).await? {
+                Value::Array(answers) => {
+                    for one in answers {
+                        take(result_of(method, one), &mut headers);
+                    }
                 }
-                headers.push(header(&result).map_err(|why| rpc_error(method, why))?);
+                // A single answer to a batch: the endpoint takes no batches. One at a time.
+                refused => {
+                    tracing::debug!(
+                        "batch refused ({}); one call each",
+                        shorten(&refused.to_string())
+                    );
+                    for n in chunk {
+                        take(self.call(method, params(n)).await, &mut headers);
+                    }
+                }
             }
         }
-        Ok(headers)
+        match first_error {
+            Some(e) if headers.is_empty() => Err(e),
+            _ => Ok(headers),
+        }
     }
 
     /// Whether `address` holds code at `block` (`eth_getCode`).

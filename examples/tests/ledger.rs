@@ -34,7 +34,7 @@ use sesh_examples::contracts::{
 use sesh_examples::follow::{Driver, LedgerSink, Options, Rpc};
 use sesh_identity::{Identity, Seed};
 use sesh_staking::{BlsKey, Ledger, NodeId, NodeStatus, Params};
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -48,6 +48,8 @@ struct Chain {
 
 impl Chain {
     async fn start() -> Self {
+        // The driver's warnings and errors, shown for a failing test.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let tools = ChainTools::install(&target_dir().unwrap()).unwrap_or_else(|e| panic!("{e}"));
         let anvil = Anvil::spawn(&tools, CHAIN_ID, &[]).unwrap_or_else(|e| panic!("{e}"));
         let accounts: Vec<(Address, DynProvider)> = (0..6)
@@ -221,7 +223,6 @@ fn fast_options() -> Options {
 }
 
 fn driver(url: &str, config: Config) -> Driver {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let rpc = Rpc::new(url, Duration::from_secs(2)).unwrap();
     Driver::new(rpc, config, fast_options()).unwrap()
 }
@@ -364,11 +365,14 @@ async fn a_shallow_reorg_changes_nothing_applied_and_a_deep_one_rebuilds_from_th
     assert!(sink.ledger.node(&node_id(2)).is_none(), "an unconfirmed registration was applied");
     let applied = driver.follower().applied_block();
     assert!(applied <= before, "a block above the snapshot was read");
+    let (kept_height, kept_hash) = (sink.ledger.height(), sink.ledger.state_hash());
     revert(chain.provider(), snap).await.unwrap();
     chain.solo(3).await;
     chain.mine(depth + 2).await;
     driver.catch_up(&mut sink).await.unwrap();
     assert_eq!(driver.rebuilds(), 0);
+    // What it had applied is what the new chain says at that height.
+    assert_eq!(replay(&chain, 1, kept_height).await.state_hash(), kept_hash);
     assert!(sink.ledger.node(&node_id(2)).is_none());
     assert!(sink.ledger.node(&node_id(3)).is_some());
     assert_matches_replay(&chain, &sink, 1).await;
@@ -466,6 +470,8 @@ enum Mode {
     Refuse,
     /// Accepts and never answers (a stuck one: the driver's timeout must fire).
     Hang,
+    /// Answers every request `200 OK` with a body that is not JSON-RPC.
+    Garbage,
 }
 
 /// A TCP proxy to `target`; a mode change cuts every open connection.
@@ -485,6 +491,18 @@ async fn proxy(target: u16) -> (String, watch::Sender<Mode>) {
                     }
                     Mode::Hang => {
                         let _ = watcher.changed().await;
+                    }
+                    Mode::Garbage => {
+                        let mut request = [0u8; 4096];
+                        let _ = inbound.read(&mut request).await;
+                        let body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0xnope\"}";
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = inbound.write_all(answer.as_bytes()).await;
+                        let _ = inbound.shutdown().await;
                     }
                     Mode::Forward => {
                         let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await
@@ -525,7 +543,7 @@ async fn rpc_failures_and_timeouts_leave_the_ledger_unchanged_and_are_retried_()
     chain.solo(2).await;
     chain.register(3, &[(0, 0, 15_000), (4, 5, 10_000)]).await;
     chain.mine(depth + 1).await;
-    for trouble in [Mode::Refuse, Mode::Hang] {
+    for trouble in [Mode::Refuse, Mode::Hang, Mode::Garbage] {
         mode.send(trouble).unwrap();
         let run = tokio::time::timeout(Duration::from_millis(1_500), driver.catch_up(&mut sink));
         assert!(run.await.is_err(), "{trouble:?}: the driver finished without the endpoint");
