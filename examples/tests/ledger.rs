@@ -572,3 +572,27 @@ async fn rpc_failures_and_timeouts_leave_the_ledger_unchanged_and_are_retried_()
     assert!(e.contains("gave up after 3") && e.contains("eth_blockNumber"), "{e}");
     assert_eq!(empty.ledger.height(), 0);
 }
+
+// ---- https ----
+
+#[tokio::test]
+async fn an_https_endpoint_is_spoken_to_with_tls() {
+    // A server that reads the client's first bytes and answers garbage: the client must have
+    // opened with a TLS handshake (rustls), not plain HTTP, and failed on the answer, not panicked.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 5];
+        socket.read_exact(&mut hello).await.unwrap();
+        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        hello
+    });
+    let rpc = Rpc::new(&format!("https://127.0.0.1:{port}"), Duration::from_secs(5)).unwrap();
+    let e = rpc.block_number().await.unwrap_err().to_string();
+    let hello = server.await.unwrap();
+    // A TLS record: handshake (22), version 3.x.
+    assert_eq!((hello[0], hello[1]), (22, 3), "not a TLS handshake: {hello:?} ({e})");
+    assert!(e.contains("eth_blockNumber"), "{e}");
+    assert!(Rpc::new("ftp://127.0.0.1/", Duration::from_secs(1)).is_err());
+}
