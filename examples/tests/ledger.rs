@@ -273,6 +273,7 @@ async fn the_ledger_example_prints_the_ledger_that_a_replay_derives_() {
     // The deployment block was found by binary search over eth_getCode.
     assert_eq!(report["start_block"], chain.deployment.block, "{stderr}");
     assert!(stderr.contains("deployed in block"), "{stderr}");
+    assert!(stderr.contains("followed block"), "no progress line: {stderr}");
     assert_eq!(report["chain_id"], CHAIN_ID);
     assert_eq!(report["contract"], chain.contract().to_string());
     let height = report["height"].as_u64().unwrap();
