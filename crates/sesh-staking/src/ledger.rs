@@ -11,7 +11,7 @@ use crate::keys::{Address, BlsKey, NodeId};
 use crate::node::{Contributor, Node, NodeStatus, Phase, RemovalReason, Reservation, credit_as};
 use crate::params::{MinimumRule, Params};
 use crate::tx::{
-    ByContributor, ChainExit, ChainRegister, ChainRequestExit, Contribute, Liquidate,
+    ByContributor, ChainExit, ChainRegister, ChainRequestExit, ChainSeed, ChainStake, Contribute, Liquidate,
     QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
 };
 
@@ -192,7 +192,13 @@ impl Ledger {
     /// as oxend checks an L2 registration and is active at once; a [`Tx::ChainRequestExit`] sets
     /// the unlock height; a [`Tx::ChainExit`] removes a node that has left (or asked to) and queues
     /// its stake, less the penalty the contract took when it returned less than the stake; a
-    /// [`Tx::SetStakingRequirement`] sets the full stake of nodes registered from now on.
+    /// [`Tx::SetStakingRequirement`] sets the full stake of nodes registered from now on. A
+    /// [`Tx::ChainSeed`] (a node the contract's owner seeded before the contract started) is
+    /// checked as the contract checks a seeded node: 1 to `max_contributors` stakers, each
+    /// with a non-zero stake and no address twice, summing to its `deposit` (its full stake,
+    /// which need not be the current requirement); neither the operator's minimum nor the fee
+    /// limit applies (the contract seeds no fee; the fee is 0). The keys must be new, as for a
+    /// registration. It is active at once.
     ///
     /// # Errors
     /// [`Error::TxRejected`] with the rule it broke; the ledger is then exactly as before.
@@ -211,6 +217,7 @@ impl Ledger {
             Tx::UptimeProof(p) => self.uptime_proof(p, &mut events)?,
             Tx::AdvanceHeight(h) => self.advance(*h, &mut events)?,
             Tx::ChainRegister(r) => self.chain_register(r, &mut events)?,
+            Tx::ChainSeed(s) => self.chain_seed(s, &mut events)?,
             Tx::ChainRequestExit(e) => self.chain_request_exit(e, &mut events)?,
             Tx::ChainExit(e) => self.chain_exit(e, &mut events)?,
             Tx::SetStakingRequirement(r) => {
@@ -761,37 +768,62 @@ impl Ledger {
     /// `NewServiceNodeV2`, with oxend's checks of an L2 registration
     /// (`validate_ethereum_registration`, `check_service_node_stakes` at `ETH_BLS`).
     fn chain_register(&mut self, r: &ChainRegister, events: &mut Vec<Event>) -> Result<(), Error> {
-        let p = &self.params;
-        let requirement = p.staking_requirement;
-        if self.nodes.contains_key(&r.node) {
-            return reject(Rejection::NodeAlreadyRegistered { node: r.node });
+        let requirement = self.params.staking_requirement;
+        self.chain_add(r.node, r.bls_key, r.fee_bp, requirement, &r.contributors, false, events)
+    }
+
+    /// `NewSeededServiceNode` with the stakes the contract held: the contract's seeding checks
+    /// (see [`Ledger::apply`]).
+    fn chain_seed(&mut self, s: &ChainSeed, events: &mut Vec<Event>) -> Result<(), Error> {
+        if s.deposit == 0 {
+            return reject(Rejection::ZeroRequirement);
         }
-        if r.bls_key.as_bytes().iter().all(|b| *b == 0) {
+        self.chain_add(s.node, s.bls_key, 0, s.deposit, &s.contributors, true, events)
+    }
+
+    /// A node the contract holds fully staked with `requirement`, active at once. `seeded`
+    /// lifts the operator's minimum (a seeded node's stakes are the contract owner's word).
+    #[allow(clippy::too_many_arguments)]
+    fn chain_add(
+        &mut self,
+        node_id: NodeId,
+        bls_key: BlsKey,
+        fee_bp: u16,
+        requirement: u64,
+        stakes: &[ChainStake],
+        seeded: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        let p = &self.params;
+        if self.nodes.contains_key(&node_id) {
+            return reject(Rejection::NodeAlreadyRegistered { node: node_id });
+        }
+        if bls_key.as_bytes().iter().all(|b| *b == 0) {
             return reject(Rejection::ZeroBlsKey);
         }
-        if let Some(holder) = self.bls_keys.get(&r.bls_key) {
+        if let Some(holder) = self.bls_keys.get(&bls_key) {
             return reject(Rejection::BlsKeyInUse { node: *holder });
         }
-        if r.fee_bp > p.max_fee_bp {
-            return reject(Rejection::FeeTooHigh { fee_bp: r.fee_bp, max: p.max_fee_bp });
+        if fee_bp > p.max_fee_bp {
+            return reject(Rejection::FeeTooHigh { fee_bp, max: p.max_fee_bp });
         }
-        if r.contributors.is_empty() {
+        if stakes.is_empty() {
             return reject(Rejection::NoContributors);
         }
-        if r.contributors.len() > p.max_contributors {
+        if stakes.len() > p.max_contributors {
             return reject(Rejection::TooManyContributors {
-                count: r.contributors.len(),
+                count: stakes.len(),
                 max: p.max_contributors,
             });
         }
         let mut seen = BTreeSet::new();
         let mut remaining = requirement;
-        for (index, c) in r.contributors.iter().enumerate() {
+        for (index, c) in stakes.iter().enumerate() {
             if !seen.insert(c.address) {
                 return reject(Rejection::DuplicateContributor { address: c.address });
             }
             // The operator at least a quarter (rounded down), the others anything but zero.
-            let minimum = if index == 0 { (requirement / 4).max(1) } else { 1 };
+            let minimum = if index == 0 && !seeded { (requirement / 4).max(1) } else { 1 };
             if c.amount < minimum {
                 return reject(Rejection::StakeBelowMinimum { index, amount: c.amount, minimum });
             }
@@ -812,8 +844,7 @@ impl Ledger {
         }
 
         let h = self.height;
-        let contributors: Vec<Contributor> = r
-            .contributors
+        let contributors: Vec<Contributor> = stakes
             .iter()
             .map(|c| Contributor {
                 address: c.address,
@@ -824,9 +855,9 @@ impl Ledger {
             .collect();
         let operator = contributors.first().map_or(Address::from_bytes([0; 32]), |c| c.address);
         let node = Node {
-            id: r.node,
-            bls_key: r.bls_key,
-            fee_bp: r.fee_bp,
+            id: node_id,
+            bls_key,
+            fee_bp,
             staking_requirement: requirement,
             contributors,
             reservations: Vec::new(),
@@ -841,19 +872,19 @@ impl Ledger {
             last_uptime_proof_height: None,
             last_state_change_height: h,
         };
-        self.bls_keys.insert(r.bls_key, r.node);
-        self.nodes.insert(r.node, node);
+        self.bls_keys.insert(bls_key, node_id);
+        self.nodes.insert(node_id, node);
         self.totals.deposited += u128::from(requirement);
         self.totals.staked += u128::from(requirement);
-        events.push(Event::Registered { node: r.node, operator });
-        for c in &r.contributors {
+        events.push(Event::Registered { node: node_id, operator });
+        for c in stakes {
             events.push(Event::Contributed {
-                node: r.node,
+                node: node_id,
                 contributor: c.address,
                 amount: c.amount,
             });
         }
-        self.activate_if_full(r.node, events);
+        self.activate_if_full(node_id, events);
         Ok(())
     }
 

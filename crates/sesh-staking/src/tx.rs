@@ -6,7 +6,7 @@
 //! cofactored rule, so verifying a batch accepts exactly what verifying one by one does.
 //!
 //! The chain kinds ([`Tx::ChainRegister`], [`Tx::ChainRequestExit`], [`Tx::ChainExit`],
-//! [`Tx::SetStakingRequirement`]) are the staking contract's events: the EVM chain authenticated
+//! [`Tx::SetStakingRequirement`], [`Tx::ChainSeed`]) are the staking contract's events: the EVM chain authenticated
 //! their sender (`msg.sender`) and moved the tokens, so they carry no account signature. They
 //! become [`VerifiedTx`] only through [`VerifiedTx::attested`], by a caller that read them off the
 //! contract; [`SignedTx::verify`] refuses them, so no one can hand them to a ledger as signed
@@ -161,6 +161,23 @@ pub struct ChainRegister {
     pub node_signature: [u8; 64],
 }
 
+/// A node the contract's owner seeded before the contract started (`NewSeededServiceNode`,
+/// with the stakes the contract held for it): the launch's import of the network's existing
+/// nodes. It carries no node signature (the owner vouched for the list) and no fee (the contract
+/// holds none: the fee is 0). Active at once, like [`ChainRegister`], with the checks the
+/// contract makes when seeding (see `Ledger::apply`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainSeed {
+    /// The node (`ed25519Pubkey`).
+    pub node: NodeId,
+    /// Its BLS key.
+    pub bls_key: BlsKey,
+    /// The node's full stake as the contract holds it (`deposit`).
+    pub deposit: u64,
+    /// The stakers, the operator first; their amounts sum to `deposit`.
+    pub contributors: Vec<ChainStake>,
+}
+
 /// A contributor's exit request on the contract (`ServiceNodeExitRequest`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainRequestExit {
@@ -217,6 +234,8 @@ pub enum Tx {
     ChainExit(ChainExit),
     /// The contract's staking requirement for new nodes changed (chain kind).
     SetStakingRequirement(u64),
+    /// The contract's owner seeded a node before the contract started (chain kind).
+    ChainSeed(ChainSeed),
 }
 
 /// A transaction with the signature of the party that issued it (none for quorum decisions,
@@ -243,7 +262,8 @@ impl VerifiedTx {
     /// vouches that the chain authenticated it: the EVM checked its sender (`msg.sender`) and
     /// moved its tokens, so it carries no account signature. What it does carry is checked here:
     /// the node's own Ed25519 signature on a [`Tx::ChainRegister`] (over
-    /// [`ChainRegister::node_message`], as oxend checks it).
+    /// [`ChainRegister::node_message`], as oxend checks it). A [`Tx::ChainSeed`] carries no
+    /// signature at all: the contract's owner vouched for it.
     ///
     /// # Errors
     /// [`Error::NotAChainKind`] for any other kind (those need [`SignedTx::verify`]);
@@ -254,7 +274,10 @@ impl VerifiedTx {
                 let message = ChainRegister::node_message(&r.node, &r.bls_key);
                 verify_one(r.node.as_bytes(), &message, &r.node_signature)?;
             }
-            Tx::ChainRequestExit(_) | Tx::ChainExit(_) | Tx::SetStakingRequirement(_) => {}
+            Tx::ChainRequestExit(_)
+            | Tx::ChainExit(_)
+            | Tx::SetStakingRequirement(_)
+            | Tx::ChainSeed(_) => {}
             other => return Err(Error::NotAChainKind { kind: other.kind() }),
         }
         Ok(Self(tx))
@@ -346,10 +369,11 @@ mod kind {
     pub(super) const CHAIN_REQUEST_EXIT: u8 = 13;
     pub(super) const CHAIN_EXIT: u8 = 14;
     pub(super) const SET_STAKING_REQUIREMENT: u8 = 15;
+    pub(super) const CHAIN_SEED: u8 = 16;
 }
 
 impl Tx {
-    /// The kind byte of its encoding (1 register … 11 height advance, 12–15 the chain kinds).
+    /// The kind byte of its encoding (1 register … 11 height advance, 12–16 the chain kinds).
     pub fn kind(&self) -> u8 {
         match self {
             Self::Register(_) => kind::REGISTER,
@@ -367,6 +391,7 @@ impl Tx {
             Self::ChainRequestExit(_) => kind::CHAIN_REQUEST_EXIT,
             Self::ChainExit(_) => kind::CHAIN_EXIT,
             Self::SetStakingRequirement(_) => kind::SET_STAKING_REQUIREMENT,
+            Self::ChainSeed(_) => kind::CHAIN_SEED,
         }
     }
 
@@ -379,6 +404,7 @@ impl Tx {
                 | Self::ChainRequestExit(_)
                 | Self::ChainExit(_)
                 | Self::SetStakingRequirement(_)
+                | Self::ChainSeed(_)
         )
     }
 
@@ -400,7 +426,8 @@ impl Tx {
             | Self::ChainRegister(_)
             | Self::ChainRequestExit(_)
             | Self::ChainExit(_)
-            | Self::SetStakingRequirement(_) => None,
+            | Self::SetStakingRequirement(_)
+            | Self::ChainSeed(_) => None,
         }
     }
 
@@ -478,6 +505,17 @@ impl Tx {
                 }
             }
             Self::SetStakingRequirement(r) => w.u64(*r),
+            Self::ChainSeed(s) => {
+                w.bytes(s.node.as_bytes());
+                w.bytes(s.bls_key.as_bytes());
+                w.u64(s.deposit);
+                w.count(s.contributors.len());
+                for c in &s.contributors {
+                    w.bytes(c.address.as_bytes());
+                    w.bytes(c.beneficiary.as_bytes());
+                    w.u64(c.amount);
+                }
+            }
         }
         w.0
     }
@@ -554,15 +592,7 @@ impl Tx {
                 let node = NodeId::from_bytes(r.take("a node id")?);
                 let bls_key = BlsKey::from_bytes(r.take("a BLS key")?);
                 let fee_bp = r.u16("a fee")?;
-                let n = r.count("a contributor count")?;
-                let mut contributors = Vec::with_capacity(n);
-                for _ in 0..n {
-                    contributors.push(ChainStake {
-                        address: Address::from_bytes(r.take("a contributor address")?),
-                        beneficiary: Address::from_bytes(r.take("a beneficiary")?),
-                        amount: r.u64("an amount")?,
-                    });
-                }
+                let contributors = read_chain_stakes(r)?;
                 let node_signature = r.take("the node's signature")?;
                 Self::ChainRegister(ChainRegister {
                     node,
@@ -595,10 +625,16 @@ impl Tx {
             kind::SET_STAKING_REQUIREMENT => {
                 Self::SetStakingRequirement(r.u64("a staking requirement")?)
             }
+            kind::CHAIN_SEED => Self::ChainSeed(ChainSeed {
+                node: NodeId::from_bytes(r.take("a node id")?),
+                bls_key: BlsKey::from_bytes(r.take("a BLS key")?),
+                deposit: r.u64("a deposit")?,
+                contributors: read_chain_stakes(r)?,
+            }),
             _ => {
                 return Err(Error::Decode {
                     offset: kind_at,
-                    why: "a transaction kind from 1 to 15",
+                    why: "a transaction kind from 1 to 16",
                 });
             }
         };
@@ -810,6 +846,20 @@ impl SignedTx {
     pub(crate) fn assume_verified(self) -> VerifiedTx {
         VerifiedTx(self.tx)
     }
+}
+
+/// A counted list of [`ChainStake`]s.
+fn read_chain_stakes(r: &mut Reader<'_>) -> Result<Vec<ChainStake>, Error> {
+    let n = r.count("a contributor count")?;
+    let mut contributors = Vec::with_capacity(n);
+    for _ in 0..n {
+        contributors.push(ChainStake {
+            address: Address::from_bytes(r.take("a contributor address")?),
+            beneficiary: Address::from_bytes(r.take("a beneficiary")?),
+            amount: r.u64("an amount")?,
+        });
+    }
+    Ok(contributors)
 }
 
 /// One signature to check: key, message, signature.

@@ -8,7 +8,7 @@ mod common;
 use common::{SESH, World, bls, identity, node_id};
 use sesh_staking::journal::Journal;
 use sesh_staking::tx::{
-    ChainExit, ChainRegister, ChainRequestExit, ChainStake, SignedTx, Tx, VerifiedTx,
+    ChainExit, ChainRegister, ChainRequestExit, ChainSeed, ChainStake, SignedTx, Tx, VerifiedTx,
 };
 use sesh_staking::{Address, Error, Event, NodeStatus, Params, Rejection};
 
@@ -32,6 +32,19 @@ fn register(n: u32, stakes: &[(u8, u64)]) -> Tx {
             .map(|&(a, amount)| ChainStake { address: evm(a), beneficiary: evm(a + 100), amount })
             .collect(),
         node_signature: signer.sign(&ChainRegister::node_message(&node, &key)).to_bytes(),
+    })
+}
+
+/// Node `n` seeded on the contract with `deposit` and `stakes` (no signature, no fee).
+fn seed(n: u32, deposit: u64, stakes: &[(u8, u64)]) -> Tx {
+    Tx::ChainSeed(ChainSeed {
+        node: node_id(n),
+        bls_key: bls(n),
+        deposit,
+        contributors: stakes
+            .iter()
+            .map(|&(a, amount)| ChainStake { address: evm(a), beneficiary: evm(a + 100), amount })
+            .collect(),
     })
 }
 
@@ -116,6 +129,56 @@ fn registrations_are_checked_as_oxend_checks_them() {
 }
 
 #[test]
+fn a_seeded_node_is_active_at_once_without_signature_fee_or_operator_minimum() {
+    let mut w = World::new(Params::testnet(REQ));
+    // An operator below a quarter: the seeding contract does not check it, nor does the ledger.
+    let events = attest(&mut w, seed(1, REQ, &[(1, 10 * SESH), (2, 90 * SESH)])).unwrap();
+    assert!(events.contains(&Event::Activated { node: node_id(1) }));
+    let node = w.ledger.node(&node_id(1)).unwrap();
+    assert_eq!(node.status(), NodeStatus::Active);
+    assert_eq!(node.fee_bp(), 0);
+    assert_eq!(node.operator(), evm(1));
+    assert_eq!(node.staking_requirement(), REQ);
+    // Its deposit, not the requirement now, is its full stake.
+    attest(&mut w, seed(2, 2 * REQ, &[(3, 2 * REQ)])).unwrap();
+    assert_eq!(w.ledger.node(&node_id(2)).unwrap().staking_requirement(), 2 * REQ);
+    assert_eq!(w.ledger.totals().staked, u128::from(3 * REQ));
+    // The contract's seeding rules, and the ledger's keys.
+    assert_eq!(
+        refused(&mut w, seed(1, REQ, &[(1, REQ)])),
+        Rejection::NodeAlreadyRegistered { node: node_id(1) }
+    );
+    assert_eq!(
+        refused(&mut w, seed(3, REQ, &[(1, REQ / 2)])),
+        Rejection::RegistrationNotFull { contributed: REQ / 2, requirement: REQ }
+    );
+    assert_eq!(refused(&mut w, seed(3, REQ, &[])), Rejection::NoContributors);
+    assert_eq!(refused(&mut w, seed(3, 0, &[(1, 0)])), Rejection::ZeroRequirement);
+    assert_eq!(
+        refused(&mut w, seed(3, REQ, &[(1, REQ), (2, 0)])),
+        Rejection::StakeBelowMinimum { index: 1, amount: 0, minimum: 1 }
+    );
+    assert_eq!(
+        refused(&mut w, seed(3, REQ, &[(1, REQ / 2), (1, REQ / 2)])),
+        Rejection::DuplicateContributor { address: evm(1) }
+    );
+    // A registration may not reuse a seeded node's keys.
+    assert_eq!(
+        refused(&mut w, register(1, &[(1, REQ)])),
+        Rejection::NodeAlreadyRegistered { node: node_id(1) }
+    );
+    // Never a signed transaction; attested as it is.
+    let signed = seed(3, REQ, &[(1, REQ)]).unsigned();
+    assert_eq!(signed.verify(&Params::testnet(REQ)), Err(Error::ChainOnly { kind: 16 }));
+    // Its exit goes as any chain node's.
+    attest(&mut w, Tx::ChainRequestExit(ChainRequestExit { bls_key: bls(1), contributor: evm(2) }))
+        .unwrap();
+    attest(&mut w, Tx::ChainExit(ChainExit { bls_key: bls(1), returned: REQ, liquidator: None }))
+        .unwrap();
+    assert!(w.ledger.node(&node_id(1)).is_none());
+}
+
+#[test]
 fn the_node_signature_is_checked_and_chain_kinds_are_never_signed_transactions() {
     let Tx::ChainRegister(mut r) = register(1, &[(1, REQ)]) else { unreachable!() };
     r.node_signature[0] ^= 1;
@@ -141,6 +204,8 @@ fn chain_kinds_round_trip_their_bytes() {
         Tx::ChainExit(ChainExit { bls_key: bls(1), returned: 5, liquidator: None }),
         Tx::ChainExit(ChainExit { bls_key: bls(1), returned: 5, liquidator: Some(evm(9)) }),
         Tx::SetStakingRequirement(7),
+        seed(2, 9, &[(1, 4), (2, 5)]),
+        seed(3, 9, &[]),
     ];
     for tx in txs {
         let signed = tx.unsigned();
@@ -266,6 +331,7 @@ mod props {
     #[derive(Clone, Debug)]
     enum Op {
         Register { node: u32, split: Vec<u8> },
+        Seed { node: u32, split: Vec<u8>, double: bool },
         RequestExit { node: u32, who: u8 },
         Exit { node: u32, returned_percent: u8, liquidator: bool },
         Requirement { times: u8 },
@@ -285,6 +351,8 @@ mod props {
                     Op::Register { node, split }
                 }
             ),
+            1 => (1..6u32, proptest::collection::vec(0..4u8, 0..12), any::<bool>())
+                .prop_map(|(node, split, double)| Op::Seed { node, split, double }),
             3 => (1..6u32, 0..5u8).prop_map(|(node, who)| Op::RequestExit { node, who }),
             3 => (1..6u32, prop_oneof![Just(100u8), 0..120u8], any::<bool>()).prop_map(
                 |(node, returned_percent, liquidator)| {
@@ -332,6 +400,10 @@ mod props {
                     Op::Register { node, split } => {
                         let requirement = w.ledger.params().staking_requirement;
                         vec![register(node, &stakes(requirement, &split))]
+                    }
+                    Op::Seed { node, split, double } => {
+                        let deposit = if double { 2 * REQ } else { REQ };
+                        vec![seed(node, deposit, &stakes(deposit, &split))]
                     }
                     Op::RequestExit { node, who } => vec![Tx::ChainRequestExit(ChainRequestExit {
                         bls_key: bls(node),
