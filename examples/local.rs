@@ -1,8 +1,11 @@
 //! A local network of node processes on this machine (loopback; HTTPS with self-signed
-//! certificates as live nodes serve, or plain HTTP with `--plain-http`): the ledger keeper and the
-//! nodes that join it, each its own process with its own data directory, started, killed,
-//! restarted and stopped. The `testnet` program runs its network with it, and so do the node's
-//! tests.
+//! certificates as live nodes serve, or plain HTTP with `--plain-http`): nodes following a
+//! local chain's staking contract ([`chain`]: anvil, the contracts, the staked genesis), or the
+//! ledger keeper and the nodes that join it; each its own process with its own data directory,
+//! started, killed, restarted and stopped. The `testnet` program runs its network with it, and
+//! so do the node's tests.
+
+pub mod chain;
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader};

@@ -20,8 +20,6 @@
 
 #![allow(clippy::disallowed_methods)]
 
-mod chain;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +34,7 @@ use sesh_client::bootstrap::Seed;
 use sesh_client::inbox::Inbox;
 use sesh_client::paths::PATH_LENGTH;
 use sesh_examples::client::{self as session, Network, Sent};
-use sesh_examples::local::{self, LocalNetwork, NodeProcess};
+use sesh_examples::local::{self, LocalNetwork, NodeProcess, chain};
 use sesh_examples::{lock, node};
 use sesh_identity::{Identity, NodeId, SessionId};
 use sesh_node::keeper::Genesis;
@@ -552,19 +550,9 @@ async fn start_on_chain(
     let pb = bar(n, "deploying and staking on anvil", args.json);
     let chain = chain::Chain::start(n, args.block_ms).await?;
     pb.finish_and_clear();
-    local::write_keys(base, &chain.nodes)?;
     extra.extend(["--seed-http", "127.0.0.1:0"].map(String::from));
     let pb = bar(n, "starting nodes", args.json);
-    let mut nodes = LocalNetwork::followers(command, base, &extra);
-    for i in 0..n {
-        let mut own = chain.node_args(i, &base.join(format!("node{i}")))?;
-        let peers = [Some(0), i.checked_sub(1).filter(|p| *p > 0)];
-        for p in peers.into_iter().flatten().filter_map(|p| nodes.nodes.get(p)) {
-            own.extend(["--peer".to_owned(), p.url.clone()]);
-        }
-        own.extend(fault_args(i));
-        nodes.add_peer(&own)?;
-    }
+    let nodes = chain.start_nodes(command, base, &extra, fault_args)?;
     nodes.wait_ready(http, Duration::from_secs(60), |_| pb.inc(1)).await?;
     pb.finish_and_clear();
     let (names, fees) = (chain.names.clone(), chain.fees.clone());
@@ -615,14 +603,24 @@ async fn height_of(http: &reqwest::Client, node: &str, on_chain: bool) -> u64 {
 /// hash most report there, and how many do (`ok` when all of them).
 async fn chain_report(http: &reqwest::Client, nodes: &LocalNetwork, chain: &chain::Chain) -> Value {
     let running: Vec<&NodeProcess> = nodes.nodes.iter().filter(|p| p.is_running()).collect();
-    let mut statuses = Vec::with_capacity(running.len());
-    for p in &running {
-        if let Some(s) = local::chain_status(http, &p.url).await {
-            statuses.push(s);
+    // A node just restarted reports height 0 until it has replayed the chain: ask again, a
+    // height at a time, for a while.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (statuses, agreement) = loop {
+        let mut statuses = Vec::with_capacity(running.len());
+        for p in &running {
+            if let Some(s) = local::chain_status(http, &p.url).await {
+                statuses.push(s);
+            }
         }
-    }
-    let agreement =
-        if statuses.len() == running.len() { local::chain_agreement(&statuses) } else { None };
+        let agreement =
+            if statuses.len() == running.len() { local::chain_agreement(&statuses) } else { None };
+        let all = agreement.as_ref().is_some_and(|(h, _, k)| *h > 0 && *k == running.len());
+        if all || Instant::now() > deadline {
+            break (statuses, agreement);
+        }
+        tokio::time::sleep(Duration::from_millis(chain.height_ms())).await;
+    };
     let (height, state_hash, agreeing) = agreement.unwrap_or_default();
     json!({
         "chain_id": sesh_examples::chain_tools::CHAIN_ID,

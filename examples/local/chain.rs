@@ -1,4 +1,4 @@
-//! The testnet's chain: a local anvil mining a block every [`BLOCK_MS`], sesh's token and staking
+//! A local network's chain (the `testnet` program's, and the node tests'): a local anvil mining a block every [`BLOCK_MS`], sesh's token and staking
 //! contract deployed from their committed build by dev account 0, and the genesis operators and
 //! contributors staked through contract transactions (the mix of `sesh_node::keeper::Genesis`:
 //! the operator stakes half, two of four contributors a quarter each, fees 0 to 15 %).
@@ -16,60 +16,66 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::chain_tools::{self, Anvil, CHAIN_ID, ChainTools};
+use crate::contracts::{
+    self, Deployment, NodeRegistration, ServiceNodeRewards as Rewards, Settings,
+};
 use alloy::primitives::{Address as EvmAddress, U256};
 use alloy::providers::{DynProvider, Provider as _};
 use alloy::signers::local::PrivateKeySigner;
-use sesh_examples::chain_tools::{self, Anvil, CHAIN_ID, ChainTools};
-use sesh_examples::contracts::{
-    self, Deployment, NodeRegistration, ServiceNodeRewards as Rewards, Settings,
-};
 use sesh_identity::{Identity, NodeId};
 use sesh_staking::{Address, BlsKey};
 
+use super::LocalNetwork;
+
 /// Milliseconds between anvil's blocks.
-pub(crate) const BLOCK_MS: u64 = 100;
+pub const BLOCK_MS: u64 = 100;
 /// The confirmation depth the nodes follow the chain at.
-pub(crate) const CONFIRMATIONS: u64 = 2;
+pub const CONFIRMATIONS: u64 = 2;
 /// Contributors shared among the nodes (each stakes into two).
-pub(crate) const CONTRIBUTORS: usize = 4;
+pub const CONTRIBUTORS: usize = 4;
 /// How often the testnet's own providers poll for receipts.
 const POLL: Duration = Duration::from_millis(20);
 
 /// Chain blocks per sesh height for heights of about `height_ms`.
-pub(crate) fn blocks_per_height(height_ms: u64) -> u64 {
+pub fn blocks_per_height(height_ms: u64) -> u64 {
     (height_ms + BLOCK_MS / 2).checked_div(BLOCK_MS).unwrap_or(1).max(1)
 }
 
 /// A node's stand-in BLS key (until issue 21): unique, as the ledger and the contract require.
-pub(crate) fn bls_key(node: &NodeId) -> BlsKey {
+pub fn bls_key(node: &NodeId) -> BlsKey {
     BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[node.as_bytes()]))
 }
 
 /// The testnet's chain, its contracts and the staked genesis; anvil stops when it is dropped.
 #[derive(Debug)]
-pub(crate) struct Chain {
+pub struct Chain {
     /// The running anvil.
-    pub(crate) anvil: Anvil,
+    pub anvil: Anvil,
     /// The deployed contracts (the staking contract's deployment block is the nodes' start).
-    pub(crate) deployment: Deployment,
+    pub deployment: Deployment,
     /// Chain blocks per sesh height.
-    pub(crate) blocks_per_height: u64,
+    pub blocks_per_height: u64,
     /// Each node's Ed25519 key.
-    pub(crate) nodes: Vec<Identity>,
+    pub nodes: Vec<Identity>,
     /// Each node's EVM account key (`0x…` hex), for posting its quorums' decisions.
-    pub(crate) evm_keys: Vec<String>,
+    pub evm_keys: Vec<String>,
     /// A name for every staking address, by the ledger's address (hex).
-    pub(crate) names: BTreeMap<String, String>,
+    pub names: BTreeMap<String, String>,
     /// Each node's operator fee, basis points.
-    pub(crate) fees: Vec<u16>,
+    pub fees: Vec<u16>,
     /// How long installing the tools, starting anvil, deploying and staking took.
-    pub(crate) setup: Duration,
+    pub setup: Duration,
 }
 
 impl Chain {
     /// Installs the chain tools (a progress line on stderr the first time), starts anvil,
-    /// deploys the contracts and registers `n` nodes with their stakes.
-    pub(crate) async fn start(n: usize, height_ms: u64) -> Result<Self, String> {
+    /// deploys the contracts and registers `n` nodes with their stakes, for sesh heights of
+    /// about `height_ms`.
+    ///
+    /// # Errors
+    /// What failed: the tools, anvil, a deployment or a registration.
+    pub async fn start(n: usize, height_ms: u64) -> Result<Self, String> {
         let started = Instant::now();
         let accounts = 1 + n + CONTRIBUTORS + n;
         let anvil = tokio::task::spawn_blocking(move || {
@@ -172,22 +178,54 @@ impl Chain {
         })
     }
 
+    /// Starts node `i` of this chain's genesis for each `i < n`, each a follower of the contract
+    /// in `<dir>/node<i>` (its key written there), with `extra` (every node's arguments, e.g.
+    /// `--plain-http`) and `own(i)`; each sends its first uptime proof to node 0 and the node
+    /// before it. Returns once every node has said where it listens (not when it is ready:
+    /// [`LocalNetwork::wait_ready`]).
+    ///
+    /// # Errors
+    /// As [`LocalNetwork::add_peer`].
+    pub fn start_nodes(
+        &self,
+        command: &[std::ffi::OsString],
+        dir: &std::path::Path,
+        extra: &[String],
+        own: impl Fn(usize) -> Vec<String>,
+    ) -> Result<LocalNetwork, String> {
+        super::write_keys(dir, &self.nodes)?;
+        let mut nodes = LocalNetwork::followers(command, dir, extra);
+        for i in 0..self.nodes.len() {
+            let mut args = self.node_args(i, &dir.join(format!("node{i}")))?;
+            let peers = [Some(0), i.checked_sub(1).filter(|p| *p > 0)];
+            for p in peers.into_iter().flatten().filter_map(|p| nodes.nodes.get(p)) {
+                args.extend(["--peer".to_owned(), p.url.clone()]);
+            }
+            args.extend(own(i));
+            nodes.add_peer(&args)?;
+        }
+        Ok(nodes)
+    }
+
     /// The sesh height's length.
-    pub(crate) fn height_ms(&self) -> u64 {
+    pub fn height_ms(&self) -> u64 {
         self.blocks_per_height * BLOCK_MS
     }
 
     /// The staking contract's address, `0x…` (checksummed).
-    pub(crate) fn contract(&self) -> String {
+    pub fn contract(&self) -> String {
         self.deployment.rewards.to_checksum(None)
     }
 
     /// The node arguments that make node `i` a follower of this chain (its EVM key written to
     /// `evm_key` in its data directory `dir`).
-    pub(crate) fn node_args(&self, i: usize, dir: &std::path::Path) -> Result<Vec<String>, String> {
+    ///
+    /// # Errors
+    /// When there is no node `i`, or its key cannot be written.
+    pub fn node_args(&self, i: usize, dir: &std::path::Path) -> Result<Vec<String>, String> {
         let key = self.evm_keys.get(i).ok_or("no EVM key for the node")?;
         let path = dir.join("evm_key");
-        sesh_examples::files::write_private(&path, format!("{key}\n").as_bytes())?;
+        crate::files::write_private(&path, format!("{key}\n").as_bytes())?;
         Ok([
             "--rpc",
             &self.anvil.url(),
