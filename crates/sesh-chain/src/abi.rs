@@ -4,11 +4,13 @@
 //!
 //! [`decode`] takes a log as JSON-RPC gives it ([`RawLog`]) and answers
 //! - [`Decoded::Event`] for the events followers use (the [`ContractEvent`] variants);
+//!   `NewSeededServiceNode` (the launch's import of the existing node list) among them: oxend
+//!   ignores it (it had those nodes from its own chain), but a sesh follower has no other
+//!   source, so it reads the stakes the log lacks with `serviceNodes(id)` ([`service_node_call`],
+//!   [`decode_service_node`]; see [`ContractEvent::SeededServiceNode`]);
 //! - [`Decoded::Ignored`] with the event's name for the contract's other events: its setters'
 //!   (`BLSNonSignerThresholdMaxUpdated`, `ClaimThresholdUpdated`, `ClaimCycleUpdated`,
-//!   `LiquidationRatiosUpdated`, `SignatureExpiryUpdated`), `NewSeededServiceNode` (the launch's
-//!   import of the existing node list; its event carries no stakes, and oxend ignores it too),
-//!   and OpenZeppelin 5's (`OwnershipTransferStarted`, `OwnershipTransferred`, `Paused`,
+//!   `LiquidationRatiosUpdated`, `SignatureExpiryUpdated`), and OpenZeppelin 5's (`OwnershipTransferStarted`, `OwnershipTransferred`, `Paused`,
 //!   `Unpaused`, `Initialized`). These are recognised by their first topic only;
 //! - [`Error::UnknownEvent`] for a first topic the contract never emits (or no topic), and
 //!   [`Error::MalformedLog`] for a followed event whose topics or data do not decode strictly:
@@ -30,10 +32,10 @@
 //!   does not check it; followers do (the ledger mapping).
 
 use alloy_primitives::{B256, FixedBytes, U256};
-use alloy_sol_types::SolEvent;
+use alloy_sol_types::{SolCall, SolEvent};
 use sesh_staking::{BlsKey, NodeId};
 
-use crate::event::Contributor;
+use crate::event::{Contributor, Held, HeldNode};
 use crate::{ContractEvent, Error, EvmAddress, LogPosition, Result};
 
 /// The contract's ABI as `alloy-sol-types` declarations: the live `ServiceNodeRewards`'s
@@ -59,6 +61,31 @@ pub mod sol {
         /// `IServiceNodeRewards.Contributor`.
         #[derive(Debug, PartialEq, Eq)]
         struct Contributor { Staker staker; uint256 stakedAmount; }
+        /// `IServiceNodeRewards.ServiceNode`: what `serviceNodes(id)` returns.
+        #[derive(Debug, PartialEq, Eq)]
+        struct ServiceNode {
+            uint64 next;
+            uint64 prev;
+            address operator;
+            G1Point blsPubkey;
+            uint256 addedTimestamp;
+            uint256 leaveRequestTimestamp;
+            uint256 latestLeaveRequestTimestamp;
+            uint256 deposit;
+            Contributor[] contributors;
+            uint256 ed25519Pubkey;
+        }
+        /// `IServiceNodeRewards.SeedServiceNode`: one node of `seedPublicKeyList`.
+        #[derive(Debug, PartialEq, Eq)]
+        struct SeedServiceNode {
+            G1Point blsPubkey;
+            uint256 ed25519Pubkey;
+            uint256 addedTimestamp;
+            Contributor[] contributors;
+        }
+
+        function serviceNodes(uint64 serviceNodeID) external view returns (ServiceNode memory);
+        function seedPublicKeyList(SeedServiceNode[] nodes) external;
 
         #[derive(Debug, PartialEq, Eq)]
         event NewServiceNodeV2(
@@ -170,11 +197,10 @@ impl ContractEvent {
 fn ignored(topic: &B256) -> Option<&'static str> {
     use sol::{
         BLSNonSignerThresholdMaxUpdated, ClaimCycleUpdated, ClaimThresholdUpdated, Initialized,
-        LiquidationRatiosUpdated, NewSeededServiceNode, OwnershipTransferStarted,
-        OwnershipTransferred, Paused, SignatureExpiryUpdated, Unpaused,
+        LiquidationRatiosUpdated, OwnershipTransferStarted, OwnershipTransferred, Paused,
+        SignatureExpiryUpdated, Unpaused,
     };
-    const IGNORED: [(B256, &str); 11] = [
-        (NewSeededServiceNode::SIGNATURE_HASH, "NewSeededServiceNode"),
+    const IGNORED: [(B256, &str); 10] = [
         (BLSNonSignerThresholdMaxUpdated::SIGNATURE_HASH, "BLSNonSignerThresholdMaxUpdated"),
         (ClaimThresholdUpdated::SIGNATURE_HASH, "ClaimThresholdUpdated"),
         (ClaimCycleUpdated::SIGNATURE_HASH, "ClaimCycleUpdated"),
@@ -282,6 +308,15 @@ pub fn decode(log: &RawLog) -> Result<Decoded> {
             ContractEvent::NetworkTransaction {
                 sender: address(e.sender),
                 transaction: e.transaction.to_vec(),
+            }
+        }
+        sol::NewSeededServiceNode::SIGNATURE_HASH => {
+            let e = strict::<sol::NewSeededServiceNode>(log, "NewSeededServiceNode", &[Word::U64])?;
+            ContractEvent::SeededServiceNode {
+                id: e.serviceNodeID,
+                bls_key: bls_key(&e.blsPubkey),
+                node: NodeId::from_bytes(e.ed25519Pubkey.to_be_bytes::<32>()),
+                held: Held::NotFetched,
             }
         }
         other => {
@@ -435,12 +470,83 @@ pub fn encode(event: &ContractEvent) -> (Vec<[u8; 32]>, Vec<u8>) {
                 transaction: transaction.clone().into(),
             })
         }
+        // `held` is not in the log.
+        ContractEvent::SeededServiceNode { id, bls_key, node, held: _ } => {
+            parts(&sol::NewSeededServiceNode {
+                serviceNodeID: *id,
+                blsPubkey: g1(bls_key),
+                ed25519Pubkey: U256::from_be_bytes(node.to_bytes()),
+            })
+        }
     }
+}
+
+/// The calldata of `serviceNodes(id)`, the contract's record of node `id` (for `eth_call` at
+/// a seeded node's block).
+#[must_use]
+pub fn service_node_call(id: u64) -> Vec<u8> {
+    sol::serviceNodesCall { serviceNodeID: id }.abi_encode()
+}
+
+/// Decodes what `serviceNodes(id)` returned (strictly, as logs are: zero padding checked,
+/// every offset and length inside the data). An answer that does not decode is
+/// [`Held::Malformed`], never a panic.
+#[must_use]
+pub fn decode_service_node(returned: &[u8]) -> Held {
+    match sol::serviceNodesCall::abi_decode_returns_validate(returned) {
+        Ok(n) => Held::Node(Box::new(HeldNode {
+            operator: address(n.operator),
+            bls_key: bls_key(&n.blsPubkey),
+            node: NodeId::from_bytes(n.ed25519Pubkey.to_be_bytes::<32>()),
+            added_timestamp: n.addedTimestamp,
+            leave_request_timestamp: n.leaveRequestTimestamp,
+            deposit: n.deposit,
+            contributors: n
+                .contributors
+                .into_iter()
+                .map(|c| Contributor {
+                    address: address(c.staker.addr),
+                    beneficiary: address(c.staker.beneficiary),
+                    amount: c.stakedAmount,
+                })
+                .collect(),
+        })),
+        Err(e) => Held::Malformed(format!("serviceNodes' answer does not decode: {e}")),
+    }
+}
+
+/// Encodes a `serviceNodes(id)` answer (the inverse of [`decode_service_node`]; the list
+/// links `next`/`prev` are 0). For tests and tools.
+#[must_use]
+pub fn encode_service_node(n: &HeldNode) -> Vec<u8> {
+    let record = sol::ServiceNode {
+        next: 0,
+        prev: 0,
+        operator: alloy_address(n.operator),
+        blsPubkey: g1(&n.bls_key),
+        addedTimestamp: n.added_timestamp,
+        leaveRequestTimestamp: n.leave_request_timestamp,
+        latestLeaveRequestTimestamp: n.leave_request_timestamp,
+        deposit: n.deposit,
+        contributors: n
+            .contributors
+            .iter()
+            .map(|c| sol::Contributor {
+                staker: sol::Staker {
+                    addr: alloy_address(c.address),
+                    beneficiary: alloy_address(c.beneficiary),
+                },
+                stakedAmount: c.amount,
+            })
+            .collect(),
+        ed25519Pubkey: U256::from_be_bytes(n.node.to_bytes()),
+    };
+    sol::serviceNodesCall::abi_encode_returns(&record)
 }
 
 /// The first topic of each event [`decode`] applies, by name (for `eth_getLogs` topic filters
 /// and for logs).
-pub const FOLLOWED: [(&str, FixedBytes<32>); 8] = [
+pub const FOLLOWED: [(&str, FixedBytes<32>); 9] = [
     ("NewServiceNodeV2", sol::NewServiceNodeV2::SIGNATURE_HASH),
     ("ServiceNodeExitRequest", sol::ServiceNodeExitRequest::SIGNATURE_HASH),
     ("ServiceNodeExit", sol::ServiceNodeExit::SIGNATURE_HASH),
@@ -449,4 +555,5 @@ pub const FOLLOWED: [(&str, FixedBytes<32>); 8] = [
     ("RewardsClaimed", sol::RewardsClaimed::SIGNATURE_HASH),
     ("StakingRequirementUpdated", sol::StakingRequirementUpdated::SIGNATURE_HASH),
     ("NetworkTransaction", sol::NetworkTransaction::SIGNATURE_HASH),
+    ("NewSeededServiceNode", sol::NewSeededServiceNode::SIGNATURE_HASH),
 ];

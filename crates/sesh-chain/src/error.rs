@@ -98,6 +98,29 @@ pub enum Error {
         /// The height given.
         got: u64,
     },
+    /// A `NewSeededServiceNode` whose stakes were not fetched (`serviceNodes(id)` at its block,
+    /// [`crate::follow::Height::supply`]): a caller that decoded the log alone.
+    #[error(
+        "event {at}: seeded node {id} came without the contract's record of it (serviceNodes({id}) at its block was not fetched)"
+    )]
+    SeedNotFetched {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The contract's node id.
+        id: u64,
+    },
+    /// A `NewSeededServiceNode` whose record the contract did not give at the end of its block:
+    /// the call reverted, its answer did not decode, the contract no longer held the node, or
+    /// held another node under the id.
+    #[error("event {at}: seeded node {id}: {why}")]
+    SeedUnavailable {
+        /// Where the log is.
+        at: crate::LogPosition,
+        /// The contract's node id.
+        id: u64,
+        /// What the contract answered.
+        why: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

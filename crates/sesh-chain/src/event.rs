@@ -131,4 +131,68 @@ pub enum ContractEvent {
         /// The transaction's canonical bytes (`SignedTx::to_bytes`).
         transaction: Vec<u8>,
     },
+    /// `NewSeededServiceNode(uint64 indexed serviceNodeID, G1Point blsPubkey, uint256
+    /// ed25519Pubkey)`: the contract's owner seeded a node before the contract started (the live
+    /// launch's import of the Oxen chain's node list, `seedPublicKeyList`). The log carries no
+    /// stakes: what the contract held for the node (operator, deposit, contributors) is read
+    /// with `serviceNodes(id)` at the log's block (the state at the end of that block) and put
+    /// in `held` by whoever fetches logs ([`crate::follow::Height::seeded`] lists what to
+    /// fetch, [`crate::follow::Height::supply`] puts it in).
+    SeededServiceNode {
+        /// The contract's id for the node.
+        id: u64,
+        /// The node's BLS key.
+        bls_key: BlsKey,
+        /// The node's Ed25519 key (`ed25519Pubkey`, big-endian: the key's bytes).
+        node: NodeId,
+        /// What `serviceNodes(id)` answered at the end of the log's block;
+        /// [`Held::NotFetched`] as decoded from the log alone.
+        held: Held,
+    },
+}
+
+/// What the contract held for a seeded node at the end of its `NewSeededServiceNode`'s block:
+/// the answer to `serviceNodes(id)` called at that block.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Held {
+    /// Not asked (a log decoded alone): the ledger mapping refuses the event.
+    #[default]
+    NotFetched,
+    /// The contract's record of the node (all zeros when it no longer held one).
+    Node(Box<HeldNode>),
+    /// The call reverted, with this revert data.
+    Reverted(Vec<u8>),
+    /// The call's answer does not decode as the contract's `ServiceNode` struct: why.
+    Malformed(String),
+}
+
+/// The contract's `ServiceNode` record (the live layout: `next`, `prev`, `operator`,
+/// `blsPubkey`, `addedTimestamp`, `leaveRequestTimestamp`, `latestLeaveRequestTimestamp`,
+/// `deposit`, `contributors`, `ed25519Pubkey`), less the list links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldNode {
+    /// `operator`: the first contributor's address.
+    pub operator: EvmAddress,
+    /// `blsPubkey`.
+    pub bls_key: BlsKey,
+    /// `ed25519Pubkey`.
+    pub node: NodeId,
+    /// `addedTimestamp` (seconds).
+    pub added_timestamp: U256,
+    /// `leaveRequestTimestamp` (0: none).
+    pub leave_request_timestamp: U256,
+    /// `deposit`: the node's full stake.
+    pub deposit: U256,
+    /// `contributors`, the operator first.
+    pub contributors: Vec<Contributor>,
+}
+
+impl HeldNode {
+    /// Whether the record is the contract's empty one (no node with that id: never added, or
+    /// removed).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.node.as_bytes().iter().all(|b| *b == 0) && self.operator.0.iter().all(|b| *b == 0)
+    }
 }

@@ -43,6 +43,13 @@
 //!   and logs the reason given. A failed `eth_getLogs` halves the range (down to one block:
 //!   providers refuse ranges with too many logs; a shorter range starts again at (1)); each
 //!   answered one doubles it back up to `max_log_range`.
+//! - A `NewSeededServiceNode` log names a node but not its stakes: its event comes out with
+//!   [`Held::NotFetched`], and [`Height::seeded`] lists it. Before applying the height, the
+//!   caller reads the contract's record with `eth_call` of `serviceNodes(id)` at the log's block
+//!   ([`crate::abi::service_node_call`], the state at the end of that block, confirmed like the
+//!   log) and puts the answer in with [`Height::supply`] ([`crate::abi::decode_service_node`]
+//!   of the returned bytes, or [`Held::Reverted`]); an RPC failure is retried like any other,
+//!   the height waiting whole.
 //! - What comes out depends only on the chain: two followers fed the same chain in any batch
 //!   sizes, with any failures and tips arriving at any time, hand out identical heights.
 //!
@@ -59,6 +66,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::abi::{self, Decoded, RawLog};
+use crate::event::Held;
 use crate::{ContractEvent, Error, EvmAddress, LogPosition, Result};
 
 /// Which heights carry their seed (the hash of their last chain block).
@@ -178,6 +186,40 @@ pub struct Height {
     pub events: Vec<(LogPosition, ContractEvent)>,
     /// The contract's logs in the height that are not applied, in chain order.
     pub skipped: Vec<(LogPosition, Skipped)>,
+}
+
+impl Height {
+    /// The seeded nodes whose contract record is still to be fetched, in chain order: each
+    /// `(position, id)` wants `serviceNodes(id)` called at block `position.block`, its answer
+    /// given to [`Height::supply`].
+    #[must_use]
+    pub fn seeded(&self) -> Vec<(LogPosition, u64)> {
+        self.events
+            .iter()
+            .filter_map(|(at, e)| match e {
+                ContractEvent::SeededServiceNode { id, held: Held::NotFetched, .. } => {
+                    Some((*at, *id))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Puts the contract's record of the seeded node logged at `at` into its event; `false`
+    /// when no `NewSeededServiceNode` is at `at`.
+    pub fn supply(&mut self, at: LogPosition, record: Held) -> bool {
+        let found = self.events.iter_mut().find_map(|(position, e)| match e {
+            ContractEvent::SeededServiceNode { held, .. } if *position == at => Some(held),
+            _ => None,
+        });
+        match found {
+            Some(held) => {
+                *held = record;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// What became of an answer or a failure.

@@ -68,6 +68,18 @@
 //!   contract's own clock, or the network's signature, let it go); oxend skips that event, which
 //!   would leave a node in the ledger that the contract no longer holds.
 //! - `StakingRequirementUpdated` → [`Tx::SetStakingRequirement`].
+//! - `NewSeededServiceNode` → [`Tx::ChainSeed`] (oxend ignores this event: it had the seeded
+//!   nodes from its own chain; a sesh follower has no other source). The log names the node's
+//!   keys only; its stakes are the contract's record `serviceNodes(id)` at the end of the log's
+//!   block ([`ContractEvent::SeededServiceNode`]'s `held`, fetched by the caller: the follower's
+//!   driver calls it with `eth_call` at that block). The record must be the logged node's
+//!   (same Ed25519 and BLS keys) and the contract must still hold it; otherwise, or when the
+//!   call reverted or its answer did not decode, the event is refused
+//!   ([`Error::SeedUnavailable`]; [`Error::SeedNotFetched`] when nothing was fetched). The
+//!   contract's owner vouched for the node: no node signature is checked; the contract holds no
+//!   fee for it, so the fee is 0; its full stake is its `deposit`. The ledger checks what the
+//!   contract checks when seeding (see `sesh_staking::Ledger::apply`). The id is known from the
+//!   event on, as for a registration.
 //! - `RewardsBalanceUpdated` and `RewardsClaimed` map to nothing, as in oxend: rewards are the
 //!   ledger's followers' own computation.
 //! - `NetworkTransaction` → the [`SignedTx`] it carries, decoded and verified by every follower
@@ -100,11 +112,11 @@
 use std::collections::BTreeMap;
 
 use sesh_staking::tx::{
-    ChainExit, ChainRegister, ChainRequestExit, ChainStake, SignedTx, Tx, VerifiedTx,
+    ChainExit, ChainRegister, ChainRequestExit, ChainSeed, ChainStake, SignedTx, Tx, VerifiedTx,
 };
 use sesh_staking::{Address, BlsKey, Ledger, Params};
 
-use crate::event::U256;
+use crate::event::{Contributor, Held, U256};
 use crate::{ContractEvent, Error, EvmAddress, LogPosition, Result};
 
 /// The kinds a `NetworkTransaction` may carry: quorum decisions.
@@ -127,6 +139,22 @@ pub struct Applier {
     ids: BTreeMap<u64, BlsKey>,
     /// Node id → its liquidator, between `ServiceNodeLiquidated` and its `ServiceNodeExit`.
     liquidators: BTreeMap<u64, EvmAddress>,
+    /// The ids of `ids` that came from `NewSeededServiceNode`.
+    seeded: std::collections::BTreeSet<u64>,
+}
+
+/// The contributors as ledger stakes.
+fn stakes(at: LogPosition, contributors: &[Contributor]) -> Result<Vec<ChainStake>> {
+    contributors
+        .iter()
+        .map(|c| {
+            Ok(ChainStake {
+                address: address(c.address),
+                beneficiary: address(c.beneficiary),
+                amount: narrow(at, "a contributor's stake", c.amount)?,
+            })
+        })
+        .collect()
 }
 
 impl Applier {
@@ -138,6 +166,12 @@ impl Applier {
     /// The BLS key the contract's node `id` was registered with, while the contract holds it.
     pub fn node_key(&self, id: u64) -> Option<&BlsKey> {
         self.ids.get(&id)
+    }
+
+    /// Whether the contract's node `id`, held now, came from `NewSeededServiceNode` (seeded by
+    /// the contract's owner) rather than `NewServiceNodeV2`.
+    pub fn is_seeded(&self, id: u64) -> bool {
+        self.seeded.contains(&id)
     }
 
     /// The contract's node ids held now, with their BLS keys, by id.
@@ -160,7 +194,8 @@ impl Applier {
     ///
     /// # Errors
     /// [`Error::AmountTooLarge`], [`Error::UnknownNodeId`], [`Error::NodeIdKeyMismatch`],
-    /// [`Error::DuplicateNodeId`], [`Error::NotANetworkDecision`], or
+    /// [`Error::DuplicateNodeId`], [`Error::NotANetworkDecision`], [`Error::SeedNotFetched`],
+    /// [`Error::SeedUnavailable`], or
     /// [`Error::Transaction`] (bytes that do not decode, a signature that does not verify).
     pub fn transaction(
         &mut self,
@@ -184,16 +219,7 @@ impl Applier {
                     return Err(Error::DuplicateNodeId { at, id: *id });
                 }
                 self.ids.insert(*id, *bls_key);
-                let contributors = contributors
-                    .iter()
-                    .map(|c| {
-                        Ok(ChainStake {
-                            address: address(c.address),
-                            beneficiary: address(c.beneficiary),
-                            amount: narrow(at, "a contributor's stake", c.amount)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let contributors = stakes(at, contributors)?;
                 attest(Tx::ChainRegister(ChainRegister {
                     node: *node,
                     bls_key: *bls_key,
@@ -220,6 +246,7 @@ impl Applier {
                 self.known(at, *id, bls_key)?;
                 // The contract no longer holds the node, whatever the ledger makes of it.
                 self.ids.remove(id);
+                self.seeded.remove(id);
                 let liquidator = self.liquidators.remove(id).map(address);
                 let returned = narrow(at, "the returned amount", *returned)?;
                 attest(Tx::ChainExit(ChainExit { bls_key: *bls_key, returned, liquidator }))
@@ -239,6 +266,44 @@ impl Applier {
                     return Err(Error::NotANetworkDecision { at, kind: signed.tx.kind() });
                 }
                 signed.verify(params).map(Some).map_err(|source| Error::Transaction { at, source })
+            }
+            ContractEvent::SeededServiceNode { id, bls_key, node, held } => {
+                if self.ids.contains_key(id) {
+                    return Err(Error::DuplicateNodeId { at, id: *id });
+                }
+                self.ids.insert(*id, *bls_key);
+                self.seeded.insert(*id);
+                let unavailable = |why: String| Error::SeedUnavailable { at, id: *id, why };
+                let record = match held {
+                    Held::NotFetched => return Err(Error::SeedNotFetched { at, id: *id }),
+                    Held::Reverted(data) => {
+                        return Err(unavailable(format!(
+                            "serviceNodes({id}) reverted at its block (0x{})",
+                            hex::encode(data)
+                        )));
+                    }
+                    Held::Malformed(why) => return Err(unavailable(why.clone())),
+                    Held::Node(record) => record,
+                };
+                if record.is_empty() {
+                    return Err(unavailable(
+                        "the contract no longer held the node at the end of its block".to_owned(),
+                    ));
+                }
+                if record.node != *node || record.bls_key != *bls_key {
+                    return Err(unavailable(
+                        "the contract held another node under its id at the end of its block"
+                            .to_owned(),
+                    ));
+                }
+                let deposit = narrow(at, "the deposit", record.deposit)?;
+                attest(Tx::ChainSeed(ChainSeed {
+                    node: *node,
+                    bls_key: *bls_key,
+                    deposit,
+                    contributors: stakes(at, &record.contributors)?,
+                }))
+                .map(Some)
             }
             #[allow(unreachable_patterns)]
             _ => Ok(None),

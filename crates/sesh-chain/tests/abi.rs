@@ -6,13 +6,13 @@
 use alloy_primitives::{U256, keccak256};
 use proptest::prelude::*;
 use sesh_chain::abi::{self, Decoded, RawLog};
-use sesh_chain::event::Contributor;
+use sesh_chain::event::{Contributor, Held, HeldNode};
 use sesh_chain::{ContractEvent, Error, EvmAddress, LogPosition};
 use sesh_staking::{BlsKey, NodeId};
 
 /// The live `ServiceNodeRewards` events' canonical signatures (session-token-contracts
 /// `ae0f6a6`, tuples for the structs), written out by hand, and sesh's `NetworkTransaction`.
-const SIGNATURES: [(&str, &str); 8] = [
+const SIGNATURES: [(&str, &str); 9] = [
     (
         "NewServiceNodeV2",
         "NewServiceNodeV2(uint64,address,(uint256,uint256),(uint256,uint256,uint256,uint16),((address,address),uint256)[])",
@@ -24,10 +24,10 @@ const SIGNATURES: [(&str, &str); 8] = [
     ("RewardsClaimed", "RewardsClaimed(address,uint256)"),
     ("StakingRequirementUpdated", "StakingRequirementUpdated(uint256)"),
     ("NetworkTransaction", "NetworkTransaction(address,bytes)"),
+    ("NewSeededServiceNode", "NewSeededServiceNode(uint64,(uint256,uint256),uint256)"),
 ];
 
-const IGNORED: [&str; 11] = [
-    "NewSeededServiceNode(uint64,(uint256,uint256),uint256)",
+const IGNORED: [&str; 10] = [
     "BLSNonSignerThresholdMaxUpdated(uint256)",
     "ClaimThresholdUpdated(uint256)",
     "ClaimCycleUpdated(uint256)",
@@ -95,6 +95,12 @@ fn every_event() -> Vec<ContractEvent> {
         ContractEvent::StakingRequirementUpdated { requirement: U256::from(25_000_000_000_000u64) },
         ContractEvent::NetworkTransaction { sender: who, transaction: vec![1, 2, 3, 4, 5] },
         ContractEvent::NetworkTransaction { sender: who, transaction: vec![] },
+        ContractEvent::SeededServiceNode {
+            id: 7,
+            bls_key: bls(4),
+            node: NodeId::from_bytes([0xee; 32]),
+            held: Held::NotFetched,
+        },
     ]
 }
 
@@ -108,6 +114,7 @@ fn name(event: &ContractEvent) -> &'static str {
         ContractEvent::RewardsClaimed { .. } => "RewardsClaimed",
         ContractEvent::StakingRequirementUpdated { .. } => "StakingRequirementUpdated",
         ContractEvent::NetworkTransaction { .. } => "NetworkTransaction",
+        ContractEvent::SeededServiceNode { .. } => "NewSeededServiceNode",
         _ => unreachable!(),
     }
 }
@@ -212,14 +219,14 @@ proptest! {
     /// Arbitrary topics and data never panic, under any followed event's first topic.
     #[test]
     fn arbitrary_logs_never_panic(
-        which in 0usize..10,
+        which in 0usize..11,
         extra in proptest::collection::vec(any::<[u8; 32]>(), 0..4),
         data in proptest::collection::vec(any::<u8>(), 0..600),
     ) {
         let mut topics = Vec::new();
-        if which < 8 {
+        if which < 9 {
             topics.push(abi::FOLLOWED[which].1.0);
-        } else if which == 8 {
+        } else if which == 9 {
             topics.push(keccak256(IGNORED[0]).0);
         }
         topics.extend(extra);
@@ -230,7 +237,7 @@ proptest! {
     /// offsets and lengths that point anywhere).
     #[test]
     fn mutated_logs_never_panic(
-        which in 0usize..10,
+        which in 0usize..11,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cut in any::<usize>(),
     ) {
@@ -275,4 +282,63 @@ fn huge_array_lengths_are_refused() {
     let mut longer = data.clone();
     longer.extend_from_slice(&[0xff; 64]);
     assert_eq!(abi::decode(&log(topics, longer)).unwrap(), Decoded::Event(new_node(1)));
+}
+
+/// `serviceNodes(uint64)`: the live selector, the struct's layout, and no panic on any answer.
+#[test]
+fn service_node_records_decode_and_garbage_is_malformed() {
+    let call = abi::service_node_call(5);
+    assert_eq!(call[..4], keccak256("serviceNodes(uint64)")[..4]);
+    assert_eq!(call.len(), 36);
+    assert_eq!(call[35], 5);
+    let record = HeldNode {
+        operator: EvmAddress([1; 20]),
+        bls_key: bls(3),
+        node: NodeId::from_bytes([0xee; 32]),
+        added_timestamp: U256::from(17u8),
+        leave_request_timestamp: U256::ZERO,
+        deposit: U256::from(25_000_000_000_000u64),
+        contributors: (0..3)
+            .map(|i| Contributor {
+                address: EvmAddress([i + 1; 20]),
+                beneficiary: EvmAddress([i + 9; 20]),
+                amount: U256::from(u64::from(i) + 1),
+            })
+            .collect(),
+    };
+    let bytes = abi::encode_service_node(&record);
+    // One dynamic struct: an offset word, then 9 static words, the array's offset and the key.
+    assert_eq!(U256::from_be_slice(&bytes[..32]), U256::from(32u8));
+    assert_eq!(abi::decode_service_node(&bytes), Held::Node(Box::new(record)));
+    for cut in [0, 31, 32, 100, bytes.len() - 1] {
+        assert!(matches!(abi::decode_service_node(&bytes[..cut]), Held::Malformed(_)), "{cut}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_service_node_answers_never_panic(
+        data in proptest::collection::vec(any::<u8>(), 0..800),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+    ) {
+        let _ = abi::decode_service_node(&data);
+        let mut valid = abi::encode_service_node(&HeldNode {
+            operator: EvmAddress([1; 20]),
+            bls_key: bls(3),
+            node: NodeId::from_bytes([0xee; 32]),
+            added_timestamp: U256::ZERO,
+            leave_request_timestamp: U256::ZERO,
+            deposit: U256::from(1u8),
+            contributors: vec![Contributor {
+                address: EvmAddress([1; 20]),
+                beneficiary: EvmAddress([1; 20]),
+                amount: U256::from(1u8),
+            }],
+        });
+        for (at, byte) in flips {
+            let n = valid.len();
+            valid[at % n] = byte;
+        }
+        let _ = abi::decode_service_node(&valid);
+    }
 }

@@ -99,7 +99,11 @@ impl Follower {
 
     /// Applies one event; a refusal must leave the ledger's state hash as it was.
     fn event(&mut self, event: &ContractEvent) -> Result<Vec<Event>, Error> {
-        let event = off_the_chain(event);
+        // A seeded node's record is not in its log: `seeded` puts it in after the trip.
+        let event = match event {
+            ContractEvent::SeededServiceNode { .. } => event.clone(),
+            _ => off_the_chain(event),
+        };
         let before = self.ledger.state_hash();
         let at = self.at();
         let result = self.applier.apply(&mut self.ledger, at, &event);
@@ -568,4 +572,161 @@ fn followers_fed_the_same_logs_in_different_batches_reach_the_same_state_hash() 
     assert_eq!(a.node(&node(1)).unwrap().status(), NodeStatus::Decommissioned);
     assert_eq!(a.node(&node(2)).unwrap().status(), NodeStatus::ExitRequested);
     assert_eq!(a.params().staking_requirement, 2 * REQ);
+}
+
+// ---- seeded nodes (NewSeededServiceNode + serviceNodes(id) at its block) ----
+
+use sesh_chain::event::{Held, HeldNode};
+use sesh_chain::follow::Height;
+
+/// The contract's record of seeded node `n` with `stakes`, as `serviceNodes(id)` answers it
+/// (encoded and decoded back, as the driver gets it).
+fn record(n: u32, deposit: u64, stakes: &[(u8, u64)]) -> Held {
+    let held = HeldNode {
+        operator: evm(stakes.first().map_or(0, |s| s.0)),
+        bls_key: bls(n),
+        node: node(n),
+        added_timestamp: U256::from(1_700_000_000u64),
+        leave_request_timestamp: U256::ZERO,
+        deposit: U256::from(deposit),
+        contributors: stakes
+            .iter()
+            .map(|&(a, amount)| Contributor {
+                address: evm(a),
+                beneficiary: evm(a + 50),
+                amount: U256::from(amount),
+            })
+            .collect(),
+    };
+    abi::decode_service_node(&abi::encode_service_node(&held))
+}
+
+/// The contract's empty record: what `serviceNodes(id)` answers for an id it does not hold.
+fn gone() -> Held {
+    abi::decode_service_node(&abi::encode_service_node(&HeldNode {
+        operator: EvmAddress([0; 20]),
+        bls_key: BlsKey::from_bytes([0; 64]),
+        node: NodeId::from_bytes([0; 32]),
+        added_timestamp: U256::ZERO,
+        leave_request_timestamp: U256::ZERO,
+        deposit: U256::ZERO,
+        contributors: vec![],
+    }))
+}
+
+/// `NewSeededServiceNode` of node `n` read off the chain, its record supplied as a driver does.
+fn seeded(id: u64, n: u32, held: Held) -> ContractEvent {
+    let logged = off_the_chain(&ContractEvent::SeededServiceNode {
+        id,
+        bls_key: bls(n),
+        node: node(n),
+        held: Held::Node(Box::new(HeldNode {
+            operator: evm(9),
+            bls_key: bls(99),
+            node: node(99),
+            added_timestamp: U256::ZERO,
+            leave_request_timestamp: U256::ZERO,
+            deposit: U256::ZERO,
+            contributors: vec![],
+        })),
+    });
+    let at = LogPosition { block: 5, index: 0 };
+    let mut height = Height {
+        height: 1,
+        seed_block: 5,
+        seed: None,
+        events: vec![(at, logged)],
+        skipped: vec![],
+    };
+    // `held` is not in the log: decoded, it is to be fetched.
+    assert_eq!(height.seeded(), vec![(at, id)]);
+    if held != Held::NotFetched {
+        assert!(height.supply(at, held));
+        assert!(height.seeded().is_empty());
+    }
+    assert!(!height.supply(LogPosition { block: 5, index: 1 }, Held::NotFetched));
+    height.events.remove(0).1
+}
+
+#[test]
+fn a_seeded_node_is_active_with_the_stakes_the_contract_held() {
+    let mut f = Follower::new();
+    let stakes = [(1, 10 * SESH), (2, 60 * SESH), (3, 30 * SESH)];
+    let events = f.event(&seeded(1, 1, record(1, REQ, &stakes))).unwrap();
+    assert!(events.contains(&Event::Activated { node: node(1) }));
+    let n = f.ledger.node(&node(1)).unwrap();
+    assert_eq!(n.status(), NodeStatus::Active);
+    assert_eq!(n.fee_bp(), 0, "the contract holds no fee for a seeded node");
+    assert_eq!(n.operator(), account(1));
+    let got: Vec<_> =
+        n.contributors().iter().map(|c| (c.address, c.beneficiary, c.amount)).collect();
+    assert_eq!(
+        got,
+        stakes.iter().map(|&(a, amount)| (account(a), account(a + 50), amount)).collect::<Vec<_>>()
+    );
+    assert!(f.applier.is_seeded(1));
+    // Registered nodes follow; a seeded node leaves as any other.
+    f.event(&solo(2, 2, 4)).unwrap();
+    assert!(!f.applier.is_seeded(2));
+    f.event(&ContractEvent::ExitRequest { id: 1, initiator: evm(2), bls_key: bls(1) }).unwrap();
+    f.event(&ContractEvent::Exit {
+        id: 1,
+        initiator: evm(2),
+        returned: U256::from(REQ),
+        bls_key: bls(1),
+    })
+    .unwrap();
+    assert!(f.ledger.node(&node(1)).is_none());
+    assert!(!f.applier.is_seeded(1));
+    assert_eq!(f.ledger.active_count(), 1);
+}
+
+#[test]
+fn a_seeded_node_without_its_record_is_refused_the_same_way_everywhere() {
+    let mut f = Follower::new();
+    let before = f.ledger.state_hash();
+    let refusal = |f: &mut Follower, e: &ContractEvent| {
+        let at = f.at();
+        let result = f.applier.apply(&mut f.ledger, at, e);
+        assert_eq!(f.ledger.state_hash(), before);
+        result.unwrap_err()
+    };
+    assert!(matches!(
+        refusal(&mut f, &seeded(1, 1, Held::NotFetched)),
+        Error::SeedNotFetched { id: 1, .. }
+    ));
+    let cases = [
+        (2, Held::Reverted(vec![0xde, 0xad]), "reverted at its block (0xdead)"),
+        (3, Held::Malformed("short".into()), "short"),
+        (4, gone(), "no longer held the node"),
+        (5, record(6, REQ, &[(1, REQ)]), "another node under its id"),
+        (6, abi::decode_service_node(&[0u8; 31]), "does not decode"),
+    ];
+    for (id, held, why) in cases {
+        let n = u32::try_from(id).unwrap();
+        match refusal(&mut f, &seeded(id, n, held)) {
+            Error::SeedUnavailable { id: got, why: text, .. } => {
+                assert_eq!(got, id);
+                assert!(text.contains(why), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The ledger's own rules: a deposit the stakes do not fill, the same id twice.
+    let short = seeded(7, 7, record(7, REQ, &[(1, REQ / 2)]));
+    assert_eq!(
+        f.refused(&short),
+        Rejection::RegistrationNotFull { contributed: REQ / 2, requirement: REQ }
+    );
+    f.event(&seeded(8, 8, record(8, REQ, &[(1, REQ)]))).unwrap();
+    assert!(matches!(
+        f.event(&seeded(8, 9, record(9, REQ, &[(1, REQ)]))),
+        Err(Error::DuplicateNodeId { id: 8, .. })
+    ));
+    // A stake beyond 64 bits.
+    let mut huge = record(10, REQ, &[(1, REQ)]);
+    if let Held::Node(n) = &mut huge {
+        n.contributors[0].amount = U256::MAX;
+    }
+    assert!(matches!(f.event(&seeded(10, 10, huge)), Err(Error::AmountTooLarge { .. })));
 }

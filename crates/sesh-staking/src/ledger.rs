@@ -11,8 +11,8 @@ use crate::keys::{Address, BlsKey, NodeId};
 use crate::node::{Contributor, Node, NodeStatus, Phase, RemovalReason, Reservation, credit_as};
 use crate::params::{MinimumRule, Params};
 use crate::tx::{
-    ByContributor, ChainExit, ChainRegister, ChainRequestExit, ChainSeed, ChainStake, Contribute, Liquidate,
-    QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
+    ByContributor, ChainExit, ChainRegister, ChainRequestExit, ChainSeed, ChainStake, Contribute,
+    Liquidate, QuorumDecision, Register, Tx, UptimeProof, VerifiedTx,
 };
 
 /// Stake on its way back to its staker.
