@@ -85,6 +85,12 @@ sol! {
             Contributor[] contributors;
             uint256 ed25519Pubkey;
         }
+        struct SeedServiceNode {
+            G1Point blsPubkey;
+            uint256 ed25519Pubkey;
+            uint256 addedTimestamp;
+            Contributor[] contributors;
+        }
 
         constructor(
             address token,
@@ -113,8 +119,11 @@ sol! {
         event RewardsClaimed(address indexed recipientAddress, uint256 amount);
         event StakingRequirementUpdated(uint256 newRequirement);
         event NetworkTransaction(address indexed sender, bytes transaction);
+        event NewSeededServiceNode(uint64 indexed serviceNodeID, G1Point blsPubkey, uint256 ed25519Pubkey);
 
         error BLSPubkeyAlreadyExists(uint64 serviceNodeID);
+        error ContractAlreadyStarted();
+        error InsufficientContributors();
         error Ed25519PubkeyAlreadyExists(uint64 serviceNodeID);
         error CallerNotContributor(uint64 serviceNodeID, address caller);
         error ContributionTotalMismatch(uint256 required, uint256 provided);
@@ -148,6 +157,9 @@ sol! {
         function claimRewards(uint256 amount) external;
         function submitNetworkTransaction(bytes transaction) external;
         function setStakingRequirement(uint256 newRequirement) external;
+        function seedPublicKeyList(SeedServiceNode[] nodes) external;
+        function start() external;
+        function isStarted() external view returns (bool);
 
         function stakingRequirement() external view returns (uint256);
         function maxContributors() external view returns (uint256);
@@ -472,6 +484,41 @@ pub async fn register(
             ))
         })?;
     Ok((id, receipt))
+}
+
+/// Seeds `nodes` (the owner's `seedPublicKeyList`, before the contract starts) from `provider`,
+/// which must be the owner's and hold `stakingRequirement` per node (approved here); returns the
+/// ids the contract gave them, in order, and the receipt.
+pub async fn seed(
+    provider: &DynProvider,
+    deployment: &Deployment,
+    nodes: &[ServiceNodeRewards::SeedServiceNode],
+) -> Result<(Vec<u64>, TransactionReceipt), ChainToolsError> {
+    let rewards = deployment.rewards(provider);
+    let requirement =
+        rewards.stakingRequirement().call().await.map_err(failed("stakingRequirement"))?;
+    let total = requirement.saturating_mul(U256::from(nodes.len()));
+    let approve = deployment
+        .token(provider)
+        .approve(deployment.rewards, total)
+        .send()
+        .await
+        .map_err(failed("approve"))?;
+    mined("approve", approve).await?;
+    let call = rewards
+        .seedPublicKeyList(nodes.to_vec())
+        .send()
+        .await
+        .map_err(failed("seedPublicKeyList"))?;
+    let receipt = mined("seedPublicKeyList", call).await?;
+    let ids = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|log| ServiceNodeRewards::NewSeededServiceNode::decode_log(&log.inner).ok())
+        .map(|event| event.serviceNodeID)
+        .collect();
+    Ok((ids, receipt))
 }
 
 /// From the provider's signer (a contributor of the node): asks for node `id` to leave.

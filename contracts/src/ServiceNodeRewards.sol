@@ -14,7 +14,10 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// signatures of Session's live `ServiceNodeRewards` (same names, parameter types and order, so
 /// the same event topics, selectors and error selectors), so that a follower reads either
 /// contract. This contract is sesh's own code, and differs from the live one:
-///  - it is not upgradeable, not pausable and needs no `start()`;
+///  - it is not upgradeable and not pausable; `start()` is optional: the first
+///    `addBLSPublicKey` starts the contract too. Before it starts, the owner may seed nodes with
+///    `seedPublicKeyList` (the live launch's import of the Oxen chain's nodes), paying their
+///    deposits itself (the live contract takes no tokens when seeding);
 ///  - BLS is not checked yet (issue 21): `addBLSPublicKey` takes the proof of possession but
 ///    does not verify it, there is no aggregate public key, and the functions that need the
 ///    network's aggregate BLS signature (`exitBLSPublicKeyWithSignature`,
@@ -85,6 +88,14 @@ contract ServiceNodeRewards is Ownable {
         uint256 ed25519Pubkey;
     }
 
+    /// A node seeded by the owner before the contract starts.
+    struct SeedServiceNode {
+        G1Point blsPubkey;
+        uint256 ed25519Pubkey;
+        uint256 addedTimestamp;
+        Contributor[] contributors;
+    }
+
     /// What an address has been credited in total, and what it has claimed of it.
     struct Recipient {
         uint256 rewards;
@@ -105,12 +116,15 @@ contract ServiceNodeRewards is Ownable {
     event RewardsBalanceUpdated(address indexed recipientAddress, uint256 amount, uint256 previousBalance);
     event RewardsClaimed(address indexed recipientAddress, uint256 amount);
     event StakingRequirementUpdated(uint256 newRequirement);
+    event NewSeededServiceNode(uint64 indexed serviceNodeID, G1Point blsPubkey, uint256 ed25519Pubkey);
     /// sesh's addition: a signed sesh-staking transaction, for the followers to check and apply.
     event NetworkTransaction(address indexed sender, bytes transaction);
 
     // ---- errors (the live names and parameters where the live contract has the rule) ----
 
     error BLSPubkeyAlreadyExists(uint64 serviceNodeID);
+    error ContractAlreadyStarted();
+    error InsufficientContributors();
     error Ed25519PubkeyAlreadyExists(uint64 serviceNodeID);
     error CallerNotContributor(uint64 serviceNodeID, address caller);
     error ContributionTotalMismatch(uint256 required, uint256 provided);
@@ -158,6 +172,9 @@ contract ServiceNodeRewards is Ownable {
     uint64 public nextServiceNodeID = 1;
     /// How many nodes are registered.
     uint256 public totalNodes;
+    /// Whether the contract has started (`start()`, or the first `addBLSPublicKey`): no more
+    /// seeding.
+    bool public isStarted;
 
     /// Credited and claimed amounts per address.
     mapping(address => Recipient) public recipients;
@@ -237,6 +254,7 @@ contract ServiceNodeRewards is Ownable {
             stakes = contributors;
         }
 
+        if (!isStarted) isStarted = true;
         uint64 id = _insert(blsPubkey, serviceNodeParams.serviceNodePubkey);
         ServiceNode storage node = _nodes[id];
         node.operator = stakes[0].staker.addr;
@@ -247,6 +265,49 @@ contract ServiceNodeRewards is Ownable {
 
         emit NewServiceNodeV2(id, msg.sender, blsPubkey, serviceNodeParams, stakes);
         designatedToken.safeTransferFrom(msg.sender, address(this), requirement);
+    }
+
+    /// @notice Seeds the node list before the contract starts (owner only), as the live
+    /// contract's launch did with the Oxen chain's nodes: each node gets the staking requirement
+    /// as its deposit, its first contributor as operator, the given `addedTimestamp`, and its
+    /// contributors as given (1 to `maxContributors`, no null address, summing to the staking
+    /// requirement; sesh's contract also refuses an address twice). No node signature, no fee,
+    /// no BLS proof. One `NewSeededServiceNode` per node. The owner pays the deposits
+    /// (`stakingRequirement` per node, approved beforehand), so that exits can be paid out.
+    /// May be called several times; reverts with `ContractAlreadyStarted` once started.
+    function seedPublicKeyList(SeedServiceNode[] calldata nodes) external onlyOwner {
+        if (isStarted) revert ContractAlreadyStarted();
+        uint256 requirement = stakingRequirement;
+        uint256 count = nodes.length;
+        for (uint256 i = 0; i < count; ++i) {
+            SeedServiceNode calldata seed = nodes[i];
+            uint256 stakers = seed.contributors.length;
+            if (stakers == 0) revert InsufficientContributors();
+            if (stakers > maxContributors) revert MaxContributorsExceeded();
+            uint64 id = _insert(seed.blsPubkey, seed.ed25519Pubkey);
+            ServiceNode storage node = _nodes[id];
+            node.deposit = requirement;
+            node.operator = seed.contributors[0].staker.addr;
+            node.addedTimestamp = seed.addedTimestamp;
+            uint256 total = 0;
+            for (uint256 j = 0; j < stakers; ++j) {
+                Contributor calldata c = seed.contributors[j];
+                if (c.staker.addr == address(0)) revert NullAddress();
+                for (uint256 k = 0; k < j; ++k) {
+                    if (seed.contributors[k].staker.addr == c.staker.addr) revert DuplicateContributor(j);
+                }
+                total += c.stakedAmount;
+                node.contributors.push(c);
+            }
+            if (total != requirement) revert ContributionTotalMismatch(requirement, total);
+            emit NewSeededServiceNode(id, seed.blsPubkey, seed.ed25519Pubkey);
+        }
+        if (count > 0) designatedToken.safeTransferFrom(msg.sender, address(this), requirement * count);
+    }
+
+    /// @notice Starts the contract: no more seeding (the first `addBLSPublicKey` also does).
+    function start() external onlyOwner {
+        isStarted = true;
     }
 
     /// Checks the keys and appends a node holding them to the list; returns its id.

@@ -152,6 +152,12 @@ fn live_signatures() -> Vec<String> {
         "function maxContributors()".to_owned(),
         "function serviceNodeIDs(bytes)".to_owned(),
         "function ed25519ToServiceNodeID(uint256)".to_owned(),
+        format!("function seedPublicKeyList(({G1},uint256,uint256,{CONTRIBUTORS})[])"),
+        "function start()".to_owned(),
+        "function isStarted()".to_owned(),
+        format!("event NewSeededServiceNode(uint64,{G1},uint256)"),
+        "error ContractAlreadyStarted()".to_owned(),
+        "error InsufficientContributors()".to_owned(),
         "error BLSPubkeyAlreadyExists(uint64)".to_owned(),
         "error Ed25519PubkeyAlreadyExists(uint64)".to_owned(),
         "error CallerNotContributor(uint64,address)".to_owned(),
@@ -976,6 +982,169 @@ async fn network_transactions_and_the_owners_requirement() {
     assert_eq!(rewards.serviceNodes(id).call().await.unwrap().deposit, sesh(30_000));
     assert_eq!(rewards.serviceNodes(1).call().await.unwrap().deposit, sesh(25_000));
     assert_eq!(chain.balance(chain.deployment.rewards).await, sesh(55_000));
+}
+
+fn seed_node(n: u64, contributors: Vec<R::Contributor>) -> R::SeedServiceNode {
+    R::SeedServiceNode {
+        blsPubkey: g1(n),
+        ed25519Pubkey: U256::from(n) << 128,
+        addedTimestamp: U256::from(1_700_000_000u64 + n),
+        contributors,
+    }
+}
+
+/// Sends `seedPublicKeyList(nodes)` from account `i`; the revert, if any.
+async fn try_seed(chain: &Chain, i: usize, nodes: Vec<R::SeedServiceNode>) -> Result<(), E> {
+    match chain.rewards(i).seedPublicKeyList(nodes).send().await {
+        Ok(pending) => {
+            assert!(pending.get_receipt().await.unwrap().status());
+            Ok(())
+        }
+        Err(e) => Err(revert_of(&e)),
+    }
+}
+
+#[tokio::test]
+async fn seeding_is_the_owners_before_the_start_with_the_live_rules() {
+    let chain = Chain::start().await;
+    let req = chain.requirement();
+    let (a, b, c) = (chain.addr(1), chain.addr(2), chain.addr(3));
+    let split = vec![
+        contributor(a, b, req / U256::from(10u8)),
+        contributor(c, c, req - req / U256::from(10u8)),
+    ];
+    chain.fund_and_approve(0, req * U256::from(10u8)).await;
+
+    // The owner's only.
+    assert_eq!(
+        try_seed(&chain, 1, vec![seed_node(1, split.clone())]).await.unwrap_err(),
+        E::OwnableUnauthorizedAccount(R::OwnableUnauthorizedAccount { account: chain.addr(1) })
+    );
+    // The live checks, each reverting the whole list.
+    let bad = [
+        (seed_node(1, vec![]), E::InsufficientContributors(R::InsufficientContributors {})),
+        (
+            seed_node(
+                1,
+                (0..11u8)
+                    .map(|i| {
+                        contributor(chain.addr(usize::from(i % 10)), a, req / U256::from(11u8))
+                    })
+                    .collect(),
+            ),
+            E::MaxContributorsExceeded(R::MaxContributorsExceeded {}),
+        ),
+        (seed_node(1, vec![contributor(Address::ZERO, a, req)]), E::NullAddress(R::NullAddress {})),
+        (
+            seed_node(1, vec![contributor(a, a, req - U256::from(1u8))]),
+            E::ContributionTotalMismatch(R::ContributionTotalMismatch {
+                required: req,
+                provided: req - U256::from(1u8),
+            }),
+        ),
+        (
+            seed_node(
+                1,
+                vec![
+                    contributor(a, a, req / U256::from(2u8)),
+                    contributor(a, b, req / U256::from(2u8)),
+                ],
+            ),
+            E::DuplicateContributor(R::DuplicateContributor { index: U256::from(1u8) }),
+        ),
+        (
+            R::SeedServiceNode { ed25519Pubkey: U256::ZERO, ..seed_node(1, split.clone()) },
+            E::NullEd25519Pubkey(R::NullEd25519Pubkey {}),
+        ),
+    ];
+    for (node, error) in bad {
+        assert_eq!(
+            try_seed(&chain, 0, vec![seed_node(9, split.clone()), node]).await.unwrap_err(),
+            error
+        );
+    }
+    assert_eq!(chain.rewards(0).totalNodes().call().await.unwrap(), U256::ZERO);
+
+    // Two calls of two and one nodes: ids in order, the live event, the owner pays the deposits.
+    let before = chain.balance(chain.addr(0)).await;
+    let (ids, receipt) = contracts::seed(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &[seed_node(1, split.clone()), seed_node(2, vec![contributor(b, b, req)])],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids, vec![1, 2]);
+    let seeded = logs_of::<R::NewSeededServiceNode>(&receipt);
+    assert_eq!(
+        receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|l| l.topics()[0]
+                == keccak256(b"NewSeededServiceNode(uint64,(uint256,uint256),uint256)"))
+            .count(),
+        2
+    );
+    assert_eq!(seeded[0].serviceNodeID, 1);
+    assert_eq!(seeded[0].blsPubkey, g1(1));
+    assert_eq!(seeded[0].ed25519Pubkey, U256::from(1u8) << 128);
+    let (ids, _) =
+        contracts::seed(&chain.accounts[0].1, &chain.deployment, &[seed_node(3, split.clone())])
+            .await
+            .unwrap();
+    assert_eq!(ids, vec![3]);
+    assert_eq!(chain.balance(chain.addr(0)).await, before - req * U256::from(3u8));
+    assert_eq!(chain.balance(chain.deployment.rewards).await, req * U256::from(3u8));
+    let record = chain.rewards(0).serviceNodes(1).call().await.unwrap();
+    assert_eq!(record.operator, a);
+    assert_eq!(record.deposit, req);
+    assert_eq!(record.addedTimestamp, U256::from(1_700_000_001u64));
+    assert_eq!(record.contributors, split);
+    assert_eq!(record.ed25519Pubkey, U256::from(1u8) << 128);
+    // Keys stay unique across seeded and registered nodes.
+    assert_eq!(
+        try_seed(&chain, 0, vec![seed_node(1, split.clone())]).await.unwrap_err(),
+        E::BLSPubkeyAlreadyExists(R::BLSPubkeyAlreadyExists { serviceNodeID: 1 })
+    );
+    chain.fund_and_approve(0, req).await;
+    assert_eq!(
+        try_add(&chain, 0, &node(2, vec![])).await.unwrap_err(),
+        E::BLSPubkeyAlreadyExists(R::BLSPubkeyAlreadyExists { serviceNodeID: 2 })
+    );
+
+    // The first registration starts the contract: no more seeding.
+    assert!(!chain.rewards(0).isStarted().call().await.unwrap());
+    contracts::register(&chain.accounts[0].1, &chain.deployment, &node(4, vec![])).await.unwrap();
+    assert!(chain.rewards(0).isStarted().call().await.unwrap());
+    chain.fund_and_approve(0, req).await;
+    assert_eq!(
+        try_seed(&chain, 0, vec![seed_node(5, split.clone())]).await.unwrap_err(),
+        E::ContractAlreadyStarted(R::ContractAlreadyStarted {})
+    );
+    // A seeded node leaves as any other, its stakes credited to its contributors.
+    send_ok(chain.rewards(3).initiateExitBLSPublicKey(1)).await;
+    let t = chain.now().await + EXIT_WAIT;
+    chain.next_block_at(t).await;
+    send_ok(chain.rewards(5).exitBLSPublicKeyAfterWaitTime(1)).await;
+    assert_eq!(chain.rewards(0).recipients(c).call().await.unwrap().rewards, split[1].stakedAmount);
+}
+
+#[tokio::test]
+async fn start_closes_seeding() {
+    let chain = Chain::start().await;
+    let e = chain.rewards(1).start().send().await.unwrap_err();
+    assert_eq!(
+        revert_of(&e),
+        E::OwnableUnauthorizedAccount(R::OwnableUnauthorizedAccount { account: chain.addr(1) })
+    );
+    send_ok(chain.rewards(0).start()).await;
+    chain.fund_and_approve(0, chain.requirement()).await;
+    let one = vec![contributor(chain.addr(0), chain.addr(0), chain.requirement())];
+    assert_eq!(
+        try_seed(&chain, 0, vec![seed_node(1, one)]).await.unwrap_err(),
+        E::ContractAlreadyStarted(R::ContractAlreadyStarted {})
+    );
 }
 
 // ---- the multi-contributor staging contract ----
