@@ -1,0 +1,360 @@
+//! The `stake` example as an operator runs it, against a real anvil: deploy the contracts,
+//! fund an operator, print a node's registration from its key file (made as the node makes
+//! it), refuse a bad signature and a wrong total (by name, exit code 1, nothing changed on
+//! chain), register the node with two contributors, read it back with the `ledger` example,
+//! then exit, exit after the wait, claim and read the balances.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    missing_docs
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use serde_json::Value;
+use sesh_examples::chain_tools::{Anvil, CHAIN_ID, ChainTools, target_dir};
+use sesh_examples::contracts::{SESH, ServiceNodeRewards, SeshToken};
+use sesh_identity::Signature;
+use sesh_staking::NodeId;
+
+/// What a run of `stake` printed.
+struct Run {
+    ok: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        assert!(self.ok, "stake failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+struct Operator {
+    bin: PathBuf,
+    url: String,
+    dir: PathBuf,
+    /// Every private key given to `stake`: none may ever be printed.
+    secrets: Vec<String>,
+}
+
+impl Operator {
+    /// Writes dev account `i`'s key to a file, as an operator keeps it.
+    fn key_file(&mut self, anvil: &Anvil, i: usize) -> PathBuf {
+        let key = anvil.dev_keys()[i].clone();
+        let path = self.dir.join(format!("evm_key{i}"));
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        self.secrets.push(key.trim_start_matches("0x").to_lowercase());
+        path
+    }
+
+    fn run(&self, key: Option<&Path>, args: &[&str]) -> Run {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["--rpc", &self.url]);
+        if let Some(key) = key {
+            cmd.arg("--key").arg(key);
+        }
+        let out = cmd.args(args).output().unwrap();
+        let run = Run {
+            ok: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        for secret in &self.secrets {
+            let all = format!("{}{}", run.stdout, run.stderr).to_lowercase();
+            assert!(!all.contains(secret.as_str()), "a private key was printed: {args:?}");
+        }
+        run
+    }
+}
+
+/// What the chain holds that a refused command must leave alone.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    block: u64,
+    nonce: u64,
+    allowance: U256,
+    tokens: U256,
+    nodes: U256,
+}
+
+async fn snapshot(p: &DynProvider, token: Address, rewards: Address, who: Address) -> Snapshot {
+    let t = SeshToken::new(token, p.clone());
+    Snapshot {
+        block: p.get_block_number().await.unwrap(),
+        nonce: p.get_transaction_count(who).await.unwrap(),
+        allowance: t.allowance(who, rewards).call().await.unwrap(),
+        tokens: t.balanceOf(who).call().await.unwrap(),
+        nodes: ServiceNodeRewards::new(rewards, p.clone()).totalNodes().call().await.unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_deploys_registers_a_node_with_two_contributors_and_exits() {
+    tokio::time::timeout(Duration::from_secs(240), an_operator_()).await.expect("hung for 240 s");
+}
+
+async fn an_operator_() {
+    let tools = ChainTools::install(&target_dir().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let anvil = Anvil::spawn(&tools, CHAIN_ID, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let provider: DynProvider =
+        ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
+    let dir = std::env::temp_dir().join(format!("sesh-stake-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut op = Operator {
+        bin: common::example_binary("stake"),
+        url: anvil.url(),
+        dir: dir.clone(),
+        secrets: Vec::new(),
+    };
+    let deployer = op.key_file(&anvil, 0);
+    let operator = op.key_file(&anvil, 1);
+    let addr = |i: usize| anvil.dev_signer(i).unwrap().address();
+    let (operator_addr, first, second) = (addr(1), addr(2), addr(3));
+
+    // Deploy, with no exit wait so that the exit can be tested at once.
+    let deployed = op.run(Some(&deployer), &["deploy", "--exit-wait", "0", "--json"]).json();
+    let contract: Address = deployed["contract"].as_str().unwrap().parse().unwrap();
+    let token: Address = deployed["token"].as_str().unwrap().parse().unwrap();
+    let start_block = deployed["start_block"].as_u64().unwrap();
+    assert_eq!(deployed["chain_id"], CHAIN_ID);
+    assert_eq!(deployed["staking_requirement"], (100 * SESH).to_string());
+    let rewards = ServiceNodeRewards::new(contract, provider.clone());
+    assert_eq!(rewards.stakingRequirement().call().await.unwrap(), U256::from(100 * SESH));
+    assert_eq!(rewards.designatedToken().call().await.unwrap(), token);
+    let receipt_block = provider.get_code_at(contract).block_id((start_block - 1).into()).await;
+    assert!(receipt_block.unwrap().is_empty(), "no code before the deployment block");
+    assert!(!provider.get_code_at(contract).block_id(start_block.into()).await.unwrap().is_empty());
+    let text = op.run(Some(&deployer), &["deploy"]);
+    assert!(text.ok && text.stdout.contains("--start-block"), "{}", text.stdout);
+
+    // Fund the operator with the stake.
+    let sent = op
+        .run(
+            Some(&deployer),
+            &[
+                "transfer",
+                "--token",
+                &token.to_string(),
+                "--to",
+                &operator_addr.to_string(),
+                "--amount",
+                "100SESH",
+                "--json",
+            ],
+        )
+        .json();
+    assert!(sent["tx"].as_str().unwrap().starts_with("0x"));
+
+    // The node's key file, as the node makes it; its registration printed from it.
+    let key_file = dir.join("key_ed25519");
+    let identity = sesh_examples::files::node_key(&key_file).unwrap();
+    let node = NodeId::from_identity(&identity);
+    let reg = op.run(None, &["registration", "--node-key", key_file.to_str().unwrap(), "--json"]);
+    let reg = reg.json();
+    assert_eq!(reg["pubkey_ed25519"], node.to_string());
+    let bls_hex = reg["bls_key"].as_str().unwrap().to_owned();
+    let signature_hex = reg["signature"].as_str().unwrap().to_owned();
+    let bls: sesh_staking::BlsKey = bls_hex.trim_start_matches("0x").parse().unwrap();
+    let signature: [u8; 64] = hex::decode(&signature_hex).unwrap().try_into().unwrap();
+    node.verify(
+        &sesh_chain::abi::node_signature_message(&node, &bls),
+        &Signature::from_bytes(&signature),
+    )
+    .unwrap();
+    // A missing key file is not made without --create.
+    let missing = dir.join("no_such_key");
+    let r = op.run(None, &["registration", "--node-key", missing.to_str().unwrap()]);
+    assert!(!r.ok && r.stderr.contains("no such node key"), "{}", r.stderr);
+    assert!(!missing.exists());
+
+    let stakes = |op_amount: &str| {
+        vec![
+            "--contributor".to_owned(),
+            format!("{operator_addr}:{op_amount}"),
+            "--contributor".to_owned(),
+            format!("{first}:25SESH"),
+            "--contributor".to_owned(),
+            format!("{second}:25SESH"),
+        ]
+    };
+    let register = |signature: &str, op_amount: &str| {
+        let mut args: Vec<String> = [
+            "register",
+            "--contract",
+            &contract.to_string(),
+            "--node-pubkey",
+            &node.to_string(),
+            "--bls-key",
+            &bls_hex,
+            "--signature",
+            signature,
+            "--fee",
+            "500",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(stakes(op_amount));
+        args
+    };
+    let before = snapshot(&provider, token, contract, operator_addr).await;
+
+    // A bad signature: every follower would refuse it, so nothing is sent.
+    let mut bad = signature;
+    bad[5] ^= 1;
+    let args = register(&hex::encode(bad), "50SESH");
+    let r = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("signature does not verify"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+    assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
+
+    // A wrong total: the contract's revert, by name, with its arguments.
+    let args = register(&signature_hex, "45SESH");
+    let r = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "ContributionTotalMismatch(required: {}, provided: {})",
+            100 * SESH,
+            95 * SESH
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
+
+    // An operator stake under a quarter: the contract's InsufficientOperatorContribution.
+    let mut args = register(&signature_hex, "20SESH");
+    args.extend(["--contributor".to_owned(), format!("{}:30SESH", addr(4))]);
+    let r = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains(&format!("InsufficientOperatorContribution(operatorStake: {})", 20 * SESH)),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
+
+    // The registration: the operator pays 100 SESH, half of it its own stake.
+    let args = register(&signature_hex, "50SESH");
+    let registered = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let registered = registered.json();
+    let id = registered["id"].as_u64().unwrap();
+    assert_eq!(id, 1);
+    assert!(registered["tx"].as_str().unwrap().starts_with("0x"));
+    let after = snapshot(&provider, token, contract, operator_addr).await;
+    assert_eq!(after.tokens, U256::ZERO);
+    assert_eq!(after.nodes, U256::from(1u8));
+
+    // Registering it again: the contract names the holder.
+    let r = op.run(Some(&deployer), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!r.ok);
+    assert!(r.stderr.contains("BLSPubkeyAlreadyExists(serviceNodeID: 1)"), "{}", r.stderr);
+
+    // The ledger every follower derives lists it with the stakes.
+    let _: Value = provider.raw_request("anvil_mine".into(), ("0x3",)).await.unwrap();
+    let out = Command::new(common::example_binary("ledger"))
+        .args(["--rpc", &anvil.url(), "--contract", &contract.to_string()])
+        .args(["--start-block", &start_block.to_string(), "--confirmations", "2"])
+        .args(["--params", "local", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ledger: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ledger["refused"].as_array().unwrap().len(), 0, "{ledger:#}");
+    let nodes = ledger["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 1, "{ledger:#}");
+    let listed = &nodes[0];
+    assert_eq!(listed["pubkey_ed25519"], node.to_string());
+    assert_eq!(listed["bls_key"], bls_hex);
+    assert_eq!(listed["operator"], format!("{operator_addr:#x}"));
+    assert_eq!(listed["stake"], (100 * SESH).to_string());
+    assert_eq!(listed["fee_bp"], 500);
+    assert_eq!(listed["state"], "active");
+    let contributors = listed["contributors"].as_array().unwrap();
+    let got: Vec<(String, String)> = contributors
+        .iter()
+        .map(|c| {
+            (c["address"].as_str().unwrap().to_owned(), c["stake"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (format!("{operator_addr:#x}"), (50 * SESH).to_string()),
+            (format!("{first:#x}"), (25 * SESH).to_string()),
+            (format!("{second:#x}"), (25 * SESH).to_string()),
+        ]
+    );
+
+    // Exit: not before it was asked for; then asked, exited, claimed.
+    let c = contract.to_string();
+    let r = op.run(Some(&operator), &["exit-after-wait", "--contract", &c, "--id", "1"]);
+    assert!(
+        !r.ok && r.stderr.contains("LeaveRequestNotInitiatedYet(serviceNodeID: 1)"),
+        "{}",
+        r.stderr
+    );
+    let r = op.run(Some(&operator), &["exit", "--contract", &c, "--id", "7"]);
+    assert!(!r.ok && r.stderr.contains("ServiceNodeDoesntExist(serviceNodeID: 7)"), "{}", r.stderr);
+    let r = op.run(Some(&deployer), &["exit", "--contract", &c, "--id", "1"]);
+    assert!(
+        !r.ok && r.stderr.contains("CallerNotContributor(serviceNodeID: 1, caller: "),
+        "{}",
+        r.stderr
+    );
+    op.run(Some(&operator), &["exit", "--contract", &c, "--id", "1", "--json"]).json();
+    op.run(Some(&operator), &["exit-after-wait", "--contract", &c, "--id", "1", "--json"]).json();
+    let balance = op.run(Some(&operator), &["balance", "--contract", &c, "--json"]).json();
+    assert_eq!(balance["claimable"], (50 * SESH).to_string());
+    assert_eq!(balance["tokens"], "0");
+    let r = op.run(Some(&operator), &["claim", "--contract", &c, "--amount", "51SESH"]);
+    assert!(!r.ok && r.stderr.contains("MaxClaimExceeded()"), "{}", r.stderr);
+    let claimed = op.run(Some(&operator), &["claim", "--contract", &c, "--json"]).json();
+    assert_eq!(claimed["claimed"], (50 * SESH).to_string());
+    // Anyone's balance, without a key.
+    let first_balance = op
+        .run(None, &["balance", "--contract", &c, "--address", &first.to_string(), "--json"])
+        .json();
+    assert_eq!(first_balance["claimable"], (25 * SESH).to_string());
+    let balance = op.run(Some(&operator), &["balance", "--contract", &c, "--json"]).json();
+    assert_eq!(
+        (balance["tokens"].clone(), balance["claimable"].clone()),
+        (Value::from((50 * SESH).to_string()), Value::from("0"))
+    );
+
+    // Ether to fund an operator's gas.
+    let fresh = Address::repeat_byte(0x42);
+    op.run(
+        Some(&deployer),
+        &["transfer", "--to", &fresh.to_string(), "--eth", "0.01ETH", "--json"],
+    )
+    .json();
+    assert_eq!(provider.get_balance(fresh).await.unwrap(), U256::from(10_000_000_000_000_000u64));
+
+    // A key file that is not a key, and a missing one: refused without printing it.
+    let junk = dir.join("junk_key");
+    std::fs::write(&junk, "not a key").unwrap();
+    let r = op.run(Some(&junk), &["balance", "--contract", &c]);
+    assert!(!r.ok && r.stderr.contains("not a secp256k1 private key"), "{}", r.stderr);
+    let r = op.run(None, &["claim", "--contract", &c]);
+    assert!(!r.ok && r.stderr.contains("--key"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
