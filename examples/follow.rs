@@ -18,17 +18,29 @@
 //!   researchers); a node implements the hook with `sesh_node::chain::Chain::produce_at` (the
 //!   height's events mapped with `Applier::transaction`, the height's seed).
 //!
+//! A height holding `NewSeededServiceNode` logs (nodes the contract's owner seeded) waits in the
+//! driver until the contract's record of each is fetched: `serviceNodes(id)` with `eth_call` at
+//! the log's block ([`Rpc::service_node_at`], the state at the end of that block) and put into
+//! the height ([`Height::supply`]) before the hook sees it. A failed call is retried like any
+//! failed request (the height still waits, whole); a call the contract reverts is an answer,
+//! which the ledger mapping refuses the same way on every follower. The block is confirmed
+//! (`≤ tip − d`) as the log is; the call is made after the follower's checks of the range,
+//! so a reorg deeper than the depth in between would be caught by the follower's next round
+//! (and rebuilt from the start block), as for any applied height.
+//!
 //! A height is handed to the hook only once the follower has read and checked all its blocks,
 //! and the hook is called synchronously between two awaits: dropping a driver's future at any
 //! point (a timeout, a shutdown) leaves no height half-applied.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sesh_chain::abi::RawLog;
+use sesh_chain::abi::{self, RawLog};
+use sesh_chain::event::Held;
 use sesh_chain::follow::{Answer, Config, Follower, Header, Height, Request, Skipped, Step};
 use sesh_chain::ledger::Applier;
 use sesh_chain::{EvmAddress, LogPosition};
@@ -248,6 +260,50 @@ impl Rpc {
             }
         }
         Ok(hi)
+    }
+
+    /// The staking contract's record of node `id` at the end of `block`: `eth_call` of
+    /// `serviceNodes(id)` on `contract` at that block, decoded
+    /// ([`abi::decode_service_node`]). A call the contract reverts (a JSON-RPC error with code 3,
+    /// or one whose message says `execution reverted`) is an answer, [`Held::Reverted`] with
+    /// its revert data; any other failure is an error (to retry). Needs an endpoint that
+    /// answers for old blocks (archive state) when following from far back.
+    pub async fn service_node_at(
+        &self,
+        contract: EvmAddress,
+        id: u64,
+        block: u64,
+    ) -> Result<Held, FollowError> {
+        let method = "eth_call";
+        let call = json!({
+            "to": contract.to_string(),
+            "data": format!("0x{}", hex::encode(abi::service_node_call(id))),
+        });
+        let id_ = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": id_,
+            "method": method,
+            "params": [call, format!("0x{block:x}")],
+        });
+        let answer = self.post(method, &body).await?;
+        if let Some(error) = answer.get("error") {
+            let message = error.get("message").and_then(Value::as_str).unwrap_or_default();
+            let code = error.get("code").and_then(Value::as_i64);
+            if code == Some(3) || message.contains("execution reverted") {
+                let data = error
+                    .get("data")
+                    .and_then(Value::as_str)
+                    .and_then(|d| hex_bytes(d).ok())
+                    .unwrap_or_default();
+                return Ok(Held::Reverted(data));
+            }
+        }
+        let result = result_of(method, answer)?;
+        let text =
+            result.as_str().ok_or_else(|| rpc_error(method, "the result is not a string"))?;
+        let bytes = hex_bytes(text).map_err(|why| rpc_error(method, why))?;
+        Ok(abi::decode_service_node(&bytes))
     }
 
     /// The answer to one of the follower's requests.
@@ -479,6 +535,8 @@ pub struct Driver {
     last_failure: String,
     heights: u64,
     last_progress: Option<Instant>,
+    /// Completed heights waiting for their seeded nodes' records, in order.
+    waiting: VecDeque<Height>,
 }
 
 impl Driver {
@@ -495,6 +553,7 @@ impl Driver {
             last_failure: String::new(),
             heights: 0,
             last_progress: None,
+            waiting: VecDeque::new(),
         })
     }
 
@@ -526,6 +585,9 @@ impl Driver {
     /// One request sent, its answer (or failure) fed to the follower, and any completed
     /// heights handed to `hook`. Does not pause.
     pub async fn step<H: OnHeight>(&mut self, hook: &mut H) -> Result<Progress, FollowError> {
+        if !self.waiting.is_empty() {
+            return self.deliver(hook).await;
+        }
         let Some(request) = self.follower.poll() else {
             // Stopped by a reorg that was not handled (cannot happen: handled below).
             return Ok(self.rebuild(hook, self.follower.applied_block()));
@@ -542,30 +604,14 @@ impl Driver {
         match step {
             Step::Heights(done) => {
                 self.failures = 0;
-                for height in &done {
-                    hook.on_height(height).map_err(|e| FollowError::Hook {
-                        height: height.height,
-                        why: e.to_string(),
-                    })?;
-                }
-                self.heights += done.len() as u64;
-                Ok(Progress::Heights(done.len()))
+                self.waiting.extend(done);
+                self.deliver(hook).await
             }
             Step::Wait => {
                 self.failures = 0;
                 Ok(Progress::CaughtUp)
             }
-            Step::Retry { reason } => {
-                self.failures = self.failures.saturating_add(1);
-                tracing::warn!(failures = self.failures, url = %self.rpc.url, "{reason}");
-                self.last_failure.clone_from(&reason);
-                if let Some(max) = self.options.max_failures
-                    && self.failures >= max
-                {
-                    return Err(FollowError::GaveUp { failures: self.failures, last: reason });
-                }
-                Ok(Progress::Retry(reason))
-            }
+            Step::Retry { reason } => self.retry(reason),
             Step::Reorged { fork_below, applied, now } => {
                 tracing::error!(
                     "REORG deeper than the confirmation depth ({} blocks): block {fork_below} \
@@ -581,7 +627,56 @@ impl Driver {
         }
     }
 
+    /// A failed request or a refused answer: counted, logged, given up on after
+    /// [`Options::max_failures`].
+    fn retry(&mut self, reason: String) -> Result<Progress, FollowError> {
+        self.failures = self.failures.saturating_add(1);
+        tracing::warn!(failures = self.failures, url = %self.rpc.url, "{reason}");
+        self.last_failure.clone_from(&reason);
+        if let Some(max) = self.options.max_failures
+            && self.failures >= max
+        {
+            return Err(FollowError::GaveUp { failures: self.failures, last: reason });
+        }
+        Ok(Progress::Retry(reason))
+    }
+
+    /// Fetches the seeded nodes' records of the waiting heights and hands each complete height
+    /// to `hook`, in order; stops at the first failed call (the height waits, whole).
+    async fn deliver<H: OnHeight>(&mut self, hook: &mut H) -> Result<Progress, FollowError> {
+        let contract = self.follower.config().contract;
+        let mut delivered = 0;
+        while let Some(height) = self.waiting.front_mut() {
+            for (at, id) in height.seeded() {
+                match self.rpc.service_node_at(contract, id, at.block).await {
+                    Ok(record) => {
+                        tracing::debug!(%at, id, "seeded node's record: {record:?}");
+                        height.supply(at, record);
+                    }
+                    Err(e) => {
+                        if delivered > 0 {
+                            // Report the delivered heights now; the call is made again next step.
+                            return Ok(Progress::Heights(delivered));
+                        }
+                        return self.retry(format!(
+                            "serviceNodes({id}) at block {} (seeded at {at}): {e}",
+                            at.block
+                        ));
+                    }
+                }
+            }
+            let Some(height) = self.waiting.pop_front() else { break };
+            hook.on_height(&height)
+                .map_err(|e| FollowError::Hook { height: height.height, why: e.to_string() })?;
+            self.failures = 0;
+            self.heights += 1;
+            delivered += 1;
+        }
+        Ok(Progress::Heights(delivered))
+    }
+
     fn rebuild<H: OnHeight>(&mut self, hook: &mut H, fork_below: u64) -> Progress {
+        self.waiting.clear();
         hook.rebuild();
         self.follower = self.follower.restart();
         self.rebuilds = self.rebuilds.saturating_add(1);

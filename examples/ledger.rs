@@ -2,7 +2,9 @@
 //! staking contract over JSON-RPC from its deployment block to the confirmed tip, derives the
 //! `sesh-staking` ledger from its events exactly as every sesh follower does, and prints it: the
 //! nodes with operator, contributors and stakes, fee, state, and the state hash at the followed
-//! height. See `docs/ledger.md`.
+//! height. Nodes the contract's owner seeded (`NewSeededServiceNode`, the live launch's import
+//! of the Oxen chain's nodes) are listed like the others, with `"seeded": true` (their stakes
+//! read with `serviceNodes(id)` at the seeding block). See `docs/ledger.md`.
 //!
 //! ```text
 //! cargo run --release --example ledger -- --rpc <url> --contract <0x address>
@@ -22,7 +24,7 @@ use serde_json::{Value, json};
 use sesh_chain::EvmAddress;
 use sesh_chain::follow::{Config, Seeds, Skipped};
 use sesh_examples::follow::{Driver, LedgerSink, Options, Rpc};
-use sesh_staking::{Address, Node, NodeStatus, Params, RemovalReason};
+use sesh_staking::{Address, BlsKey, Node, NodeStatus, Params, RemovalReason};
 
 /// Reads a staking contract's ledger off an EVM chain.
 #[derive(Debug, Parser)]
@@ -201,7 +203,7 @@ fn state(node: &Node) -> &'static str {
     }
 }
 
-fn node_json(node: &Node) -> Value {
+fn node_json(node: &Node, seeded: bool) -> Value {
     let contributors: Vec<Value> = node
         .contributors()
         .iter()
@@ -230,6 +232,7 @@ fn node_json(node: &Node) -> Value {
         "stake": node.total_contributed().to_string(),
         "staking_requirement": node.staking_requirement().to_string(),
         "fee_bp": node.fee_bp(),
+        "seeded": seeded,
         "state": state(node),
         "registration_height": node.registration_height(),
         "requested_unlock_height": node.requested_unlock_height(),
@@ -239,6 +242,13 @@ fn node_json(node: &Node) -> Value {
 }
 
 impl Report<'_> {
+    /// Whether the node with `key` came from `NewSeededServiceNode` (while the contract holds
+    /// it).
+    fn seeded(&self, key: &BlsKey) -> bool {
+        let applier = &self.sink.applier;
+        applier.ids().any(|(id, k)| k == key && applier.is_seeded(id))
+    }
+
     fn json(&self) -> Value {
         let ledger = &self.sink.ledger;
         let skipped: Vec<Value> = self
@@ -268,7 +278,10 @@ impl Report<'_> {
             "state_hash": hex::encode(ledger.state_hash()),
             "staking_requirement": ledger.params().staking_requirement.to_string(),
             "events": self.sink.events,
-            "nodes": ledger.nodes().map(node_json).collect::<Vec<_>>(),
+            "nodes": ledger
+                .nodes()
+                .map(|n| node_json(n, self.seeded(&n.bls_key())))
+                .collect::<Vec<_>>(),
             "refused": refused,
             "skipped": skipped,
         })
@@ -297,9 +310,10 @@ impl Report<'_> {
             let removal = node
                 .removal()
                 .map_or_else(String::new, |(r, at, _)| format!(", removed ({r:?}) at height {at}"));
+            let seeded = if self.seeded(&node.bls_key()) { " (seeded)" } else { "" };
             let _ = writeln!(
                 out,
-                "\nnode {}\n  bls 0x{}\n  operator {}, fee {} bp, stake {} of {}, \
+                "\nnode {}{seeded}\n  bls 0x{}\n  operator {}, fee {} bp, stake {} of {}, \
                  {}{unlock}{removal}",
                 node.id(),
                 node.bls_key(),

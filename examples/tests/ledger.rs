@@ -24,6 +24,7 @@ use alloy::providers::{DynProvider, Provider as _};
 use alloy::rpc::types::Filter;
 use serde_json::Value;
 use sesh_chain::abi::{self, Decoded, RawLog};
+use sesh_chain::event::{Contributor, Held, HeldNode};
 use sesh_chain::follow::{Config, Seeds};
 use sesh_chain::ledger::Applier;
 use sesh_chain::{ContractEvent, EvmAddress, LogPosition};
@@ -197,6 +198,38 @@ async fn replay(chain: &Chain, blocks_per_height: u64, height: u64) -> Ledger {
         }
     }
     events.sort_by_key(|(at, _)| *at);
+    // A seeded node's stakes: the contract's record at the end of its block, read with alloy.
+    let rewards = chain.deployment.rewards(chain.provider());
+    for (at, event) in &mut events {
+        if let ContractEvent::SeededServiceNode { id, held, .. } = event {
+            let n = rewards
+                .serviceNodes(*id)
+                .block(alloy::eips::BlockId::number(at.block))
+                .call()
+                .await
+                .unwrap();
+            let mut bls = [0u8; 64];
+            bls[..32].copy_from_slice(&n.blsPubkey.X.to_be_bytes::<32>());
+            bls[32..].copy_from_slice(&n.blsPubkey.Y.to_be_bytes::<32>());
+            *held = Held::Node(Box::new(HeldNode {
+                operator: EvmAddress(n.operator.0.0),
+                bls_key: BlsKey::from_bytes(bls),
+                node: NodeId::from_bytes(n.ed25519Pubkey.to_be_bytes::<32>()),
+                added_timestamp: n.addedTimestamp,
+                leave_request_timestamp: n.leaveRequestTimestamp,
+                deposit: n.deposit,
+                contributors: n
+                    .contributors
+                    .iter()
+                    .map(|c| Contributor {
+                        address: EvmAddress(c.staker.addr.0.0),
+                        beneficiary: EvmAddress(c.staker.beneficiary.0.0),
+                        amount: c.stakedAmount,
+                    })
+                    .collect(),
+            }));
+        }
+    }
     let mut applier = Applier::new();
     for h in 1..=height {
         let (low, high) = (start + (h - 1) * blocks_per_height, start + h * blocks_per_height);
@@ -335,6 +368,137 @@ async fn the_ledger_example_prints_the_ledger_that_a_replay_derives_() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("eth_chainId") && stderr.contains("gave up"), "{stderr}");
+}
+
+// ---- (i b) seeded nodes ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeded_nodes_are_in_the_ledger_with_the_stakes_the_contract_held() {
+    within(seeded_nodes_are_in_the_ledger_with_the_stakes_the_contract_held_()).await;
+}
+
+async fn seeded_nodes_are_in_the_ledger_with_the_stakes_the_contract_held_() {
+    let chain = Chain::start().await;
+    let stake = |who: usize, to: usize, sesh: u64| {
+        contributor(chain.addr(who), chain.addr(to), U256::from(sesh * SESH))
+    };
+    let seed = |n: u8, contributors: Vec<R::Contributor>| R::SeedServiceNode {
+        blsPubkey: g1(n),
+        ed25519Pubkey: U256::from_be_bytes(node_id(n).to_bytes()),
+        addedTimestamp: U256::from(1_700_000_000u64),
+        contributors,
+    };
+    // Two seeding calls (two blocks): an operator below a quarter (the Oxen chain's stakes
+    // stand), three contributors, and solo nodes.
+    let (ids, _) = contracts::seed(
+        &chain.sender(),
+        &chain.deployment,
+        &[
+            seed(11, vec![stake(1, 2, 5_000), stake(3, 3, 12_000), stake(4, 5, 8_000)]),
+            seed(12, vec![stake(2, 2, 25_000)]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids, vec![1, 2]);
+    let (ids, _) =
+        contracts::seed(&chain.sender(), &chain.deployment, &[seed(13, vec![stake(5, 5, 25_000)])])
+            .await
+            .unwrap();
+    assert_eq!(ids, vec![3]);
+    // Then registrations as usual, and a seeded node asks to leave.
+    assert_eq!(chain.solo(1).await, 4);
+    assert_eq!(chain.register(2, &[(0, 0, 20_000), (1, 1, 5_000)]).await, 5);
+    let leaver = chain.accounts[5].1.clone();
+    contracts::initiate_exit(&leaver, &chain.deployment, 3).await.unwrap();
+    let (confirmations, per_height) = (1, 2);
+    chain.mine(confirmations + per_height).await;
+
+    let bin = common::example_binary("ledger");
+    let out = std::process::Command::new(&bin)
+        .args(["--rpc", &chain.anvil.url(), "--contract", &chain.contract().to_string()])
+        .args(["--confirmations", &confirmations.to_string()])
+        .args(["--blocks-per-height", &per_height.to_string(), "--max-log-range", "3", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ledger failed: {stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let height = report["height"].as_u64().unwrap();
+    let expected = replay(&chain, per_height, height).await;
+    assert_eq!(expected.nodes().len(), 5);
+    assert_eq!(report["state_hash"], hex::encode(expected.state_hash()), "{report:#}");
+    assert_eq!(report["refused"].as_array().unwrap().len(), 0, "{report:#}");
+    assert!(
+        !report["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["why"].as_str().unwrap().contains("NewSeededServiceNode")),
+        "{report:#}"
+    );
+
+    let nodes = report["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 5, "{report:#}");
+    let find = |n: u8| {
+        nodes
+            .iter()
+            .find(|v| v["pubkey_ed25519"] == node_id(n).to_string())
+            .unwrap_or_else(|| panic!("node {n} missing: {report:#}"))
+    };
+    let account = |i: usize| format!("{:#x}", chain.addr(i));
+    let eleven = find(11);
+    assert_eq!(eleven["seeded"], true);
+    assert_eq!(eleven["bls_key"], format!("0x{}", bls_key(11)));
+    assert_eq!(eleven["operator"], account(1));
+    assert_eq!(eleven["stake"], (25_000 * SESH).to_string());
+    assert_eq!(eleven["fee_bp"], 0);
+    assert_eq!(eleven["state"], "active");
+    let stakes: Vec<(String, String, String)> = eleven["contributors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_owned(),
+                c["beneficiary"].as_str().unwrap().to_owned(),
+                c["stake"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let sesh = |n: u64| (n * SESH).to_string();
+    assert_eq!(
+        stakes,
+        vec![
+            (account(1), account(2), sesh(5_000)),
+            (account(3), account(3), sesh(12_000)),
+            (account(4), account(5), sesh(8_000)),
+        ]
+    );
+    assert_eq!(find(12)["seeded"], true);
+    assert_eq!(find(12)["operator"], account(2));
+    assert_eq!(find(13)["seeded"], true);
+    assert_eq!(find(13)["state"], "exit_requested");
+    for n in [1, 2] {
+        assert_eq!(find(n)["seeded"], false);
+        assert_eq!(find(n)["fee_bp"], 500);
+    }
+    assert_eq!(find(2)["contributors"][1]["stake"], sesh(5_000));
+
+    // A driver in-process agrees, and so does the text form.
+    let mut sink = LedgerSink::new(Params::session_mainnet());
+    let mut d = driver(&chain.anvil.url(), chain.config(confirmations, per_height, 1));
+    d.catch_up(&mut sink).await.unwrap();
+    assert_matches_replay(&chain, &sink, per_height).await;
+    assert!(sink.applier.is_seeded(1) && !sink.applier.is_seeded(4));
+    let out = std::process::Command::new(&bin)
+        .args(["--rpc", &chain.anvil.url(), "--contract", &chain.contract().to_string()])
+        .args(["--confirmations", &confirmations.to_string()])
+        .args(["--blocks-per-height", &per_height.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("node {} (seeded)", node_id(11))), "{text}");
 }
 
 // ---- (ii) reorgs ----
