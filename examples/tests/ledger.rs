@@ -501,6 +501,47 @@ async fn seeded_nodes_are_in_the_ledger_with_the_stakes_the_contract_held_() {
     assert!(text.contains(&format!("node {} (seeded)", node_id(11))), "{text}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_nodes_record_is_read_at_its_block_and_a_revert_is_an_answer() {
+    within(async {
+        let chain = Chain::start().await;
+        let one = contributor(chain.addr(1), chain.addr(1), U256::from(25_000 * SESH));
+        let seed = R::SeedServiceNode {
+            blsPubkey: g1(7),
+            ed25519Pubkey: U256::from_be_bytes(node_id(7).to_bytes()),
+            addedTimestamp: U256::from(5u8),
+            contributors: vec![one],
+        };
+        let (_, receipt) =
+            contracts::seed(&chain.sender(), &chain.deployment, &[seed]).await.unwrap();
+        let block = receipt.block_number.unwrap();
+        let rpc = Rpc::new(&chain.anvil.url(), Duration::from_secs(2)).unwrap();
+        // At its block: the record; before it: the contract's empty record.
+        let Held::Node(record) = rpc.service_node_at(chain.contract(), 1, block).await.unwrap()
+        else {
+            panic!("no record")
+        };
+        assert_eq!(record.node, node_id(7));
+        assert_eq!(record.bls_key, bls_key(7));
+        assert_eq!(record.operator, EvmAddress(chain.addr(1).0.0));
+        assert_eq!(record.deposit, U256::from(25_000 * SESH));
+        assert_eq!(record.contributors.len(), 1);
+        let Held::Node(before) = rpc.service_node_at(chain.contract(), 1, block - 1).await.unwrap()
+        else {
+            panic!("no record")
+        };
+        assert!(before.is_empty());
+        // A contract without `serviceNodes` reverts: an answer, not a failure.
+        let token = EvmAddress(chain.deployment.token.0.0);
+        assert_eq!(rpc.service_node_at(token, 1, block).await.unwrap(), Held::Reverted(Vec::new()));
+        // An endpoint that does not answer: a failure, to retry.
+        let dead = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let dead = Rpc::new(&format!("http://{dead}"), Duration::from_secs(1)).unwrap();
+        assert!(dead.service_node_at(chain.contract(), 1, block).await.is_err());
+    })
+    .await;
+}
+
 // ---- (ii) reorgs ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
