@@ -559,17 +559,11 @@ async fn a_trickled_body_is_cut_off_at_the_deadline_while_others_are_served() {
 /// connections: this test process, too, may have a limit of 1,024 descriptors.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_from_many_addresses_past_the_total_cap_are_refused() {
-    use sesh_examples::local::LocalNetwork;
     use std::time::Duration;
-    let dir = std::env::temp_dir().join(format!("sesh-attack-total-cap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let node = common::example_binary("node").into_os_string();
     let command = ["sh".into(), "-c".into(), "ulimit -n 256 && exec \"$0\" \"$@\"".into(), node];
-    let keeper = ["--block-ms".to_owned(), "300".into()];
-    let net = LocalNetwork::start(&command, &dir, &keeper, &["--plain-http".into()]).unwrap();
+    let net = Testnet::start_command("total-cap", 1, &["--plain-http".into()], &command).await;
     let addr = net.nodes[0].url.trim_start_matches("http://").to_owned();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    net.wait_ready(&http, Duration::from_secs(60), |_| {}).await.unwrap();
     let cap = sesh_node::ratelimit::max_connections(256);
     // A client whose connection is open before the flood.
     let mut kept = connect_from([127, 0, 0, 6], &addr).await.unwrap();
@@ -604,5 +598,4 @@ async fn connections_from_many_addresses_past_the_total_cap_are_refused() {
     let mut after = connect_from([127, 0, 0, 8], &addr).await.unwrap();
     assert_eq!(info_over(&mut after).await, "HTTP/1.1 200 OK");
     drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,14 +28,11 @@ use alloy::primitives::U256;
 use alloy::providers::DynProvider;
 use serde_json::{Value, json};
 use sesh_examples::chain_tools::{self, Anvil, CHAIN_ID, ChainTools};
-use sesh_examples::contracts::{
-    self, Deployment, NodeRegistration, ServiceNodeRewards as Rewards, Settings,
-};
+use sesh_examples::contracts::{self, Deployment, Settings};
 use sesh_examples::local::NodeProcess;
 use sesh_identity::{Identity, NodeId};
 use sesh_node::obligations::{LEDGER_PATH, LedgerView, VOTES_PATH, votes_body};
 use sesh_quorum::{Reasons, StateChange, Subject, Vote};
-use sesh_staking::BlsKey;
 
 /// Nodes staked in the contract; the first [`RUNNING`] run.
 const REGISTERED: usize = 12;
@@ -44,36 +41,6 @@ const RUNNING: usize = 3;
 const BLOCK_TIME: &str = "0.2";
 const BLOCKS_PER_HEIGHT: u64 = 2;
 const HEIGHT_MS: u64 = 400;
-
-fn bls_key(node: &NodeId) -> BlsKey {
-    BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-test-bls", &[node.as_bytes()]))
-}
-
-/// `node`'s registration, staked wholly by `operator`.
-fn registration(node: &Identity, operator: alloy::primitives::Address) -> NodeRegistration {
-    let id = NodeId::from_identity(node);
-    let bls = bls_key(&id);
-    let signature = node.sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
-    let (x, y) = bls.as_bytes().split_at(32);
-    let (r, s) = signature.split_at(32);
-    let requirement = U256::from(sesh_node::keeper::REQUIREMENT);
-    NodeRegistration {
-        bls_pubkey: Rewards::G1Point { X: U256::from_be_slice(x), Y: U256::from_be_slice(y) },
-        bls_signature: Rewards::BLSSignatureParams {
-            sigs0: U256::ZERO,
-            sigs1: U256::ZERO,
-            sigs2: U256::ZERO,
-            sigs3: U256::ZERO,
-        },
-        params: Rewards::ServiceNodeParams {
-            serviceNodePubkey: U256::from_be_slice(id.as_bytes()),
-            serviceNodeSignature1: U256::from_be_slice(r),
-            serviceNodeSignature2: U256::from_be_slice(s),
-            fee: 0,
-        },
-        contributors: vec![contracts::contributor(operator, operator, requirement)],
-    }
-}
 
 /// anvil with the contracts deployed by dev account 0 and `keys` registered, each staked by it.
 async fn chain(keys: &[Identity]) -> (Anvil, DynProvider, Deployment) {
@@ -93,7 +60,9 @@ async fn chain(keys: &[Identity]) -> (Anvil, DynProvider, Deployment) {
     };
     let deployment = contracts::deploy(&owner, &settings).await.unwrap();
     for key in keys {
-        contracts::register(&owner, &deployment, &registration(key, owner_address)).await.unwrap();
+        contracts::register(&owner, &deployment, &common::registration(key, owner_address))
+            .await
+            .unwrap();
     }
     (anvil, owner, deployment)
 }

@@ -567,13 +567,9 @@ async fn sigterm_shuts_down_gracefully() {
 /// HTTPS with a self-signed certificate (the default).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_https_with_a_self_signed_certificate() {
-    let dir = std::env::temp_dir().join(format!("sesh-node-test-{}-tls", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let node = common::NodeProc::start(
-        &dir,
-        "127.0.0.1:0",
-        &["--authority".into(), "--block-ms".into(), "200".into()],
-    );
+    let command = [common::example_binary("node").into_os_string()];
+    let net = Testnet::start_command("tls", 1, &[], &command).await;
+    let (node, dir) = (&net.nodes[0], &net.nodes[0].dir);
     assert!(node.url.starts_with("https://"), "{}", node.url);
     let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -638,7 +634,7 @@ async fn a_swarm_split_hands_messages_over() {
         stored.push(hash);
     }
 
-    net.add_node();
+    net.add_node().await;
     net.wait_ready(Duration::from_secs(60)).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let map = loop {

@@ -1,5 +1,6 @@
 //! Starts real node processes (`target/<profile>/examples/node`) on loopback ports, each with its
-//! own data directory and SQLite file, and talks to them over HTTP.
+//! own data directory and SQLite file, every one a follower of sesh's staking contract on a
+//! local anvil (`sesh_examples::local::chain`), and talks to them over HTTP.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -16,8 +17,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use alloy::primitives::U256;
 use serde_json::{Map, Value, json};
+use sesh_examples::contracts::{self, NodeRegistration, ServiceNodeRewards as Rewards};
+use sesh_examples::local::chain::Chain;
 use sesh_examples::local::{LocalNetwork, NodeProcess};
+use sesh_identity::{Identity, NodeId};
 
 /// The node binary.
 fn node_binary() -> PathBuf {
@@ -110,10 +115,45 @@ impl NodeExt for NodeProcess {
     }
 }
 
-/// A local network of `node` processes, plain HTTP on loopback: node 0 is the ledger keeper.
+/// The sesh height time of the tests' networks (three 100 ms chain blocks).
+pub const HEIGHT_MS: u64 = 300;
+
+/// `node`'s registration with the contract, its whole stake from `operator`; its stand-in BLS key
+/// is `sesh_examples::local::chain::bls_key`'s.
+pub fn registration(node: &Identity, operator: alloy::primitives::Address) -> NodeRegistration {
+    let id = NodeId::from_identity(node);
+    let bls = sesh_examples::local::chain::bls_key(&id);
+    let signature = node.sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
+    let (x, y) = bls.as_bytes().split_at(32);
+    let (r, s) = signature.split_at(32);
+    let requirement = U256::from(sesh_node::keeper::REQUIREMENT);
+    NodeRegistration {
+        bls_pubkey: Rewards::G1Point { X: U256::from_be_slice(x), Y: U256::from_be_slice(y) },
+        bls_signature: Rewards::BLSSignatureParams {
+            sigs0: U256::ZERO,
+            sigs1: U256::ZERO,
+            sigs2: U256::ZERO,
+            sigs3: U256::ZERO,
+        },
+        params: Rewards::ServiceNodeParams {
+            serviceNodePubkey: U256::from_be_slice(id.as_bytes()),
+            serviceNodeSignature1: U256::from_be_slice(r),
+            serviceNodeSignature2: U256::from_be_slice(s),
+            fee: 0,
+        },
+        contributors: vec![contracts::contributor(operator, operator, requirement)],
+    }
+}
+
+/// A local network of `node` processes, plain HTTP on loopback, every one a follower of the
+/// staking contract on its own anvil (none of them special).
 pub struct Testnet {
     pub net: LocalNetwork,
     pub http: reqwest::Client,
+    /// anvil, the contracts, the staked genesis.
+    pub chain: Chain,
+    /// The nodes' directories' parent.
+    pub dir: PathBuf,
 }
 
 impl std::ops::Deref for Testnet {
@@ -130,25 +170,70 @@ impl std::ops::DerefMut for Testnet {
 }
 
 impl Testnet {
-    /// Starts `n` nodes, plain HTTP on loopback, and waits until every one is in a swarm.
+    /// Starts `n` nodes, plain HTTP on loopback, and waits until every one is in a swarm and
+    /// knows every other.
     pub async fn start(name: &str, n: usize, extra: &[&str]) -> Self {
         let mut extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         extra.push("--plain-http".into());
-        let command = [node_binary().into_os_string()];
-        let keeper = ["--block-ms".to_owned(), "300".into()];
-        let net = LocalNetwork::start(&command, &scratch_dir(name), &keeper, &extra).unwrap();
+        Self::start_command(name, n, &extra, &[node_binary().into_os_string()]).await
+    }
+
+    /// [`Testnet::start`] with each node run as `command` (the program and the arguments before
+    /// the node's own) and exactly `extra` (no `--plain-http` added).
+    pub async fn start_command(
+        name: &str,
+        n: usize,
+        extra: &[String],
+        command: &[std::ffi::OsString],
+    ) -> Self {
+        let chain = Chain::start(n, HEIGHT_MS).await.unwrap();
+        let dir = scratch_dir(name);
+        let net = chain.start_nodes(command, &dir, extra, |_| Vec::new()).unwrap();
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        let mut net = Self { net, http };
-        for _ in 1..n {
-            net.add_node();
-        }
+        let net = Self { net, http, chain, dir };
         net.wait_ready(Duration::from_secs(60)).await;
+        net.wait_known(Duration::from_secs(60)).await;
         net
     }
 
-    /// Starts one more node joining the network (not waiting for it).
-    pub fn add_node(&mut self) -> usize {
-        self.net.add_node().unwrap()
+    /// Registers one more node with the contract (staked by dev account 0) and starts it, with
+    /// node 0 as its peer (not waiting for it to be ready).
+    pub async fn add_node(&mut self) -> usize {
+        let key = Identity::generate(&mut rand_core::OsRng);
+        let anvil = &self.chain.anvil;
+        let owner_key = anvil.dev_signer(0).unwrap();
+        let owner_address = owner_key.address();
+        let owner = anvil.provider(owner_key).unwrap();
+        contracts::register(&owner, &self.chain.deployment, &registration(&key, owner_address))
+            .await
+            .unwrap();
+        let i = self.net.nodes.len();
+        let node_dir = self.dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&node_dir).unwrap();
+        sesh_examples::files::write_private(
+            &node_dir.join("key_ed25519"),
+            key.to_libsodium_secret_key().as_slice(),
+        )
+        .unwrap();
+        let args: Vec<String> = [
+            "--rpc",
+            &anvil.url(),
+            "--contract",
+            &self.chain.contract(),
+            "--start-block",
+            &self.chain.deployment.block.to_string(),
+            "--confirmations",
+            &sesh_examples::local::chain::CONFIRMATIONS.to_string(),
+            "--blocks-per-height",
+            &self.chain.blocks_per_height.to_string(),
+            "--block-ms",
+            &self.chain.height_ms().to_string(),
+            "--peer",
+            &self.net.nodes[0].url,
+        ]
+        .map(String::from)
+        .to_vec();
+        self.net.add_peer(&args).unwrap()
     }
 
     /// Waits until every node answers `info` (it is in a swarm).
@@ -157,6 +242,37 @@ impl Testnet {
         if let Err(e) = ready {
             let logs: Vec<String> = self.nodes.iter().map(|n| n.log()).collect();
             panic!("{e}; logs:\n{}", logs.join("\n---\n"));
+        }
+    }
+
+    /// Waits until every running node's published state lists every running node (each has
+    /// the others' uptime proofs).
+    pub async fn wait_known(&self, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let running: Vec<&NodeProcess> = self.nodes.iter().filter(|n| n.is_running()).collect();
+        for node in &running {
+            loop {
+                let url = format!("{}/network/v1/state", node.url);
+                let listed = match self.http.get(&url).send().await {
+                    Ok(r) => r
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| Some(v["nodes"].as_array()?.len())),
+                    Err(_) => None,
+                };
+                if listed == Some(running.len()) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} lists {listed:?} of {} nodes; log:\n{}",
+                    node.url,
+                    running.len(),
+                    node.log()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 
