@@ -56,7 +56,10 @@ use sesh_staking::{BlsKey, Ledger, NodeId, Params};
 
 /// Deploys sesh's staking contracts and stakes nodes on an EVM chain.
 #[derive(Debug, Parser)]
-#[command(name = "stake", about)]
+#[command(
+    name = "stake",
+    about = "Deploys sesh's staking contracts and stakes nodes on an EVM chain"
+)]
 struct Args {
     /// The chain's JSON-RPC endpoint (`http://` or `https://`).
     #[arg(long, global = true)]
@@ -582,15 +585,15 @@ async fn deploy(chain: &Chain, args: &Args, d: &DeployArgs) -> Result<Output, St
         flags.push_str(&format!(" --staking-requirement {}", d.staking_requirement));
     }
     let text = format!(
-        "chain id            {chain_id}\n\
-         token (SESH)        {}\n\
-         ServiceNodeRewards  {}\n\
+        "chain id             {chain_id}\n\
+         token (SESH)         {}\n\
+         ServiceNodeRewards   {}\n\
          contribution factory {}\n\
-         deployment block    {}\n\
-         staking requirement {}\n\
-         supply              {} to {}\n\
-         owner               {sender}\n\
-         the nodes' chain flags: {flags}\n",
+         deployment block     {}\n\
+         staking requirement  {}\n\
+         supply               {} to {}\n\
+         owner                {sender}\n\
+         the nodes' flags:    {flags}\n",
         deployment.token,
         deployment.rewards,
         deployment.factory,
@@ -721,7 +724,7 @@ async fn register(chain: &Chain, r: &RegisterArgs) -> Result<Output, String> {
     // What the contract leaves to the followers, checked as they check it: a registration
     // they refuse would lock the stake in a node no follower lists.
     let requirement_u64 = u64::try_from(requirement)
-        .map_err(|_| format!("the contract's staking requirement {requirement} is above u64"))?;
+        .map_err(|_| format!("the contract's staking requirement  {requirement} is above u64"))?;
     let chain_stakes = stakes
         .iter()
         .map(|s| {

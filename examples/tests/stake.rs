@@ -358,3 +358,35 @@ async fn an_operator_() {
     assert!(!r.ok && r.stderr.contains("--key"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_endpoint_is_spoken_to_with_tls() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    // A server that reads the client's first bytes and answers garbage: `stake` must have opened
+    // with a TLS handshake (alloy's HTTP client is the workspace's reqwest, with rustls).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 5];
+        socket.read_exact(&mut hello).await.unwrap();
+        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        hello
+    });
+    let bin = common::example_binary("stake");
+    let any = Address::repeat_byte(7).to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args(["--rpc", &format!("https://127.0.0.1:{port}"), "balance"])
+            .args(["--contract", &any, "--address", &any])
+            .output()
+            .unwrap()
+    });
+    let hello = tokio::time::timeout(Duration::from_secs(60), server).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), out).await.unwrap().unwrap();
+    // A TLS record: handshake (22), version 3.x.
+    assert_eq!((hello[0], hello[1]), (22, 3), "not a TLS handshake: {hello:?}");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("eth_getCode"), "{stderr}");
+}
