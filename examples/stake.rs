@@ -14,6 +14,7 @@
 //!   claim --contract 0x… [--amount A]
 //!   balance --contract 0x… [--address 0x…]                    (no --key with --address)
 //!   transfer --to 0x… (--token 0x… --amount A | --eth A)
+//!   address                                                    (the --key account; no --rpc)
 //! ```
 //!
 //! `--key` is a file holding the sending account's secp256k1 private key in hex (`0x` or not,
@@ -98,6 +99,8 @@ enum Command {
     Balance(BalanceArgs),
     /// Sends tokens or ether (to fund operators on a test network).
     Transfer(TransferArgs),
+    /// Prints the address of the `--key` file's account (no `--rpc` needed).
+    Address,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -508,6 +511,11 @@ async fn main() -> ExitCode {
 async fn run(args: &Args) -> Result<(), String> {
     let out = match &args.command {
         Command::Registration(r) => registration(r)?,
+        Command::Address => {
+            let path = args.key.as_deref().ok_or("--key <file> is needed for this command")?;
+            let address = Sender::read(path)?.address();
+            Output { text: format!("{address}\n"), json: json!({"address": address.to_string()}) }
+        }
         Command::Deploy(d) => deploy(&Chain::connect(args, true)?, args, d).await?,
         Command::Register(r) => register(&Chain::connect(args, true)?, r).await?,
         Command::Exit(n) => {

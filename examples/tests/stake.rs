@@ -125,6 +125,8 @@ async fn an_operator_() {
     let operator = op.key_file(&anvil, 1);
     let addr = |i: usize| anvil.dev_signer(i).unwrap().address();
     let (operator_addr, first, second) = (addr(1), addr(2), addr(3));
+    let shown = op.run(Some(&operator), &["address", "--json"]).json();
+    assert_eq!(shown["address"], operator_addr.to_string());
 
     // Deploy, with no exit wait so that the exit can be tested at once.
     let deployed = op.run(Some(&deployer), &["deploy", "--exit-wait", "0", "--json"]).json();
