@@ -1,10 +1,13 @@
-//! Real nodes' vote endpoint (`POST /network/v1/votes`, every node tallies): forged,
-//! non-member, late, wrong-height and duplicate votes are refused by name and change nothing;
-//! seven validators' votes decommission a worker, which leaves the published state. A decision
-//! tallied on a node that is not the keeper reaches the ledger (`POST /network/v1/tx`), which
-//! refuses a short or forged one, or anything but a decision, by name, changing nothing. The
-//! uptime endpoint (`POST /network/v1/uptime`, every node) refuses stale, forged and too-early
-//! proofs by name and relays none of them; a good proof is relayed on to the other nodes once.
+//! Real nodes following the staking contract on anvil, with nodes registered there that do not
+//! run (their keys are the test's). The vote endpoint (`POST /network/v1/votes`, every node
+//! tallies): forged, non-member, late, wrong-height and duplicate votes are refused by name and
+//! change nothing; seven validators' votes decommission a worker: the node posts the decision to
+//! the contract, its chain applies it, and the worker leaves the published state. A decision
+//! tallied on one node reaches every follower's ledger at the same height; a short, forged or
+//! moved one, anything but a decision, or a repeat, posted to the contract, is refused by every
+//! follower alike and changes nothing. The uptime endpoint (`POST /network/v1/uptime`, every
+//! node) refuses stale, forged and too-early proofs by name and relays none of them; a good
+//! proof is relayed on to the other nodes once.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,14 +24,13 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use serde_json::Value;
+use sesh_examples::local::chain::Chain;
 use sesh_examples::local::{self, LocalNetwork};
 use sesh_identity::{Identity, NodeId};
-use sesh_node::keeper::{Genesis, JoinRequest, params};
+use sesh_node::keeper::params;
 use sesh_node::obligations::{
-    LEDGER_PATH, LedgerView, TX_PATH, UPTIME_PATH, UptimeSubmission, VOTES_PATH, votes_body,
+    LEDGER_PATH, LedgerView, UPTIME_PATH, UptimeSubmission, VOTES_PATH, votes_body,
 };
 use sesh_quorum::{Reasons, StateChange, Subject, Vote};
 use sesh_staking::tx::{QuorumDecision, Tx};
@@ -74,6 +76,38 @@ async fn get(http: &reqwest::Client, url: &str, path: &str) -> Vec<u8> {
     http.get(format!("{url}{path}")).send().await.unwrap().bytes().await.unwrap().to_vec()
 }
 
+/// A chain with `registered` nodes staked, the first `running` of them running (plain HTTP, no
+/// tests of their own), each sending its first proof to node 0; ready.
+async fn start(
+    name: &str,
+    registered: usize,
+    running: usize,
+    height_ms: u64,
+) -> (Chain, LocalNetwork) {
+    let dir = std::env::temp_dir().join(format!("sesh-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let chain = Chain::start(registered, height_ms).await.unwrap();
+    local::write_keys(&dir, &chain.nodes).unwrap();
+    let command = [common::example_binary("node").into_os_string()];
+    let extra = ["--plain-http", "--tests-per-block", "0"].map(String::from);
+    let mut net = LocalNetwork::followers(&command, &dir, &extra);
+    for i in 0..running {
+        let mut args = chain.node_args(i, &dir.join(format!("node{i}"))).unwrap();
+        if let Some(first) = net.nodes.first() {
+            args.extend(["--peer".to_owned(), first.url.clone()]);
+        }
+        net.add_peer(&args).unwrap();
+    }
+    let http = reqwest::Client::new();
+    net.wait_ready(&http, Duration::from_secs(60), |_| {}).await.unwrap();
+    (chain, net)
+}
+
+/// A node's ledger view (its own, followed from the chain).
+async fn ledger_view(http: &reqwest::Client, url: &str) -> LedgerView {
+    LedgerView::from_json(&get(http, url, LEDGER_PATH).await).unwrap()
+}
+
 /// The refusal each vote of a POST got (`None` for a counted vote).
 fn refusals(answer: &Value) -> Vec<Option<String>> {
     (answer["results"].as_array().unwrap().iter())
@@ -82,43 +116,28 @@ fn refusals(answer: &Value) -> Vec<Option<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
-    let dir = std::env::temp_dir().join(format!("sesh-quorum-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let genesis = Genesis::build(12, &mut ChaCha20Rng::seed_from_u64(19)).unwrap();
-    local::write_genesis(&dir, &genesis).unwrap();
+async fn a_follower_refuses_bad_votes_and_its_chain_applies_what_seven_decide() {
+    // Twelve nodes staked; node 0 alone runs (the others' keys are the test's).
+    let (chain, net) = start("quorum-test", 12, 1, 200).await;
     let keys: BTreeMap<NodeId, &Identity> =
-        genesis.nodes.iter().map(|k| (NodeId::from_identity(k), k)).collect();
-    // The keeper alone runs; the other eleven nodes of its genesis only say where they are.
-    let command = [common::example_binary("node").into_os_string()];
-    let keeper_args = ["--block-ms", "250", "--tests-per-block", "0"].map(String::from);
-    let net = LocalNetwork::start(&command, &dir, &keeper_args, &["--plain-http".into()]).unwrap();
-    let url = net.keeper().unwrap().url.clone();
+        chain.nodes.iter().map(|k| (NodeId::from_identity(k), k)).collect();
+    let url = net.nodes[0].url.clone();
     let http = reqwest::Client::new();
-    for (i, key) in genesis.nodes.iter().enumerate().skip(1) {
-        let join = JoinRequest {
-            register: None,
-            ip: Ipv4Addr::LOCALHOST,
-            port: 30_000 + i as u16,
-            tls: false,
-        };
-        post(&http, &url, "/network/v1/join", key, join.to_body()).await;
-    }
 
     // Past the vote lifetime's first window, so a late vote can be made.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     let view = loop {
-        let view = LedgerView::from_json(&get(&http, &url, LEDGER_PATH).await).unwrap();
+        let view = ledger_view(&http, &url).await;
         if view.height >= 62 {
             break view;
         }
-        assert!(Instant::now() < deadline, "the keeper makes no blocks");
+        assert!(Instant::now() < deadline, "the node follows no heights");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let h = view.height;
-    // The keeper is a node too: it counts votes in its own tally, at its own view's height.
+    // The node counts votes in its tally at its own view's height.
     while tally_height(&http, &url).await.is_none_or(|t| t < h) {
-        assert!(Instant::now() < deadline, "the keeper's node does not follow its blocks");
+        assert!(Instant::now() < deadline, "the node's tally does not follow its heights");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let quorum = view.obligations_quorum();
@@ -145,7 +164,7 @@ async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
         (w[1], vote(&w[1], 0, &subject), "non_member"),
         // A quorum past the vote lifetime.
         (v[0], vote(&v[0], 0, &Subject { height: h - 60, ..subject }), "late"),
-        // A quorum above the keeper's height; a worker its quorum does not have.
+        // A quorum above the node's height; a worker its quorum does not have.
         (v[0], vote(&v[0], 0, &Subject { height: h + 3, ..subject }), "wrong_height"),
         (v[0], vote(&v[0], 0, &Subject { worker_index: 7, ..subject }), "wrong_height"),
     ];
@@ -165,15 +184,15 @@ async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
     assert_eq!(tallies.len(), 1, "{tallies:?}");
     assert_eq!(tallies[0]["votes"], 1);
 
-    // Seven validators vote worker 0 out: the keeper's node tallies it and submits the decision
-    // to the ledger, which decommissions it; it leaves the published state (and its swarm).
+    // Seven validators vote worker 0 out: the node tallies it and posts the decision to the
+    // contract; its chain decommissions the worker, which leaves the published state.
     let out = Subject { state: StateChange::Decommission, ..subject };
     for (i, validator) in v.iter().enumerate().take(7) {
         let ballot = Vote::sign(key(validator), i as u16, &out, Reasons::UPTIME, &p);
         let answer = post(&http, &url, VOTES_PATH, key(validator), votes_body(&[ballot])).await;
         assert_eq!(refusals(&answer), [None], "{answer}");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (_, changes) = local::state_changes(&http, &url).await.unwrap();
         if changes.iter().any(|(_, node, state)| *node == w[0] && state == "decommission") {
@@ -182,9 +201,9 @@ async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
         assert!(Instant::now() < deadline, "not applied: {changes:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // The ledger view of the next block's close shows it.
+    // The ledger view of the height shows it.
     loop {
-        let view = LedgerView::from_json(&get(&http, &url, LEDGER_PATH).await).unwrap();
+        let view = ledger_view(&http, &url).await;
         if view.node(&w[0]).unwrap().info.decommissioned {
             break;
         }
@@ -193,8 +212,8 @@ async fn a_real_keeper_refuses_bad_votes_and_applies_what_seven_decide() {
     }
     let state = sesh_network::NetworkState::from_json(&get(&http, &url, "/network/v1/state").await);
     assert!(state.unwrap().node(&w[0]).is_none(), "a decommissioned node is in no swarm");
+    assert!(net.nodes[0].log().contains("a decision posted"), "{}", net.nodes[0].log());
     drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// POSTs an uptime proof to a node, signed by `key`; the answer's status and body.
@@ -217,26 +236,15 @@ async fn held(http: &reqwest::Client, url: &str) -> BTreeMap<String, u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nodes_refuse_bad_uptime_proofs_by_name_and_relay_a_good_one_once() {
-    let dir = std::env::temp_dir().join(format!("sesh-uptime-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let genesis = Genesis::build(4, &mut ChaCha20Rng::seed_from_u64(23)).unwrap();
-    local::write_genesis(&dir, &genesis).unwrap();
-    let command = [common::example_binary("node").into_os_string()];
-    let keeper_args = ["--block-ms", "250", "--tests-per-block", "0"].map(String::from);
-    let mut net =
-        LocalNetwork::start(&command, &dir, &keeper_args, &["--plain-http".into()]).unwrap();
-    let quiet = ["--tests-per-block", "0"].map(String::from);
-    net.add_node_with(&quiet).unwrap();
-    net.add_node_with(&quiet).unwrap();
+    // Four nodes staked, three running.
+    let (chain, net) = start("uptime-test", 4, 3, 250).await;
     let http = reqwest::Client::new();
-    net.wait_ready(&http, Duration::from_secs(60), |_| {}).await.unwrap();
     let urls: Vec<String> = net.nodes.iter().map(|n| n.url.clone()).collect();
-    let (keeper, a, b) = (&urls[0], &urls[1], &urls[2]);
+    let (first, a, b) = (&urls[0], &urls[1], &urls[2]);
     // Node 3 of the genesis is registered but runs nowhere: its proofs come from the test.
-    let (node, other) = (&genesis.nodes[3], &genesis.nodes[2]);
+    let (node, other) = (&chain.nodes[3], &chain.nodes[2]);
     let id = NodeId::from_identity(node).to_string();
-    let height =
-        || async { LedgerView::from_json(&get(&http, keeper, LEDGER_PATH).await).unwrap().height };
+    let height = || async { ledger_view(&http, first).await.height };
     let proof = |height: u64, now_ms: i64| {
         let now = u64::try_from(now_ms).unwrap();
         UptimeSubmission::new(node, Ipv4Addr::LOCALHOST, 30_003, height, now)
@@ -244,7 +252,7 @@ async fn nodes_refuse_bad_uptime_proofs_by_name_and_relay_a_good_one_once() {
     // Every node has a ledger view and knows the two other running ones (so a relay reaches
     // them all).
     let deadline = Instant::now() + Duration::from_secs(60);
-    for url in [keeper, a, b] {
+    for url in [first, a, b] {
         loop {
             let v: Value = serde_json::from_slice(&get(&http, url, UPTIME_PATH).await).unwrap();
             if v["height"].is_u64() && v["peers"] == 2 {
@@ -265,7 +273,7 @@ async fn nodes_refuse_bad_uptime_proofs_by_name_and_relay_a_good_one_once() {
     let (status, answer) = post_proof(&http, a, node, &forged).await;
     assert_eq!((status, answer["refused"].as_str()), (400, Some("bad_signature")), "{answer}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for url in [keeper, a, b] {
+    for url in [first, a, b] {
         assert!(!held(&http, url).await.contains_key(&id), "{url} holds a refused proof");
     }
 
@@ -277,7 +285,7 @@ async fn nodes_refuse_bad_uptime_proofs_by_name_and_relay_a_good_one_once() {
     assert_eq!(answer["relayed_to"], 2, "{answer}");
     let stamped = good.proof.proof().timestamp;
     let deadline = Instant::now() + Duration::from_secs(10);
-    for url in [keeper, b] {
+    for url in [first, b] {
         while held(&http, url).await.get(&id) != Some(&stamped) {
             assert!(Instant::now() < deadline, "{url} never got the relayed proof");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -294,47 +302,51 @@ async fn nodes_refuse_bad_uptime_proofs_by_name_and_relay_a_good_one_once() {
     let (status, answer) = post_proof(&http, b, node, &moved).await;
     assert_eq!((status, answer["refused"].as_str()), (400, Some("too_soon")), "{answer}");
     drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The state hash each node reports at `height` (waiting until each has passed it).
+async fn hashes_at(http: &reqwest::Client, urls: &[&str], height: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::new();
+    for url in urls {
+        loop {
+            let status = local::chain_status(http, url).await;
+            if let Some(hash) = status.as_ref().and_then(|s| local::state_hash_at(s, height)) {
+                out.push(hash.to_owned());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{url} never reached height {height}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_decision_tallied_on_another_node_reaches_the_ledger_and_bad_ones_change_nothing() {
-    let dir = std::env::temp_dir().join(format!("sesh-decision-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let genesis = Genesis::build(12, &mut ChaCha20Rng::seed_from_u64(29)).unwrap();
-    local::write_genesis(&dir, &genesis).unwrap();
+async fn a_decision_tallied_on_one_node_reaches_every_follower_and_bad_ones_change_nothing() {
+    // Twelve nodes staked; nodes 0 and 1 (a) run.
+    let (chain, net) = start("decision-test", 12, 2, 500).await;
     let keys: BTreeMap<NodeId, &Identity> =
-        genesis.nodes.iter().map(|k| (NodeId::from_identity(k), k)).collect();
-    // The keeper and node 1 run; the ten others only say where they are.
-    let command = [common::example_binary("node").into_os_string()];
-    let keeper_args = ["--block-ms", "1000", "--tests-per-block", "0"].map(String::from);
-    let mut net =
-        LocalNetwork::start(&command, &dir, &keeper_args, &["--plain-http".into()]).unwrap();
-    net.add_node_with(&["--tests-per-block", "0"].map(String::from)).unwrap();
+        chain.nodes.iter().map(|k| (NodeId::from_identity(k), k)).collect();
     let (url, a) = (net.nodes[0].url.clone(), net.nodes[1].url.clone());
     let http = reqwest::Client::new();
-    for (i, key) in genesis.nodes.iter().enumerate().skip(2) {
-        let join = JoinRequest {
-            register: None,
-            ip: Ipv4Addr::LOCALHOST,
-            port: 30_000 + i as u16,
-            tls: false,
-        };
-        post(&http, &url, "/network/v1/join", key, join.to_body()).await;
-    }
-    net.wait_ready(&http, Duration::from_secs(60), |_| {}).await.unwrap();
     let p = params();
-    let changes = async || local::state_changes(&http, &url).await.unwrap().1;
+    let changes = async |url: &str| local::state_changes(&http, url).await.unwrap().1;
 
     // Seven validators of a quorum vote its worker 0 out, to node a alone (a retry if node a
-    // skipped that block: its tally keeps the quorums of the blocks it saw).
+    // skipped that height: its tally keeps the quorums of the heights it saw).
     let deadline = Instant::now() + Duration::from_secs(60);
     let (worker, votes) = 'voted: loop {
         assert!(Instant::now() < deadline, "node a never counted the votes");
-        let view = LedgerView::from_json(&get(&http, &url, LEDGER_PATH).await).unwrap();
+        let view = ledger_view(&http, &url).await;
         let h = view.height;
+        // Votes must be for a height after the one the genesis was staked in.
+        if h < 3 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         while tally_height(&http, &a).await.is_none_or(|t| t < h) {
-            assert!(Instant::now() < deadline, "node a does not follow the blocks");
+            assert!(Instant::now() < deadline, "node a does not follow the heights");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let quorum = view.obligations_quorum();
@@ -352,54 +364,78 @@ async fn a_decision_tallied_on_another_node_reaches_the_ledger_and_bad_ones_chan
         break 'voted (worker, votes);
     };
 
-    // Before the last vote: what the ledger refuses changes nothing. Six votes are too few;
-    // a changed signature, votes moved to another height, and a height advance (no decision)
-    // are refused by name.
+    // Before the last vote: what the ledger refuses, posted to the contract by anyone, changes
+    // nothing on any follower. Six votes are too few; a changed signature, votes moved to
+    // another height, and a height advance (no decision) are refused by every follower alike.
     let ledger = |votes: &[(NodeId, Vote)]| QuorumDecision {
         node: worker,
         vote_height: votes[0].1.height,
         votes: votes.iter().map(|(v, vote)| (*v, vote.ledger_signature.unwrap())).collect(),
     };
-    let submit = |tx: Tx| {
-        let (http, url, key) = (http.clone(), url.clone(), genesis.nodes[1].clone());
-        async move { post_any(&http, &url, TX_PATH, &key, tx.unsigned().to_bytes()).await }
+    let owner = chain.anvil.provider(chain.anvil.dev_signer(0).unwrap()).unwrap();
+    let post_tx = async |tx: Tx| {
+        let bytes = tx.unsigned().to_bytes();
+        let receipt =
+            sesh_examples::contracts::submit_network_transaction(&owner, &chain.deployment, &bytes)
+                .await
+                .unwrap();
+        receipt.block_number.unwrap()
     };
     let short = ledger(&votes[..6]);
-    let (status, answer) = submit(Tx::Decommission(short)).await;
-    assert_eq!((status, answer["rule"].as_str()), (400, Some("NotEnoughVotes")), "{answer}");
     let mut forged = ledger(&votes);
     forged.votes[2].1[5] ^= 1;
-    let (status, answer) = submit(Tx::Decommission(forged)).await;
-    assert_eq!((status, answer["rule"].as_str()), (400, Some("BadSignature")), "{answer}");
     let moved = QuorumDecision { vote_height: votes[0].1.height - 1, ..ledger(&votes) };
-    let (status, answer) = submit(Tx::Decommission(moved)).await;
-    assert_eq!((status, answer["rule"].as_str()), (400, Some("BadSignature")), "{answer}");
-    let (status, answer) = submit(Tx::AdvanceHeight(u64::MAX)).await;
-    assert_eq!((status, answer["refused"].as_str()), (400, Some("bad_request")), "{answer}");
-    assert!(changes().await.is_empty());
+    let mut last_block = 0;
+    for tx in [
+        Tx::Decommission(short),
+        Tx::Decommission(forged),
+        Tx::Decommission(moved),
+        Tx::AdvanceHeight(u64::MAX),
+    ] {
+        last_block = post_tx(tx).await;
+    }
+    // The height holding the last of them, followed by both nodes: the same state hash on
+    // both, no change applied, and each says why it refused each.
+    let height = (last_block - chain.deployment.block).div_ceil(chain.blocks_per_height);
+    let hashes = hashes_at(&http, &[&url, &a], height + 1).await;
+    assert_eq!(hashes[0], hashes[1]);
+    for (node, u) in net.nodes.iter().zip([&url, &a]) {
+        assert!(changes(u).await.is_empty());
+        let log = node.log();
+        let refused = log.matches("a contract event is not applied").count()
+            + log.matches("refused by the ledger").count();
+        assert_eq!(refused, 4, "{log}");
+    }
 
-    // The other six votes, to node a: its tally decides, and it submits the decision.
+    // The other six votes, to node a: its tally decides, it posts the decision, and both
+    // nodes apply it at the same height.
     for (from, vote) in &votes[1..] {
         let answer = post(&http, &a, VOTES_PATH, keys[from], votes_body(&[*vote])).await;
         assert_eq!(refusals(&answer), [None], "{answer}");
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let changes = changes().await;
-        if changes.iter().any(|(_, node, state)| *node == worker && state == "decommission") {
-            assert_eq!(changes.len(), 1, "{changes:?}");
-            break;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let applied = loop {
+        let (on_first, on_a) = (changes(&url).await, changes(&a).await);
+        if !on_first.is_empty() && !on_a.is_empty() {
+            assert_eq!(on_first, on_a);
+            assert_eq!(on_first.len(), 1, "{on_first:?}");
+            assert_eq!((on_first[0].1, on_first[0].2.as_str()), (worker, "decommission"));
+            break on_first[0].0;
         }
-        assert!(Instant::now() < deadline, "not applied: {changes:?}");
+        assert!(Instant::now() < deadline, "not applied: {on_first:?} {on_a:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // The keeper's own node never saw a vote: the decision came from node a.
+    };
+    // Node 0 never saw a vote: the decision came from node a.
     let v: Value = serde_json::from_slice(&get(&http, &url, VOTES_PATH).await).unwrap();
     assert!(v["pending"].as_array().unwrap().is_empty(), "{v}");
-    // The same decision again is refused by the ledger, and changes nothing.
-    let (status, answer) = submit(Tx::Decommission(ledger(&votes))).await;
-    assert_eq!((status, answer["rule"].as_str()), (400, Some("NotActive")), "{answer}");
-    assert_eq!(changes().await.len(), 1);
+    assert!(net.nodes[1].log().contains("a decision posted"), "{}", net.nodes[1].log());
+    // The same decision again, posted to the contract: refused by both, changing nothing.
+    let again = post_tx(Tx::Decommission(ledger(&votes))).await;
+    let height = (again - chain.deployment.block).div_ceil(chain.blocks_per_height);
+    let hashes = hashes_at(&http, &[&url, &a], height.max(applied) + 1).await;
+    assert_eq!(hashes[0], hashes[1]);
+    for u in [&url, &a] {
+        assert_eq!(changes(u).await.len(), 1);
+    }
     drop(net);
-    let _ = std::fs::remove_dir_all(&dir);
 }
