@@ -254,6 +254,15 @@ async fn an_operator_() {
     );
     assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
 
+    // A stake of 0: the contract takes it, the ledger's rules (every follower) would not.
+    let mut args = register(&signature_hex, "75SESH");
+    let last = args.len() - 1;
+    args[last] = format!("{second}:0");
+    let r = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("the ledger's rules refuse"), "{}", r.stderr);
+    assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
+
     // The registration: the operator pays 100 SESH, half of it its own stake.
     let args = register(&signature_hex, "50SESH");
     let registered = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
