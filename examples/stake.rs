@@ -626,13 +626,6 @@ async fn deploy(chain: &Chain, args: &Args, d: &DeployArgs) -> Result<Output, St
     Ok(Output { text, json })
 }
 
-/// A node's stand-in BLS key until issue 21 brings real ones: unique (the contract and the
-/// ledger require it), derived from the node's key as the testnet derives it
-/// (`sesh_node::keeper::bls_key`). Not a curve point: the contract checks no BLS proof yet.
-fn stand_in_bls_key(node: &NodeId) -> BlsKey {
-    BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[node.as_bytes()]))
-}
-
 fn registration(r: &RegistrationArgs) -> Result<Output, String> {
     let there = r.node_key.try_exists().map_err(|e| format!("{}: {e}", r.node_key.display()))?;
     if !there && !r.create {
@@ -647,7 +640,9 @@ fn registration(r: &RegistrationArgs) -> Result<Output, String> {
         eprintln!("made a new node key in {}", r.node_key.display());
     }
     let node = NodeId::from_identity(&identity);
-    let bls = stand_in_bls_key(&node);
+    // The stand-in until issue 21 brings real BLS keys: unique (all the contract and the
+    // ledger check), derived as the local networks derive it; not a curve point.
+    let bls = sesh_examples::local::chain::bls_key(&node);
     let signature = identity.sign(&sesh_chain::abi::node_signature_message(&node, &bls)).to_bytes();
     let signature = hex::encode(signature);
     let text = format!(

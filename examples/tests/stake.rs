@@ -401,3 +401,144 @@ async fn an_https_endpoint_is_spoken_to_with_tls() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("eth_getCode"), "{stderr}");
 }
+
+/// The operator's path of `docs/deploy.md`, on one machine: a node started in chain mode makes
+/// its key; `stake registration` reads it, `stake register` stakes it; the node then follows
+/// its own registration into its published state, at the state hash the `ledger` example
+/// derives for the same height.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_staked_with_stake_follows_itself_into_the_network() {
+    tokio::time::timeout(Duration::from_secs(240), a_node_staked_()).await.expect("hung for 240 s");
+}
+
+async fn a_node_staked_() {
+    let tools = ChainTools::install(&target_dir().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let anvil =
+        Anvil::spawn(&tools, CHAIN_ID, &["--block-time", "0.1"]).unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("sesh-stake-node-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut op = Operator {
+        bin: common::example_binary("stake"),
+        url: anvil.url(),
+        dir: dir.clone(),
+        secrets: Vec::new(),
+    };
+    let deployer = op.key_file(&anvil, 0);
+    let operator = op.key_file(&anvil, 1);
+    let operator_addr = anvil.dev_signer(1).unwrap().address();
+    let deployed = op.run(Some(&deployer), &["deploy", "--json"]).json();
+    let contract = deployed["contract"].as_str().unwrap().to_owned();
+    let token = deployed["token"].as_str().unwrap().to_owned();
+    let start = deployed["start_block"].as_u64().unwrap().to_string();
+    op.run(
+        Some(&deployer),
+        &[
+            "transfer",
+            "--token",
+            &token,
+            "--to",
+            &operator_addr.to_string(),
+            "--amount",
+            "100SESH",
+            "--json",
+        ],
+    )
+    .json();
+
+    // The node, started before it is registered, makes its own key.
+    let data = dir.join("node");
+    let (per_height, height_ms) = ("2", "200");
+    let args: Vec<String> = [
+        "--plain-http",
+        "--rpc",
+        &anvil.url(),
+        "--contract",
+        &contract,
+        "--start-block",
+        &start,
+        "--confirmations",
+        "2",
+        "--blocks-per-height",
+        per_height,
+        "--block-ms",
+        height_ms,
+        "--tests-per-block",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    let command = [common::example_binary("node").into_os_string()];
+    let node = sesh_examples::local::NodeProcess::start(&command, &data, "127.0.0.1:0", &args)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key_file = data.join("key_ed25519");
+    let reg = op.run(None, &["registration", "--node-key", key_file.to_str().unwrap(), "--json"]);
+    let reg = reg.json();
+    assert_eq!(reg["pubkey_ed25519"], node.key.to_string());
+    let registered = op
+        .run(
+            Some(&operator),
+            &[
+                "register",
+                "--contract",
+                &contract,
+                "--node-pubkey",
+                reg["pubkey_ed25519"].as_str().unwrap(),
+                "--bls-key",
+                reg["bls_key"].as_str().unwrap(),
+                "--signature",
+                reg["signature"].as_str().unwrap(),
+                "--json",
+            ],
+        )
+        .json();
+    let registered_block = registered["block"].as_u64().unwrap();
+
+    // The node lists itself once its registration is confirmed and its height applied.
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let (http, url) = (http.clone(), node.url.clone());
+        async move {
+            let got = http.get(format!("{url}{path}")).send().await.ok()?;
+            got.json::<Value>().await.ok()
+        }
+    };
+    let mut listed = false;
+    for _ in 0..300 {
+        let state = get("/network/v1/state").await.unwrap_or_default();
+        let nodes = state["nodes"].as_array().cloned().unwrap_or_default();
+        if nodes.iter().any(|n| n["pubkey_ed25519"] == node.key.to_string()) {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(listed, "the node never listed itself; see {}", data.join("node.log").display());
+    let chain = get("/network/v1/chain").await.unwrap();
+    assert!(chain["chain_block"].as_u64().unwrap() >= registered_block, "{chain}");
+
+    // The ledger example, run now, derives the node's state hash for its own height.
+    let out = Command::new(common::example_binary("ledger"))
+        .args(["--rpc", &anvil.url(), "--contract", &contract, "--start-block", &start])
+        .args(["--confirmations", "2", "--blocks-per-height", per_height, "--params", "local"])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ledger: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ledger["nodes"].as_array().unwrap().len(), 1, "{ledger:#}");
+    let height = ledger["height"].as_u64().unwrap();
+    let mut same = None;
+    for _ in 0..100 {
+        let chain = get("/network/v1/chain").await.unwrap_or_default();
+        let recent = chain["recent"].as_array().cloned().unwrap_or_default();
+        same = recent.iter().find(|r| r["height"] == height).map(|r| r["state_hash"].clone());
+        if same.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(same, Some(ledger["state_hash"].clone()), "height {height}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
