@@ -994,6 +994,21 @@ mod tests {
         assert_eq!(sender.address().to_string(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
         let debug = format!("{sender:?}");
         assert!(!debug.to_lowercase().contains(key) && debug.contains("redacted"), "{debug}");
+        // Nor in what holds it: the command line, and the chain connection with its wallet.
+        let args = Args::parse_from([
+            "stake",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--key",
+            path.to_str().unwrap(),
+            "claim",
+            "--contract",
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        ]);
+        let chain = Chain::connect(&args, true).unwrap();
+        for debug in [format!("{args:?}"), format!("{chain:?}"), format!("{:?}", chain.provider)] {
+            assert!(!debug.to_lowercase().contains(key), "{debug}");
+        }
         std::fs::write(&path, format!("{key}zz")).unwrap();
         let e = Sender::read(&path).unwrap_err();
         assert!(!e.contains(key), "{e}");
