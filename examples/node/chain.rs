@@ -372,8 +372,10 @@ pub async fn run(app: Arc<App>, pending: Arc<AtomicBool>) {
         }
     };
     lock(&following.followed).chain_id = Some(chain_id);
-    if let Ok(false) = rpc.has_code(s.contract, rpc.block_number().await.unwrap_or(0)).await {
-        tracing::warn!(contract = %s.contract, "no contract code at the address yet");
+    if let Ok(tip) = rpc.block_number().await
+        && let Ok(false) = rpc.has_code(s.contract, tip).await
+    {
+        tracing::warn!(contract = %s.contract, tip, "no contract code at the address at the tip");
     }
     tracing::info!(
         chain_id,
