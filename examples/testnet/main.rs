@@ -235,7 +235,12 @@ async fn run(args: &Args) -> Result<bool, String> {
         .ok_or("no seed node")?;
     let seed = seed.ok_or("the seed node serves no json_rpc")?;
     if args.chain {
-        wait_listed(&http, &seed, n, Duration::from_secs(60)).await?;
+        // Every node knows every other (from their uptime proofs) before clients use them (a
+        // faulty one may not).
+        for (_, p) in nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i)) {
+            let seed = p.seed.as_deref().ok_or("a node serves no json_rpc")?;
+            wait_listed(&http, seed, n, Duration::from_secs(60)).await?;
+        }
     }
     let seeds = vec![Seed::parse(&seed).map_err(|e| e.to_string())?];
     let net =

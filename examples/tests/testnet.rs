@@ -1,7 +1,9 @@
-//! The main job, end to end: a small testnet started by the `testnet` example, messages through
-//! 3-hop onion paths over HTTPS, a node killed mid-run and restarted; a kept testnet's seed
-//! answering a desktop client's request, and SIGTERM stopping every node it started; faulty
-//! nodes (offline, amnesiac, unreachable) caught by the quorums and paid less.
+//! The main job, end to end: a small testnet started by the `testnet` example on a local chain
+//! (anvil, the staking contract, every node a follower), messages through 3-hop onion paths
+//! over HTTPS, node 0 killed mid-run and restarted; a kept testnet's seed answering a desktop
+//! client's request, and SIGTERM stopping every node it started and anvil; faulty nodes
+//! (offline, amnesiac, unreachable) caught by the quorums and paid less (still with the keeper).
+//! On the chain, every live node reports the same state hash at one height.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,21 +22,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// The report's chain: anvil's chain id, the contract, and every live node (`live`) reporting
+/// the same state hash at one height.
+fn assert_chain(report: &Value, live: u64) {
+    let c = &report["chain"];
+    assert_eq!(c["chain_id"], json!(31337), "{report}");
+    let contract = c["contract"].as_str().unwrap();
+    assert!(contract.starts_with("0x") && contract.len() == 42, "{report}");
+    assert!(c["height"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(c["state_hash"].as_str().unwrap().len(), 64, "{report}");
+    assert_eq!(c["live_nodes"], json!(live), "{report}");
+    assert_eq!(c["nodes_agreeing"], json!(live), "{report}");
+    assert!(report["anvil_pid"].as_u64().is_some(), "{report}");
+}
+
 #[test]
 fn a_small_testnet_delivers_every_message_through_a_killed_node() {
     let out = Command::new(common::example_binary("testnet"))
-        .args([
-            "--nodes",
-            "6",
-            "--clients",
-            "3",
-            "--messages",
-            "18",
-            "--kill-one",
-            "--json",
-            "--block-ms",
-            "300",
-        ])
+        .args(["--chain", "--nodes", "6", "--clients", "3", "--messages", "18", "--kill", "0"])
+        .args(["--json", "--block-ms", "300"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -50,8 +56,9 @@ fn a_small_testnet_delivers_every_message_through_a_killed_node() {
     assert_eq!(m["path_length"], json!(3));
     assert!(m["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
 
-    // The killed node kept what it had acknowledged and caught up with what it missed.
+    // Node 0, killed, kept what it had acknowledged and caught up with what it missed.
     let k = &report["kill"];
+    assert_eq!(k["node"], json!(0), "{report}");
     assert_eq!(k["killed_after_messages"], json!(9), "{report}");
     assert!(k["held_before_kill"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(k["kept_after_restart"], k["held_before_kill"], "{report}");
@@ -63,12 +70,14 @@ fn a_small_testnet_delivers_every_message_through_a_killed_node() {
     assert_eq!(balances.len(), 6 + 4, "{report}");
     assert!(balances.iter().all(|b| b["sesh"].as_str().unwrap() != "0.000000"), "{report}");
     assert_eq!(report["ok"], json!(true));
+    assert_chain(&report, 6);
 
-    // Nothing is left running.
+    // Nothing is left running, anvil included.
     if let Ok(ps) = Command::new("ps").args(["-eo", "args"]).output() {
         let data = report["data"].as_str().unwrap();
         assert!(!String::from_utf8_lossy(&ps.stdout).contains(data), "nodes left running");
     }
+    assert!(!alive(report["anvil_pid"].as_u64().unwrap()), "anvil left running");
 }
 
 /// A running testnet, stopped with SIGTERM if the test ends early.
@@ -101,7 +110,8 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
     let dir = std::env::temp_dir().join(format!("sesh-testnet-test-{}", std::process::id()));
     let mut testnet = Running(
         Command::new(common::example_binary("testnet"))
-            .args(["--nodes", "5", "--clients", "2", "--messages", "4", "--keep", "--json"])
+            .args(["--chain", "--nodes", "5", "--clients", "2", "--messages", "4", "--keep"])
+            .arg("--json")
             .args(["--block-ms", "300", "--dir"])
             .arg(&dir)
             .stdout(Stdio::piped())
@@ -123,6 +133,7 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
         .map(|n| n["pubkey_ed25519"].as_str().unwrap())
         .collect();
     assert_eq!(nodes.len(), 5, "{report}");
+    assert_chain(&report, 5);
 
     // session-desktop's seed request, over plain HTTP: every node of the network, with the
     // fields asked for, and each node's port serving HTTPS with a self-signed certificate.
@@ -156,10 +167,11 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
         }
     });
 
-    // SIGTERM to the testnet alone: it exits, and every node it started is gone.
-    let pids: Vec<u64> =
+    // SIGTERM to the testnet alone: it exits, and every node it started is gone, and anvil.
+    let mut pids: Vec<u64> =
         report["node_pids"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
     assert_eq!(pids.len(), 5);
+    pids.push(report["anvil_pid"].as_u64().unwrap());
     assert!(pids.iter().all(|p| alive(*p)), "{report}");
     testnet.term();
     let deadline = Instant::now() + Duration::from_secs(30);
