@@ -4,19 +4,27 @@
 //! cargo run --release --example testnet [-- --nodes 14 --clients 6 --messages 48 --keep --json]
 //! ```
 //!
-//! It builds a staking ledger (an operator per node, contributors, fees: `sesh-node`'s
-//! `Genesis`), starts every node as its own process on loopback (this executable, run as
-//! `testnet node …`, which runs [`sesh_examples::node`]) serving HTTPS with a self-signed
-//! certificate as live nodes do (`--plain-http` for plain HTTP), with its own data directory;
-//! the keeper is the network's seed (oxend's `/json_rpc` also on a plain-HTTP port). It sends
-//! messages between client accounts through 3-hop onion paths, receives and checks them, lets
-//! blocks pass so that rewards accrue, and prints a report. `--kill-one` also kills a node with
-//! SIGKILL halfway, keeps sending, restarts it and checks what it kept. `--fault <node>:<kind>`
-//! makes a node `offline` (killed halfway, not restarted), `amnesia` (it acknowledges stores and
-//! keeps nothing) or `unreachable` (it serves clients and refuses every other node); the network
-//! then runs until the quorums have dealt with each (deregistered, or long enough for the live
-//! rules to play out), and the report shows each faulty node's states and rewards beside the
-//! honest nodes'. Ctrl-C or SIGTERM stops every node. See `docs/overview.md`.
+//! The staking ledger of record is a contract on a local chain: the testnet installs the pinned
+//! chain tools on first use (a progress line on stderr), starts anvil (a block every 100 ms, a
+//! sesh height every `--block-ms`), deploys sesh's token and staking contract, and stakes the
+//! genesis through contract transactions (an operator per node paying its node's stake,
+//! contributors, fees: [`sesh_examples::local::chain`]). It starts every node as its own process
+//! on loopback (this executable, run as `testnet node …`, which runs [`sesh_examples::node`]),
+//! each a follower of the contract, none special, serving HTTPS with a self-signed certificate
+//! as live nodes do (`--plain-http` for plain HTTP), with its own data directory and EVM account
+//! (for posting its quorums' decisions), and a seed port (oxend's `/json_rpc` on plain HTTP). It
+//! sends messages between client accounts (bootstrapped from a random node's seed port) through
+//! 3-hop onion paths, receives and checks them, lets heights pass so that rewards accrue, and
+//! prints a report, with the chain: a height every live node has applied and how many report
+//! the same state hash there. `--kill-one` (a node of the first recipient's swarm) or `--kill
+//! <N>` (any node, node 0 included) also kills a node with SIGKILL halfway, keeps sending,
+//! restarts it and checks what it kept. `--fault <node>:<kind>` makes a node `offline` (killed
+//! halfway, not restarted), `amnesia` (it acknowledges stores and keeps nothing) or
+//! `unreachable` (it serves clients and refuses every other node); the network then runs until
+//! the quorums have dealt with each (deregistered, or long enough for the live rules to play
+//! out), and the report shows each faulty node's states and rewards beside the honest nodes'.
+//! `--keeper` runs the former network instead: node 0 keeps the ledger and the others join it
+//! (until it is removed). Ctrl-C or SIGTERM stops every node and anvil. See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -69,15 +77,15 @@ struct Args {
     /// messages: a member of the first message's recipient's swarm.
     #[arg(long)]
     kill_one: bool,
-    /// As `--kill-one`, killing node `N` (any node on the chain, node 0 included).
+    /// As `--kill-one`, killing node `N` (any node, node 0 included; not the keeper).
     #[arg(long, value_name = "N", conflicts_with = "kill_one")]
     kill: Option<usize>,
-    /// The staking ledger on a local chain (anvil): the contracts deployed, the genesis staked
-    /// through contract transactions, every node a follower of the contract, none special.
+    /// The former network: node 0 keeps the staking ledger and the others join it (instead of
+    /// a local chain that every node follows).
     #[arg(long)]
-    chain: bool,
-    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (without `--chain`, node 1 or
-    /// above: node 0 is the keeper). Repeatable.
+    keeper: bool,
+    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (with `--keeper`, node 1 or
+    /// above). Repeatable.
     #[arg(long, value_parser = parse_fault)]
     fault: Vec<Fault>,
     /// Most nodes each node tests a block.
@@ -199,7 +207,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     if args.plain_http {
         extra.push("--plain-http".to_owned());
     }
-    let first = usize::from(!args.chain);
+    let first = usize::from(args.keeper);
     if let Some(f) = args.fault.iter().find(|f| f.node < first || f.node >= n) {
         return Err(format!("node {}: faults are for nodes {first} to {}", f.node, n - 1));
     }
@@ -215,14 +223,14 @@ async fn run(args: &Args) -> Result<bool, String> {
         });
         own.collect()
     };
-    let start = if args.chain {
+    let start = if !args.keeper {
         start_on_chain(args, &base, &command, extra, &http, fault_args).await?
     } else {
         start_with_keeper(args, &base, &command, &extra, &http, fault_args).await?
     };
     let Started { mut nodes, chain, names, fees } = start;
     // The clients' seed: any node's (the keeper's without a chain), not a faulty one.
-    let seed_node = if args.chain {
+    let seed_node = if !args.keeper {
         let honest: Vec<usize> = (0..n).filter(|i| !faulty(*i)).collect();
         let pick =
             usize::try_from(rand_core::RngCore::next_u32(&mut rand_core::OsRng)).unwrap_or(0);
@@ -234,7 +242,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         .map(|k| (k.url.clone(), k.seed.clone()))
         .ok_or("no seed node")?;
     let seed = seed.ok_or("the seed node serves no json_rpc")?;
-    if args.chain {
+    if !args.keeper {
         // Every node knows every other (from their uptime proofs) before clients use them (a
         // faulty one may not).
         for (_, p) in nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i)) {
@@ -253,10 +261,10 @@ async fn run(args: &Args) -> Result<bool, String> {
     // (it changes when that node is killed).
     let reader = |nodes: &LocalNetwork| -> String {
         let honest = nodes.nodes.iter().enumerate().filter(|(i, p)| p.is_running() && !faulty(*i));
-        let pick = if args.chain { honest.map(|(_, p)| p).next() } else { nodes.keeper() };
+        let pick = if !args.keeper { honest.map(|(_, p)| p).next() } else { nodes.keeper() };
         pick.map(|p| p.url.clone()).unwrap_or_default()
     };
-    let height_at_up = height_of(&http, &reader(&nodes), args.chain).await;
+    let height_at_up = height_of(&http, &reader(&nodes), !args.keeper).await;
     let up_at = Instant::now();
 
     // Accounts, and who messages whom.
@@ -408,7 +416,7 @@ async fn run(args: &Args) -> Result<bool, String> {
     let anvil_cpu_ms = anvil_pid.and_then(local::cpu_ms);
     // Let rewards accrue for a few blocks, then read them.
     let rewards = local::rewards_at(&http, &reader(&nodes), 8, every).await;
-    let height_now = height_of(&http, &reader(&nodes), args.chain).await;
+    let height_now = height_of(&http, &reader(&nodes), !args.keeper).await;
     let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(height_now).max(1);
     let height_ms = (height_now > height_at_up)
         .then(|| (ms(up_at.elapsed()) / (height_now - height_at_up) as f64 * 10.0).round() / 10.0);
@@ -449,7 +457,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         "seed": seed,
         "node_pids": nodes.nodes.iter().map(NodeProcess::pid).collect::<Vec<_>>(),
         "anvil_pid": anvil_pid,
-        "authority_key": (!args.chain).then(|| nodes.keeper().map(|k| k.key.to_string())).flatten(),
+        "authority_key": args.keeper.then(|| nodes.keeper().map(|k| k.key.to_string())).flatten(),
         "chain": chain_report,
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
@@ -492,7 +500,15 @@ async fn run(args: &Args) -> Result<bool, String> {
             println!("  client --dir /tmp/alice new");
             println!("  client --dir /tmp/alice send <session id> \"hello\"");
             println!("  client --dir /tmp/bob watch");
-            println!("Data: {}. Ctrl-C or SIGTERM stops every node.", base.display());
+            if let Some(c) = &chain {
+                println!("The staking ledger, as any follower derives it from the chain:");
+                println!(
+                    "  cargo run --release --example ledger -- --rpc {} --contract {} --params local",
+                    c.anvil.url(),
+                    c.contract()
+                );
+            }
+            println!("Data: {}. Ctrl-C or SIGTERM stops every node and anvil.", base.display());
         }
         sesh_examples::shutdown_signal().await;
     }

@@ -39,7 +39,7 @@ fn assert_chain(report: &Value, live: u64) {
 #[test]
 fn a_small_testnet_delivers_every_message_through_a_killed_node() {
     let out = Command::new(common::example_binary("testnet"))
-        .args(["--chain", "--nodes", "6", "--clients", "3", "--messages", "18", "--kill", "0"])
+        .args(["--nodes", "6", "--clients", "3", "--messages", "18", "--kill", "0"])
         .args(["--json", "--block-ms", "300"])
         .output()
         .unwrap();
@@ -110,7 +110,7 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
     let dir = std::env::temp_dir().join(format!("sesh-testnet-test-{}", std::process::id()));
     let mut testnet = Running(
         Command::new(common::example_binary("testnet"))
-            .args(["--chain", "--nodes", "5", "--clients", "2", "--messages", "4", "--keep"])
+            .args(["--nodes", "5", "--clients", "2", "--messages", "4", "--keep"])
             .arg("--json")
             .args(["--block-ms", "300", "--dir"])
             .arg(&dir)
@@ -191,7 +191,8 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
 #[test]
 fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_less() {
     let out = Command::new(common::example_binary("testnet"))
-        .args(["--clients", "3", "--messages", "12", "--block-ms", "300", "--plain-http"])
+        .args(["--keeper", "--clients", "3", "--messages", "12", "--block-ms", "300"])
+        .arg("--plain-http")
         .args(["--fault", "2:offline", "--fault", "5:amnesia", "--fault", "9:unreachable"])
         .arg("--json")
         .output()
