@@ -233,3 +233,26 @@ fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_
     assert_eq!(report["honest_nodes_changed"], json!([]), "{report}");
     assert_eq!(report["ok"], json!(true), "{report}");
 }
+
+#[test]
+fn the_chain_report_counts_the_nodes_that_report_one_state_hash_at_a_height_all_have_applied() {
+    use sesh_examples::local::chain_agreement;
+    let status = |height: u64, hash: &str, recent: &[(u64, &str)]| {
+        let recent: Vec<Value> =
+            recent.iter().map(|(h, s)| json!({"height": h, "state_hash": s})).collect();
+        json!({"height": height, "state_hash": hash, "recent": recent})
+    };
+    // Two nodes at 12 and one at 11: 11 is the height all have applied; the two ahead report
+    // the same hash there, the one at 11 another.
+    let ahead = status(12, "cc", &[(10, "aa"), (11, "bb"), (12, "cc")]);
+    let behind = status(11, "xx", &[(10, "aa"), (11, "xx")]);
+    let agreement = chain_agreement(&[ahead.clone(), behind.clone(), ahead.clone()]);
+    assert_eq!(agreement, Some((11, "bb".to_owned(), 2)));
+    // All agree once the third catches up.
+    let caught_up = status(12, "cc", &[(11, "bb"), (12, "cc")]);
+    assert_eq!(chain_agreement(&[ahead.clone(), caught_up]), Some((12, "cc".to_owned(), 2)));
+    // A node just restarted (no height yet) leaves nothing agreed; no answers neither.
+    let restarted = json!({"height": 0, "state_hash": null, "recent": []});
+    assert_eq!(chain_agreement(&[ahead, restarted]), None);
+    assert_eq!(chain_agreement(&[]), None);
+}
