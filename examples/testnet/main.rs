@@ -243,11 +243,14 @@ async fn run(args: &Args) -> Result<bool, String> {
         .ok_or("no seed node")?;
     let seed = seed.ok_or("the seed node serves no json_rpc")?;
     if !args.keeper {
-        // Every node knows every other (from their uptime proofs) before clients use them (a
-        // faulty one may not).
-        for (_, p) in nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i)) {
+        // Every honest node knows every other honest one (from their uptime proofs) before
+        // clients use them. Not the faulty ones: an unreachable node takes no proofs, and the
+        // others learn of it only from its own, a proof period apart.
+        let honest = nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i));
+        let keys: Vec<String> = honest.clone().map(|(_, p)| p.key.to_string()).collect();
+        for (_, p) in honest {
             let seed = p.seed.as_deref().ok_or("a node serves no json_rpc")?;
-            wait_listed(&http, seed, n, Duration::from_secs(60)).await?;
+            wait_listed(&http, seed, &keys, Duration::from_secs(60)).await?;
         }
     }
     let seeds = vec![Seed::parse(&seed).map_err(|e| e.to_string())?];
@@ -580,34 +583,36 @@ async fn start_on_chain(
     Ok(Started { nodes, chain: Some(chain), names, fees })
 }
 
-/// Waits until the seed request at `seed` lists `n` nodes (their addresses reach a node with
-/// the others' uptime proofs).
+/// Waits until the seed request at `seed` lists every node of `keys` (their addresses reach a
+/// node with the others' uptime proofs).
 async fn wait_listed(
     http: &reqwest::Client,
     seed: &str,
-    n: usize,
+    keys: &[String],
     within: Duration,
 ) -> Result<(), String> {
     let ask = json!({"jsonrpc": "2.0", "method": "get_n_service_nodes", "params": {
-        "active_only": true, "fields": {"public_ip": true, "storage_port": true,
-        "pubkey_x25519": true, "pubkey_ed25519": true}}})
+        "active_only": true, "fields": {"pubkey_ed25519": true}}})
     .to_string();
     let deadline = Instant::now() + within;
-    let mut listed = 0;
+    let mut missing = keys.len();
     while Instant::now() < deadline {
         if let Ok(r) = http.post(seed).body(ask.clone()).send().await
             && let Ok(body) = r.bytes().await
         {
             let v: Value = serde_json::from_slice(&body).unwrap_or_default();
             let states = v.pointer("/result/service_node_states").and_then(Value::as_array);
-            listed = states.map_or(0, Vec::len);
-            if listed >= n {
+            let listed: Vec<&str> = (states.into_iter().flatten())
+                .filter_map(|n| n.get("pubkey_ed25519")?.as_str())
+                .collect();
+            missing = keys.iter().filter(|k| !listed.contains(&k.as_str())).count();
+            if missing == 0 {
                 return Ok(());
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("the seed {seed} lists {listed} of {n} nodes after {within:?}"))
+    Err(format!("the seed {seed} lacks {missing} of {} nodes after {within:?}", keys.len()))
 }
 
 /// The ledger height a node has reached (the keeper's, or a follower's on the chain).
