@@ -23,8 +23,7 @@
 //! `unreachable` (it serves clients and refuses every other node); the network then runs until
 //! the quorums have dealt with each (deregistered, or long enough for the live rules to play
 //! out), and the report shows each faulty node's states and rewards beside the honest nodes'.
-//! `--keeper` runs the former network instead: node 0 keeps the ledger and the others join it
-//! (until it is removed). Ctrl-C or SIGTERM stops every node and anvil. See `docs/overview.md`.
+//! Ctrl-C or SIGTERM stops every node and anvil. See `docs/overview.md`.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -45,7 +44,6 @@ use sesh_examples::client::{self as session, Network, Sent};
 use sesh_examples::local::{self, LocalNetwork, NodeProcess, chain};
 use sesh_examples::{lock, node};
 use sesh_identity::{Identity, NodeId, SessionId};
-use sesh_node::keeper::Genesis;
 
 /// A private Session network on this machine.
 #[derive(Debug, Parser)]
@@ -77,15 +75,10 @@ struct Args {
     /// messages: a member of the first message's recipient's swarm.
     #[arg(long)]
     kill_one: bool,
-    /// As `--kill-one`, killing node `N` (any node, node 0 included; not the keeper).
+    /// As `--kill-one`, killing node `N` (any node, node 0 included).
     #[arg(long, value_name = "N", conflicts_with = "kill_one")]
     kill: Option<usize>,
-    /// The former network: node 0 keeps the staking ledger and the others join it (instead of
-    /// a local chain that every node follows).
-    #[arg(long)]
-    keeper: bool,
-    /// Make a node faulty: `<node>:offline|amnesia|unreachable` (with `--keeper`, node 1 or
-    /// above). Repeatable.
+    /// Make a node faulty: `<node>:offline|amnesia|unreachable`. Repeatable.
     #[arg(long, value_parser = parse_fault)]
     fault: Vec<Fault>,
     /// Most nodes each node tests a block.
@@ -207,12 +200,11 @@ async fn run(args: &Args) -> Result<bool, String> {
     if args.plain_http {
         extra.push("--plain-http".to_owned());
     }
-    let first = usize::from(args.keeper);
-    if let Some(f) = args.fault.iter().find(|f| f.node < first || f.node >= n) {
-        return Err(format!("node {}: faults are for nodes {first} to {}", f.node, n - 1));
+    if let Some(f) = args.fault.iter().find(|f| f.node >= n) {
+        return Err(format!("node {}: faults are for nodes 0 to {}", f.node, n - 1));
     }
-    if let Some(k) = args.kill.filter(|k| *k < first || *k >= n) {
-        return Err(format!("--kill {k}: nodes {first} to {} can be killed", n - 1));
+    if let Some(k) = args.kill.filter(|k| *k >= n) {
+        return Err(format!("--kill {k}: nodes 0 to {} can be killed", n - 1));
     }
     let faulty = |i: usize| args.fault.iter().any(|f| f.node == i);
     let fault_args = |i: usize| -> Vec<String> {
@@ -223,35 +215,24 @@ async fn run(args: &Args) -> Result<bool, String> {
         });
         own.collect()
     };
-    let start = if !args.keeper {
-        start_on_chain(args, &base, &command, extra, &http, fault_args).await?
-    } else {
-        start_with_keeper(args, &base, &command, &extra, &http, fault_args).await?
-    };
-    let Started { mut nodes, chain, names, fees } = start;
-    // The clients' seed: any node's (the keeper's without a chain), not a faulty one.
-    let seed_node = if !args.keeper {
-        let honest: Vec<usize> = (0..n).filter(|i| !faulty(*i)).collect();
-        let pick =
-            usize::try_from(rand_core::RngCore::next_u32(&mut rand_core::OsRng)).unwrap_or(0);
-        honest.get(pick % honest.len().max(1)).copied().unwrap_or(0)
-    } else {
-        0
-    };
+    let (mut nodes, chain) =
+        start_on_chain(args, &base, &command, extra, &http, fault_args).await?;
+    // The clients' seed: any node's, not a faulty one.
+    let honest: Vec<usize> = (0..n).filter(|i| !faulty(*i)).collect();
+    let pick = usize::try_from(rand_core::RngCore::next_u32(&mut rand_core::OsRng)).unwrap_or(0);
+    let seed_node = honest.get(pick % honest.len().max(1)).copied().unwrap_or(0);
     let (network_url, seed) = (nodes.nodes.get(seed_node))
         .map(|k| (k.url.clone(), k.seed.clone()))
         .ok_or("no seed node")?;
     let seed = seed.ok_or("the seed node serves no json_rpc")?;
-    if !args.keeper {
-        // Every honest node knows every other honest one (from their uptime proofs) before
-        // clients use them. Not the faulty ones: an unreachable node takes no proofs, and the
-        // others learn of it only from its own, a proof period apart.
-        let honest = nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i));
-        let keys: Vec<String> = honest.clone().map(|(_, p)| p.key.to_string()).collect();
-        for (_, p) in honest {
-            let seed = p.seed.as_deref().ok_or("a node serves no json_rpc")?;
-            wait_listed(&http, seed, &keys, Duration::from_secs(60)).await?;
-        }
+    // Every honest node knows every other honest one (from their uptime proofs) before clients
+    // use them. Not the faulty ones: an unreachable node takes no proofs, and the others learn
+    // of it only from its own, a proof period apart.
+    let honest = nodes.nodes.iter().enumerate().filter(|(i, _)| !faulty(*i));
+    let keys: Vec<String> = honest.clone().map(|(_, p)| p.key.to_string()).collect();
+    for (_, p) in honest {
+        let seed = p.seed.as_deref().ok_or("a node serves no json_rpc")?;
+        wait_listed(&http, seed, &keys, Duration::from_secs(60)).await?;
     }
     let seeds = vec![Seed::parse(&seed).map_err(|e| e.to_string())?];
     let net =
@@ -260,14 +241,14 @@ async fn run(args: &Args) -> Result<bool, String> {
         nodes.nodes.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
     let state = net.state();
     let up_after = started.elapsed();
-    // Where the network's ledger is read: the keeper, or a running follower that is not faulty
-    // (it changes when that node is killed).
+    // Where the network's ledger is read: a running node that is not faulty (another one once
+    // that node is killed).
     let reader = |nodes: &LocalNetwork| -> String {
-        let honest = nodes.nodes.iter().enumerate().filter(|(i, p)| p.is_running() && !faulty(*i));
-        let pick = if !args.keeper { honest.map(|(_, p)| p).next() } else { nodes.keeper() };
-        pick.map(|p| p.url.clone()).unwrap_or_default()
+        let mut honest =
+            nodes.nodes.iter().enumerate().filter(|(i, p)| p.is_running() && !faulty(*i));
+        honest.next().map(|(_, p)| p.url.clone()).unwrap_or_default()
     };
-    let height_at_up = height_of(&http, &reader(&nodes), !args.keeper).await;
+    let height_at_up = height_of(&http, &reader(&nodes)).await;
     let up_at = Instant::now();
 
     // Accounts, and who messages whom.
@@ -299,15 +280,15 @@ async fn run(args: &Args) -> Result<bool, String> {
         Arc::new(Traffic { clients, plan, sent_at: Mutex::default(), delivered: Mutex::default() });
     let (clients, plan) = (&traffic.clients, &traffic.plan);
 
-    // The node to kill: the one named, or a member (not the keeper, not a faulty node) of the
-    // first recipient's swarm.
+    // The node to kill: the one named, or a member (not a faulty one) of the first recipient's
+    // swarm.
     let victim = match (args.kill, args.kill_one, plan.first().and_then(|p| clients.get(p.to))) {
         (Some(k), _, _) => Some(k),
         (None, true, Some(to)) => state
             .members_for(&to.session_id().to_bytes())
             .iter()
             .filter_map(|m| name_of.get(&m.id).copied())
-            .find(|i| *i >= first && !faulty(*i)),
+            .find(|i| !faulty(*i)),
         _ => None,
     };
     let mut fault_from = vec![0; args.fault.len()];
@@ -407,26 +388,22 @@ async fn run(args: &Args) -> Result<bool, String> {
     };
 
     // The faulty nodes meet the quorums.
-    let every =
-        Duration::from_millis(chain.as_ref().map_or(args.block_ms, chain::Chain::height_ms));
+    let every = Duration::from_millis(chain.height_ms());
     let changes = if args.fault.is_empty() {
         Vec::new()
     } else {
         watch_faults(&http, &reader(&nodes), &args.fault, &nodes, &fault_from, args, every).await
     };
     let cpu_ms: u64 = nodes.nodes.iter().filter_map(|p| local::cpu_ms(p.pid()?)).sum();
-    let anvil_pid = chain.as_ref().map(|c| c.anvil.pid());
-    let anvil_cpu_ms = anvil_pid.and_then(local::cpu_ms);
+    let anvil_pid = chain.anvil.pid();
+    let anvil_cpu_ms = local::cpu_ms(anvil_pid);
     // Let rewards accrue for a few blocks, then read them.
     let rewards = local::rewards_at(&http, &reader(&nodes), 8, every).await;
-    let height_now = height_of(&http, &reader(&nodes), !args.keeper).await;
+    let height_now = height_of(&http, &reader(&nodes)).await;
     let height = rewards.get("height").and_then(Value::as_u64).unwrap_or(height_now).max(1);
     let height_ms = (height_now > height_at_up)
         .then(|| (ms(up_at.elapsed()) / (height_now - height_at_up) as f64 * 10.0).round() / 10.0);
-    let chain_report = match &chain {
-        Some(c) => Some(chain_report(&http, &nodes, c).await),
-        None => None,
-    };
+    let chain_report = chain_report(&http, &nodes, &chain).await;
     let faults = fault_report(&args.fault, &fault_from, &nodes, &changes, &rewards);
     let mut wronged: Vec<usize> =
         changes.iter().filter_map(|c| name_of.get(&c.1).copied()).filter(|i| !faulty(*i)).collect();
@@ -448,7 +425,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)))
         && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)))
         && wronged.is_empty()
-        && chain_report.as_ref().is_none_or(|c| c.get("ok") == Some(&Value::Bool(true)));
+        && chain_report.get("ok") == Some(&Value::Bool(true));
     let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
     let swarms: Vec<Value> = (state.map().iter())
         .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
@@ -460,7 +437,6 @@ async fn run(args: &Args) -> Result<bool, String> {
         "seed": seed,
         "node_pids": nodes.nodes.iter().map(NodeProcess::pid).collect::<Vec<_>>(),
         "anvil_pid": anvil_pid,
-        "authority_key": args.keeper.then(|| nodes.keeper().map(|k| k.key.to_string())).flatten(),
         "chain": chain_report,
         "data": base.display().to_string(),
         "up_after_ms": ms(up_after),
@@ -481,7 +457,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         "honest_nodes_changed": wronged,
         "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height, "anvil_cpu_ms_per_block": anvil_cpu_ms.map(|c| c / height)},
         "height_ms": {"configured": ms(every), "measured": height_ms},
-        "rewards": {"height": rewards.get("height"), "balances": local::reward_lines_named(&rewards, &names, &fees)},
+        "rewards": {"height": rewards.get("height"), "balances": local::reward_lines_named(&rewards, &chain.names, &chain.fees)},
         "elapsed_ms": ms(started.elapsed()),
     });
     if args.json {
@@ -503,14 +479,12 @@ async fn run(args: &Args) -> Result<bool, String> {
             println!("  client --dir /tmp/alice new");
             println!("  client --dir /tmp/alice send <session id> \"hello\"");
             println!("  client --dir /tmp/bob watch");
-            if let Some(c) = &chain {
-                println!("The staking ledger, as any follower derives it from the chain:");
-                println!(
-                    "  cargo run --release --example ledger -- --rpc {} --contract {} --params local",
-                    c.anvil.url(),
-                    c.contract()
-                );
-            }
+            println!("The staking ledger, as any follower derives it from the chain:");
+            println!(
+                "  cargo run --release --example ledger -- --rpc {} --contract {} --params local",
+                chain.anvil.url(),
+                chain.contract()
+            );
             println!("Data: {}. Ctrl-C or SIGTERM stops every node and anvil.", base.display());
         }
         sesh_examples::shutdown_signal().await;
@@ -523,42 +497,6 @@ async fn run(args: &Args) -> Result<bool, String> {
     Ok(all_ok)
 }
 
-/// The running network: its nodes, its chain (with `--chain`), and the names and fees of its
-/// staking accounts.
-struct Started {
-    nodes: LocalNetwork,
-    chain: Option<chain::Chain>,
-    names: BTreeMap<String, String>,
-    fees: Vec<u16>,
-}
-
-/// The keeper's network: node 0 keeps the ledger (`sesh_node::keeper::Genesis`), the others join
-/// it.
-async fn start_with_keeper(
-    args: &Args,
-    base: &std::path::Path,
-    command: &[std::ffi::OsString],
-    extra: &[String],
-    http: &reqwest::Client,
-    fault_args: impl Fn(usize) -> Vec<String>,
-) -> Result<Started, String> {
-    let n = usize::from(args.nodes);
-    // The ledger (the keeper's `ledger.log`), and each node's key in its data directory.
-    let genesis = Genesis::build(n, &mut rand_core::OsRng).map_err(|e| e.to_string())?;
-    local::write_genesis(base, &genesis)?;
-    let pb = bar(n, "starting nodes", args.json);
-    let keeper_args =
-        ["--block-ms", &args.block_ms.to_string(), "--seed-http", "127.0.0.1:0"].map(String::from);
-    let mut nodes = LocalNetwork::start(command, base, &keeper_args, extra)?;
-    for i in 1..n {
-        nodes.add_node_with(&fault_args(i))?;
-    }
-    nodes.wait_ready(http, Duration::from_secs(60), |_| pb.inc(1)).await?;
-    pb.finish_and_clear();
-    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name.clone())).collect();
-    Ok(Started { nodes, chain: None, names, fees: genesis.fees })
-}
-
 /// The chain's network: anvil, the contracts, the genesis staked on the contract, and every node
 /// a follower of it (each sends its first uptime proof to node 0 and the node before it, and
 /// learns the others from the proofs it gets; none is special).
@@ -569,7 +507,7 @@ async fn start_on_chain(
     mut extra: Vec<String>,
     http: &reqwest::Client,
     fault_args: impl Fn(usize) -> Vec<String>,
-) -> Result<Started, String> {
+) -> Result<(LocalNetwork, chain::Chain), String> {
     let n = usize::from(args.nodes);
     let pb = bar(n, "deploying and staking on anvil", args.json);
     let chain = chain::Chain::start(n, args.block_ms).await?;
@@ -579,8 +517,7 @@ async fn start_on_chain(
     let nodes = chain.start_nodes(command, base, &extra, fault_args)?;
     nodes.wait_ready(http, Duration::from_secs(60), |_| pb.inc(1)).await?;
     pb.finish_and_clear();
-    let (names, fees) = (chain.names.clone(), chain.fees.clone());
-    Ok(Started { nodes, chain: Some(chain), names, fees })
+    Ok((nodes, chain))
 }
 
 /// Waits until the seed request at `seed` lists every node of `keys` (their addresses reach a
@@ -615,14 +552,10 @@ async fn wait_listed(
     Err(format!("the seed {seed} lacks {missing} of {} nodes after {within:?}", keys.len()))
 }
 
-/// The ledger height a node has reached (the keeper's, or a follower's on the chain).
-async fn height_of(http: &reqwest::Client, node: &str, on_chain: bool) -> u64 {
-    if on_chain {
-        let status = local::chain_status(http, node).await;
-        status.and_then(|s| s.get("height")?.as_u64()).unwrap_or(0)
-    } else {
-        local::state_changes(http, node).await.map_or(0, |c| c.0)
-    }
+/// The sesh height a node has applied (0 if it does not answer).
+async fn height_of(http: &reqwest::Client, node: &str) -> u64 {
+    let status = local::chain_status(http, node).await;
+    status.and_then(|s| s.get("height")?.as_u64()).unwrap_or(0)
 }
 
 /// The chain as the running nodes follow it: a height every one of them has applied, the state
@@ -702,7 +635,7 @@ fn spawn_receivers(net: &Arc<Network>, traffic: &Arc<Traffic>) -> tokio::task::J
 /// or the last fault began); the state changes the quorums decided.
 async fn watch_faults(
     http: &reqwest::Client,
-    keeper: &str,
+    node: &str,
     faults: &[Fault],
     nodes: &LocalNetwork,
     from: &[u64],
@@ -714,7 +647,7 @@ async fn watch_faults(
     let keys: Vec<NodeId> =
         faults.iter().filter_map(|f| Some(nodes.nodes.get(f.node)?.key)).collect();
     loop {
-        let (height, changes) = local::state_changes(http, keeper).await.unwrap_or_default();
+        let (height, changes) = local::state_changes(http, node).await.unwrap_or_default();
         pb.set_position(height);
         let gone = |k: &NodeId| changes.iter().any(|(_, n, s)| n == k && s == "deregister");
         if height >= deadline || keys.iter().all(gone) {
