@@ -744,8 +744,8 @@ async fn check_restart(
 fn print_report(r: &Value) {
     let (m, k) = (&r["messages"], &r["kill"]);
     println!(
-        "sesh testnet: {} nodes up in {} ms, {} accounts",
-        r["nodes"], r["up_after_ms"], r["accounts"]
+        "sesh testnet: {} nodes up in {} ms (anvil, the contracts and the stakes in {} ms), {} accounts",
+        r["nodes"], r["up_after_ms"], r["chain"]["setup_ms"], r["accounts"]
     );
     println!(
         "messages: {} sent, {} delivered of {} through {}-hop onion paths; latency p50 {} ms, p99 {} ms; {} paths retried, {} messages sent again",
