@@ -1,7 +1,7 @@
 //! The IO halves of sesh's example programs, compiled once and shared: the reference node
-//! ([`node`], which the `node` program and every testnet node run), a client's network access
-//! ([`client`], for the `client` and `testnet` programs), the keeper's state as nodes follow it
-//! ([`keeper`]), a local network of node processes ([`local`], for the `testnet` program and
+//! ([`node`], which the `node` program and every testnet node run: a follower of the staking
+//! contract), a client's network access ([`client`], for the `client` and `testnet` programs),
+//! a local network of node processes ([`local`], for the `testnet` program and
 //! the node's tests), the simulator ([`simulate`]),
 //! the pinned chain tools and a local anvil ([`chain_tools`]),
 //! capped reads and egress-checked name resolution for untrusted peers ([`http`]), and secret
@@ -19,7 +19,6 @@ pub mod contracts;
 pub mod files;
 pub mod follow;
 pub mod http;
-pub mod keeper;
 pub mod local;
 pub mod node;
 pub mod simulate;

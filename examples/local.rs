@@ -1,8 +1,8 @@
 //! A local network of node processes on this machine (loopback; HTTPS with self-signed
 //! certificates as live nodes serve, or plain HTTP with `--plain-http`): nodes following a
-//! local chain's staking contract ([`chain`]: anvil, the contracts, the staked genesis), or the
-//! ledger keeper and the nodes that join it; each its own process with its own data directory,
-//! started, killed, restarted and stopped. The `testnet` program runs its network with it, and
+//! local chain's staking contract ([`chain`]: anvil, the contracts, the staked genesis), none of
+//! them special; each its own process with its own data directory, started, killed, restarted
+//! and stopped. The `testnet` program runs its network with it, and
 //! so do the node's tests.
 
 pub mod chain;
@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sesh_identity::{Identity, NodeId};
-use sesh_node::keeper::Genesis;
 use sesh_rpc::Namespace;
 use sesh_rpc::client::Account;
 
@@ -198,18 +197,6 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Lays out a local network's genesis under `dir`: node `i`'s key in `<dir>/node<i>/key_ed25519`
-/// and the ledger in the keeper's `<dir>/node0/ledger.log`, for [`LocalNetwork::start`] and
-/// [`LocalNetwork::add_node`] to find.
-///
-/// # Errors
-/// What could not be written.
-pub fn write_genesis(dir: &Path, genesis: &Genesis) -> Result<(), String> {
-    write_keys(dir, &genesis.nodes)?;
-    let log = dir.join("node0").join("ledger.log");
-    std::fs::write(&log, &genesis.log).map_err(|e| format!("{}: {e}", log.display()))
-}
-
 /// Writes node `i`'s key in `<dir>/node<i>/key_ed25519`.
 ///
 /// # Errors
@@ -226,10 +213,10 @@ pub fn write_keys(dir: &Path, nodes: &[Identity]) -> Result<(), String> {
     Ok(())
 }
 
-/// The keeper (node 0) and the nodes that joined it; all stopped when dropped.
+/// The nodes of a local network, each a follower of the chain; all stopped when dropped.
 #[derive(Debug)]
 pub struct LocalNetwork {
-    /// The nodes, the keeper first.
+    /// The nodes, in the order they were started.
     pub nodes: Vec<NodeProcess>,
     command: Vec<OsString>,
     dir: PathBuf,
@@ -237,29 +224,6 @@ pub struct LocalNetwork {
 }
 
 impl LocalNetwork {
-    /// Starts the keeper in `<dir>/node0`, with `keeper_args` and `extra` (which every node gets,
-    /// e.g. `--plain-http`).
-    ///
-    /// # Errors
-    /// As [`NodeProcess::start`].
-    pub fn start(
-        command: &[OsString],
-        dir: &Path,
-        keeper_args: &[String],
-        extra: &[String],
-    ) -> Result<Self, String> {
-        let mut args = vec!["--authority".to_owned()];
-        args.extend_from_slice(keeper_args);
-        args.extend_from_slice(extra);
-        let keeper = NodeProcess::start(command, &dir.join("node0"), "127.0.0.1:0", &args)?;
-        Ok(Self {
-            nodes: vec![keeper],
-            command: command.to_vec(),
-            dir: dir.to_owned(),
-            extra: extra.to_vec(),
-        })
-    }
-
     /// No node yet: [`LocalNetwork::add_peer`] starts each (nodes that follow a chain, none of
     /// them special); `extra` goes to every node.
     pub fn followers(command: &[OsString], dir: &Path, extra: &[String]) -> Self {
@@ -278,48 +242,6 @@ impl LocalNetwork {
     pub fn add_peer(&mut self, own: &[String]) -> Result<usize, String> {
         let i = self.nodes.len();
         let mut args = self.extra.clone();
-        args.extend_from_slice(own);
-        let node = NodeProcess::start(
-            &self.command,
-            &self.dir.join(format!("node{i}")),
-            "127.0.0.1:0",
-            &args,
-        )?;
-        self.nodes.push(node);
-        Ok(i)
-    }
-
-    /// The keeper.
-    pub fn keeper(&self) -> Option<&NodeProcess> {
-        self.nodes.first()
-    }
-
-    /// Starts one more node in `<dir>/node<i>`, joining the keeper (its key pinned); its index.
-    ///
-    /// # Errors
-    /// As [`NodeProcess::start`].
-    pub fn add_node(&mut self) -> Result<usize, String> {
-        self.add_node_with(&[])
-    }
-
-    /// [`LocalNetwork::add_node`] with more arguments for this node alone (a testnet fault).
-    ///
-    /// # Errors
-    /// As [`NodeProcess::start`].
-    pub fn add_node_with(&mut self, own: &[String]) -> Result<usize, String> {
-        let i = self.nodes.len();
-        let keeper = self.keeper().ok_or("no keeper")?;
-        let mut args = [
-            "--network",
-            &keeper.url,
-            "--authority-key",
-            &keeper.key.to_string(),
-            "--poll-ms",
-            "200",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend_from_slice(&self.extra);
         args.extend_from_slice(own);
         let node = NodeProcess::start(
             &self.command,
@@ -374,21 +296,16 @@ impl Drop for LocalNetwork {
     }
 }
 
-/// The keeper's (or a chain follower's) rewards (`/network/v1/rewards`, read by
-/// [`reward_lines`]) once its chain has reached `height`, asked every `every`; `Null` if it has
+/// A node's rewards (`/network/v1/rewards`, its own chain's, read by
+/// [`reward_lines_named`]) once its chain has reached `height`, asked every `every`; `Null` if it has
 /// not answered so within 200 × `every` (at least 30 s).
-pub async fn rewards_at(
-    http: &reqwest::Client,
-    keeper: &str,
-    height: u64,
-    every: Duration,
-) -> Value {
+pub async fn rewards_at(http: &reqwest::Client, node: &str, height: u64, every: Duration) -> Value {
     let deadline = Instant::now() + (every * 200).max(Duration::from_secs(30));
     loop {
         if Instant::now() > deadline {
             return Value::Null;
         }
-        let got = http.get(format!("{keeper}/network/v1/rewards")).send().await;
+        let got = http.get(format!("{node}/network/v1/rewards")).send().await;
         let body = match got {
             Ok(r) => r.bytes().await.unwrap_or_default(),
             Err(_) => Default::default(),
@@ -401,15 +318,8 @@ pub async fn rewards_at(
     }
 }
 
-/// The balances of a [`rewards_at`] answer by the names `genesis` gave its accounts (operators
-/// first, then contributors, in number order), in SESH, with each operator's fee.
-pub fn reward_lines(rewards: &Value, genesis: &Genesis) -> Vec<Value> {
-    let names = genesis.names.iter().map(|(a, name)| (a.to_string(), name.clone())).collect();
-    reward_lines_named(rewards, &names, &genesis.fees)
-}
-
-/// [`reward_lines`] with the names by address (the ledger's, hex: `operator 3`, `contributor
-/// 1`) and each operator's fee (basis points) given.
+/// The balances of a [`rewards_at`] answer by the names given by address (the ledger's, hex:
+/// `operator 3`, `contributor 1`), in SESH, with each operator's fee (basis points).
 pub fn reward_lines_named(
     rewards: &Value,
     names: &std::collections::BTreeMap<String, String>,
@@ -444,13 +354,13 @@ pub fn node_rewards(rewards: &Value) -> std::collections::BTreeMap<NodeId, u128>
     nodes.filter_map(|(id, v)| Some((id.parse().ok()?, v.as_str()?.parse().ok()?))).collect()
 }
 
-/// The keeper's height and the state changes its quorums decided (`GET /network/v1/votes`):
+/// A node's height and the state changes its chain applied (`GET /network/v1/votes`):
 /// `(height, node, state)`, in order.
 pub async fn state_changes(
     http: &reqwest::Client,
-    keeper: &str,
+    node: &str,
 ) -> Option<(u64, Vec<(u64, NodeId, String)>)> {
-    let got = http.get(format!("{keeper}{}", sesh_node::obligations::VOTES_PATH)).send().await;
+    let got = http.get(format!("{node}{}", sesh_node::obligations::VOTES_PATH)).send().await;
     let v: Value = serde_json::from_slice(&got.ok()?.bytes().await.ok()?).ok()?;
     let changes = v.get("changes")?.as_array()?.iter().filter_map(|c| {
         let node = c.get("node")?.as_str()?.parse().ok()?;
@@ -459,7 +369,7 @@ pub async fn state_changes(
     Some((v.get("height")?.as_u64()?, changes.collect()))
 }
 
-/// A faulty node's report: its states over time from the keeper's state `changes`, from
+/// A faulty node's report: its states over time from a node's state `changes`, from
 /// `start` (when its fault began) on, the blocks to its first decommission, what it earned
 /// beside what each `honest` node earned (milli-atomic), and whether it was caught
 /// (decommissioned, and paid less than every honest node).

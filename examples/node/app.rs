@@ -16,7 +16,6 @@ use sesh_rpc::request::{self, is_known_method, is_read_only_method};
 
 use crate::lock;
 use crate::node::Args;
-use crate::node::authority::Authority;
 use crate::node::db::Db;
 use crate::node::metrics::Metrics;
 use crate::node::peer;
@@ -48,10 +47,8 @@ pub struct App {
     /// For onion relays to HTTP servers (certificates checked, public addresses only, no
     /// redirects).
     pub web: reqwest::Client,
-    /// The ledger keeper, on the node that is one.
-    pub authority: Option<tokio::sync::Mutex<Authority>>,
-    /// Chain mode: what the node follows of the staking contract.
-    pub chain: Option<Arc<crate::node::chain::Following>>,
+    /// What the node follows of the staking contract.
+    pub chain: Arc<crate::node::chain::Following>,
     /// The command line it was started with.
     pub settings: Args,
     /// One handover at a time.
@@ -79,16 +76,13 @@ impl App {
     ///
     /// # Errors
     /// When the HTTP clients cannot be made.
-    // The keeper (`authority`) goes once the testnet follows the chain.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         identity: Identity,
         info: NodeRecord,
         db: Db,
         db_path: std::path::PathBuf,
         hf: [u16; 2],
-        authority: Option<Authority>,
-        chain: Option<Arc<crate::node::chain::Following>>,
+        chain: Arc<crate::node::chain::Following>,
         settings: Args,
     ) -> Result<Self, reqwest::Error> {
         let peers =
@@ -109,13 +103,10 @@ impl App {
                     settings.allow_private_destinations,
                 )))
                 .build()?,
-            authority: authority.map(tokio::sync::Mutex::new),
             obligations: crate::node::obligations::Obligations::new(
                 info.id,
                 settings.ledger_params(),
-                chain
-                    .as_ref()
-                    .map_or(sesh_node::keeper::DEFAULT_BLOCK_MS, |c| c.settings.height_ms),
+                chain.settings.height_ms,
             ),
             chain,
             settings,

@@ -357,7 +357,7 @@ fn pause_after(failures: u32) -> Duration {
 
 /// Follows the chain for ever: the node's background task in chain mode.
 pub async fn run(app: Arc<App>, pending: Arc<AtomicBool>) {
-    let Some(following) = app.chain.clone() else { return };
+    let following = app.chain.clone();
     let s = following.settings.clone();
     let Ok(rpc) = Rpc::new(&s.rpc, RPC_TIMEOUT) else { return };
     let mut failures = 0u32;

@@ -1,18 +1,14 @@
 //! The reference storage node: the storage RPC and onion requests of the live network over
 //! HTTP(S), messages in SQLite, swarm replication and handover, and the network learned from the
 //! staking contract it follows on an EVM chain ([`chain`]: every node a follower, none of them
-//! special), or, until the testnet moves over, from a ledger keeper. See `docs/node.md`.
+//! special). See `docs/node.md`.
 //!
 //! ```text
-//! # chain mode: follow the staking contract; learn the other nodes from their uptime proofs
+//! # follow the staking contract; learn the other nodes from their uptime proofs
 //! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --plain-http \
 //!     --rpc http://127.0.0.1:8545 --contract 0x… --start-block 2 --evm-key /tmp/n0/evm_key
 //! cargo run --release --example node -- --data /tmp/n1 --listen 127.0.0.1:22101 --plain-http \
 //!     --rpc http://127.0.0.1:8545 --contract 0x… --start-block 2 --peer http://127.0.0.1:22100
-//! # keeper mode (being retired): a ledger keeper (which is also a node), and a node joining it
-//! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --authority --plain-http
-//! cargo run --release --example node -- --data /tmp/n1 --listen 127.0.0.1:22101 \
-//!     --network http://127.0.0.1:22100 --plain-http
 //! ```
 //!
 //! The first line on stdout is `listening on <url> node <ed25519 hex>`. This module is the node's
@@ -20,7 +16,6 @@
 //! `sesh-chain` and `sesh-rpc`.
 
 pub mod app;
-pub mod authority;
 pub mod chain;
 pub mod db;
 pub mod metrics;
@@ -44,21 +39,20 @@ use clap::Parser;
 use sesh_identity::NodeId;
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::Duty;
-use sesh_node::keeper::JoinRequest;
 
 use crate::node::app::App;
-use crate::node::authority::Authority;
-use sesh_node::replication::PeerReply;
 
 /// The hard fork local networks report.
 pub(crate) const HF: [u16; 2] = [21, 0];
+
+/// How often the node checks for a handover to run again (every tenth tick).
+const HANDOVER_RETRY_TICK_MS: u64 = 1_000;
 
 /// A Session storage node.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "node", version)]
 pub struct Args {
-    /// Data directory: the database, the TLS certificate, the key (unless --key), and the
-    /// ledger if this node is the keeper.
+    /// Data directory: the database, the TLS certificate, the key (unless --key).
     #[arg(long)]
     pub data: PathBuf,
     /// The identity key file: a 64-byte libsodium Ed25519 secret key, as oxen's `key_ed25519`
@@ -71,50 +65,40 @@ pub struct Args {
     /// The address other nodes and clients reach this node at (default: the listen address).
     #[arg(long)]
     pub public_ip: Option<Ipv4Addr>,
-    /// Keep the ledger and publish the network (one node of a local network does).
-    #[arg(long, conflicts_with = "network")]
-    pub authority: bool,
-    /// The ledger keeper's URL, e.g. `http://127.0.0.1:22100`.
-    #[arg(long, required_unless_present_any = ["authority", "rpc"])]
-    pub network: Option<String>,
-    /// Chain mode: follow the staking contract on this EVM JSON-RPC endpoint (`http(s)://`)
-    /// and derive the ledger from its events, as every node does (no keeper).
-    #[arg(long, conflicts_with_all = ["authority", "network"], requires_all = ["contract", "start_block"])]
-    pub rpc: Option<String>,
-    /// Chain mode: the staking contract (`0x` and 40 hex digits).
-    #[arg(long, requires = "rpc")]
-    pub contract: Option<String>,
-    /// Chain mode: the contract's deployment block (height 1 begins at the block after it).
-    #[arg(long, requires = "rpc")]
-    pub start_block: Option<u64>,
-    /// Chain mode: blocks at the chain's tip not read yet (the confirmation depth).
+    /// The EVM JSON-RPC endpoint (`http(s)://`) of the chain holding the staking contract, which
+    /// the node follows to derive the ledger from its events, as every node does.
+    #[arg(long)]
+    pub rpc: String,
+    /// The staking contract (`0x` and 40 hex digits).
+    #[arg(long)]
+    pub contract: String,
+    /// The contract's deployment block (height 1 begins at the block after it).
+    #[arg(long)]
+    pub start_block: u64,
+    /// Blocks at the chain's tip not read yet (the confirmation depth).
     #[arg(long, default_value_t = 2)]
     pub confirmations: u64,
-    /// Chain mode: chain blocks per sesh height.
+    /// Chain blocks per sesh height.
     #[arg(long, default_value_t = 1)]
     pub blocks_per_height: u64,
-    /// Chain mode: the most blocks asked for in one `eth_getLogs`.
+    /// The most blocks asked for in one `eth_getLogs`.
     #[arg(long, default_value_t = 1_000)]
     pub max_log_range: u64,
-    /// Chain mode: a file with a hex secp256k1 private key, the account that posts this node's
-    /// quorum decisions (`submitNetworkTransaction`); without it the node never posts.
-    #[arg(long, requires = "rpc")]
+    /// A file with a hex secp256k1 private key, the account that posts this node's quorum
+    /// decisions (`submitNetworkTransaction`); without it the node never posts.
+    #[arg(long)]
     pub evm_key: Option<PathBuf>,
-    /// Chain mode: a node's URL (repeatable) to send the first uptime proof to and learn the
-    /// network from; after that, addresses come from the proofs the node holds.
+    /// A node's URL (repeatable) to send the first uptime proof to and learn the network from;
+    /// after that, addresses come from the proofs the node holds.
     #[arg(long)]
     pub peer: Vec<String>,
-    /// Chain mode: the ledger's rules, sesh's local networks' (`local`) or the live network's
-    /// (`mainnet`).
+    /// The ledger's rules, sesh's local networks' (`local`) or the live network's (`mainnet`).
     #[arg(long, value_enum, default_value_t = Rules::Local)]
     pub params: Rules,
-    /// Chain mode: overrides the rules' staking requirement (atomic units) until the contract
-    /// emits `StakingRequirementUpdated`.
-    #[arg(long, requires = "rpc")]
-    pub staking_requirement: Option<u64>,
-    /// The keeper's Ed25519 key (hex): only network states it signed are accepted.
+    /// Overrides the rules' staking requirement (atomic units) until the contract emits
+    /// `StakingRequirementUpdated`.
     #[arg(long)]
-    pub authority_key: Option<NodeId>,
+    pub staking_requirement: Option<u64>,
     /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
     pub plain_http: bool,
@@ -124,14 +108,10 @@ pub struct Args {
     /// Commit durability.
     #[arg(long, value_enum, default_value_t = db::Sync::Full)]
     pub sync: db::Sync,
-    /// Milliseconds between blocks: the keeper's; in chain mode the sesh height time (blocks
-    /// per height × the chain's block time), which the proof frequency, tests and vote timings
-    /// scale with.
+    /// The sesh height time in ms (blocks per height × the chain's block time), which the proof
+    /// frequency, tests and vote timings scale with.
     #[arg(long, default_value_t = 2000)]
     pub block_ms: u64,
-    /// How often to ask the keeper for the network (ms).
-    #[arg(long, default_value_t = 1000)]
-    pub poll_ms: u64,
     /// How often expired messages are removed (ms; the live server: every 10 s).
     #[arg(long, default_value_t = 10_000)]
     pub expiry_ms: u64,
@@ -172,7 +152,7 @@ pub struct Args {
     pub limits: crate::http::Limits,
 }
 
-/// The ledger's rules in chain mode.
+/// The ledger's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Rules {
     /// `sesh_node::keeper::params()`: 100 SESH per node, a local network's timings.
@@ -182,8 +162,7 @@ pub enum Rules {
 }
 
 impl Args {
-    /// The ledger's rules: chain mode's `--params` and `--staking-requirement`, else a local
-    /// network's.
+    /// The ledger's rules: `--params`, with `--staking-requirement`.
     pub fn ledger_params(&self) -> sesh_staking::Params {
         let mut params = match self.params {
             Rules::Local => sesh_node::keeper::params(),
@@ -195,13 +174,12 @@ impl Args {
         params
     }
 
-    /// Chain mode's settings, when `--rpc` is given.
+    /// What the node follows.
     ///
     /// # Errors
-    /// What is wrong with them.
-    pub fn chain(&self) -> Result<Option<chain::Settings>, String> {
-        let Some(rpc) = &self.rpc else { return Ok(None) };
-        let text = self.contract.as_deref().ok_or("--rpc needs --contract")?;
+    /// What is wrong with the settings.
+    pub fn chain(&self) -> Result<chain::Settings, String> {
+        let text = self.contract.as_str();
         let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
             .map_err(|e| format!("--contract {text:?}: {e}"))?;
         let contract = sesh_chain::EvmAddress(
@@ -209,20 +187,20 @@ impl Args {
         );
         let config = sesh_chain::follow::Config {
             contract,
-            start_block: self.start_block.ok_or("--rpc needs --start-block")?,
+            start_block: self.start_block,
             confirmations: self.confirmations,
             blocks_per_height: self.blocks_per_height,
             max_log_range: self.max_log_range,
             seeds: sesh_chain::follow::Seeds::EveryHeight,
         };
         sesh_chain::follow::Follower::new(config.clone()).map_err(|e| e.to_string())?;
-        Ok(Some(chain::Settings {
-            rpc: rpc.clone(),
+        Ok(chain::Settings {
+            rpc: self.rpc.clone(),
             contract,
             config,
             height_ms: self.block_ms.max(1),
             params: self.ledger_params(),
-        }))
+        })
     }
 }
 
@@ -289,21 +267,16 @@ async fn run(args: Args) -> Result<(), String> {
         port: local.port(),
         tls,
     };
-    let authority =
-        args.authority.then(|| Authority::open(&args.data, HF, args.block_ms)).transpose()?;
-    let following = match args.chain()? {
-        Some(settings) => Some(Arc::new(chain::Following::new(settings, args.evm_key.as_deref())?)),
-        None => None,
-    };
+    let following = Arc::new(chain::Following::new(args.chain()?, args.evm_key.as_deref())?);
     let app = Arc::new(
-        App::new(identity, info, db, db_path, HF, authority, following, args.clone())
+        App::new(identity, info, db, db_path, HF, following, args.clone())
             .map_err(|e| format!("making the HTTP client: {e}"))?,
     );
 
     let scheme = if tls { "https" } else { "http" };
     println!("listening on {scheme}://{local} node {}", app.me);
     let _ = std::io::stdout().flush();
-    tracing::info!(%local, node = %app.me, tls, authority = args.authority, chain = app.chain.is_some(), "node started");
+    tracing::info!(%local, node = %app.me, tls, "node started");
 
     let handle = axum_server::Handle::new();
     let mut tasks = spawn_background(&app, &args);
@@ -347,33 +320,24 @@ async fn run(args: Args) -> Result<(), String> {
 fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<()>> {
     let every = |ms: u64, floor: u64| tokio::time::interval(Duration::from_millis(ms.max(floor)));
     let mut housekeeping = every(args.expiry_ms, 100);
-    let mut tick =
-        if app.authority.is_some() { every(args.block_ms, 100) } else { every(args.poll_ms, 50) };
+    let mut tick = every(HANDOVER_RETRY_TICK_MS, 50);
     let mut reconcile = every(args.reconcile_ms, 100);
     let (app1, app2, app3) = (app.clone(), app.clone(), app.clone());
     let pending = Arc::new(AtomicBool::new(false));
     let pending3 = pending.clone();
-    let mut tasks = Vec::new();
-    if app.chain.is_some() {
-        tasks.push(tokio::spawn(chain::run(app.clone(), pending.clone())));
-    }
-    tasks.extend([
+    vec![
+        tokio::spawn(chain::run(app.clone(), pending.clone())),
         tokio::spawn(async move {
             loop {
                 housekeeping.tick().await;
                 app1.housekeeping().await;
             }
         }),
+        // A handover that left work undone runs again, every tenth tick.
         tokio::spawn(async move {
-            let (mut retry, mut last_state) = (0u32, None);
+            let mut retry = 0u32;
             loop {
                 tick.tick().await;
-                if app2.authority.is_some() {
-                    keeper_block(&app2, &pending).await;
-                } else if app2.chain.is_none() {
-                    poll(&app2, &mut last_state, &pending).await;
-                }
-                // Re-run a handover that left work undone, every tenth tick.
                 if pending.load(Ordering::SeqCst) {
                     retry += 1;
                     if retry >= 10 {
@@ -393,8 +357,7 @@ fn spawn_background(app: &Arc<App>, args: &Args) -> Vec<tokio::task::JoinHandle<
                 start_handover(&app3, &pending3);
             }
         }),
-    ]);
-    tasks
+    ]
 }
 
 /// Takes a new state of the network; starts a handover if this node's swarm changed.
@@ -419,66 +382,4 @@ fn start_handover(app: &Arc<App>, pending: &Arc<AtomicBool>) {
             pending.store(true, Ordering::SeqCst);
         }
     });
-}
-
-/// The keeper's tick: it joins itself (once), makes a block, and takes the state as its own.
-async fn keeper_block(app: &Arc<App>, pending: &Arc<AtomicBool>) {
-    let Some(authority) = &app.authority else { return };
-    let state = {
-        let mut a = authority.lock().await;
-        if a.state().is_ok_and(|s| s.node(&app.me) != Some(&app.info))
-            && let Err(e) = join_request(app).and_then(|j| a.join(app.me, &j))
-        {
-            tracing::error!(error = %e, "the keeper could not register itself");
-        }
-        if let Err(e) = a.block() {
-            tracing::error!(error = %e, "making a block failed");
-        }
-        a.state()
-    };
-    match state {
-        Ok(state) => apply_state(app, state, pending),
-        Err(e) => tracing::error!(error = %e, "the keeper's own state is inconsistent"),
-    }
-}
-
-/// Other nodes: poll the keeper's state; join it while the state does not list this node as it
-/// is.
-async fn poll(app: &Arc<App>, last: &mut Option<Vec<u8>>, pending: &Arc<AtomicBool>) {
-    let Some(base) = app.settings.network.as_deref().map(|b| b.trim_end_matches('/')) else {
-        return;
-    };
-    let got =
-        crate::keeper::fetch_state(&app.peers, base, app.settings.authority_key.as_ref()).await;
-    let (body, state) = match got {
-        Ok(got) => got,
-        Err(e) => return tracing::warn!(error = %e, "could not get the network state"),
-    };
-    if last.as_ref() == Some(&body) {
-        return;
-    }
-    let joined = state.node(&app.me) == Some(&app.info) || app.obligations.listed();
-    apply_state(app, state, pending);
-    if joined {
-        *last = Some(body);
-        return;
-    }
-    let url = format!("{base}/network/v1/join");
-    let reply = match join_request(app) {
-        Ok(join) => peer::post(app, &url, "/network/v1/join", join, Duration::from_secs(10)).await,
-        Err(e) => return tracing::error!(error = %e, "making the registration failed"),
-    };
-    match reply {
-        PeerReply::Answered { status: 200, .. } => tracing::info!("joined the network"),
-        PeerReply::Answered { status, body } => {
-            tracing::warn!(status, body = %String::from_utf8_lossy(&body), "joining the network failed");
-        }
-        other => tracing::warn!(reply = ?other, "joining the network failed"),
-    }
-}
-
-/// This node's join request: its registration and where it is reached.
-fn join_request(app: &App) -> Result<Vec<u8>, String> {
-    let join = JoinRequest::register(&app.identity, app.info.ip, app.info.port, app.info.tls);
-    Ok(join.map_err(|e| e.to_string())?.to_body())
 }

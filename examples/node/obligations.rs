@@ -1,13 +1,12 @@
-//! Nodes testing each other, as `sesh_node::obligations` rules it: at each block the node takes
-//! the ledger alone (its own, followed from the chain, or the keeper's) and adds the uptime
-//! proofs it holds itself (`sesh_node::proofs`), sends its uptime proof to every node it knows
-//! when due, sends the votes its quorum cop decides to every node it knows, tallies the votes
-//! sent to it and submits the decisions its tally reaches to the ledger (`Submissions`' rule:
-//! to the chain, or the keeper), and runs the tests it plans (pings, storage tests) within its
-//! budget, in the background; and it answers other nodes' tests, proofs (accepted ones relayed
-//! once) and votes.
+//! Nodes testing each other, as `sesh_node::obligations` rules it: at each height the node takes
+//! its own ledger (followed from the chain) and adds the uptime proofs it holds itself
+//! (`sesh_node::proofs`), sends its uptime proof to every node it knows when due, sends the
+//! votes its quorum cop decides to every node it knows, tallies the votes sent to it and posts
+//! the decisions its tally reaches to the chain (`Submissions`' rule), and runs the tests it
+//! plans (pings, storage tests) within its budget, in the background; and it answers other
+//! nodes' tests, proofs (accepted ones relayed once) and votes.
 //!
-//! **Learning the network (chain mode).** Addresses come only from uptime proofs, and a proof
+//! **Learning the network.** Addresses come only from uptime proofs, and a proof
 //! is taken only while fresh (oxend's tolerance), so a node cannot be told of the others by
 //! anyone: it must hear from them. A node sends its proofs to its `--peer`s as well as to every
 //! node it knows, and a node introduces itself (a fresh proof of its own, out of its schedule)
@@ -16,7 +15,6 @@
 //! thus learns its peer at once, and every other node as their introductions reach it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,15 +46,14 @@ const RELAYS_AT_ONCE: usize = 16;
 pub struct Obligations {
     cop: Mutex<Cop>,
     in_flight: Mutex<BTreeSet<NodeId>>,
-    listed: AtomicBool,
-    /// The last ledger view from the keeper (no proofs).
+    /// The last ledger view the node followed (no proofs).
     ledger: Mutex<Option<LedgerView>>,
     proofs: Mutex<ProofBook>,
     ballot: Mutex<Ballot>,
     submissions: Mutex<Submissions>,
     relays: Arc<tokio::sync::Semaphore>,
     params: sesh_staking::Params,
-    /// Chain mode: the base URLs this node introduced itself to, and when (Unix ms).
+    /// The base URLs this node introduced itself to, and when (Unix ms).
     introduced: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -69,7 +66,6 @@ impl Obligations {
         Self {
             cop: Mutex::new(cop),
             in_flight: Mutex::new(BTreeSet::new()),
-            listed: AtomicBool::new(false),
             ledger: Mutex::new(None),
             proofs: Mutex::new(ProofBook::new(me, rules)),
             ballot: Mutex::new(Ballot::new()),
@@ -89,27 +85,11 @@ impl Obligations {
     pub fn record(&self, node: &NodeId, tls: bool) -> Option<NodeRecord> {
         lock(&self.proofs).record(node, tls)
     }
-
-    /// Whether the last ledger view listed this node where it is (decommissioned nodes are
-    /// not in the network state, and need not join again).
-    pub fn listed(&self) -> bool {
-        self.listed.load(Ordering::Relaxed)
-    }
 }
 
 /// The node's round at a new block of `state`.
 pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
-    let ledger = match (&app.chain, &app.authority) {
-        (Some(following), _) => match lock(&following.followed).view.clone() {
-            Some(view) => view,
-            None => return,
-        },
-        (None, Some(authority)) => authority.lock().await.view(),
-        (None, None) => match fetch_view(&app).await {
-            Ok(view) => view,
-            Err(e) => return tracing::debug!(error = %e, "no ledger view"),
-        },
-    };
+    let Some(ledger) = lock(&app.chain.followed).view.clone() else { return };
     let params = app.obligations.params.clone();
     let view = {
         let mut last = lock(&app.obligations.ledger);
@@ -125,8 +105,6 @@ pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
         *last = Some(ledger.clone());
         ledger.with_proofs(&book, app.info.tls)
     };
-    let listed = view.node(&app.me).and_then(|n| n.record) == Some(app.info);
-    app.obligations.listed.store(listed, Ordering::Relaxed);
     let now = crate::now_ms();
     let budget = app.settings.tests_per_block;
     let (due, casts, tests) = {
@@ -172,17 +150,6 @@ pub async fn on_block(app: Arc<App>, state: Arc<NetworkState>) {
             lock(&app.obligations.in_flight).remove(&test.node.id);
         });
     }
-}
-
-async fn fetch_view(app: &App) -> Result<LedgerView, String> {
-    let base = app.settings.network.as_deref().ok_or("no keeper")?.trim_end_matches('/');
-    let pinned = app.settings.authority_key.as_ref();
-    let body = crate::keeper::fetch_signed(&app.peers, base, ob::LEDGER_PATH, pinned).await?;
-    LedgerView::from_json(&body).map_err(|e| e.to_string())
-}
-
-fn keeper_url(app: &App, path: &str) -> Option<String> {
-    Some(format!("{}{path}", app.settings.network.as_deref()?.trim_end_matches('/')))
 }
 
 /// Every node this node knows (its proofs, the network state).
@@ -249,7 +216,7 @@ pub fn on_uptime(app: &Arc<App>, from: NodeId, body: &[u8]) -> (u16, Value) {
         let first = book.get(&node).is_none();
         (book.receive(&submission.proof, &ledger, now), first)
     };
-    if app.chain.is_some() && node != app.me && ledger.node(&node).is_some() {
+    if node != app.me && ledger.node(&node).is_some() {
         // Direct from its node, or heard of for the first time: introduce this node to it.
         if from == node || (first && received.is_ok()) {
             let p = submission.proof.proof();
@@ -286,13 +253,12 @@ pub fn introduce_every_ms(height_ms: u64) -> u64 {
     height_ms.saturating_mul(5).max(2_000)
 }
 
-/// Chain mode: sends a fresh uptime proof of this node to each of `bases` (base URLs) it has
+/// Sends a fresh uptime proof of this node to each of `bases` (base URLs) it has
 /// not introduced itself to within [`introduce_every_ms`], in the background. The proof is not
 /// kept in this node's own book (its schedule stays as it is).
 fn introduce(app: &Arc<App>, bases: Vec<String>, height: u64) {
-    let Some(following) = &app.chain else { return };
     let now = u64::try_from(crate::now_ms()).unwrap_or(0);
-    let every = introduce_every_ms(following.settings.height_ms);
+    let every = introduce_every_ms(app.chain.settings.height_ms);
     let due: Vec<String> = {
         let mut introduced = lock(&app.obligations.introduced);
         introduced.retain(|_, at| now.saturating_sub(*at) < every);
@@ -386,8 +352,8 @@ pub fn on_votes(app: &Arc<App>, from: NodeId, votes: &[sesh_quorum::Vote]) -> Va
 }
 
 /// `GET /network/v1/votes`: this node's ledger height (`tally_height`), its open tallies and
-/// the decisions it still has to submit (on the keeper and in chain mode, also the ledger's
-/// height as `height` and the state changes the ledger applied).
+/// the decisions it still has to submit, with `changes` (its followed height as `height`, and
+/// the state changes its chain applied).
 pub fn ballot_json(app: &App, changes: Option<Value>) -> Value {
     let pending = lock(&app.obligations.ballot).pending();
     let waiting = lock(&app.obligations.submissions).len();
@@ -442,29 +408,12 @@ async fn submit_due(app: &Arc<App>) {
     }
 }
 
-/// THE call that puts a quorum's decision on the ledger: in chain mode a
-/// `submitNetworkTransaction` to the staking contract (`Some` once mined); else the keeper's
-/// `POST /network/v1/tx` (or, on the keeper, its own ledger). Returns the ledger's answer
-/// (applied or refused, or the posted transaction), `None` if it could not be reached.
+/// THE call that puts a quorum's decision on the ledger: a `submitNetworkTransaction` to the
+/// staking contract, which every follower applies at the height its log lands in. `Some` once
+/// mined (or when this node has no `--evm-key`), `None` if it could not be posted (retried by
+/// `Submissions`' rule).
 async fn submit(app: &Arc<App>, tx: &SignedTx) -> Option<Value> {
-    if let Some(following) = &app.chain {
-        return crate::node::chain::post_decision(following, tx).await;
-    }
-    if let Some(authority) = &app.authority {
-        let answer = match authority.lock().await.submit(tx) {
-            Ok(()) => json!({"applied": true}),
-            Err((_, v)) => v,
-        };
-        return Some(answer);
-    }
-    let url = keeper_url(app, ob::TX_PATH)?;
-    match peer::post(app, &url, ob::TX_PATH, tx.to_bytes(), Duration::from_secs(10)).await {
-        PeerReply::Answered { status: 200 | 400, body } => Some(
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&body)})),
-        ),
-        _ => None,
-    }
+    crate::node::chain::post_decision(&app.chain, tx).await
 }
 
 /// Runs one test: a storage test if a message for it can be had, else a ping.

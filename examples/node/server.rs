@@ -12,10 +12,8 @@
 //! | `POST /ping_test/v1`, `/swarm/v1/storage_test`, `/swarm/v1/sample` | nodes (signed) | tests |
 //! | `POST /network/v1/uptime` | nodes (signed) | an uptime proof (a new one is relayed on); `GET`: the proofs held |
 //! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
-//! | `GET /network/v1/chain` | anyone (chain mode) | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
-//! | `GET /network/v1/state`, `GET /network/v1/ledger`, `GET /network/v1/rewards` | anyone (chain mode) | this node's network state; its ledger view (no proofs); its reward balances: each node's own, unsigned |
-//! | `GET /network/v1/state`, `POST /network/v1/join`, `GET /network/v1/rewards` | the keeper only | the network |
-//! | `GET /network/v1/ledger`, `POST /network/v1/tx` | the keeper only | the ledger; a quorum's decision |
+//! | `GET /network/v1/chain` | anyone | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
+//! | `GET /network/v1/state`, `GET /network/v1/ledger`, `GET /network/v1/rewards` | anyone | this node's network state; its ledger view (no proofs); its reward balances: each node's own, unsigned |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -36,7 +34,7 @@ use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
 use sesh_node::obligations as ob;
 
-/// `GET`: the chain a node in chain mode follows.
+/// `GET`: the chain the node follows.
 pub const CHAIN_PATH: &str = "/network/v1/chain";
 
 /// The largest request body accepted (the storage server's limit): 10 MiB.
@@ -58,21 +56,11 @@ pub fn router(app: Arc<App>) -> Router {
     r = r
         .route(ob::UPTIME_PATH, post(from_node).get(proofs))
         .route(ob::VOTES_PATH, post(from_node).get(ballot));
-    if app.chain.is_some() {
-        r = r
-            .route(CHAIN_PATH, get(chain))
-            .route(STATE_PATH, get(own_state))
-            .route(ob::LEDGER_PATH, get(own_ledger))
-            .route("/network/v1/rewards", get(own_rewards));
-    }
-    if app.authority.is_some() {
-        r = r
-            .route(STATE_PATH, get(state))
-            .route(ob::LEDGER_PATH, get(ledger))
-            .route("/network/v1/join", post(from_node))
-            .route(ob::TX_PATH, post(from_node))
-            .route("/network/v1/rewards", get(rewards));
-    }
+    r = r
+        .route(CHAIN_PATH, get(chain))
+        .route(STATE_PATH, get(own_state))
+        .route(ob::LEDGER_PATH, get(own_ledger))
+        .route("/network/v1/rewards", get(own_rewards));
     r.fallback(not_found).with_state(app)
 }
 
@@ -239,11 +227,10 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(key) => key,
         Err(e) => return text(401, e.to_string()),
     };
-    // A join is bound to the key it registers, an uptime proof to its node's signature (a node
-    // the state does not list, decommissioned, still sends proofs, and relays them), a decided
-    // transaction to its votes' signatures.
-    let joining = path == "/network/v1/join";
-    let open = joining || path == ob::UPTIME_PATH || path == ob::TX_PATH;
+    // An uptime proof is bound to its node's signature (a node the state does not list,
+    // decommissioned or not yet known here, still sends proofs, and relays them); other
+    // requests come from a node of this node's ledger (with a known address or not yet).
+    let open = path == ob::UPTIME_PATH;
     if !open && from != app.me && app.state().node(&from).is_none() && !registered(&app, &from) {
         return text(403, "unknown node: not in this node's view of the network");
     }
@@ -292,57 +279,23 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
             Ok(votes) => json(200, &crate::node::obligations::on_votes(&app, from, &votes)),
             Err(e) => text(400, e.to_string()),
         },
-        _ => match &app.authority {
-            Some(authority) if joining => match authority.lock().await.join(from, &body) {
-                Ok(()) => json(200, &serde_json::json!({"joined": from.to_string()})),
-                Err(e) => text(400, e),
-            },
-            Some(authority) if path == ob::TX_PATH => {
-                match authority.lock().await.submit_bytes(&body) {
-                    Ok(()) => json(200, &serde_json::json!({"applied": true})),
-                    Err((status, v)) => json(status, &v),
-                }
-            }
-            _ => text(404, "not the keeper"),
-        },
+        _ => text(404, "no such node-to-node endpoint"),
     }
 }
 
-/// Chain mode: whether `node` is a node of this node's ledger (registered and funded), whether
-/// or not this node holds its proof yet (a node that knows this one before this one knows it).
+/// Whether `node` is a node of this node's ledger (registered and funded), whether or not this
+/// node holds its proof yet (a node that knows this one before this one knows it).
 fn registered(app: &App, node: &sesh_identity::NodeId) -> bool {
-    app.chain.is_some() && app.obligations.in_view(node)
-}
-
-async fn state(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
-    let state = authority.lock().await.state();
-    match state {
-        Ok(s) => signed(&app, STATE_PATH, s.to_json().to_string().into_bytes()),
-        Err(e) => text(500, e.to_string()),
-    }
-}
-
-async fn ledger(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
-    let view = authority.lock().await.view();
-    signed(&app, ob::LEDGER_PATH, view.to_json().to_string().into_bytes())
+    app.obligations.in_view(node)
 }
 
 async fn ballot(State(app): State<Arc<App>>) -> Response {
-    let changes = match (&app.chain, &app.authority) {
-        (Some(following), _) => Some(crate::lock(&following.followed).changes_json()),
-        (None, Some(authority)) => Some(authority.lock().await.changes()),
-        (None, None) => None,
-    };
-    json(200, &crate::node::obligations::ballot_json(&app, changes))
+    let changes = crate::lock(&app.chain.followed).changes_json();
+    json(200, &crate::node::obligations::ballot_json(&app, Some(changes)))
 }
 
 async fn chain(State(app): State<Arc<App>>) -> Response {
-    match &app.chain {
-        Some(following) => json(200, &following.json()),
-        None => text(404, "not following a chain"),
-    }
+    json(200, &app.chain.json())
 }
 
 async fn own_state(State(app): State<Arc<App>>) -> Response {
@@ -350,14 +303,11 @@ async fn own_state(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn own_rewards(State(app): State<Arc<App>>) -> Response {
-    match &app.chain {
-        Some(following) => json(200, &crate::lock(&following.followed).rewards),
-        None => text(404, "not following a chain"),
-    }
+    json(200, &crate::lock(&app.chain.followed).rewards)
 }
 
 async fn own_ledger(State(app): State<Arc<App>>) -> Response {
-    let view = app.chain.as_ref().and_then(|f| crate::lock(&f.followed).view.clone());
+    let view = crate::lock(&app.chain.followed).view.clone();
     match view {
         Some(view) => json(200, &view.to_json()),
         None => text(503, "no height followed yet"),
@@ -366,23 +316,6 @@ async fn own_ledger(State(app): State<Arc<App>>) -> Response {
 
 async fn proofs(State(app): State<Arc<App>>) -> Response {
     json(200, &crate::node::obligations::proofs_json(&app))
-}
-
-/// A keeper's answer signed with its key, as node-to-node requests are (path and body).
-fn signed(app: &App, path: &str, body: Vec<u8>) -> Response {
-    let mut r = bytes(200, body.clone(), "application/json");
-    for (name, value) in auth::sign(&app.identity, path, crate::now_ms(), &body) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            r.headers_mut().insert(name, v);
-        }
-    }
-    r
-}
-
-async fn rewards(State(app): State<Arc<App>>) -> Response {
-    let Some(authority) = &app.authority else { return text(404, "not the keeper") };
-    let body = authority.lock().await.rewards();
-    json(200, &body)
 }
 
 async fn not_found(req: Request) -> Response {
