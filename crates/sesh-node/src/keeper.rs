@@ -5,8 +5,11 @@
 //! ([`Keeper::submit`]), verified as every transaction is. Uptime proofs and votes are not the
 //! keeper's: the nodes exchange and tally them ([`crate::proofs`], [`crate::obligations`]).
 //!
-//! On the live network the ledger is a chain that every node follows; a local network's keeper
-//! is one process playing that role. What it decides is the ledger's log (each applied
+//! On the live network, and in sesh's local networks since issue 20, the ledger is a staking
+//! contract on a chain that every node follows (`sesh_chain`, [`Chain::produce_at`]): no program
+//! runs a keeper any more. It stays as a ledger without a chain for this crate's obligations
+//! tests and the fuzz checks; [`params`], [`REQUIREMENT`] and [`POOL_BALANCE`] are local networks'
+//! rules, which chain-following nodes use. What it decides is the ledger's log (each applied
 //! transaction's [`record_bytes`]) and the published state (addresses, swarms, block hash); the
 //! caller stores both and hands them back to [`Keeper::restore`], which rebuilds the reward
 //! balances from the log.
