@@ -311,6 +311,19 @@ async fn chain_followers_agree_survive_rpc_trouble_and_restarts_and_apply_a_post
         .await;
     }
 
+    // The rewards each node derives are the same at the same height (balances and totals).
+    wait_for("no two reward answers at one height", Duration::from_secs(30), async || {
+        let a = get_json(&http, &n0.url, "/network/v1/rewards").await.unwrap_or(Value::Null);
+        let b = get_json(&http, &n2.url, "/network/v1/rewards").await.unwrap_or(Value::Null);
+        if a["height"].as_u64().is_none_or(|h| h == 0) || a["height"] != b["height"] {
+            return false;
+        }
+        assert_eq!(a, b, "the same height, different rewards");
+        assert!(a["balances"].as_object().is_some_and(|m| !m.is_empty()), "{a}");
+        true
+    })
+    .await;
+
     // Node 1 killed mid-run and restarted: it replays from the start block and agrees again,
     // its earliest heights included.
     n1.kill9();
