@@ -268,6 +268,18 @@ impl<E: RewardEngine> Chain<E> {
         Ok(events)
     }
 
+    /// Applies a transaction already verified (a chain kind, [`VerifiedTx::attested`]) in the
+    /// current block; returns its events.
+    ///
+    /// # Errors
+    /// [`Error::Ledger`](crate::Error::Ledger): the ledger's verdict; nothing changed.
+    pub fn apply_verified(&mut self, tx: &VerifiedTx) -> Result<Vec<Event>> {
+        let events = self.ledger.apply(tx)?;
+        self.reassign |= events.iter().any(moves_swarms);
+        self.payouts.record(&events);
+        Ok(events)
+    }
+
     /// Asks for the swarms to be recomputed at the next kept block: the set of nodes the caller
     /// counts as reachable changed. The followed path ([`Chain::produce_at`]) ignores it.
     pub fn reassign(&mut self) {
