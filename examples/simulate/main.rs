@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --example simulate -- [--scenario study.toml] [--out sim-out] [--seed 7] [--days 30]
-//!     [--false-positive 0.05] [--false-negative 0.1] [--sign-all-votes]
+//!     [--false-positive 0.05] [--false-negative 0.1] [--sign-all-votes] [--ledger ledger.json]
 //! ```
 //!
 //! See `docs/simulator.md` for the scenario fields and three worked studies.
@@ -20,6 +20,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use sesh_examples::simulate;
+use sesh_examples::simulate::ledger_file::LedgerFile;
 use sesh_examples::simulate::scenario::Scenario;
 use sesh_examples::simulate::sim::Sim;
 
@@ -39,6 +40,11 @@ struct Args {
     /// Overrides the scenario's days.
     #[arg(long)]
     days: Option<u32>,
+    /// Starts from this staking ledger (the `ledger` example's `--json` output) instead of a
+    /// generated network: its active and exit-requested nodes, with their operators,
+    /// contributors, stakes and fees, and its staking requirement.
+    #[arg(long)]
+    ledger: Option<PathBuf>,
     /// Overrides the scenario's starting node count.
     #[arg(long)]
     nodes: Option<u32>,
@@ -95,7 +101,18 @@ fn run(args: Args) -> Result<(), String> {
     sc.check()?;
     let blocks = sc.blocks();
     let setup = Instant::now();
-    let mut sim = Sim::new(sc)?;
+    let mut sim = match &args.ledger {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let params = sesh_staking::Params::session_mainnet();
+            let file = LedgerFile::parse(&text, params.max_contributors, params.max_fee_bp)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Sim::from_ledger(sc, &file, &path.display().to_string())
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Sim::new(sc)?,
+    };
     let setup_s = setup.elapsed().as_secs_f64();
     let pb = ProgressBar::new(blocks);
     pb.set_style(

@@ -337,6 +337,24 @@ pub fn summary(sim: &Sim, elapsed_s: f64) -> String {
         sc.order,
         sc.rewards
     );
+    if let Some(o) = sim.origin() {
+        let skipped: Vec<String> =
+            o.skipped.iter().map(|(state, n)| format!("{n} {state}")).collect();
+        let _ = writeln!(
+            s,
+            "starting network: ledger {} (state hash {}, height {}): {} of its {} nodes ({} exit-requested), skipped {}; staking requirement {} (the ledger's)",
+            o.file,
+            o.state_hash,
+            o.height,
+            o.started,
+            o.in_file,
+            o.exit_requested,
+            if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") },
+            o.staking_requirement
+        );
+    } else {
+        let _ = writeln!(s, "starting network: generated from the scenario");
+    }
     let _ = writeln!(
         s,
         "churn: {} nodes registered ({} at the start), {} left swarms, {} moved between swarms; {} exits requested, {} decommissions, {} recommissions, {} deregistrations; {} transactions refused by the ledger{}",

@@ -16,10 +16,14 @@ use sesh_node::chain::{Chain, Reassignment};
 use sesh_quorum::{Decided, Reasons, StateChange};
 use sesh_rewards::engine::{Accumulator, Exact, RewardEngine, Totals};
 use sesh_rewards::service::{ServiceParams, ServicePoints, ServiceWeighted};
-use sesh_staking::tx::{ByContributor, Contribute, Register, SignedTx, Tx};
+use sesh_staking::tx::{
+    ByContributor, ChainRegister, ChainRequestExit, ChainSeed, Contribute, Register, SignedTx, Tx,
+    VerifiedTx,
+};
 use sesh_staking::{Address, BlsKey, Event, Ledger, NodeId, NodeStatus, Params};
 use sesh_swarm::{Change, SwarmMap, SwarmSpace};
 
+use crate::simulate::ledger_file::{FileState, LedgerFile, LedgerFileError};
 use crate::simulate::metrics::{DayRow, Recorder};
 use crate::simulate::obligations::{
     Condition, FaultKind, Obligations, PROOF_FREQUENCY_BLOCKS, VoteStats, unit,
@@ -270,6 +274,29 @@ pub struct RunTotals {
     pub map_changes: u64,
 }
 
+/// Where a network started from a ledger file came from ([`Sim::from_ledger`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file, as given.
+    pub file: String,
+    /// The ledger's state hash.
+    pub state_hash: String,
+    /// The ledger's height.
+    pub height: u64,
+    /// The staking requirement the simulation runs with: the file's.
+    pub staking_requirement: u64,
+    /// Nodes in the file.
+    pub in_file: usize,
+    /// Nodes the simulation started with (active and exit-requested).
+    pub started: usize,
+    /// Of those, nodes that had asked to leave (they leave when their stake unlocks).
+    pub exit_requested: usize,
+    /// Nodes left out, by their state in the file.
+    pub skipped: BTreeMap<&'static str, usize>,
+    /// Each started node: its key in the file and the stand-in key the simulation signs with.
+    pub stand_ins: Vec<(String, NodeId)>,
+}
+
 /// The simulated network.
 pub struct Sim {
     sc: Scenario,
@@ -280,6 +307,11 @@ pub struct Sim {
     nodes: BTreeMap<NodeId, SimNode>,
     operators: Vec<Identity>,
     contributors: Vec<Identity>,
+    /// A ledger file's operators (no keys: their exit requests go as the contract's), numbered
+    /// after `operators`.
+    ledger_operators: Vec<Address>,
+    /// Where the starting network came from, when it was a ledger file.
+    origin: Option<Origin>,
     /// Who each staking address is.
     pub roles: BTreeMap<Address, Role>,
     /// Nodes failing storage tests for the service engine's points.
@@ -340,8 +372,171 @@ impl Sim {
     /// Builds the starting network: `nodes` registered, staked and active, in swarms.
     pub fn new(sc: Scenario) -> Result<Self, String> {
         sc.check()?;
+        let mut sim = Self::empty(sc, Params::session_mainnet());
+        let big = sim.sc.concentration > 0.0;
+        // The concentrated operator's share of the starting nodes, exactly.
+        let big_nodes =
+            if big { (f64::from(sim.sc.nodes) * sim.sc.concentration).round() as u32 } else { 0 };
+        for i in 0..sim.sc.nodes {
+            let operator = if i < big_nodes { 0 } else { sim.small_operator() };
+            sim.join(operator);
+        }
+        // Block 0: the starting network's swarms and its first reward.
+        sim.close_block(false)?;
+        sim.day = DayRow::default();
+        Ok(sim)
+    }
+
+    /// Builds the starting network from a staking ledger (the `ledger` example's `--json`):
+    /// its active nodes, and its exit-requested ones (which then leave when their stake
+    /// unlocks, counted from the start), with their operators, contributors, stakes and fees,
+    /// registered as the contract registers them (`Tx::ChainRegister`, `Tx::ChainSeed` for
+    /// seeded nodes). The rules are mainnet's with the file's staking requirement; a node
+    /// registered under another requirement keeps its own. Each node signs with a stand-in
+    /// Ed25519 key (the file has public keys only); its BLS key is the file's. Nodes in other
+    /// states are left out ([`Origin::skipped`]). `sc.nodes` becomes the count started; the
+    /// scenario's operators and contributors register the nodes that join during the run.
+    ///
+    /// # Errors
+    /// [`LedgerFileError::Refused`] naming the node the ledger's rules refuse (or whose keys
+    /// another node has), and why;
+    /// [`LedgerFileError::Empty`] when no node can start; [`LedgerFileError::Sim`] when the
+    /// scenario cannot run.
+    pub fn from_ledger(
+        sc: Scenario,
+        file: &LedgerFile,
+        name: &str,
+    ) -> Result<Self, LedgerFileError> {
+        sc.check().map_err(LedgerFileError::Sim)?;
+        let mut params = Params::session_mainnet();
+        params.staking_requirement = file.staking_requirement;
+        let mut sim = Self::empty(sc, params);
+        let mut origin = Origin {
+            file: name.to_owned(),
+            state_hash: file.state_hash.clone(),
+            height: file.height,
+            staking_requirement: file.staking_requirement,
+            in_file: file.nodes.len(),
+            started: 0,
+            exit_requested: 0,
+            skipped: BTreeMap::new(),
+            stand_ins: Vec::new(),
+        };
+        let mut operator_index: BTreeMap<Address, u32> = BTreeMap::new();
+        let mut contributor_count = sim.sc.contributor_pool;
+        let (mut seen, mut seen_pubkeys) = (BTreeMap::new(), BTreeMap::new());
+        for node in &file.nodes {
+            let skipped = match node.state {
+                FileState::Active | FileState::ExitRequested => None,
+                FileState::Awaiting => Some("awaiting_contributions"),
+                FileState::Decommissioned => Some("decommissioned"),
+                FileState::Removed => Some("removed"),
+                FileState::Liquidated => Some("liquidated"),
+            };
+            if let Some(state) = skipped {
+                *origin.skipped.entry(state).or_default() += 1;
+                continue;
+            }
+            let refused = |why: String| LedgerFileError::Refused {
+                index: node.index,
+                pubkey: node.pubkey.clone(),
+                why,
+            };
+            // Said in the file's terms before the ledger says it with stand-in keys.
+            if let Some(first) = seen.insert(node.bls_key, node.index) {
+                return Err(refused(format!("its BLS key is node {first}'s too")));
+            }
+            if let Some(first) = seen_pubkeys.insert(node.pubkey.to_lowercase(), node.index) {
+                return Err(refused(format!("its pubkey_ed25519 is node {first}'s too")));
+            }
+            let identity = Identity::generate(&mut sim.rng);
+            let id = NodeId::from_identity(&identity);
+            let tx = if node.seeded {
+                Tx::ChainSeed(ChainSeed {
+                    node: id,
+                    bls_key: node.bls_key,
+                    deposit: node.stake,
+                    contributors: node.contributors.clone(),
+                })
+            } else {
+                Tx::ChainRegister(ChainRegister {
+                    node: id,
+                    bls_key: node.bls_key,
+                    fee_bp: node.fee_bp,
+                    contributors: node.contributors.clone(),
+                    node_signature: identity
+                        .sign(&ChainRegister::node_message(&id, &node.bls_key))
+                        .to_bytes(),
+                })
+            };
+            // A node registered under another requirement: the contract's requirement then.
+            let other = !node.seeded && node.staking_requirement != file.staking_requirement;
+            if other {
+                sim.apply_chain(Tx::SetStakingRequirement(node.staking_requirement))
+                    .map_err(&refused)?;
+            }
+            let registered = sim.apply_chain(tx);
+            if other {
+                sim.apply_chain(Tx::SetStakingRequirement(file.staking_requirement))
+                    .map_err(&refused)?;
+            }
+            registered.map_err(&refused)?;
+            let next =
+                u32::try_from(sim.operators.len() + sim.ledger_operators.len()).unwrap_or(u32::MAX);
+            let operator = *operator_index.entry(node.operator).or_insert_with(|| {
+                sim.ledger_operators.push(node.operator);
+                next
+            });
+            sim.roles.insert(node.operator, Role::Operator(operator));
+            for c in &node.contributors {
+                if let std::collections::btree_map::Entry::Vacant(e) = sim.roles.entry(c.address) {
+                    e.insert(Role::Contributor(contributor_count));
+                    contributor_count = contributor_count.saturating_add(1);
+                }
+            }
+            sim.track(id, identity, operator);
+            if node.state == FileState::ExitRequested {
+                sim.apply_chain(Tx::ChainRequestExit(ChainRequestExit {
+                    bls_key: node.bls_key,
+                    contributor: node.operator,
+                }))
+                .map_err(&refused)?;
+                if let Some(n) = sim.nodes.get_mut(&id) {
+                    n.exit_requested = true;
+                }
+                origin.exit_requested += 1;
+            }
+            origin.started += 1;
+            origin.stand_ins.push((node.pubkey.clone(), id));
+        }
+        if origin.started == 0 {
+            return Err(LedgerFileError::Empty);
+        }
+        // An operator that also contributes elsewhere is counted as an operator.
+        for (address, index) in &operator_index {
+            sim.roles.insert(*address, Role::Operator(*index));
+        }
+        sim.sc.nodes = u32::try_from(origin.started).unwrap_or(u32::MAX);
+        sim.origin = Some(origin);
+        sim.close_block(false).map_err(LedgerFileError::Sim)?;
+        sim.day = DayRow::default();
+        Ok(sim)
+    }
+
+    /// Applies a contract-kind transaction (no account signature: the contract's word).
+    fn apply_chain(&mut self, tx: Tx) -> Result<(), String> {
+        let verified = VerifiedTx::attested(tx).map_err(|e| e.to_string())?;
+        self.chain.apply_verified(&verified).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Where the starting network came from, when it was a ledger file.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
+    }
+
+    /// A simulation with no nodes yet: the scenario's operators and contributors generated.
+    fn empty(sc: Scenario, params: Params) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(sc.seed);
-        let params = Params::session_mainnet();
         let big = sc.concentration > 0.0;
         let operator_count = sc.operators + u32::from(big);
         let operators: Vec<Identity> =
@@ -368,7 +563,7 @@ impl Sim {
         };
         let mut check_rng = ChaCha20Rng::seed_from_u64(sc.seed);
         check_rng.set_stream(1);
-        let mut sim = Self {
+        Self {
             chain: Chain::new(params.clone(), engine, POOL_BALANCE, sc.order.into()),
             obligations: Obligations::new(&params, sc.checks, sc.sign_all_votes),
             params,
@@ -377,6 +572,8 @@ impl Sim {
             nodes: BTreeMap::new(),
             operators,
             contributors,
+            ledger_operators: Vec::new(),
+            origin: None,
             roles,
             failing: BTreeSet::new(),
             troubled: BTreeMap::new(),
@@ -389,18 +586,7 @@ impl Sim {
             recorder: Recorder::default(),
             day: DayRow::default(),
             sc,
-        };
-        // The concentrated operator's share of the starting nodes, exactly.
-        let big_nodes =
-            if big { (f64::from(sim.sc.nodes) * sim.sc.concentration).round() as u32 } else { 0 };
-        for i in 0..sim.sc.nodes {
-            let operator = if i < big_nodes { 0 } else { sim.small_operator() };
-            sim.join(operator);
         }
-        // Block 0: the starting network's swarms and its first reward.
-        sim.close_block(false)?;
-        sim.day = DayRow::default();
-        Ok(sim)
     }
 
     fn small_operator(&mut self) -> u32 {
@@ -481,6 +667,11 @@ impl Sim {
                 self.apply(&signed);
             }
         }
+        self.track(id, node, operator);
+    }
+
+    /// Starts simulating registered node `id` (its service failures, flakiness, proofs).
+    fn track(&mut self, id: NodeId, node: Identity, operator: u32) {
         if self.sc.rewards == Rewards::Service && unit(&mut self.rng) < self.sc.failing_share {
             self.failing.insert(id);
         }
@@ -538,20 +729,7 @@ impl Sim {
         }
         for _ in 0..poisson(&mut self.rng, per_block(self.sc.leave_per_day)) {
             let Some(node) = self.pick_active() else { break };
-            let Some(operator) =
-                self.nodes.get(&node).and_then(|n| self.operators.get(n.operator as usize))
-            else {
-                continue;
-            };
-            let addr = Address::from_identity(operator);
-            let tx = Tx::RequestExit(ByContributor {
-                contributor: addr,
-                nonce: self.chain.ledger().nonce(&addr),
-                node,
-            });
-            if let Ok(signed) = tx.sign(operator, &self.params.clone())
-                && self.apply(&signed)
-            {
+            if self.request_exit(node) {
                 self.totals.exits += 1;
                 if let Some(n) = self.nodes.get_mut(&node) {
                     n.exit_requested = true;
@@ -569,6 +747,43 @@ impl Sim {
         }
         self.vote(h);
         self.close_block(true)
+    }
+
+    /// `node`'s operator asks for it to leave: signed, or as the contract's event for a ledger
+    /// file's operator (no key).
+    fn request_exit(&mut self, node: NodeId) -> bool {
+        let Some(index) = self.nodes.get(&node).map(|n| n.operator as usize) else { return false };
+        if let Some(operator) = self.operators.get(index) {
+            let addr = Address::from_identity(operator);
+            let tx = Tx::RequestExit(ByContributor {
+                contributor: addr,
+                nonce: self.chain.ledger().nonce(&addr),
+                node,
+            });
+            return match tx.sign(operator, &self.params) {
+                Ok(signed) => self.apply(&signed),
+                Err(_) => false,
+            };
+        }
+        let Some(operator) = index
+            .checked_sub(self.operators.len())
+            .and_then(|i| self.ledger_operators.get(i))
+            .copied()
+        else {
+            return false;
+        };
+        let Some(bls_key) = self.chain.ledger().node(&node).map(sesh_staking::Node::bls_key) else {
+            return false;
+        };
+        let tx = Tx::ChainRequestExit(ChainRequestExit { bls_key, contributor: operator });
+        match self.apply_chain(tx) {
+            Ok(()) => true,
+            Err(_) => {
+                self.totals.rejected_txs += 1;
+                *self.totals.rejected_by_kind.entry("ChainRequestExit".into()).or_default() += 1;
+                false
+            }
+        }
     }
 
     /// `node` starts failing at `height`, for a drawn time.

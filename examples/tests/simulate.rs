@@ -288,3 +288,323 @@ fn every_vote_signed_decides_exactly_as_the_fast_tally() {
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{file}");
     }
 }
+
+// ---- starting from a ledger file (the `ledger` example's `--json`) ----
+
+use simulate::ledger_file::{LedgerFile, LedgerFileError};
+
+const SESH: u64 = 1_000_000_000;
+const REQUIREMENT: u64 = 25_000 * SESH;
+
+fn evm(n: u8) -> String {
+    format!("0x{}", hex::encode([n; 20]))
+}
+
+/// One node as the `ledger` example prints it: key byte `n`, `stakes` (account byte, stake),
+/// the operator first.
+fn file_node(n: u8, state: &str, fee_bp: u16, stakes: &[(u8, u64)]) -> serde_json::Value {
+    let contributors: Vec<serde_json::Value> = stakes
+        .iter()
+        .map(|(who, amount)| {
+            serde_json::json!({"address": evm(*who), "beneficiary": evm(*who), "stake": amount.to_string()})
+        })
+        .collect();
+    let total: u64 = stakes.iter().map(|s| s.1).sum();
+    serde_json::json!({
+        "bls_key": format!("0x{}", hex::encode([n; 64])),
+        "pubkey_ed25519": hex::encode([n; 32]),
+        "operator": evm(stakes[0].0),
+        "stake": total.to_string(),
+        "staking_requirement": REQUIREMENT.to_string(),
+        "fee_bp": fee_bp,
+        "seeded": false,
+        "state": state,
+        "registration_height": 3,
+        "requested_unlock_height": null,
+        "removal": null,
+        "contributors": contributors,
+    })
+}
+
+fn file_json(nodes: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({
+        "chain_id": 42161, "contract": evm(0xcc), "start_block": 100, "followed_block": 500,
+        "height": 400, "state_hash": "ab".repeat(32),
+        "staking_requirement": REQUIREMENT.to_string(), "events": 9,
+        "nodes": nodes, "refused": [], "skipped": [],
+    })
+}
+
+/// Five active nodes (one shared by three stakers, one by an operator that runs two), one
+/// exit-requested, one removed and one awaiting contributions.
+fn hand_written() -> serde_json::Value {
+    file_json(vec![
+        file_node(1, "active", 500, &[(0xa1, REQUIREMENT)]),
+        file_node(
+            2,
+            "active",
+            0,
+            &[(0xa2, 12_500 * SESH), (0xb1, 10_000 * SESH), (0xb2, 2_500 * SESH)],
+        ),
+        file_node(3, "active", 1_000, &[(0xa1, REQUIREMENT)]),
+        file_node(4, "exit_requested", 300, &[(0xa3, REQUIREMENT)]),
+        file_node(5, "active", 200, &[(0xa4, 6_250 * SESH), (0xb1, 18_750 * SESH)]),
+        file_node(6, "active", 500, &[(0xa5, REQUIREMENT)]),
+        file_node(7, "removed", 500, &[(0xa6, REQUIREMENT)]),
+        file_node(8, "awaiting_contributions", 500, &[(0xa7, 7_000 * SESH)]),
+    ])
+}
+
+fn parse(v: &serde_json::Value) -> Result<LedgerFile, LedgerFileError> {
+    let p = sesh_staking::Params::session_mainnet();
+    LedgerFile::parse(&v.to_string(), p.max_contributors, p.max_fee_bp)
+}
+
+fn from_ledger(v: &serde_json::Value, seed: u64, days: u32) -> Sim {
+    let sc = Scenario { seed, days, operators: 20, contributor_pool: 40, ..small(seed) };
+    Sim::from_ledger(sc, &parse(v).unwrap(), "ledger.json").unwrap()
+}
+
+/// The simulation's nodes as the file has them: (BLS key, operator, fee, stakers, total),
+/// sorted, and the file's nodes that should be there (active and exit-requested).
+type Staked = (String, String, u16, Vec<(String, String, u64)>, u64);
+
+fn sim_nodes(sim: &Sim) -> Vec<Staked> {
+    let account = |a: &sesh_staking::Address| format!("0x{}", hex::encode(a.evm().unwrap()));
+    let mut v: Vec<Staked> = sim
+        .ledger()
+        .nodes()
+        .map(|n| {
+            let stakers = n
+                .contributors()
+                .iter()
+                .map(|c| (account(&c.address), account(&c.beneficiary), c.amount))
+                .collect();
+            (
+                format!("0x{}", n.bls_key()),
+                account(&n.operator()),
+                n.fee_bp(),
+                stakers,
+                n.total_contributed(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn file_nodes(v: &serde_json::Value) -> Vec<Staked> {
+    let mut out: Vec<Staked> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["state"] == "active" || n["state"] == "exit_requested")
+        .map(|n| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+            let stakers = n["contributors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (s(&c["address"]), s(&c["beneficiary"]), s(&c["stake"]).parse().unwrap()))
+                .collect();
+            (
+                s(&n["bls_key"]),
+                s(&n["operator"]),
+                n["fee_bp"].as_u64().unwrap() as u16,
+                stakers,
+                s(&n["stake"]).parse().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_ledger_file_is_the_starting_network() {
+    let file = hand_written();
+    let sim = from_ledger(&file, 3, 1);
+    // Block 0: exactly the file's active and exit-requested nodes, with their stakes.
+    assert_eq!(sim_nodes(&sim), file_nodes(&file));
+    assert_eq!(sim.ledger().nodes().count(), 6);
+    assert_eq!(sim.ledger().params().staking_requirement, REQUIREMENT);
+    let leaving = sim.ledger().nodes().find(|n| n.bls_key().as_bytes() == &[4; 64]).unwrap();
+    assert_eq!(leaving.status(), NodeStatus::ExitRequested);
+    assert_eq!(sim.ledger().nodes().filter(|n| n.status() == NodeStatus::Active).count(), 5);
+    assert_eq!(sim.map().node_count(), 6, "every starting node is in a swarm");
+    let origin = sim.origin().unwrap();
+    assert_eq!((origin.in_file, origin.started, origin.exit_requested), (8, 6, 1));
+    assert_eq!(origin.state_hash, "ab".repeat(32));
+    assert_eq!(origin.skipped.get("removed"), Some(&1));
+    assert_eq!(origin.skipped.get("awaiting_contributions"), Some(&1));
+    // The operator of two nodes is one operator.
+    let per_operator = sim.nodes_per_operator();
+    assert!(per_operator.values().any(|n| *n == 2), "{per_operator:?}");
+}
+
+#[test]
+fn a_run_from_a_ledger_file_churns_pays_and_is_deterministic() {
+    let file = hand_written();
+    let (a, b, c) = (scratch("ledger-a"), scratch("ledger-b"), scratch("ledger-c"));
+    let run = |seed: u64, dir: &std::path::Path| {
+        let mut sim = from_ledger(&file, seed, 3);
+        sim.run(|_| {}).unwrap();
+        simulate::output::write(&sim, dir, 0.0, false).unwrap();
+        sim
+    };
+    let first = run(5, &a);
+    run(5, &b);
+    run(6, &c);
+    // The scenario's days ran from the file's network: joins, exits, outages, rewards.
+    assert!(first.totals.joined > 6 && first.totals.exits > 0, "{:?}", first.totals);
+    assert!(first.reward_totals().conserved());
+    let credited = first.credits();
+    assert!(credited.iter().any(|(_, c)| *c > 0));
+    let summary = std::fs::read_to_string(a.join("summary.txt")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "starting network: ledger ledger.json (state hash {}, height 400): 6 of its 8 nodes (1 exit-requested), skipped 1 awaiting_contributions, 1 removed; staking requirement {REQUIREMENT} (the ledger's)",
+            "ab".repeat(32)
+        )),
+        "{summary}"
+    );
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let name = entry.unwrap().file_name();
+        let x = std::fs::read(a.join(&name)).unwrap();
+        assert_eq!(x, std::fs::read(b.join(&name)).unwrap(), "{name:?} differs for one seed");
+    }
+    let differs = std::fs::read_dir(&a).unwrap().any(|e| {
+        let name = e.unwrap().file_name();
+        std::fs::read(a.join(&name)).ok() != std::fs::read(c.join(&name)).ok()
+    });
+    assert!(differs, "another seed gave the same outputs");
+    for d in [a, b, c] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn malformed_and_rule_breaking_ledger_files_are_refused_with_the_node_and_the_field() {
+    let refused = |v: serde_json::Value| parse(&v).unwrap_err().to_string();
+    assert!(refused(serde_json::json!("x")).contains("not a JSON object"));
+    let p = sesh_staking::Params::session_mainnet();
+    let e = LedgerFile::parse("{\"nodes\": [", p.max_contributors, p.max_fee_bp).unwrap_err();
+    assert!(matches!(e, LedgerFileError::Json(_)), "{e}");
+
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = hand_written();
+        edit(&mut v);
+        refused(v)
+    };
+    let e = with(&|v| v["nodes"][1]["stake"] = serde_json::json!(25_000_000_000_000u64));
+    assert!(
+        e.contains("node 1 (") && e.contains("\"stake\"") && e.contains("not a decimal string"),
+        "{e}"
+    );
+    let e = with(&|v| v["nodes"][2]["contributors"][0]["stake"] = "-5".into());
+    assert!(e.contains("node 2 (") && e.contains("contributors[0].stake"), "{e}");
+    let e = with(&|v| v["nodes"][0]["bls_key"] = "0x1234".into());
+    assert!(e.contains("node 0 (") && e.contains("bls_key") && e.contains("not 64"), "{e}");
+    let e = with(&|v| v["nodes"][3]["operator"] = "0xnothex".into());
+    assert!(e.contains("node 3 (") && e.contains("operator"), "{e}");
+    let e = with(&|v| v["nodes"][0]["state"] = "sleeping".into());
+    assert!(e.contains("\"sleeping\" is not a state"), "{e}");
+    let e = with(&|v| v["nodes"][0]["fee_bp"] = serde_json::json!(1e9));
+    assert!(e.contains("fee_bp"), "{e}");
+    let e = with(&|v| {
+        v["state_hash"] = serde_json::Value::Null;
+    });
+    assert!(e.contains("state_hash"), "{e}");
+    let e = with(&|v| v["nodes"] = serde_json::json!({"a": 1}));
+    assert!(e.contains("\"nodes\": missing or not a list"), "{e}");
+    let e = with(&|v| v["nodes"][4] = serde_json::json!([1, 2]));
+    assert!(e.contains("node 4 (?)") && e.contains("not a JSON object"), "{e}");
+
+    // Stakes that do not fit the rules: which node, and why.
+    let pubkey = hex::encode([2u8; 32]);
+    let e = with(&|v| v["nodes"][1]["contributors"][2]["stake"] = "1".into());
+    assert_eq!(
+        e,
+        format!(
+            "node 1 ({pubkey}): stakes do not fit the rules: the contributors' stakes sum to {}, the node's stake is {REQUIREMENT}",
+            22_500 * SESH + 1
+        )
+    );
+    let e = with(&|v| {
+        v["nodes"][4] = file_node(5, "active", 200, &[(0xa4, 1_000 * SESH), (0xb1, 24_000 * SESH)]);
+    });
+    assert!(e.contains("node 4 (") && e.contains("below the minimum of a quarter"), "{e}");
+    let e = with(&|v| v["nodes"][0]["fee_bp"] = 20_000.into());
+    assert!(e.contains("node 0 (") && e.contains("fee 20000 bp"), "{e}");
+    let e = with(&|v| {
+        v["nodes"][5] = file_node(6, "active", 0, &[(0xa5, 10 * SESH), (0xa5, 24_990 * SESH)])
+    });
+    assert!(e.contains("node 5 (") && e.contains("listed twice"), "{e}");
+    let e = with(&|v| {
+        let list: Vec<(u8, u64)> = (0..11)
+            .map(|i| (0xd0 + i, if i == 0 { 15_000 * SESH } else { SESH * 1_000 }))
+            .collect();
+        v["nodes"][5] = file_node(6, "active", 0, &list);
+    });
+    assert!(e.contains("node 5 (") && e.contains("11 contributors, at most 10"), "{e}");
+    // A node registered at another requirement keeps it, but its stake must be that.
+    let e = with(&|v| v["nodes"][0]["staking_requirement"] = "20000000000000".into());
+    assert!(e.contains("node 0 (") && e.contains("not its staking requirement"), "{e}");
+
+    // The ledger's own rules, at registration: the same BLS key twice.
+    let mut v = hand_written();
+    v["nodes"][2]["bls_key"] = v["nodes"][0]["bls_key"].clone();
+    let sc = Scenario { days: 1, ..small(1) };
+    let e = Sim::from_ledger(sc.clone(), &parse(&v).unwrap(), "x.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "node 2 ({}): the ledger's rules refuse it: its BLS key is node 0's too",
+            hex::encode([3u8; 32])
+        )
+    );
+    // An active node at another requirement than the file's is registered under its own
+    // (as the contract registered it then); one the ledger refuses says the ledger's reason.
+    let mut v = hand_written();
+    v["nodes"][0] = file_node(1, "active", 500, &[(0xa1, 100 * SESH)]);
+    v["nodes"][0]["staking_requirement"] = (100 * SESH).to_string().into();
+    let sim = Sim::from_ledger(sc.clone(), &parse(&v).unwrap(), "x.json").unwrap();
+    assert_eq!(sim_nodes(&sim), file_nodes(&v));
+    assert_eq!(sim.ledger().params().staking_requirement, REQUIREMENT);
+    // Rules looser than the ledger's when reading: the ledger refuses at registration.
+    let list: Vec<(u8, u64)> =
+        (0..11).map(|i| (0xd0 + i, if i == 0 { 15_000 * SESH } else { 1_000 * SESH })).collect();
+    v["nodes"][1] = file_node(2, "active", 0, &list);
+    let loose = LedgerFile::parse(&v.to_string(), 20, 10_000).unwrap();
+    let e = Sim::from_ledger(sc.clone(), &loose, "x.json").unwrap_err();
+    assert!(matches!(e, LedgerFileError::Refused { index: 1, .. }), "{e}");
+    assert!(e.to_string().contains("node 1 (") && e.to_string().contains("11"), "{e}");
+    // Nothing to start from.
+    let v = file_json(vec![file_node(7, "removed", 500, &[(0xa6, REQUIREMENT)])]);
+    let e = Sim::from_ledger(sc, &parse(&v).unwrap(), "x.json").unwrap_err();
+    assert_eq!(e, LedgerFileError::Empty);
+}
+
+/// Garbage of every shape never panics the parser.
+#[test]
+fn hostile_ledger_files_never_panic() {
+    let p = sesh_staking::Params::session_mainnet();
+    let base = hand_written().to_string();
+    let mut rng = 0x1234_5678_u64;
+    for i in 0..2_000 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut bytes = base.clone().into_bytes();
+        let at = (rng as usize) % bytes.len();
+        match i % 3 {
+            0 => bytes[at] = (rng >> 32) as u8,
+            1 => bytes.truncate(at),
+            _ => {
+                bytes.splice(at..at, b"{\"x\":[null,-1,1e999,\"\"]}".iter().copied());
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = LedgerFile::parse(&text, p.max_contributors, p.max_fee_bp);
+    }
+}
