@@ -13,6 +13,8 @@
     unreachable_pub
 )]
 
+mod common;
+
 use sesh_examples::simulate;
 use sesh_quorum::StateChange;
 use sesh_staking::NodeStatus;
@@ -607,4 +609,194 @@ fn hostile_ledger_files_never_panic() {
         let text = String::from_utf8_lossy(&bytes);
         let _ = LedgerFile::parse(&text, p.max_contributors, p.max_fee_bp);
     }
+}
+
+// ---- the ledger example's output on a real chain, fed to the simulate example ----
+
+mod chain {
+    use alloy::primitives::{Address, U256};
+    use alloy::providers::{DynProvider, Provider as _};
+    use sesh_examples::chain_tools::{Anvil, CHAIN_ID, ChainTools, target_dir};
+    use sesh_examples::contracts::{
+        self, Deployment, NodeRegistration, SESH, ServiceNodeRewards as R, Settings, contributor,
+    };
+    use sesh_identity::{Identity, NodeId, Seed};
+    use sesh_staking::BlsKey;
+
+    pub struct Chain {
+        pub anvil: Anvil,
+        pub accounts: Vec<(Address, DynProvider)>,
+        pub deployment: Deployment,
+    }
+
+    fn identity(n: u8) -> Identity {
+        Identity::from_seed(&Seed::from_bytes([n; 32]))
+    }
+
+    fn bls_key(n: u8) -> (BlsKey, R::G1Point) {
+        let point = R::G1Point { X: U256::from(n), Y: U256::from(n) + U256::from(7_000_000u64) };
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(&point.X.to_be_bytes::<32>());
+        bytes[32..].copy_from_slice(&point.Y.to_be_bytes::<32>());
+        (BlsKey::from_bytes(bytes), point)
+    }
+
+    impl Chain {
+        pub async fn start() -> Self {
+            let tools =
+                ChainTools::install(&target_dir().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+            let anvil = Anvil::spawn(&tools, CHAIN_ID, &[]).unwrap_or_else(|e| panic!("{e}"));
+            let accounts: Vec<(Address, DynProvider)> = (0..4)
+                .map(|i| {
+                    let signer = anvil.dev_signer(i).unwrap();
+                    (signer.address(), anvil.provider(signer).unwrap())
+                })
+                .collect();
+            let settings = Settings::session_mainnet(accounts[0].0);
+            let deployment = contracts::deploy(&accounts[0].1, &settings)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            Self { anvil, accounts, deployment }
+        }
+
+        /// Registers node `n` (fee `fee` bp) with `stakes` (account, its beneficiary, whole
+        /// SESH), account 0 paying; its contract id.
+        pub async fn register(&self, n: u8, fee: u16, stakes: &[(usize, usize, u64)]) -> u64 {
+            let id = NodeId::from_identity(&identity(n));
+            let (bls, point) = bls_key(n);
+            let signature =
+                identity(n).sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
+            let registration = NodeRegistration {
+                bls_pubkey: point,
+                bls_signature: R::BLSSignatureParams {
+                    sigs0: U256::from(1u8),
+                    sigs1: U256::from(2u8),
+                    sigs2: U256::from(3u8),
+                    sigs3: U256::from(4u8),
+                },
+                params: R::ServiceNodeParams {
+                    serviceNodePubkey: U256::from_be_bytes(id.to_bytes()),
+                    serviceNodeSignature1: U256::from_be_slice(&signature[..32]),
+                    serviceNodeSignature2: U256::from_be_slice(&signature[32..]),
+                    fee,
+                },
+                contributors: stakes
+                    .iter()
+                    .map(|&(who, to, sesh)| {
+                        contributor(
+                            self.accounts[who].0,
+                            self.accounts[to].0,
+                            U256::from(sesh * SESH),
+                        )
+                    })
+                    .collect(),
+            };
+            let sender = self.anvil.provider(self.anvil.dev_signer(0).unwrap()).unwrap();
+            let (id, _) = contracts::register(&sender, &self.deployment, &registration)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            id
+        }
+
+        pub async fn exit(&self, id: u64) {
+            let sender = self.anvil.provider(self.anvil.dev_signer(0).unwrap()).unwrap();
+            contracts::initiate_exit(&sender, &self.deployment, id).await.unwrap();
+        }
+
+        pub async fn mine(&self, blocks: u64) {
+            let _: serde_json::Value = self.accounts[0]
+                .1
+                .raw_request("anvil_mine".into(), (format!("0x{blocks:x}"),))
+                .await
+                .unwrap();
+        }
+
+        pub fn contract(&self) -> String {
+            sesh_chain::EvmAddress(self.deployment.rewards.0.0).to_string()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_examples_json_on_a_real_chain_starts_the_simulate_example() {
+    let chain = chain::Chain::start().await;
+    chain.register(1, 500, &[(0, 0, 25_000)]).await;
+    chain.register(2, 700, &[(0, 0, 12_500), (1, 2, 10_000), (3, 3, 2_500)]).await;
+    let leaving = chain.register(3, 0, &[(0, 1, 25_000)]).await;
+    chain.exit(leaving).await;
+    chain.mine(4).await;
+
+    let dir = scratch("from-chain");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(common::example_binary("ledger"))
+        .args(["--rpc", &chain.anvil.url(), "--contract", &chain.contract()])
+        .args(["--start-block", &chain.deployment.block.to_string()])
+        .args(["--confirmations", "2", "--json"])
+        .env("SESH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ledger: {}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.join("ledger.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(file["nodes"].as_array().unwrap().len(), 3, "{file:#}");
+
+    // In process: the first block's network is exactly the ledger's three nodes and stakes.
+    let sim = from_ledger(&file, 9, 1);
+    assert_eq!(sim_nodes(&sim), file_nodes(&file));
+    assert_eq!(sim.ledger().nodes().count(), 3);
+    assert_eq!(sim.origin().unwrap().exit_requested, 1);
+
+    // The simulate example, twice: the same outputs, and the summary names the file.
+    let run = |name: &str| {
+        let out_dir = dir.join(name);
+        let out = std::process::Command::new(common::example_binary("simulate"))
+            .arg("--ledger")
+            .arg(&path)
+            .args(["--days", "1", "--seed", "4", "--no-charts", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "simulate: {}", String::from_utf8_lossy(&out.stderr));
+        out_dir
+    };
+    let (a, b) = (run("a"), run("b"));
+    let summary = std::fs::read_to_string(a.join("summary.txt")).unwrap();
+    let line = format!(
+        "starting network: ledger {} (state hash {}, height {}): 3 of its 3 nodes (1 exit-requested), skipped none; staking requirement 25000000000000 (the ledger's)",
+        path.display(),
+        file["state_hash"].as_str().unwrap(),
+        file["height"]
+    );
+    assert!(summary.contains(&line), "{summary}");
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let name = entry.unwrap().file_name();
+        // Every output but the run's speed, which the summary reports.
+        let read = |dir: &std::path::Path| {
+            let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+            text.lines().filter(|l| !l.starts_with("speed:")).collect::<Vec<_>>().join("\n")
+        };
+        assert_eq!(read(&a), read(&b), "{name:?} differs between two runs of one file and seed");
+    }
+
+    // A malformed file: refused, saying which node and field.
+    let mut bad = file.clone();
+    bad["nodes"][1]["contributors"][0]["stake"] = "12.5".into();
+    std::fs::write(&path, bad.to_string()).unwrap();
+    let out = std::process::Command::new(common::example_binary("simulate"))
+        .arg("--ledger")
+        .arg(&path)
+        .args(["--days", "1", "--no-charts", "--out"])
+        .arg(dir.join("c"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("node 1 (")
+            && stderr.contains("contributors[0].stake")
+            && stderr.contains("\"12.5\""),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
