@@ -44,6 +44,20 @@ pub fn write(sim: &Sim, dir: &Path, elapsed_s: f64, charts: bool) -> Result<Stri
     }
     w.flush().map_err(|e| e.to_string())?;
 
+    if let Some(origin) = sim.origin() {
+        let path = dir.join("ledger_nodes.csv");
+        let mut w =
+            csv::Writer::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        w.write_record(["pubkey_ed25519", "node", "operator", "operator_account"])
+            .map_err(|e| e.to_string())?;
+        for (pubkey, node) in &origin.stand_ins {
+            let (index, account) = sim.operator_of(node).unwrap_or((u32::MAX, None));
+            let account = account.map_or_else(String::new, |a| format!("0x{}", hex::encode(a)));
+            w.write_record([pubkey.clone(), node.to_string(), index.to_string(), account])
+                .map_err(|e| e.to_string())?;
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
     write_outages(sim, &dir.join("outages.csv"))?;
     write_decisions(sim, &dir.join("decisions.csv"))?;
     write_nodes(&sim.earnings(), &dir.join("nodes.csv"))?;

@@ -534,6 +534,17 @@ impl Sim {
         self.origin.as_ref()
     }
 
+    /// The operator index of a node the simulation ran, and the operator's EVM account when it
+    /// came from a ledger file.
+    pub fn operator_of(&self, node: &NodeId) -> Option<(u32, Option<[u8; 20]>)> {
+        let index = self.nodes.get(node)?.operator;
+        let account = (index as usize)
+            .checked_sub(self.operators.len())
+            .and_then(|i| self.ledger_operators.get(i))
+            .and_then(Address::evm);
+        Some((index, account))
+    }
+
     /// A simulation with no nodes yet: the scenario's operators and contributors generated.
     fn empty(sc: Scenario, params: Params) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(sc.seed);

@@ -462,6 +462,13 @@ fn a_run_from_a_ledger_file_churns_pays_and_is_deterministic() {
     assert!(first.reward_totals().conserved());
     let credited = first.credits();
     assert!(credited.iter().any(|(_, c)| *c > 0));
+    let mapping = std::fs::read_to_string(a.join("ledger_nodes.csv")).unwrap();
+    assert_eq!(mapping.lines().count(), 7, "{mapping}");
+    assert!(
+        mapping.lines().nth(1).unwrap().starts_with(&hex::encode([1u8; 32]))
+            && mapping.contains(&evm(0xa1)),
+        "{mapping}"
+    );
     let summary = std::fs::read_to_string(a.join("summary.txt")).unwrap();
     assert!(
         summary.contains(&format!(
