@@ -425,6 +425,7 @@ impl Sim {
         let mut operator_index: BTreeMap<Address, u32> = BTreeMap::new();
         let mut contributor_count = sim.sc.contributor_pool;
         let (mut seen, mut seen_pubkeys) = (BTreeMap::new(), BTreeMap::new());
+        let mut operator_beneficiaries: BTreeMap<Address, u32> = BTreeMap::new();
         for node in &file.nodes {
             let skipped = match node.state {
                 FileState::Active | FileState::ExitRequested => None,
@@ -487,9 +488,13 @@ impl Sim {
                 sim.ledger_operators.push(node.operator);
                 next
             });
-            sim.roles.insert(node.operator, Role::Operator(operator));
-            for c in &node.contributors {
-                if let std::collections::btree_map::Entry::Vacant(e) = sim.roles.entry(c.address) {
+            // Rewards are credited to beneficiaries: they are the accounts with roles.
+            for (j, c) in node.contributors.iter().enumerate() {
+                if j == 0 {
+                    operator_beneficiaries.insert(c.beneficiary, operator);
+                } else if let std::collections::btree_map::Entry::Vacant(e) =
+                    sim.roles.entry(c.beneficiary)
+                {
                     e.insert(Role::Contributor(contributor_count));
                     contributor_count = contributor_count.saturating_add(1);
                 }
@@ -512,8 +517,9 @@ impl Sim {
         if origin.started == 0 {
             return Err(LedgerFileError::Empty);
         }
-        // An operator that also contributes elsewhere is counted as an operator.
-        for (address, index) in &operator_index {
+        // An operator's beneficiary that also receives a contributor's rewards elsewhere is
+        // counted as the operator's.
+        for (address, index) in &operator_beneficiaries {
             sim.roles.insert(*address, Role::Operator(*index));
         }
         sim.sc.nodes = u32::try_from(origin.started).unwrap_or(u32::MAX);

@@ -753,6 +753,12 @@ async fn the_ledger_examples_json_on_a_real_chain_starts_the_simulate_example() 
     assert_eq!(sim_nodes(&sim), file_nodes(&file));
     assert_eq!(sim.ledger().nodes().count(), 3);
     assert_eq!(sim.origin().unwrap().exit_requested, 1);
+    // Every credit goes to an account the outputs list (beneficiaries, not stakers).
+    let mut sim = sim;
+    sim.run(|_| {}).unwrap();
+    let listed: u128 = sim.credits().iter().map(|(_, c)| c).sum();
+    assert!(sim.reward_totals().credited > 0);
+    assert_eq!(listed, sim.reward_totals().credited);
 
     // The simulate example, twice: the same outputs, and the summary names the file.
     let run = |name: &str| {
