@@ -386,9 +386,10 @@ pub async fn run(app: Arc<App>, pending: Arc<AtomicBool>) {
         poster = ?following.poster(),
         "following the staking contract"
     );
-    let poll = Duration::from_millis(
-        (s.height_ms / s.config.blocks_per_height.max(1) / 2).clamp(100, 1_000),
-    );
+    // Once caught up, the tip is asked for twice a height: a height is applied only once its
+    // last block is confirmed, so asking more often buys nothing and costs a rate-limited
+    // endpoint (Arbitrum's 4 blocks a second would otherwise be 8 requests a second a node).
+    let poll = Duration::from_millis((s.height_ms / 2).clamp(100, 5_000));
     let options = Options { backoff_max: Duration::from_secs(5), ..Options::default() };
     let new_driver = |rpc| Driver::new(rpc, s.config.clone(), options.clone());
     let mut driver = match new_driver(rpc) {

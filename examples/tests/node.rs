@@ -636,6 +636,9 @@ async fn a_swarm_split_hands_messages_over() {
 
     net.add_node().await;
     net.wait_ready(Duration::from_secs(60)).await;
+    // The newcomer learns the others' addresses as their introductions reach it (a relay
+    // round; longer on a loaded machine); the 421 answers below list the members a node knows.
+    net.wait_known(Duration::from_secs(60)).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let map = loop {
         let map = swarm_map(&net.state().await);
