@@ -39,6 +39,8 @@ const BLOCKS: u64 = 1_000;
 const PER_BLOCK: u64 = 10;
 const N: u64 = 10;
 const REQ: u64 = 25_000_000_000_000;
+/// The signatures the 10,000 events carry: 5,050 registrations, 4,950 decisions of 7 votes.
+const SIGNATURES: usize = 5_050 + 4_950 * 7;
 
 fn identity(n: u32) -> Identity {
     let mut seed = [0u8; 32];
@@ -257,6 +259,23 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    // The Ed25519 verifications the events carry (a node signature per registration, 7 votes
+    // per decision), one by one with the ledger's verifier, each key parsed as the ledger
+    // parses it: what following costs beyond the ledger's own apply.
+    let signer = identity(1);
+    let message = abi::node_signature_message(&NodeId::from_identity(&signer), &bls(1));
+    let signature = ed25519_zebra::Signature::from(signer.sign(&message).to_bytes());
+    let public = signer.ed25519_public_key().to_bytes();
+    let valid = ed25519_zebra::VerificationKey::try_from(public).unwrap();
+    assert!(valid.verify(&signature, &message).is_ok(), "the baseline verifies a good signature");
+    group.bench_function("signatures", |b| {
+        b.iter(|| {
+            for _ in 0..SIGNATURES {
+                let key = ed25519_zebra::VerificationKey::try_from(black_box(public)).unwrap();
+                black_box(key.verify(&signature, black_box(&message)).is_ok());
+            }
+        });
+    });
     group.bench_function("raw", |b| {
         b.iter_batched(
             || fresh.clone(),
@@ -282,13 +301,14 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     sesh_benches::report_ratios(DECODE, &[("sesh", "raw")]);
     sesh_benches::report_ratios(FOLLOW, &[("sesh", "raw")]);
-    sesh_benches::report_ratios(LEDGER, &[("sesh", "raw")]);
+    sesh_benches::report_ratios(LEDGER, &[("sesh", "raw"), ("sesh", "signatures")]);
     for (group, f, what) in [
         (DECODE, "sesh", "logs decoded"),
         (DECODE, "raw", "logs decoded by alloy alone"),
         (FOLLOW, "sesh", "logs followed (decoded, checked, in heights)"),
         (LEDGER, "sesh", "events mapped, verified and applied to the ledger"),
         (LEDGER, "raw", "transactions applied by the ledger alone"),
+        (LEDGER, "signatures", "events' worth of Ed25519 verifications (3.97 per event)"),
     ] {
         if let Some(t) = sesh_benches::mean_ns(group, f) {
             println!("{group}/{f}: {:.0} {what}/s", 10_000.0 / t * 1e9);
