@@ -220,10 +220,12 @@ fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_
             .unwrap();
         // The live timing, scaled: votes start once the voters have run 2 h 5 min (62.5
         // blocks), a proof is missing 2 h 5 min after it was sent, and a failing node is voted
-        // on when it is next a worker; a few blocks for that and the vote's block; and, on the
-        // chain, up to 2 heights for the posted decision to land, be confirmed (2 chain blocks)
-        // and close its height (3 chain blocks a height here).
-        assert!(at <= (start + 63).max(63) + 12 + 2, "decommissioned at {at}: {f}");
+        // on when it is next a worker; a few blocks for that and the vote's block. On the chain
+        // the first decision comes later and varies more: the posted decision must land, be
+        // confirmed (2 chain blocks) and close its height, and validators first test a node
+        // once they hold its address (an unreachable node is learnt from its own proofs only).
+        // Chain runs have landed at 65-78 (78 once, on a loaded machine): 20 heights of slack.
+        assert!(at <= (start + 63).max(63) + 20, "decommissioned at {at}: {f}");
         assert_eq!(f["blocks_to_decommission"], json!(at - start), "{f}");
         // Paid less than every honest node.
         assert!(sesh(&f["rewards"]) < sesh(&f["honest_least_rewards"]), "{f}");
