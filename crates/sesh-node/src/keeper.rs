@@ -40,7 +40,7 @@ use sesh_rewards::engine::Exact;
 use sesh_staking::LogProblem;
 use sesh_staking::journal::{Journal, record_bytes};
 use sesh_staking::tx::{Contribute, Register, SignedTx, Tx};
-use sesh_staking::{Address, BlsKey, NodeId, Params};
+use sesh_staking::{Address, NodeId, Params};
 use sesh_swarm::SortOrder;
 
 use sesh_staking::Event;
@@ -60,12 +60,6 @@ pub fn params() -> Params {
     Params::testnet(REQUIREMENT)
 }
 
-/// A local network's stand-in BLS key for a node: unique, as the ledger requires (local
-/// networks aggregate no BLS signatures).
-pub fn bls_key(node: &NodeId) -> BlsKey {
-    BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[node.as_bytes()]))
-}
-
 /// The registration a node sends to join: it is its own operator and stakes the whole
 /// requirement, so it is active at once.
 ///
@@ -75,7 +69,7 @@ pub fn register_tx(node: &Identity) -> Result<SignedTx> {
     let params = params();
     let id = NodeId::from_identity(node);
     let operator = Address::from_identity(node);
-    let bls_key = bls_key(&id);
+    let bls_key = crate::signing::bls_key(node);
     let node_signature =
         node.sign(&Register::node_message(&id, &bls_key, &operator, &params)).to_bytes();
     Ok(Tx::Register(Register {
@@ -506,7 +500,7 @@ impl Genesis {
             let op = Address::from_identity(&operator);
             names.insert(op, format!("operator {i}"));
             let id = NodeId::from_identity(&node);
-            let bls_key = bls_key(&id);
+            let bls_key = crate::signing::bls_key(&node);
             let fee_bp = [0u16, 500, 1000, 1500].get(i % 4).copied().unwrap_or(0);
             // The operator stakes half; two contributors a quarter each.
             let register = Tx::Register(Register {

@@ -12,6 +12,7 @@ pub mod obligations;
 pub mod proofs;
 pub mod ratelimit;
 pub mod replication;
+pub mod signing;
 
 pub use duty::Duty;
 pub use error::{Error, Result};

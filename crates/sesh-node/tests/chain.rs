@@ -246,8 +246,8 @@ impl World {
         let p = params();
         let (_, op) = self.operator(node);
         let id = self.keys.node(node);
-        let bls_key = sesh_node::keeper::bls_key(&id);
         let node_key = &self.keys.nodes[node % NODES];
+        let bls_key = sesh_node::signing::bls_key(node_key);
         Tx::Register(Register {
             operator: op,
             nonce: self.ledger().nonce(&op),
