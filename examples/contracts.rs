@@ -3,11 +3,13 @@
 //! test), and what a local chain or the testnet needs from them: [`deploy`] the token and the
 //! staking contract (and the multi-contributor `ServiceNodeContributionFactory`) from the
 //! committed bytecode, [`register`] a node (approve, then
-//! `addBLSPublicKey`), [`initiate_exit`], [`submit_network_transaction`].
+//! `addBLSPublicKey`), [`initiate_exit`], [`submit_network_transaction`],
+//! [`update_rewards_balance`].
 //!
-//! The staking contract keeps the live `ServiceNodeRewards`' signatures for what it has (see
-//! `contracts/README.md`); BLS checks, signed exits, liquidation and reward updates come with
-//! issue 21.
+//! The staking contract keeps the live `ServiceNodeRewards`' signatures for what it has, BLS
+//! included (proofs of possession, `updateRewardsBalance`, signed exits and liquidations; see
+//! `contracts/README.md`). [`BlsHarness`] (test-only, `contracts/test/`) exposes the contract's
+//! BN254 library with explicit tags.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,6 +33,8 @@ pub const CONTRIBUTION_FACTORY_JSON: &str =
     include_str!("../contracts/out/ServiceNodeContributionFactory.json");
 /// The committed build of `ServiceNodeContribution`.
 pub const CONTRIBUTION_JSON: &str = include_str!("../contracts/out/ServiceNodeContribution.json");
+/// The committed build of the test-only `contracts/test/BlsHarness.sol`.
+pub const BLS_HARNESS_JSON: &str = include_str!("../contracts/out/BlsHarness.json");
 
 /// The contracts' directory in the source tree (`src/` the sources, `out/` the build).
 #[must_use]
@@ -98,7 +102,11 @@ sol! {
             uint256 maxContributors,
             uint256 exitWaitTime,
             uint256 smallContributorLeaveDelay,
-            uint256 repeatedLeaveRequestDelay
+            uint256 repeatedLeaveRequestDelay,
+            address foundationPool,
+            uint256 liquidatorRewardRatio,
+            uint256 poolShareOfLiquidationRatio,
+            uint256 recipientRatio
         );
 
         event NewServiceNodeV2(
@@ -120,6 +128,11 @@ sol! {
         event StakingRequirementUpdated(uint256 newRequirement);
         event NetworkTransaction(address indexed sender, bytes transaction);
         event NewSeededServiceNode(uint64 indexed serviceNodeID, G1Point blsPubkey, uint256 ed25519Pubkey);
+        event ServiceNodeLiquidated(uint64 indexed serviceNodeID, address initiator, G1Point pubkey);
+        event BLSNonSignerThresholdMaxUpdated(uint256 newMax);
+        event ClaimThresholdUpdated(uint256 newThreshold);
+        event ClaimCycleUpdated(uint256 newValue);
+        event LiquidationRatiosUpdated(uint256 liquidatorRatio, uint256 poolRatio, uint256 recipientRatio);
 
         error BLSPubkeyAlreadyExists(uint64 serviceNodeID);
         error ContractAlreadyStarted();
@@ -141,6 +154,19 @@ sol! {
         error FeeExceedsPossibleValue(uint16 fee, uint16 max);
         error DuplicateContributor(uint256 index);
         error NetworkTransactionTooLarge(uint256 length, uint256 max);
+        error BLSPubkeyDoesNotExist(G1Point pubkey);
+        error ClaimThresholdExceeded();
+        error ContractNotStarted();
+        error ExitTooEarly(uint64 serviceNodeID, uint256 addedTimestamp, uint256 currenttime);
+        error InsufficientBLSSignatures(uint256 numSigners, uint256 requiredSigners);
+        error InvalidBLSSignature(G1Point aggPubkey);
+        error InvalidBLSProofOfPossession();
+        error LiquidatorPenaltyTooHigh();
+        error RecipientRewardsTooLow();
+        error SignatureExpired(uint64 serviceNodeID, uint256 timestamp, uint256 currenttime);
+        /// A revert with a message (`Error(string)`): "Invalid Signature" when the pairing
+        /// precompile refuses a point, as on the live contract.
+        error Error(string message);
         error OwnableUnauthorizedAccount(address account);
         error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
         error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
@@ -160,6 +186,53 @@ sol! {
         function seedPublicKeyList(SeedServiceNode[] nodes) external;
         function start() external;
         function isStarted() external view returns (bool);
+        function validateProofOfPossession(
+            G1Point blsPubkey,
+            BLSSignatureParams blsSignature,
+            address caller,
+            uint256 serviceNodePubkey
+        ) external view;
+        function updateRewardsBalance(
+            address recipientAddress,
+            uint256 recipientRewards,
+            BLSSignatureParams blsSignature,
+            uint64[] ids
+        ) external;
+        function exitBLSPublicKeyWithSignature(
+            G1Point blsPubkey,
+            uint256 timestamp,
+            BLSSignatureParams blsSignature,
+            uint64[] ids
+        ) external;
+        function liquidateBLSPublicKeyWithSignature(
+            G1Point blsPubkey,
+            uint256 timestamp,
+            BLSSignatureParams blsSignature,
+            uint64[] ids
+        ) external;
+        function setBLSNonSignerThresholdMax(uint256 newMax) external;
+        function setClaimThreshold(uint256 newMax) external;
+        function setClaimCycle(uint256 newValue) external;
+        function setLiquidationRatios(uint256 liquidator, uint256 pool, uint256 recipient) external;
+
+        function aggregatePubkey() external view returns (G1Point memory);
+        function blsNonSignerThreshold() external view returns (uint256);
+        function blsNonSignerThresholdMax() external view returns (uint256);
+        function proofOfPossessionTag() external view returns (bytes32);
+        function rewardTag() external view returns (bytes32);
+        function exitTag() external view returns (bytes32);
+        function liquidateTag() external view returns (bytes32);
+        function hashToG2Tag() external view returns (bytes32);
+        function signatureExpiry() external view returns (uint256);
+        function claimThreshold() external view returns (uint256);
+        function claimCycle() external view returns (uint256);
+        function currentClaimTotal() external view returns (uint256);
+        function currentClaimCycle() external view returns (uint256);
+        function foundationPool() external view returns (address);
+        function liquidatorRewardRatio() external view returns (uint256);
+        function poolShareOfLiquidationRatio() external view returns (uint256);
+        function recipientRatio() external view returns (uint256);
+        function MINIMUM_EXIT_AGE() external view returns (uint256);
 
         function stakingRequirement() external view returns (uint256);
         function maxContributors() external view returns (uint256);
@@ -175,6 +248,18 @@ sol! {
         function smallContributorLeaveDelay() external view returns (uint256);
         function repeatedLeaveRequestDelay() external view returns (uint256);
         function owner() external view returns (address);
+    }
+
+    /// `contracts/test/BlsHarness.sol` (test-only): the staking contract's BN254 library with the
+    /// tag given explicitly. Points are `[x_re, x_im, y_re, y_im]`.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    contract BlsHarness {
+        function hashToG2(bytes message, bytes32 dst) external view returns (uint256[4] memory);
+        function verify(uint256[2] pubkey, uint256[4] signature, bytes message, bytes32 dst) external view returns (bool);
+        function buildTag(string base, uint256 chainId, address contractAddress) external pure returns (bytes32);
+        function aggregate(uint256[2][] keys) external view returns (uint256 x, uint256 y);
+        error Error(string message);
     }
 
     /// `contracts/src/ServiceNodeContribution.sol`: one node's multi-contributor staging, with
@@ -311,6 +396,29 @@ impl Settings {
     }
 }
 
+/// How a liquidation splits the liquidated node's deposit (the staking contract's constructor
+/// arguments `foundationPool`, `liquidatorRewardRatio`, `poolShareOfLiquidationRatio`,
+/// `recipientRatio`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Liquidation {
+    /// Where the pool's share goes (the live contract's reward pool).
+    pub pool: Address,
+    /// The liquidator's share, as a ratio to the sum of the three.
+    pub liquidator_ratio: u64,
+    /// The pool's share.
+    pub pool_ratio: u64,
+    /// What stays for the ledger to return (> 0, at least 3 times the other two together).
+    pub recipient_ratio: u64,
+}
+
+impl Liquidation {
+    /// The live deployment's ratios (3 : 17 : 9980), the pool's share to `pool`.
+    #[must_use]
+    pub fn session_mainnet(pool: Address) -> Self {
+        Self { pool, liquidator_ratio: 3, pool_ratio: 17, recipient_ratio: 9980 }
+    }
+}
+
 /// The deployed contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deployment {
@@ -363,10 +471,21 @@ pub fn committed_bytecode(json: &str) -> Result<Vec<u8>, ChainToolsError> {
 }
 
 /// Deploys the token (its supply to `settings.supply_receiver`), the staking contract (owned
-/// by the provider's signer) and the contribution factory from the committed bytecode.
+/// by the provider's signer) and the contribution factory from the committed bytecode, with the
+/// live liquidation ratios and `settings.supply_receiver` as the liquidation pool
+/// ([`deploy_with`] chooses them).
 pub async fn deploy(
     provider: &DynProvider,
     settings: &Settings,
+) -> Result<Deployment, ChainToolsError> {
+    deploy_with(provider, settings, &Liquidation::session_mainnet(settings.supply_receiver)).await
+}
+
+/// [`deploy`] with the liquidation's pool and ratios given.
+pub async fn deploy_with(
+    provider: &DynProvider,
+    settings: &Settings,
+    liquidation: &Liquidation,
 ) -> Result<Deployment, ChainToolsError> {
     let token_args =
         SeshToken::constructorCall { supply: settings.supply, receiver: settings.supply_receiver }
@@ -379,6 +498,10 @@ pub async fn deploy(
         exitWaitTime: U256::from(settings.exit_wait_time),
         smallContributorLeaveDelay: U256::from(settings.small_contributor_leave_delay),
         repeatedLeaveRequestDelay: U256::from(settings.repeated_leave_request_delay),
+        foundationPool: liquidation.pool,
+        liquidatorRewardRatio: U256::from(liquidation.liquidator_ratio),
+        poolShareOfLiquidationRatio: U256::from(liquidation.pool_ratio),
+        recipientRatio: U256::from(liquidation.recipient_ratio),
     }
     .abi_encode();
     let rewards =
@@ -402,7 +525,9 @@ pub async fn deploy(
 pub struct NodeRegistration {
     /// The BLS key, G1 `X`, `Y`.
     pub bls_pubkey: ServiceNodeRewards::G1Point,
-    /// The BLS proof of possession (not checked before issue 21).
+    /// The BLS proof of possession: the key's signature of `proofOfPossessionTag ‖ X ‖ Y ‖
+    /// operator ‖ Ed25519 key`, the operator being the first contributor (the sender for a solo
+    /// node).
     pub bls_signature: ServiceNodeRewards::BLSSignatureParams,
     /// The Ed25519 key (as a big-endian word), its signature and the fee in basis points.
     pub params: ServiceNodeRewards::ServiceNodeParams,
@@ -552,7 +677,42 @@ pub async fn submit_network_transaction(
     mined("submitNetworkTransaction", pending).await
 }
 
-/// Compiles `contracts/src/*.sol` with the pinned solc-js (`tools/chain/build.js`, offline,
+/// From the provider's signer (anyone): `updateRewardsBalance(recipient, amount, signature,
+/// non_signers)`, raising `recipient`'s cumulative balance with the network's aggregate
+/// signature; the receipt.
+pub async fn update_rewards_balance(
+    provider: &DynProvider,
+    deployment: &Deployment,
+    recipient: Address,
+    amount: U256,
+    signature: ServiceNodeRewards::BLSSignatureParams,
+    non_signers: Vec<u64>,
+) -> Result<TransactionReceipt, ChainToolsError> {
+    let pending = deployment
+        .rewards(provider)
+        .updateRewardsBalance(recipient, amount, signature, non_signers)
+        .send()
+        .await
+        .map_err(failed("updateRewardsBalance"))?;
+    mined("updateRewardsBalance", pending).await
+}
+
+/// A signature's four words (`sigs0..sigs3` = x_re, x_im, y_re, y_im, each 32 bytes
+/// big-endian) as the contract's `BLSSignatureParams`.
+#[must_use]
+pub fn signature_params(words: &[[u8; 32]; 4]) -> ServiceNodeRewards::BLSSignatureParams {
+    let [a, b, c, d] = words.map(|w| U256::from_be_bytes(w));
+    ServiceNodeRewards::BLSSignatureParams { sigs0: a, sigs1: b, sigs2: c, sigs3: d }
+}
+
+/// A 64-byte G1 key (`X ‖ Y`, big-endian) as the contract's `G1Point`.
+#[must_use]
+pub fn g1_point(bytes: &[u8; 64]) -> ServiceNodeRewards::G1Point {
+    let (x, y) = bytes.split_at(32);
+    ServiceNodeRewards::G1Point { X: U256::from_be_slice(x), Y: U256::from_be_slice(y) }
+}
+
+/// Compiles `contracts/src/*.sol` and `contracts/test/*.sol` with the pinned solc-js (`tools/chain/build.js`, offline,
 /// OpenZeppelin from the installed tools) into `out` (`<Name>.json` per contract, any other
 /// `.json` there deleted). `out = contracts_dir().join("out")` regenerates the committed build.
 pub fn build(tools: &ChainTools, out: &Path) -> Result<(), ChainToolsError> {

@@ -175,25 +175,74 @@ fn live_signatures() -> Vec<String> {
         "error SmallContributorLeaveTooEarly(uint64,address)".to_owned(),
         // The live contribution contract's.
         "error FeeExceedsPossibleValue(uint16,uint16)".to_owned(),
+        // BLS (issue 21).
+        format!("function validateProofOfPossession({G1},{SIG},address,uint256)"),
+        format!("function updateRewardsBalance(address,uint256,{SIG},uint64[])"),
+        format!("function exitBLSPublicKeyWithSignature({G1},uint256,{SIG},uint64[])"),
+        format!("function liquidateBLSPublicKeyWithSignature({G1},uint256,{SIG},uint64[])"),
+        "function aggregatePubkey()".to_owned(),
+        "function blsNonSignerThreshold()".to_owned(),
+        "function blsNonSignerThresholdMax()".to_owned(),
+        "function proofOfPossessionTag()".to_owned(),
+        "function rewardTag()".to_owned(),
+        "function exitTag()".to_owned(),
+        "function liquidateTag()".to_owned(),
+        "function hashToG2Tag()".to_owned(),
+        "function signatureExpiry()".to_owned(),
+        "function claimThreshold()".to_owned(),
+        "function claimCycle()".to_owned(),
+        "function currentClaimTotal()".to_owned(),
+        "function currentClaimCycle()".to_owned(),
+        "function foundationPool()".to_owned(),
+        "function liquidatorRewardRatio()".to_owned(),
+        "function poolShareOfLiquidationRatio()".to_owned(),
+        "function recipientRatio()".to_owned(),
+        "function setBLSNonSignerThresholdMax(uint256)".to_owned(),
+        "function setClaimThreshold(uint256)".to_owned(),
+        "function setClaimCycle(uint256)".to_owned(),
+        "function setLiquidationRatios(uint256,uint256,uint256)".to_owned(),
+        format!("event ServiceNodeLiquidated(uint64,address,{G1})"),
+        "event BLSNonSignerThresholdMaxUpdated(uint256)".to_owned(),
+        "event ClaimThresholdUpdated(uint256)".to_owned(),
+        "event ClaimCycleUpdated(uint256)".to_owned(),
+        "event LiquidationRatiosUpdated(uint256,uint256,uint256)".to_owned(),
+        format!("error BLSPubkeyDoesNotExist({G1})"),
+        "error ClaimThresholdExceeded()".to_owned(),
+        "error ContractNotStarted()".to_owned(),
+        "error ExitTooEarly(uint64,uint256,uint256)".to_owned(),
+        "error InsufficientBLSSignatures(uint256,uint256)".to_owned(),
+        format!("error InvalidBLSSignature({G1})"),
+        "error InvalidBLSProofOfPossession()".to_owned(),
+        "error LiquidatorPenaltyTooHigh()".to_owned(),
+        "error RecipientRewardsTooLow()".to_owned(),
+        "error SignatureExpired(uint64,uint256,uint256)".to_owned(),
     ]
 }
 
 #[test]
 fn the_committed_abi_keeps_the_live_signatures_and_the_bindings_match_it() {
     let committed = signatures(SERVICE_NODE_REWARDS_JSON);
+    let topic = |s: &str| keccak256(s.as_bytes());
     for live in live_signatures() {
         assert!(committed.contains(&live), "the committed ABI lacks the live `{live}`");
     }
-    // No BLS-signed functions before issue 21.
-    for name in ["exitBLSPublicKeyWithSignature", "liquidateBLSPublicKeyWithSignature"] {
-        assert!(!committed.iter().any(|s| s.contains(name)), "{name}");
-    }
-    assert!(!committed.iter().any(|s| s.contains("updateRewardsBalance")));
+    // The BLS-signed functions' selectors are the live ones (facts from the live ABI).
+    assert_eq!(
+        R::updateRewardsBalanceCall::SELECTOR[..],
+        topic(&format!("updateRewardsBalance(address,uint256,{SIG},uint64[])"))[..4]
+    );
+    assert_eq!(
+        R::exitBLSPublicKeyWithSignatureCall::SELECTOR[..],
+        topic(&format!("exitBLSPublicKeyWithSignature({G1},uint256,{SIG},uint64[])"))[..4]
+    );
+    assert_eq!(
+        R::liquidateBLSPublicKeyWithSignatureCall::SELECTOR[..],
+        topic(&format!("liquidateBLSPublicKeyWithSignature({G1},uint256,{SIG},uint64[])"))[..4]
+    );
     // sesh's addition.
     assert!(committed.contains("event NetworkTransaction(address,bytes)"));
 
     // The bindings hash the same strings: the topics and selectors a follower filters on.
-    let topic = |s: &str| keccak256(s.as_bytes());
     let live_new_node = format!("NewServiceNodeV2(uint64,address,{G1},{PARAMS},{CONTRIBUTORS})");
     assert_eq!(R::NewServiceNodeV2::SIGNATURE, live_new_node);
     assert_eq!(R::NewServiceNodeV2::SIGNATURE_HASH, topic(&live_new_node));
@@ -242,6 +291,7 @@ fn the_committed_abi_keeps_the_live_signatures_and_the_bindings_match_it() {
             R::ERC20InsufficientAllowance::SELECTOR,
             R::ERC20InsufficientBalance::SELECTOR,
             R::OwnableUnauthorizedAccount::SELECTOR,
+            R::Error::SELECTOR,
         ];
         assert!(
             selectors.contains(s.as_slice()) || own.contains(&s),
@@ -330,6 +380,11 @@ impl Chain {
             self.accounts[0].1.raw_request("evm_setNextBlockTimestamp".into(), (t,)).await.unwrap();
     }
 
+    /// The BLS domain of the staking contract.
+    fn domain(&self) -> sesh_bls::Domain {
+        sesh_bls::Domain { chain_id: CHAIN_ID, contract: self.deployment.rewards.into_array() }
+    }
+
     /// Mines an empty block at timestamp `t` (so that calls after it see `t`).
     async fn mine_at(&self, t: u64) {
         self.next_block_at(t).await;
@@ -337,19 +392,37 @@ impl Chain {
     }
 }
 
-fn g1(n: u64) -> R::G1Point {
-    R::G1Point { X: U256::from(n), Y: U256::from(n) + U256::from(1_000_000u64) }
+/// Test node `n`'s BLS secret key.
+fn bls_key(n: u64) -> sesh_bls::SecretKey {
+    sesh_bls::SecretKey::from_seed(format!("sesh contracts test node {n}").as_bytes())
 }
 
+/// The test nodes' BLS keys made so far, by node number.
+static KEYS: std::sync::Mutex<std::collections::BTreeMap<u64, R::G1Point>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Test node `n`'s BLS key.
+fn g1(n: u64) -> R::G1Point {
+    if let Some(k) = KEYS.lock().unwrap().get(&n) {
+        return k.clone();
+    }
+    let k = contracts::g1_point(&bls_key(n).public_key().to_bytes());
+    KEYS.lock().unwrap().insert(n, k.clone());
+    k
+}
+
+const NO_SIGNATURE: R::BLSSignatureParams = R::BLSSignatureParams {
+    sigs0: U256::ZERO,
+    sigs1: U256::ZERO,
+    sigs2: U256::ZERO,
+    sigs3: U256::ZERO,
+};
+
+/// Node `n`'s registration; its proof of possession is made by [`signed`] when it is sent.
 fn node(n: u64, contributors: Vec<R::Contributor>) -> NodeRegistration {
     NodeRegistration {
         bls_pubkey: g1(n),
-        bls_signature: R::BLSSignatureParams {
-            sigs0: U256::from(1u8),
-            sigs1: U256::from(2u8),
-            sigs2: U256::from(3u8),
-            sigs3: U256::from(4u8),
-        },
+        bls_signature: NO_SIGNATURE,
         params: R::ServiceNodeParams {
             serviceNodePubkey: U256::from(n) << 128,
             serviceNodeSignature1: U256::from(5u8),
@@ -358,6 +431,26 @@ fn node(n: u64, contributors: Vec<R::Contributor>) -> NodeRegistration {
         },
         contributors,
     }
+}
+
+/// `node` with the proof of possession of its BLS key (when it is one of the test nodes' and
+/// `node` has none yet) for the operator: the first contributor, or account `i` (the sender)
+/// for a solo node.
+fn signed(chain: &Chain, i: usize, node: &NodeRegistration) -> NodeRegistration {
+    let mut node = node.clone();
+    if node.bls_signature != NO_SIGNATURE {
+        return node;
+    }
+    let Some(n) =
+        KEYS.lock().unwrap().iter().find(|(_, k)| **k == node.bls_pubkey).map(|(n, _)| *n)
+    else {
+        return node;
+    };
+    let operator = node.contributors.first().map_or(chain.addr(i), |c| c.staker.addr);
+    let ed25519 = node.params.serviceNodePubkey.to_be_bytes::<32>();
+    let pop = bls_key(n).proof_of_possession(&chain.domain(), operator.into_array(), &ed25519);
+    node.bls_signature = contracts::signature_params(&pop.to_words());
+    node
 }
 
 /// The custom error a failed `send` reverted with.
@@ -371,6 +464,7 @@ async fn try_add(
     i: usize,
     node: &NodeRegistration,
 ) -> Result<TransactionReceipt, E> {
+    let node = &signed(chain, i, node);
     let sent = chain
         .rewards(i)
         .addBLSPublicKey(
@@ -393,6 +487,7 @@ async fn try_add(
 
 /// The `eth_call` verdict of `addBLSPublicKey` for `node` from account `i` (no state change).
 async fn verdict(chain: &Chain, i: usize, node: &NodeRegistration) -> Result<(), E> {
+    let node = &signed(chain, i, node);
     chain
         .rewards(i)
         .addBLSPublicKey(
@@ -466,7 +561,7 @@ async fn registration_takes_the_full_stake_and_emits_the_live_event() {
     let start = chain.balance(chain.addr(0)).await;
 
     // A solo node, through the helper (approve + addBLSPublicKey).
-    let solo = node(1, vec![]);
+    let solo = signed(&chain, 0, &node(1, vec![]));
     let (id, receipt) = contracts::register(&chain.accounts[0].1, &chain.deployment, &solo)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -493,7 +588,7 @@ async fn registration_takes_the_full_stake_and_emits_the_live_event() {
         contributor(a1, a2, quarter * U256::from(2u8)),
         contributor(a2, a2, req - quarter * U256::from(3u8)),
     ];
-    let multi = node(2, stakes.clone());
+    let multi = signed(&chain, 0, &node(2, stakes.clone()));
     let (id2, receipt) = contracts::register(&chain.accounts[0].1, &chain.deployment, &multi)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -722,7 +817,7 @@ async fn random_contributor_lists_get_the_verdict_of_sesh_stakings_rules() {
 }
 
 #[tokio::test]
-async fn leaving_follows_the_live_delays_and_returns_the_stakes_to_claim() {
+async fn leaving_follows_the_live_delays_and_moves_no_tokens() {
     let chain = Chain::start().await;
     let req = chain.requirement();
     let (op, big, small) = (chain.addr(0), chain.addr(1), chain.addr(2));
@@ -737,10 +832,13 @@ async fn leaving_follows_the_live_delays_and_returns_the_stakes_to_claim() {
     let divisor = sesh_staking::Params::session_mainnet().small_contributor_divisor;
     let is_small = |stake: U256| stake * U256::from(divisor) < req;
     assert!(!is_small(quarter) && is_small(quarter - U256::from(1u8)));
-    let (id, receipt) =
-        contracts::register(&chain.accounts[0].1, &chain.deployment, &node(1, stakes.clone()))
-            .await
-            .unwrap();
+    let (id, receipt) = contracts::register(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &signed(&chain, 0, &node(1, stakes.clone())),
+    )
+    .await
+    .unwrap();
     let added = chain.accounts[0]
         .1
         .get_block_by_number(receipt.block_number.unwrap().into())
@@ -853,71 +951,37 @@ async fn leaving_follows_the_live_delays_and_returns_the_stakes_to_claim() {
         (exit[0].serviceNodeID, exit[0].initiator, exit[0].returnedAmount, exit[0].pubkey.clone()),
         (id, chain.addr(5), req, g1(1))
     );
-    let credited = logs_of::<R::RewardsBalanceUpdated>(&receipt);
-    assert_eq!(
-        credited
-            .iter()
-            .map(|c| (c.recipientAddress, c.amount, c.previousBalance))
-            .collect::<Vec<_>>(),
-        stakes.iter().map(|c| (c.staker.addr, c.stakedAmount, U256::ZERO)).collect::<Vec<_>>()
-    );
-    assert!(
-        receipt
-            .inner
-            .logs()
-            .iter()
-            .skip(1)
-            .all(|l| l.topics()[0] == keccak256(b"RewardsBalanceUpdated(address,uint256,uint256)"))
-    );
+    // As on the live contract, the exit credits nothing and moves no tokens: the ledger returns
+    // the stakes, claimed through updateRewardsBalance (tests/bls_contract.rs).
+    assert_eq!(receipt.inner.logs().len(), 1, "only ServiceNodeExit");
+    assert_eq!(chain.balance(chain.deployment.rewards).await, req);
 
     // The node is gone, its keys free again.
     let rewards = chain.rewards(0);
     assert_eq!(rewards.totalNodes().call().await.unwrap(), U256::ZERO);
     assert!(rewards.allServiceNodeIDs().call().await.unwrap().ids.is_empty());
     assert_eq!(rewards.serviceNodes(id).call().await.unwrap().ed25519Pubkey, U256::ZERO);
+    assert_eq!(
+        rewards.aggregatePubkey().call().await.unwrap(),
+        R::G1Point { X: U256::ZERO, Y: U256::ZERO }
+    );
     let e = chain.rewards(0).initiateExitBLSPublicKey(id).send().await.unwrap_err();
     assert!(matches!(revert_of(&e), E::ServiceNodeDoesntExist(_)));
-
-    // Claims: the stakes, as credited; no more.
-    let (credit, _) = {
-        let r = rewards.recipients(big).call().await.unwrap();
-        (r.rewards, r.claimed)
-    };
-    assert_eq!(credit, quarter);
-    let e = chain.rewards(1).claimRewards_1(quarter + U256::from(1u8)).send().await.unwrap_err();
-    assert_eq!(revert_of(&e), E::MaxClaimExceeded(R::MaxClaimExceeded {}));
-    let receipt = send_ok(chain.rewards(1).claimRewards_1(U256::from(1_000u32))).await;
-    let claimed = logs_of::<R::RewardsClaimed>(&receipt);
-    assert_eq!((claimed[0].recipientAddress, claimed[0].amount), (big, U256::from(1_000u32)));
-    assert_eq!(
-        receipt
-            .inner
-            .logs()
-            .iter()
-            .find(|l| l.address() == chain.deployment.rewards)
-            .unwrap()
-            .topics()[0],
-        keccak256(b"RewardsClaimed(address,uint256)")
-    );
-    assert_eq!(chain.balance(big).await, U256::from(1_000u32));
-    send_ok(chain.rewards(1).claimRewards_0()).await;
-    assert_eq!(chain.balance(big).await, quarter);
-    let r = rewards.recipients(big).call().await.unwrap();
-    assert_eq!((r.rewards, r.claimed), (quarter, quarter));
+    for who in [big, small, op] {
+        let r = rewards.recipients(who).call().await.unwrap();
+        assert_eq!((r.rewards, r.claimed), (U256::ZERO, U256::ZERO));
+    }
     let e = chain.rewards(1).claimRewards_1(U256::from(1u8)).send().await.unwrap_err();
     assert_eq!(revert_of(&e), E::MaxClaimExceeded(R::MaxClaimExceeded {}));
-    // The small contributor claims to its own address (the staker, not the beneficiary).
-    send_ok(chain.rewards(2).claimRewards_0()).await;
-    assert_eq!(chain.balance(small).await, quarter - U256::from(1u8));
-    assert_eq!(
-        chain.balance(chain.deployment.rewards).await,
-        req - quarter - (quarter - U256::from(1u8))
-    );
 
     // The BLS and Ed25519 keys can register again, with a new id.
-    let (again, _) = contracts::register(&chain.accounts[0].1, &chain.deployment, &node(1, vec![]))
-        .await
-        .unwrap();
+    let (again, _) = contracts::register(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &signed(&chain, 0, &node(1, vec![])),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, id + 1);
 }
 
@@ -951,7 +1015,13 @@ async fn network_transactions_and_the_owners_requirement() {
     );
 
     // The staking requirement: the owner's, positive, for nodes registered afterwards.
-    contracts::register(&chain.accounts[0].1, &chain.deployment, &node(1, vec![])).await.unwrap();
+    contracts::register(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &signed(&chain, 0, &node(1, vec![])),
+    )
+    .await
+    .unwrap();
     let e = chain.rewards(1).setStakingRequirement(sesh(1)).send().await.unwrap_err();
     assert_eq!(
         revert_of(&e),
@@ -975,9 +1045,13 @@ async fn network_transactions_and_the_owners_requirement() {
             provided: sesh(25_000)
         })
     );
-    let (id, _) = contracts::register(&chain.accounts[0].1, &chain.deployment, &node(2, vec![]))
-        .await
-        .unwrap();
+    let (id, _) = contracts::register(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &signed(&chain, 0, &node(2, vec![])),
+    )
+    .await
+    .unwrap();
     let rewards = chain.rewards(0);
     assert_eq!(rewards.serviceNodes(id).call().await.unwrap().deposit, sesh(30_000));
     assert_eq!(rewards.serviceNodes(1).call().await.unwrap().deposit, sesh(25_000));
@@ -1115,19 +1189,26 @@ async fn seeding_is_the_owners_before_the_start_with_the_live_rules() {
 
     // The first registration starts the contract: no more seeding.
     assert!(!chain.rewards(0).isStarted().call().await.unwrap());
-    contracts::register(&chain.accounts[0].1, &chain.deployment, &node(4, vec![])).await.unwrap();
+    contracts::register(
+        &chain.accounts[0].1,
+        &chain.deployment,
+        &signed(&chain, 0, &node(4, vec![])),
+    )
+    .await
+    .unwrap();
     assert!(chain.rewards(0).isStarted().call().await.unwrap());
     chain.fund_and_approve(0, req).await;
     assert_eq!(
         try_seed(&chain, 0, vec![seed_node(5, split.clone())]).await.unwrap_err(),
         E::ContractAlreadyStarted(R::ContractAlreadyStarted {})
     );
-    // A seeded node leaves as any other, its stakes credited to its contributors.
+    // A seeded node leaves as any other (crediting nothing, as on the live contract).
     send_ok(chain.rewards(3).initiateExitBLSPublicKey(1)).await;
     let t = chain.now().await + EXIT_WAIT;
     chain.next_block_at(t).await;
-    send_ok(chain.rewards(5).exitBLSPublicKeyAfterWaitTime(1)).await;
-    assert_eq!(chain.rewards(0).recipients(c).call().await.unwrap().rewards, split[1].stakedAmount);
+    let receipt = send_ok(chain.rewards(5).exitBLSPublicKeyAfterWaitTime(1)).await;
+    assert_eq!(logs_of::<R::ServiceNodeExit>(&receipt)[0].returnedAmount, req);
+    assert_eq!(chain.rewards(0).recipients(c).call().await.unwrap().rewards, U256::ZERO);
 }
 
 #[tokio::test]
@@ -1173,7 +1254,7 @@ async fn stage(
     reserved: Vec<R::ReservedContributor>,
     manual: bool,
 ) -> C::ServiceNodeContributionInstance<DynProvider> {
-    let spec = node(n, vec![]);
+    let spec = signed(chain, i, &node(n, vec![]));
     let factory = chain.deployment.factory(&chain.accounts[i].1);
     let receipt = send_ok(factory.deploy_call(
         spec.bls_pubkey,

@@ -1,4 +1,4 @@
-// Builds sesh's contracts: compiles every contracts/src/*.sol with the pinned solc-js and the
+// Builds sesh's contracts: compiles every contracts/src/*.sol and contracts/test/*.sol with the pinned solc-js and the
 // settings of solc.js (offline: OpenZeppelin from the installed node_modules) and writes one
 // <out>/<Name>.json per contract, {"abi", "bytecode", "deployedBytecode", "solc"}, as pretty
 // JSON with sorted keys, deleting any other .json file in <out>. Same sources, same bytes.
@@ -29,7 +29,11 @@ if (!nodeModules || !contractsDir || !outDir) {
 const modules = path.resolve(nodeModules);
 const out = path.resolve(outDir);
 process.chdir(contractsDir);
-const files = fs.readdirSync('src').filter((f) => f.endsWith('.sol')).sort().map((f) => `src/${f}`);
+// src/*.sol (sesh's contracts; libraries in subdirectories come in through their imports) and
+// test/*.sol (test-only contracts such as the BLS harness).
+const files = ['src', 'test']
+  .filter((dir) => fs.existsSync(dir))
+  .flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.sol')).sort().map((f) => `${dir}/${f}`));
 
 let compiled;
 try {

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title BLS signatures on BN254 (alt_bn128), as Session's staking contract checks them
+/// @notice Public keys are G1 points `(X, Y)`; signatures and message hashes are G2 points given
+/// as four words `[x_re, x_im, y_re, y_im]` (the live `BLSSignatureParams` order: sigs0..sigs3).
+/// A signature `σ` of message `m` under key `pk` is valid when `e(P1, σ) · e(−pk, H(m)) == 1`,
+/// checked with the EVM's pairing precompile (0x08). `H` is `hashToG2`: RFC 9380's
+/// expand_message_xmd with keccak256 (128 bytes, the 32-byte tag as DST), try-and-increment over
+/// a trailing counter byte, herumi's Fp2 square root, and the cofactor clearing
+/// `[z]P + ψ([3z]P) + ψ²([z]P) + ψ³(P)`; the same points as the live `BN256G2.hashToG2`
+/// (`testdata/vectors/bls/` holds records proven against it).
+/// Field arithmetic is `mulmod`/`addmod`; inversions and square roots use the modexp
+/// precompile (0x05); G1 additions use 0x06.
+library BN254 {
+    /// The base field's modulus.
+    uint256 internal constant P = 0x30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47;
+    /// (P + 1) / 4: `a^((P+1)/4)` is a square root of `a` when there is one (P ≡ 3 mod 4).
+    uint256 private constant SQRT_EXP = 0x0c19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
+    /// P − 2: `a^(P−2)` is the inverse of `a ≠ 0`.
+    uint256 private constant INV_EXP = 0x30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd45;
+    /// 1/2 in the field.
+    uint256 private constant HALF = 0x183227397098d014dc2822db40c0ac2ecbc0b548b438e5469e10460b6c3e7ea4;
+    /// 2^256 mod P.
+    uint256 private constant TWO_256 = 0x0e0a77c19a07df2f666ea36f7879462c0a78eb28f5c70b3dd35d438dc58f0d9d;
+    /// The twist's b' = 3 / (9 + i).
+    uint256 private constant B_RE = 0x2b149d40ceb8aaae81be18991be06ac3b5b4c5e559dbefa33267e6dc24a138e5;
+    uint256 private constant B_IM = 0x009713b03af0fed4cd2cafadeed8fdf4a74fa084e52d1852e4a2bd0685c315d2;
+    /// ψ's constants: ξ^((P−1)/3) and ξ^((P−1)/2), ξ = 9 + i.
+    uint256 private constant PSI_X_RE = 0x2fb347984f7911f74c0bec3cf559b143b78cc310c2c3330c99e39557176f553d;
+    uint256 private constant PSI_X_IM = 0x16c9e55061ebae204ba4cc8bd75a079432ae2a1d0b7c9dce1665d51c640fcba2;
+    uint256 private constant PSI_Y_RE = 0x063cf305489af5dcdc5ec698b6e2f9b9dbaae0eda9c95998dc54014671a0135a;
+    uint256 private constant PSI_Y_IM = 0x07c03cbcac41049a0704b5a7ec796f2b21807dc98fa25bd282d37f632623b0e3;
+    /// The BN parameter z (63 bits).
+    uint256 private constant Z = 4965661367192848881;
+
+    // ---- G1 ----
+
+    /// @notice `a + b` on G1 (precompile 0x06); (0, 0) is the identity. Reverts on a point off
+    /// the curve.
+    function g1Add(uint256 ax, uint256 ay, uint256 bx, uint256 by) internal view returns (uint256 x, uint256 y) {
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, ax)
+            mstore(add(m, 0x20), ay)
+            mstore(add(m, 0x40), bx)
+            mstore(add(m, 0x60), by)
+            ok := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+            x := mload(m)
+            y := mload(add(m, 0x20))
+        }
+        require(ok, "BN254: G1 point not on the curve");
+    }
+
+    /// @notice `−a` on G1 ((0, 0) stays the identity).
+    function g1Negate(uint256 x, uint256 y) internal pure returns (uint256, uint256) {
+        if (x == 0 && y == 0) return (0, 0);
+        return (x, P - (y % P));
+    }
+
+    // ---- verification ----
+
+    /// @notice Whether `e(P1, sig) · e(−(pkX, pkY), h) == 1`, i.e. `sig` signs the message whose
+    /// hash is `h` under the key `pk`. `sig` and `h` are `[x_re, x_im, y_re, y_im]`. Reverts with
+    /// "Invalid Signature" (the live contract's message) when the precompile refuses a point.
+    function pairingCheck(uint256 pkX, uint256 pkY, uint256[4] memory sig, uint256[4] memory h)
+        internal
+        view
+        returns (bool valid)
+    {
+        (uint256 nx, uint256 ny) = g1Negate(pkX, pkY);
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 1)
+            mstore(add(m, 0x20), 2)
+            mstore(add(m, 0x40), mload(add(sig, 0x20)))
+            mstore(add(m, 0x60), mload(sig))
+            mstore(add(m, 0x80), mload(add(sig, 0x60)))
+            mstore(add(m, 0xa0), mload(add(sig, 0x40)))
+            mstore(add(m, 0xc0), nx)
+            mstore(add(m, 0xe0), ny)
+            mstore(add(m, 0x100), mload(add(h, 0x20)))
+            mstore(add(m, 0x120), mload(h))
+            mstore(add(m, 0x140), mload(add(h, 0x60)))
+            mstore(add(m, 0x160), mload(add(h, 0x40)))
+            ok := staticcall(gas(), 0x08, m, 0x180, m, 0x20)
+            valid := and(ok, eq(mload(m), 1))
+        }
+        require(ok, "Invalid Signature");
+    }
+
+    /// @notice A domain tag: keccak256(base ‖ uint256(chainId) ‖ contractAddress).
+    function buildTag(string memory base, uint256 chainId, address contractAddress) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(base, chainId, contractAddress));
+    }
+
+    // ---- hash to G2 ----
+
+    /// @notice The message's point on G2 under the tag `dst` (see the library's notice), as
+    /// `[x_re, x_im, y_re, y_im]`. Reverts if 256 counters all fail (probability about 2^-256).
+    function hashToG2(bytes memory message, bytes32 dst) internal view returns (uint256[4] memory h) {
+        uint256 n = message.length;
+        // b0's input: 136 zero bytes ‖ message ‖ counter ‖ I2OSP(128, 2) ‖ I2OSP(0, 1) ‖ dst ‖ I2OSP(32, 1)
+        bytes memory b0In = new bytes(n + 173);
+        // b1..b4's input: 32 bytes ‖ i ‖ dst ‖ I2OSP(32, 1)
+        bytes memory biIn = new bytes(66);
+        assembly ("memory-safe") {
+            let d := add(b0In, 0x20)
+            mcopy(add(d, 136), add(message, 0x20), n)
+            mstore8(add(d, add(n, 138)), 0x80)
+            mstore(add(d, add(n, 140)), dst)
+            mstore8(add(d, add(n, 172)), 0x20)
+            let e := add(biIn, 0x20)
+            mstore(add(e, 33), dst)
+            mstore8(add(e, 65), 0x20)
+        }
+        uint256 xr;
+        uint256 xi;
+        uint256 yr;
+        uint256 yi;
+        for (uint256 counter = 0; ; ++counter) {
+            require(counter < 256, "BN254: hashToG2 found no point");
+            bool negate;
+            (xr, xi, negate) = _hashToField(b0In, biIn, n, counter);
+            // y² = x³ + b'
+            (uint256 cr, uint256 ci) = _sqr(xr, xi);
+            (cr, ci) = _mul(cr, ci, xr, xi);
+            bool found;
+            (found, yr, yi) = _sqrt2(addmod(cr, B_RE, P), addmod(ci, B_IM, P));
+            if (found) {
+                if (negate) {
+                    yr = P - yr;
+                    yi = P - yi;
+                }
+                break;
+            }
+        }
+        return _clearCofactor(xr, xi, yr, yi);
+    }
+
+    /// The two field elements and the sign bit of one try (the counter written into `b0In`).
+    function _hashToField(bytes memory b0In, bytes memory biIn, uint256 n, uint256 counter)
+        private
+        pure
+        returns (uint256 u0, uint256 u1, bool negate)
+    {
+        uint256 b1;
+        uint256 b2;
+        uint256 b3;
+        uint256 b4;
+        assembly ("memory-safe") {
+            let d := add(b0In, 0x20)
+            mstore8(add(d, add(n, 136)), counter)
+            let b0 := keccak256(d, add(n, 173))
+            let e := add(biIn, 0x20)
+            mstore(e, b0)
+            mstore8(add(e, 32), 1)
+            b1 := keccak256(e, 66)
+            mstore(e, xor(b0, b1))
+            mstore8(add(e, 32), 2)
+            b2 := keccak256(e, 66)
+            mstore(e, xor(b0, b2))
+            mstore8(add(e, 32), 3)
+            b3 := keccak256(e, 66)
+            mstore(e, xor(b0, b3))
+            mstore8(add(e, 32), 4)
+            b4 := keccak256(e, 66)
+        }
+        // u0 = int(b1 ‖ b2[0..16]) mod P, u1 = int(b2[16..32] ‖ b3) mod P
+        u0 = addmod(mulmod(b1, 1 << 128, P), b2 >> 128, P);
+        u1 = addmod(mulmod(b2 & type(uint128).max, TWO_256, P), b3, P);
+        negate = b4 & 1 == 1;
+    }
+
+    /// herumi's square root in Fp2 of c + d·i; `found` only if both parts of the root are
+    /// non-zero (the live contract's acceptance rule).
+    function _sqrt2(uint256 c, uint256 d) private view returns (bool found, uint256 yr, uint256 yi) {
+        if (d == 0) return (false, 0, 0);
+        (uint256 s, bool ok) = _sqrt(addmod(mulmod(c, c, P), mulmod(d, d, P), P));
+        if (!ok) return (false, 0, 0);
+        (yr, ok) = _sqrt(mulmod(addmod(c, s, P), HALF, P));
+        if (!ok) {
+            (yr, ok) = _sqrt(mulmod(addmod(c, P - s, P), HALF, P));
+            if (!ok) return (false, 0, 0);
+        }
+        if (yr == 0) return (false, 0, 0);
+        yi = mulmod(d, _expMod(addmod(yr, yr, P), INV_EXP), P);
+        found = true;
+    }
+
+    /// `a^((P+1)/4)` and whether it squares back to `a`.
+    function _sqrt(uint256 a) private view returns (uint256 r, bool ok) {
+        r = _expMod(a, SQRT_EXP);
+        ok = mulmod(r, r, P) == a;
+    }
+
+    /// `base^e mod P` (precompile 0x05).
+    function _expMod(uint256 base, uint256 e) private view returns (uint256 r) {
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 0x20)
+            mstore(add(m, 0x20), 0x20)
+            mstore(add(m, 0x40), 0x20)
+            mstore(add(m, 0x60), base)
+            mstore(add(m, 0x80), e)
+            mstore(add(m, 0xa0), P)
+            ok := staticcall(gas(), 0x05, m, 0xc0, m, 0x20)
+            r := mload(m)
+        }
+        require(ok, "BN254: modexp failed");
+    }
+
+    // ---- Fp2 ----
+
+    function _mul(uint256 a0, uint256 a1, uint256 b0, uint256 b1) private pure returns (uint256, uint256) {
+        return (
+            addmod(mulmod(a0, b0, P), P - mulmod(a1, b1, P), P),
+            addmod(mulmod(a0, b1, P), mulmod(a1, b0, P), P)
+        );
+    }
+
+    function _sqr(uint256 a0, uint256 a1) private pure returns (uint256, uint256) {
+        return (mulmod(addmod(a0, a1, P), addmod(a0, P - a1, P), P), mulmod(addmod(a0, a0, P), a1, P));
+    }
+
+    function _inv(uint256 a0, uint256 a1) private view returns (uint256, uint256) {
+        uint256 t = _expMod(addmod(mulmod(a0, a0, P), mulmod(a1, a1, P), P), INV_EXP);
+        return (mulmod(a0, t, P), mulmod(P - a1, t, P));
+    }
+
+    // ---- the twist, Jacobian coordinates [X_re, X_im, Y_re, Y_im, Z_re, Z_im] ----
+
+    /// `[z]P + ψ([3z]P) + ψ²([z]P) + ψ³(P)` of the affine point P, affine.
+    function _clearCofactor(uint256 xr, uint256 xi, uint256 yr, uint256 yi)
+        private
+        view
+        returns (uint256[4] memory out)
+    {
+        uint256[4] memory p = [xr, xi, yr, yi];
+        // [z]P by double-and-add from the top bit of z.
+        uint256[6] memory q = [xr, xi, yr, yi, 1, 0];
+        for (uint256 i = 62; i > 0; ) {
+            unchecked {
+                --i;
+            }
+            _double(q);
+            if ((Z >> i) & 1 == 1) _addAffine(q, p);
+        }
+        uint256[4] memory zp = _toAffine(q);
+        // [3z]P = 2·[z]P + [z]P, then ψ of it.
+        q = [zp[0], zp[1], zp[2], zp[3], 1, 0];
+        _double(q);
+        _addAffine(q, zp);
+        _psiJacobian(q);
+        // + [z]P + ψ²([z]P) + ψ³(P)
+        _addAffine(q, zp);
+        _psi(zp);
+        _psi(zp);
+        _addAffine(q, zp);
+        _psi(p);
+        _psi(p);
+        _psi(p);
+        _addAffine(q, p);
+        out = _toAffine(q);
+    }
+
+    function _toAffine(uint256[6] memory q) private view returns (uint256[4] memory a) {
+        (uint256 zr, uint256 zi) = _inv(q[4], q[5]);
+        (uint256 z2r, uint256 z2i) = _sqr(zr, zi);
+        (a[0], a[1]) = _mul(q[0], q[1], z2r, z2i);
+        (z2r, z2i) = _mul(z2r, z2i, zr, zi);
+        (a[2], a[3]) = _mul(q[2], q[3], z2r, z2i);
+    }
+
+    /// ψ(x, y) = (conj(x)·ξ^((P−1)/3), conj(y)·ξ^((P−1)/2)), in place on an affine point.
+    function _psi(uint256[4] memory a) private pure {
+        (a[0], a[1]) = _mul(a[0], P - a[1], PSI_X_RE, PSI_X_IM);
+        (a[2], a[3]) = _mul(a[2], P - a[3], PSI_Y_RE, PSI_Y_IM);
+    }
+
+    /// ψ on Jacobian coordinates (conjugation commutes with Z): Z is conjugated.
+    function _psiJacobian(uint256[6] memory q) private pure {
+        (q[0], q[1]) = _mul(q[0], P - q[1], PSI_X_RE, PSI_X_IM);
+        (q[2], q[3]) = _mul(q[2], P - q[3], PSI_Y_RE, PSI_Y_IM);
+        q[5] = P - q[5];
+    }
+
+    /// q = 2q (a = 0; dbl-2009-l).
+    function _double(uint256[6] memory q) private pure {
+        (uint256 a0, uint256 a1) = _sqr(q[0], q[1]); // A = X²
+        (uint256 b0, uint256 b1) = _sqr(q[2], q[3]); // B = Y²
+        {
+            (uint256 z0, uint256 z1) = _mul(q[2], q[3], q[4], q[5]);
+            q[4] = addmod(z0, z0, P); // Z3 = 2·Y·Z
+            q[5] = addmod(z1, z1, P);
+        }
+        (uint256 c0, uint256 c1) = _sqr(b0, b1); // C = B²
+        // D = 2·((X + B)² − A − C)
+        (b0, b1) = _sqr(addmod(q[0], b0, P), addmod(q[1], b1, P));
+        b0 = addmod(b0, P - addmod(a0, c0, P), P);
+        b1 = addmod(b1, P - addmod(a1, c1, P), P);
+        b0 = addmod(b0, b0, P);
+        b1 = addmod(b1, b1, P);
+        // E = 3·A, F = E²; X3 = F − 2·D
+        a0 = mulmod(a0, 3, P);
+        a1 = mulmod(a1, 3, P);
+        {
+            (uint256 f0, uint256 f1) = _sqr(a0, a1);
+            q[0] = addmod(f0, P - addmod(b0, b0, P), P);
+            q[1] = addmod(f1, P - addmod(b1, b1, P), P);
+        }
+        // Y3 = E·(D − X3) − 8·C
+        (a0, a1) = _mul(a0, a1, addmod(b0, P - q[0], P), addmod(b1, P - q[1], P));
+        q[2] = addmod(a0, P - mulmod(c0, 8, P), P);
+        q[3] = addmod(a1, P - mulmod(c1, 8, P), P);
+    }
+
+    /// q = q + a for an affine a (madd-2007-bl). Equal points are doubled; q = −a (the identity
+    /// as a result) reverts, which a hash's multiples never reach in practice.
+    function _addAffine(uint256[6] memory q, uint256[4] memory a) private pure {
+        (uint256 zz0, uint256 zz1) = _sqr(q[4], q[5]); // Z1Z1
+        // H = X2·Z1Z1 − X1
+        (uint256 h0, uint256 h1) = _mul(a[0], a[1], zz0, zz1);
+        h0 = addmod(h0, P - q[0], P);
+        h1 = addmod(h1, P - q[1], P);
+        // r = 2·(Y2·Z1·Z1Z1 − Y1)
+        (uint256 r0, uint256 r1) = _mul(a[2], a[3], q[4], q[5]);
+        (r0, r1) = _mul(r0, r1, zz0, zz1);
+        r0 = addmod(r0, P - q[2], P);
+        r1 = addmod(r1, P - q[3], P);
+        if (h0 == 0 && h1 == 0) {
+            require(r0 != 0 || r1 != 0, "BN254: G2 sum is the identity");
+            _double(q);
+            return;
+        }
+        r0 = addmod(r0, r0, P);
+        r1 = addmod(r1, r1, P);
+        (uint256 hh0, uint256 hh1) = _sqr(h0, h1); // HH
+        // Z3 = (Z1 + H)² − Z1Z1 − HH
+        (zz0, zz1) = (addmod(zz0, hh0, P), addmod(zz1, hh1, P));
+        (q[4], q[5]) = _sqr(addmod(q[4], h0, P), addmod(q[5], h1, P));
+        q[4] = addmod(q[4], P - zz0, P);
+        q[5] = addmod(q[5], P - zz1, P);
+        // I = 4·HH, J = H·I, V = X1·I
+        hh0 = mulmod(hh0, 4, P);
+        hh1 = mulmod(hh1, 4, P);
+        (h0, h1) = _mul(h0, h1, hh0, hh1); // J
+        (hh0, hh1) = _mul(q[0], q[1], hh0, hh1); // V
+        // X3 = r² − J − 2·V
+        (zz0, zz1) = _sqr(r0, r1);
+        q[0] = addmod(zz0, P - addmod(h0, addmod(hh0, hh0, P), P), P);
+        q[1] = addmod(zz1, P - addmod(h1, addmod(hh1, hh1, P), P), P);
+        // Y3 = r·(V − X3) − 2·Y1·J
+        (r0, r1) = _mul(r0, r1, addmod(hh0, P - q[0], P), addmod(hh1, P - q[1], P));
+        (h0, h1) = _mul(q[2], q[3], h0, h1);
+        q[2] = addmod(r0, P - addmod(h0, h0, P), P);
+        q[3] = addmod(r1, P - addmod(h1, h1, P), P);
+    }
+}
