@@ -25,10 +25,15 @@
 //! - **Decisions.** A quorum's decided transaction goes to the chain as
 //!   `submitNetworkTransaction(bytes)` from the `--evm-key` account ([`post_decision`]); every
 //!   follower applies it at the height its log lands in, verifying the votes itself.
+//! - **What the node signs.** Each applied height is recorded in [`Following::signing`]
+//!   (`sesh_node::signing::Signable`: the last 64 heights' reward balances, the contract's node
+//!   ids as followed, the ledger's nodes), and once the chain id is known the node's BLS key
+//!   signs for the chain's domain ([`Following::signer`]); the `/network/v1/bls/*` endpoints
+//!   (`crate::node::bls`) answer from them.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, Bytes};
@@ -41,6 +46,7 @@ use sesh_chain::ledger::Applier;
 use sesh_network::{NetworkState, NodeRecord};
 use sesh_node::chain::{Chain, Payouts};
 use sesh_node::obligations::LedgerView;
+use sesh_node::signing::{Signable, Signer};
 use sesh_rewards::engine::Exact;
 use sesh_staking::Params;
 use sesh_staking::tx::{SignedTx, Tx};
@@ -125,6 +131,11 @@ pub struct Following {
     pub followed: Mutex<Followed>,
     poster: Option<(Address, DynProvider)>,
     posting: tokio::sync::Mutex<()>,
+    /// What the node would sign, at each height it applied (updated as it applies them).
+    pub signing: Arc<Mutex<Signable>>,
+    /// The node's BLS key signing for the followed chain and contract, once `eth_chainId` has
+    /// been answered.
+    pub signer: OnceLock<Signer>,
 }
 
 impl Following {
@@ -164,6 +175,8 @@ impl Following {
             followed: Mutex::new(Followed::default()),
             poster,
             posting: tokio::sync::Mutex::new(()),
+            signing: Arc::new(Mutex::new(Signable::default())),
+            signer: OnceLock::new(),
         })
     }
 
@@ -205,10 +218,13 @@ struct Ledger {
     tip: Option<u64>,
     recent_blocks: u64,
     changes: Vec<(u64, sesh_staking::NodeId, &'static str)>,
+    /// [`Following::signing`], recorded at every height.
+    signing: Arc<Mutex<Signable>>,
 }
 
 impl Ledger {
-    fn new(params: Params) -> Self {
+    fn new(params: Params, signing: Arc<Mutex<Signable>>) -> Self {
+        *lock(&signing) = Signable::default();
         Self {
             chain: Chain::from_parts(
                 sesh_staking::Ledger::new(params.clone()),
@@ -225,6 +241,7 @@ impl Ledger {
             tip: None,
             recent_blocks: 0,
             changes: Vec::new(),
+            signing,
         }
     }
 
@@ -267,6 +284,7 @@ impl OnHeight for Ledger {
             }
         }
         let block = self.chain.produce_at(h, seed, &txs).map_err(|e| e.to_string())?;
+        lock(&self.signing).record(&self.chain, self.applier.ids()).map_err(|e| e.to_string())?;
         for (i, tx) in txs.iter().enumerate() {
             let position = at.get(i).map(ToString::to_string).unwrap_or_default();
             if let Some((_, e)) = block.refused.iter().find(|(k, _)| *k == i) {
@@ -294,7 +312,7 @@ impl OnHeight for Ledger {
 
     fn rebuild(&mut self) {
         let recent_blocks = self.recent_blocks;
-        *self = Self::new(self.params.clone());
+        *self = Self::new(self.params.clone(), self.signing.clone());
         self.recent_blocks = recent_blocks;
     }
 }
@@ -372,6 +390,10 @@ pub async fn run(app: Arc<App>, pending: Arc<AtomicBool>) {
         }
     };
     lock(&following.followed).chain_id = Some(chain_id);
+    let domain = sesh_bls::Domain { chain_id, contract: s.contract.0 };
+    if following.signer.set(Signer::new(&app.identity, domain)).is_err() {
+        tracing::debug!("the BLS signer was set already");
+    }
     if let Ok(tip) = rpc.block_number().await
         && let Ok(false) = rpc.has_code(s.contract, tip).await
     {
@@ -396,7 +418,7 @@ pub async fn run(app: Arc<App>, pending: Arc<AtomicBool>) {
         Ok(d) => d,
         Err(e) => return tracing::error!("the follower cannot start: {e}"),
     };
-    let mut ledger = Ledger::new(s.params.clone());
+    let mut ledger = Ledger::new(s.params.clone(), following.signing.clone());
     ledger.recent_blocks = (RECENT as u64).saturating_mul(s.config.blocks_per_height);
     let started = Instant::now();
     let mut caught_up = false;

@@ -16,6 +16,7 @@
 //! `sesh-chain` and `sesh-rpc`.
 
 pub mod app;
+pub mod bls;
 pub mod chain;
 pub mod db;
 pub mod metrics;

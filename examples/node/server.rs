@@ -14,6 +14,7 @@
 //! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
 //! | `GET /network/v1/chain` | anyone | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
 //! | `GET /network/v1/state`, `GET /network/v1/ledger`, `GET /network/v1/rewards` | anyone | this node's network state; its ledger view (no proofs); its reward balances: each node's own, unsigned |
+//! | `POST /network/v1/bls/reward`, `/network/v1/bls/exit`, `/network/v1/bls/liquidate` | anyone | this node's BLS signature of a reward balance, an exit, a liquidation, when its ledger agrees ([`bls`](crate::node::bls)) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use serde_json::Value;
 use sesh_onion::node::Layer;
 
 use crate::node::app::{App, process};
+use crate::node::bls;
 use crate::node::onion::process_layer;
 use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
@@ -60,7 +62,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(CHAIN_PATH, get(chain))
         .route(STATE_PATH, get(own_state))
         .route(ob::LEDGER_PATH, get(own_ledger))
-        .route("/network/v1/rewards", get(own_rewards));
+        .route("/network/v1/rewards", get(own_rewards))
+        .route(bls::REWARD_PATH, post(bls_reward))
+        .route(bls::EXIT_PATH, post(bls_exit))
+        .route(bls::LIQUIDATE_PATH, post(bls_liquidate));
     r.fallback(not_found).with_state(app)
 }
 
@@ -311,6 +316,39 @@ async fn own_ledger(State(app): State<Arc<App>>) -> Response {
     match view {
         Some(view) => json(200, &view.to_json()),
         None => text(503, "no height followed yet"),
+    }
+}
+
+async fn bls_reward(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    match read_body(&headers, body).await {
+        Ok(body) => {
+            let (status, v) = bls::on_reward(&app, &body);
+            app.metrics.request("bls_reward", "-", status);
+            json(status, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn bls_exit(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    match read_body(&headers, body).await {
+        Ok(body) => {
+            let (status, v) = bls::on_removal(&app, &body, false);
+            app.metrics.request("bls_exit", "-", status);
+            json(status, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn bls_liquidate(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    match read_body(&headers, body).await {
+        Ok(body) => {
+            let (status, v) = bls::on_removal(&app, &body, true);
+            app.metrics.request("bls_liquidate", "-", status);
+            json(status, &v)
+        }
+        Err(r) => r,
     }
 }
 
