@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ark_bn254::G2Projective;
+use ark_bn254::{G1Projective, G2Projective};
 use ark_ec::CurveGroup as _;
 
 use crate::domain::Tag;
@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::hash::hash_to_g2;
 use crate::keys::PublicKey;
 use crate::signature::Signature;
-use crate::verify::{G2Prepared, check_pairing_prepared};
+use crate::verify::{G2Prepared, check_pairing, check_pairing_prepared};
 
 /// The live contract's `blsNonSignerThresholdMax`.
 pub const NON_SIGNER_THRESHOLD_MAX: usize = 4000;
@@ -31,6 +31,45 @@ pub struct Aggregate {
     pub signature: Signature,
     /// The registered ids without a signature, ascending.
     pub non_signers: Vec<u64>,
+}
+
+/// The key the contract checks an aggregate against: the sum of every registered key minus the
+/// keys of the listed non-signers, as listed (an id outside the set subtracts the identity, a
+/// repeated id subtracts its key again).
+#[must_use]
+pub fn aggregate_key(set: &BTreeMap<u64, PublicKey>, non_signers: &[u64]) -> PublicKey {
+    let all: G1Projective = set.values().map(|key| key.point()).sum();
+    let listed: G1Projective =
+        non_signers.iter().filter_map(|id| set.get(id)).map(|key| key.point()).sum();
+    PublicKey::from_point((all - listed).into_affine())
+}
+
+/// The contract's check of an aggregate (`hasEnoughSigners` and `validateSignatureOrRevert`):
+/// no more listed non-signers than `min(set size / 3, threshold_max)`, then
+/// `e(G1, σ) · e(−apk, H) == 1` with `apk` = [`aggregate_key`]. Like the contract it neither
+/// checks the listed ids nor refuses an identity `apk`.
+///
+/// # Errors
+/// [`Error::TooFewSigners`], [`Error::InvalidSignature`], or [`Error::HashToG2Exhausted`].
+pub fn verify_aggregate(
+    set: &BTreeMap<u64, PublicKey>,
+    dst: &Tag,
+    message_bytes: &[u8],
+    aggregate: &Aggregate,
+    threshold_max: usize,
+) -> Result<(), Error> {
+    let listed = aggregate.non_signers.len();
+    let allowed = non_signer_threshold(set.len(), threshold_max);
+    if listed > allowed {
+        return Err(Error::TooFewSigners {
+            signed: set.len().saturating_sub(listed),
+            non_signers: listed,
+            allowed,
+        });
+    }
+    let apk = aggregate_key(set, &aggregate.non_signers);
+    let hash = hash_to_g2(message_bytes, dst)?;
+    check_pairing(apk.point(), aggregate.signature.point(), hash.point.point())
 }
 
 /// Collects individual signatures of one message from a registered set (contract ids → keys) and

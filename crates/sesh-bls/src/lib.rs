@@ -11,7 +11,10 @@ mod message;
 mod signature;
 mod verify;
 
-pub use aggregate::{Aggregate, Collector, NON_SIGNER_THRESHOLD_MAX, non_signer_threshold};
+pub use aggregate::{
+    Aggregate, Collector, NON_SIGNER_THRESHOLD_MAX, aggregate_key, non_signer_threshold,
+    verify_aggregate,
+};
 pub use domain::{
     Domain, EXIT_BASE, HASH_TO_G2_BASE, LIQUIDATE_BASE, PROOF_OF_POSSESSION_BASE, REWARD_BASE, Tag,
 };
