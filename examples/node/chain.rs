@@ -25,7 +25,8 @@
 //! - **Decisions.** A quorum's decided transaction goes to the chain as
 //!   `submitNetworkTransaction(bytes)` from the `--evm-key` account ([`post_decision`]); every
 //!   follower applies it at the height its log lands in, verifying the votes itself.
-//! - **What the node signs.** Each applied height is recorded in [`Following::signing`]
+//! - **What the node signs.** Each applied height near the chain's tip (the last [`RECENT`]
+//!   heights of a catch-up on) is recorded in [`Following::signing`]
 //!   (`sesh_node::signing::Signable`: the last 64 heights' reward balances, the contract's node
 //!   ids as followed, the ledger's nodes), and once the chain id is known the node's BLS key
 //!   signs for the chain's domain ([`Following::signer`]); the `/network/v1/bls/*` endpoints
@@ -284,7 +285,14 @@ impl OnHeight for Ledger {
             }
         }
         let block = self.chain.produce_at(h, seed, &txs).map_err(|e| e.to_string())?;
-        lock(&self.signing).record(&self.chain, self.applier.ids()).map_err(|e| e.to_string())?;
+        let near_tip =
+            self.tip.is_none_or(|tip| height.seed_block.saturating_add(self.recent_blocks) >= tip);
+        // What the node signs, from the last RECENT heights of a catch-up on (a replay of a
+        // long chain does not pay for the heights no one will ask about).
+        if near_tip {
+            let mut signing = lock(&self.signing);
+            signing.record(&self.chain, self.applier.ids()).map_err(|e| e.to_string())?;
+        }
         for (i, tx) in txs.iter().enumerate() {
             let position = at.get(i).map(ToString::to_string).unwrap_or_default();
             if let Some((_, e)) = block.refused.iter().find(|(k, _)| *k == i) {
@@ -300,8 +308,6 @@ impl OnHeight for Ledger {
             tracing::info!(height = h, %node, state, %position, "a quorum's decision applied");
             self.changes.push((h, node, state));
         }
-        let near_tip =
-            self.tip.is_none_or(|tip| height.seed_block.saturating_add(self.recent_blocks) >= tip);
         if near_tip {
             self.hash_now();
         }

@@ -407,15 +407,25 @@ impl Signable {
     /// Records a height the node applied ([`Chain::produce_at`]): the balances, the ledger's
     /// nodes and the contract's ids (the follower's, `sesh_chain::ledger::Applier::ids`).
     ///
+    /// A node catching up need not record every height: after a gap (heights applied and not
+    /// recorded), the balance history starts over at the height recorded.
+    ///
     /// # Errors
-    /// [`Error::HistoryOutOfOrder`] when the chain's height does not follow the last recorded.
+    /// [`Error::HistoryOutOfOrder`] when the chain's height is not above the last recorded
+    /// (nothing changed): a chain that went back needs a new `Signable`.
     pub fn record<'a, E: RewardEngine>(
         &mut self,
         chain: &Chain<E>,
         contract_ids: impl IntoIterator<Item = (u64, &'a BlsKey)>,
     ) -> Result<()> {
         let ledger = chain.ledger();
-        self.history.record(ledger.height(), &chain.payouts().engine().balances())?;
+        let height = ledger.height();
+        if let Some((_, last)) = self.history.heights()
+            && height > last.saturating_add(1)
+        {
+            self.history = BalanceHistory::new(self.history.keep);
+        }
+        self.history.record(height, &chain.payouts().engine().balances())?;
         self.nodes(ledger, contract_ids);
         Ok(())
     }
@@ -781,6 +791,34 @@ mod tests {
         assert!(matches!(net.signable.reward(&nobody), Err(Error::NothingCredited { .. })));
         // Nothing applied: nothing signed.
         assert_eq!(Signable::default().reward(&ask(None, None)), Err(Error::NoHeightApplied));
+    }
+
+    #[test]
+    fn a_gap_starts_the_history_over_and_going_back_is_refused() {
+        let mut net = Net::new();
+        net.heights(3);
+        let before = net.chain.ledger().height();
+        // Heights applied and not recorded (a node catching up).
+        for _ in 0..5 {
+            let h = net.chain.ledger().height() + 1;
+            net.chain.produce_at(h, [h as u8; 32], &[]).unwrap();
+        }
+        let skipped = before + 1;
+        net.height(&[]);
+        let last = net.chain.ledger().height();
+        assert_eq!(net.signable.history().heights(), Some((last, last)));
+        let ask = |h| RewardRequest { address: evm(1), height: Some(h), amount: None };
+        assert_eq!(
+            net.signable.reward(&ask(skipped)),
+            Err(Error::HeightForgotten { height: skipped, from: last, to: last })
+        );
+        assert_eq!(net.signable.reward(&ask(last)).unwrap().amount, net.credited(1));
+        let mut back = Net::new();
+        back.heights(1);
+        assert_eq!(
+            net.signable.record(&back.chain, []),
+            Err(Error::HistoryOutOfOrder { expected: last + 1, got: 2 })
+        );
     }
 
     #[test]
