@@ -240,30 +240,19 @@ library BN254 {
         returns (uint256[4] memory out)
     {
         uint256[4] memory p = [xr, xi, yr, yi];
-        // [z]P by double-and-add from the top bit of z.
-        uint256[6] memory q = [xr, xi, yr, yi, 1, 0];
-        for (uint256 i = 62; i > 0; ) {
-            unchecked {
-                --i;
-            }
-            _double(q);
-            if ((Z >> i) & 1 == 1) _addAffine(q, p);
-        }
+        uint256[6] memory q;
+        _twist(q, p, MUL_Z); // [z]P
         uint256[4] memory zp = _toAffine(q);
-        // [3z]P = 2·[z]P + [z]P, then ψ of it.
-        q = [zp[0], zp[1], zp[2], zp[3], 1, 0];
-        _double(q);
-        _addAffine(q, zp);
+        _twist(q, zp, MUL_3); // [3z]P
         _psiJacobian(q);
-        // + [z]P + ψ²([z]P) + ψ³(P)
-        _addAffine(q, zp);
+        _twist(q, zp, ADD); // + [z]P
         _psi(zp);
         _psi(zp);
-        _addAffine(q, zp);
+        _twist(q, zp, ADD); // + ψ²([z]P)
         _psi(p);
         _psi(p);
         _psi(p);
-        _addAffine(q, p);
+        _twist(q, p, ADD); // + ψ³(P)
         out = _toAffine(q);
     }
 
@@ -288,75 +277,136 @@ library BN254 {
         q[5] = P - q[5];
     }
 
-    /// q = 2q (a = 0; dbl-2009-l).
-    function _double(uint256[6] memory q) private pure {
-        (uint256 a0, uint256 a1) = _sqr(q[0], q[1]); // A = X²
-        (uint256 b0, uint256 b1) = _sqr(q[2], q[3]); // B = Y²
-        {
-            (uint256 z0, uint256 z1) = _mul(q[2], q[3], q[4], q[5]);
-            q[4] = addmod(z0, z0, P); // Z3 = 2·Y·Z
-            q[5] = addmod(z1, z1, P);
-        }
-        (uint256 c0, uint256 c1) = _sqr(b0, b1); // C = B²
-        // D = 2·((X + B)² − A − C)
-        (b0, b1) = _sqr(addmod(q[0], b0, P), addmod(q[1], b1, P));
-        b0 = addmod(b0, P - addmod(a0, c0, P), P);
-        b1 = addmod(b1, P - addmod(a1, c1, P), P);
-        b0 = addmod(b0, b0, P);
-        b1 = addmod(b1, b1, P);
-        // E = 3·A, F = E²; X3 = F − 2·D
-        a0 = mulmod(a0, 3, P);
-        a1 = mulmod(a1, 3, P);
-        {
-            (uint256 f0, uint256 f1) = _sqr(a0, a1);
-            q[0] = addmod(f0, P - addmod(b0, b0, P), P);
-            q[1] = addmod(f1, P - addmod(b1, b1, P), P);
-        }
-        // Y3 = E·(D − X3) − 8·C
-        (a0, a1) = _mul(a0, a1, addmod(b0, P - q[0], P), addmod(b1, P - q[1], P));
-        q[2] = addmod(a0, P - mulmod(c0, 8, P), P);
-        q[3] = addmod(a1, P - mulmod(c1, 8, P), P);
-    }
+    /// `_twist` modes: q = [z]a, q = [3]a, q = q + a.
+    uint256 private constant MUL_Z = 0;
+    uint256 private constant MUL_3 = 1;
+    uint256 private constant ADD = 2;
 
-    /// q = q + a for an affine a (madd-2007-bl). Equal points are doubled; q = −a (the identity
-    /// as a result) reverts, which a hash's multiples never reach in practice.
-    function _addAffine(uint256[6] memory q, uint256[4] memory a) private pure {
-        (uint256 zz0, uint256 zz1) = _sqr(q[4], q[5]); // Z1Z1
-        // H = X2·Z1Z1 − X1
-        (uint256 h0, uint256 h1) = _mul(a[0], a[1], zz0, zz1);
-        h0 = addmod(h0, P - q[0], P);
-        h1 = addmod(h1, P - q[1], P);
-        // r = 2·(Y2·Z1·Z1Z1 − Y1)
-        (uint256 r0, uint256 r1) = _mul(a[2], a[3], q[4], q[5]);
-        (r0, r1) = _mul(r0, r1, zz0, zz1);
-        r0 = addmod(r0, P - q[2], P);
-        r1 = addmod(r1, P - q[3], P);
-        if (h0 == 0 && h1 == 0) {
-            require(r0 != 0 || r1 != 0, "BN254: G2 sum is the identity");
-            _double(q);
-            return;
+    /// Arithmetic on the twist in Jacobian coordinates `q` = [X_re, X_im, Y_re, Y_im, Z_re, Z_im]
+    /// with an affine `a` = [x_re, x_im, y_re, y_im], by `mode`. Doubling is dbl-2009-l (a = 0),
+    /// addition madd-2007-bl; equal points are doubled, and a sum that is the identity (which
+    /// the multiples of a hash never reach in practice) reverts.
+    function _twist(uint256[6] memory q, uint256[4] memory a, uint256 mode) private pure {
+        bool identity;
+        assembly ("memory-safe") {
+            function mul2(a0, a1, b0, b1) -> c0, c1 {
+                c0 := addmod(mulmod(a0, b0, P), sub(P, mulmod(a1, b1, P)), P)
+                c1 := addmod(mulmod(a0, b1, P), mulmod(a1, b0, P), P)
+            }
+            function sqr2(a0, a1) -> c0, c1 {
+                c0 := mulmod(addmod(a0, a1, P), addmod(a0, sub(P, a1), P), P)
+                c1 := mulmod(addmod(a0, a0, P), a1, P)
+            }
+            function dbl(pt) {
+                // Z3 = 2·Y·Z
+                {
+                    let t0, t1 := mul2(mload(add(pt, 0x40)), mload(add(pt, 0x60)), mload(add(pt, 0x80)), mload(add(pt, 0xa0)))
+                    mstore(add(pt, 0x80), addmod(t0, t0, P))
+                    mstore(add(pt, 0xa0), addmod(t1, t1, P))
+                }
+                let c0, c1, d0, d1
+                {
+                    let b0, b1 := sqr2(mload(add(pt, 0x40)), mload(add(pt, 0x60))) // B = Y²
+                    c0, c1 := sqr2(b0, b1) // C = B²
+                    d0, d1 := sqr2(addmod(mload(pt), b0, P), addmod(mload(add(pt, 0x20)), b1, P)) // (X + B)²
+                }
+                let a0, a1 := sqr2(mload(pt), mload(add(pt, 0x20))) // A = X²
+                // D = 2·((X + B)² − A − C)
+                d0 := addmod(d0, sub(P, addmod(a0, c0, P)), P)
+                d1 := addmod(d1, sub(P, addmod(a1, c1, P)), P)
+                d0 := addmod(d0, d0, P)
+                d1 := addmod(d1, d1, P)
+                // E = 3·A
+                a0 := mulmod(a0, 3, P)
+                a1 := mulmod(a1, 3, P)
+                // X3 = E² − 2·D
+                {
+                    let f0, f1 := sqr2(a0, a1)
+                    mstore(pt, addmod(f0, sub(P, addmod(d0, d0, P)), P))
+                    mstore(add(pt, 0x20), addmod(f1, sub(P, addmod(d1, d1, P)), P))
+                }
+                // Y3 = E·(D − X3) − 8·C
+                {
+                    let f0, f1 := mul2(a0, a1, addmod(d0, sub(P, mload(pt)), P), addmod(d1, sub(P, mload(add(pt, 0x20))), P))
+                    mstore(add(pt, 0x40), addmod(f0, sub(P, mulmod(c0, 8, P)), P))
+                    mstore(add(pt, 0x60), addmod(f1, sub(P, mulmod(c1, 8, P)), P))
+                }
+            }
+            // pt = pt + ap; false if the sum is the identity.
+            function addAffine(pt, ap) -> ok {
+                ok := 1
+                let zz0, zz1 := sqr2(mload(add(pt, 0x80)), mload(add(pt, 0xa0))) // Z1Z1
+                // H = X2·Z1Z1 − X1
+                let h0, h1 := mul2(mload(ap), mload(add(ap, 0x20)), zz0, zz1)
+                h0 := addmod(h0, sub(P, mload(pt)), P)
+                h1 := addmod(h1, sub(P, mload(add(pt, 0x20))), P)
+                // S2 − Y1 = Y2·Z1·Z1Z1 − Y1
+                let r0, r1 := mul2(mload(add(ap, 0x40)), mload(add(ap, 0x60)), mload(add(pt, 0x80)), mload(add(pt, 0xa0)))
+                r0, r1 := mul2(r0, r1, zz0, zz1)
+                r0 := addmod(r0, sub(P, mload(add(pt, 0x40))), P)
+                r1 := addmod(r1, sub(P, mload(add(pt, 0x60))), P)
+                if iszero(or(h0, h1)) {
+                    switch or(r0, r1)
+                    case 0 { dbl(pt) }
+                    default { ok := 0 }
+                    leave
+                }
+                r0 := addmod(r0, r0, P)
+                r1 := addmod(r1, r1, P)
+                {
+                    let hh0, hh1 := sqr2(h0, h1) // HH
+                    // Z3 = (Z1 + H)² − Z1Z1 − HH
+                    {
+                        let t0, t1 := sqr2(addmod(mload(add(pt, 0x80)), h0, P), addmod(mload(add(pt, 0xa0)), h1, P))
+                        mstore(add(pt, 0x80), addmod(t0, sub(P, addmod(zz0, hh0, P)), P))
+                        mstore(add(pt, 0xa0), addmod(t1, sub(P, addmod(zz1, hh1, P)), P))
+                    }
+                    hh0 := mulmod(hh0, 4, P) // I = 4·HH
+                    hh1 := mulmod(hh1, 4, P)
+                    h0, h1 := mul2(h0, h1, hh0, hh1) // J = H·I
+                    zz0, zz1 := mul2(mload(pt), mload(add(pt, 0x20)), hh0, hh1) // V = X1·I
+                }
+                // X3 = r² − J − 2·V
+                {
+                    let t0, t1 := sqr2(r0, r1)
+                    mstore(pt, addmod(t0, sub(P, addmod(h0, addmod(zz0, zz0, P), P)), P))
+                    mstore(add(pt, 0x20), addmod(t1, sub(P, addmod(h1, addmod(zz1, zz1, P), P)), P))
+                }
+                // Y3 = r·(V − X3) − 2·Y1·J
+                {
+                    let t0, t1 := mul2(r0, r1, addmod(zz0, sub(P, mload(pt)), P), addmod(zz1, sub(P, mload(add(pt, 0x20))), P))
+                    let s0, s1 := mul2(mload(add(pt, 0x40)), mload(add(pt, 0x60)), h0, h1)
+                    mstore(add(pt, 0x40), addmod(t0, sub(P, addmod(s0, s0, P)), P))
+                    mstore(add(pt, 0x60), addmod(t1, sub(P, addmod(s1, s1, P)), P))
+                }
+            }
+            let ok := 1
+            switch mode
+            case 2 { ok := addAffine(q, a) }
+            default {
+                // q = a
+                mstore(q, mload(a))
+                mstore(add(q, 0x20), mload(add(a, 0x20)))
+                mstore(add(q, 0x40), mload(add(a, 0x40)))
+                mstore(add(q, 0x60), mload(add(a, 0x60)))
+                mstore(add(q, 0x80), 1)
+                mstore(add(q, 0xa0), 0)
+                switch mode
+                case 1 {
+                    dbl(q)
+                    ok := addAffine(q, a)
+                }
+                default {
+                    // double-and-add over z's bits below its top one (bit 62)
+                    for { let i := 62 } i { } {
+                        i := sub(i, 1)
+                        dbl(q)
+                        if and(shr(i, Z), 1) { ok := and(ok, addAffine(q, a)) }
+                    }
+                }
+            }
+            identity := iszero(ok)
         }
-        r0 = addmod(r0, r0, P);
-        r1 = addmod(r1, r1, P);
-        (uint256 hh0, uint256 hh1) = _sqr(h0, h1); // HH
-        // Z3 = (Z1 + H)² − Z1Z1 − HH
-        (zz0, zz1) = (addmod(zz0, hh0, P), addmod(zz1, hh1, P));
-        (q[4], q[5]) = _sqr(addmod(q[4], h0, P), addmod(q[5], h1, P));
-        q[4] = addmod(q[4], P - zz0, P);
-        q[5] = addmod(q[5], P - zz1, P);
-        // I = 4·HH, J = H·I, V = X1·I
-        hh0 = mulmod(hh0, 4, P);
-        hh1 = mulmod(hh1, 4, P);
-        (h0, h1) = _mul(h0, h1, hh0, hh1); // J
-        (hh0, hh1) = _mul(q[0], q[1], hh0, hh1); // V
-        // X3 = r² − J − 2·V
-        (zz0, zz1) = _sqr(r0, r1);
-        q[0] = addmod(zz0, P - addmod(h0, addmod(hh0, hh0, P), P), P);
-        q[1] = addmod(zz1, P - addmod(h1, addmod(hh1, hh1, P), P), P);
-        // Y3 = r·(V − X3) − 2·Y1·J
-        (r0, r1) = _mul(r0, r1, addmod(hh0, P - q[0], P), addmod(hh1, P - q[1], P));
-        (h0, h1) = _mul(q[2], q[3], h0, h1);
-        q[2] = addmod(r0, P - addmod(h0, h0, P), P);
-        q[3] = addmod(r1, P - addmod(h1, h1, P), P);
+        require(!identity, "BN254: G2 sum is the identity");
     }
 }
