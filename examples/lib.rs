@@ -3,7 +3,8 @@
 //! contract), a client's network access ([`client`], for the `client` and `testnet` programs),
 //! a local network of node processes ([`local`], for the `testnet` program and
 //! the node's tests), the simulator ([`simulate`]),
-//! the pinned chain tools and a local anvil ([`chain_tools`]),
+//! the pinned chain tools and a local anvil ([`chain_tools`]), claiming rewards through the
+//! network's BLS signature ([`claims`]),
 //! capped reads and egress-checked name resolution for untrusted peers ([`http`]), and secret
 //! and replaced files ([`files`]). Each program's `main.rs` holds its command line; what the
 //! protocol decides is in the crates (`sesh-network`, `sesh-node`, `sesh-client` and the
@@ -14,6 +15,7 @@
 #![allow(clippy::disallowed_methods, clippy::missing_errors_doc)]
 
 pub mod chain_tools;
+pub mod claims;
 pub mod client;
 pub mod contracts;
 pub mod files;

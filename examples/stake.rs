@@ -6,12 +6,14 @@
 //! ```text
 //! cargo run --release --example stake -- --rpc <url> --key <file> <command> …
 //!   deploy [--staking-requirement A] [--supply A] [--receiver 0x…] [--exit-wait SECS] …
-//!   registration --node-key <key_ed25519> [--create]          (no --rpc, no --key)
-//!   register --contract 0x… --node-pubkey HEX --bls-key HEX --signature HEX
+//!   registration --node-key <key_ed25519> [--create] --contract 0x… --operator 0x…
+//!                (--chain-id N | --rpc <url>)                 (no --key)
+//!   register --contract 0x… --node-pubkey HEX --bls-key HEX --pop HEX --signature HEX
 //!            [--fee BP] [--contributor 0xADDR:AMOUNT[:0xBENEFICIARY] …]
 //!   exit --contract 0x… --id N
 //!   exit-after-wait --contract 0x… --id N
 //!   claim --contract 0x… [--amount A]
+//!         [--node <url> … | --nodes-from <seed url> [--plain-http]] [--height N]
 //!   balance --contract 0x… [--address 0x…]                    (no --key with --address)
 //!   transfer --to 0x… (--token 0x… --amount A | --eth A)
 //!   address                                                    (the --key account; no --rpc)
@@ -83,8 +85,9 @@ enum Command {
     /// Deploys the token, `ServiceNodeRewards` and the contribution factory; prints their
     /// addresses and the deployment block (the nodes' `--contract` and `--start-block`).
     Deploy(DeployArgs),
-    /// Prints what registering a node needs from it: its Ed25519 key, its (stand-in) BLS key
-    /// and its signature over both. Run on the node's machine: the node key stays there.
+    /// Prints what registering a node needs from it: its Ed25519 key, its BLS key, the proof of
+    /// possession of the BLS key (for the operator and the contract), and its signature over
+    /// both keys. Run on the node's machine: the node key stays there, and no secret is printed.
     Registration(RegistrationArgs),
     /// Registers a node (`addBLSPublicKey`): the sender pays the whole staking requirement.
     Register(RegisterArgs),
@@ -93,7 +96,9 @@ enum Command {
     /// Removes a node whose exit wait has passed (`exitBLSPublicKeyAfterWaitTime`); its stakes
     /// become claimable.
     ExitAfterWait(NodeArgs),
-    /// Claims what the contract credits the sender (`claimRewards`).
+    /// Claims what the contract credits the sender (`claimRewards`); with `--node` or
+    /// `--nodes-from`, first has the network sign the sender's balance and sends it to the
+    /// contract (`updateRewardsBalance`).
     Claim(ClaimArgs),
     /// Prints an account's ether, tokens and claimable balance.
     Balance(BalanceArgs),
@@ -136,6 +141,16 @@ struct RegistrationArgs {
     /// an error (a mistyped path must not register a new key).
     #[arg(long)]
     create: bool,
+    /// The staking contract the node is to be registered on (the proof of possession names it).
+    #[arg(long, value_parser = evm_address)]
+    contract: Address,
+    /// The operator's address: the registration's first contributor, or the account sending a
+    /// solo `register` (the proof of possession names it; the contract checks it against that).
+    #[arg(long, value_parser = evm_address)]
+    operator: Address,
+    /// The chain's id (default: asked of `--rpc`).
+    #[arg(long)]
+    chain_id: Option<u64>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -149,6 +164,10 @@ struct RegisterArgs {
     /// The node's BLS key (128 hex, `0x` optional), from `stake registration`.
     #[arg(long)]
     bls_key: String,
+    /// The proof of possession of the BLS key (256 hex, `0x` optional: the four words
+    /// `sigs0‖sigs1‖sigs2‖sigs3`), from `stake registration`.
+    #[arg(long)]
+    pop: String,
     /// The node's signature (128 hex), from `stake registration`.
     #[arg(long)]
     signature: String,
@@ -180,6 +199,20 @@ struct ClaimArgs {
     /// Claim this much (default: all that is claimable).
     #[arg(long, value_parser = amount)]
     amount: Option<U256>,
+    /// A node to ask for its signature of the sender's balance (its base URL,
+    /// `https://host:port`), repeatable: the network's signature is sent to the contract first.
+    #[arg(long = "node", conflicts_with = "nodes_from")]
+    nodes: Vec<String>,
+    /// A seed (a node's `…/json_rpc`) whose list of nodes to ask, as `--node`.
+    #[arg(long)]
+    nodes_from: Option<String>,
+    /// The nodes of `--nodes-from` serve plain HTTP (a `--plain-http` testnet).
+    #[arg(long, requires = "nodes_from")]
+    plain_http: bool,
+    /// The sesh height to have the balance signed at (default: the least height the nodes
+    /// have applied).
+    #[arg(long)]
+    height: Option<u64>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -510,7 +543,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<(), String> {
     let out = match &args.command {
-        Command::Registration(r) => registration(r)?,
+        Command::Registration(r) => registration(args, r).await?,
         Command::Address => {
             let path = args.key.as_deref().ok_or("--key <file> is needed for this command")?;
             let address = Sender::read(path)?.address();
@@ -626,7 +659,12 @@ async fn deploy(chain: &Chain, args: &Args, d: &DeployArgs) -> Result<Output, St
     Ok(Output { text, json })
 }
 
-fn registration(r: &RegistrationArgs) -> Result<Output, String> {
+async fn registration(args: &Args, r: &RegistrationArgs) -> Result<Output, String> {
+    let chain_id = match (r.chain_id, &args.rpc) {
+        (Some(id), _) => id,
+        (None, Some(_)) => Chain::connect(args, false)?.chain_id().await?,
+        (None, None) => return Err("give --chain-id, or --rpc to ask the chain".to_owned()),
+    };
     let there = r.node_key.try_exists().map_err(|e| format!("{}: {e}", r.node_key.display()))?;
     if !there && !r.create {
         return Err(format!(
@@ -640,21 +678,39 @@ fn registration(r: &RegistrationArgs) -> Result<Output, String> {
         eprintln!("made a new node key in {}", r.node_key.display());
     }
     let node = NodeId::from_identity(&identity);
-    // The stand-in until issue 21 brings real BLS keys: unique (all the contract and the
-    // ledger check), derived as the local networks derive it; not a curve point.
-    let bls = sesh_examples::local::chain::bls_key(&node);
+    // The node's own BLS key (the one it signs with, derived from its key as the node derives
+    // it), and the proof of possession the contract checks: for this operator, contract and chain.
+    let domain = sesh_bls::Domain { chain_id, contract: r.contract.0.0 };
+    let proof = sesh_examples::local::chain::proof_of_possession(&identity, &domain, r.operator);
+    let bls = sesh_examples::local::chain::bls_key(&identity);
+    let words = proof.to_words().map(hex::encode);
+    let pop = words.concat();
     let signature = identity.sign(&sesh_chain::abi::node_signature_message(&node, &bls)).to_bytes();
     let signature = hex::encode(signature);
-    let text = format!(
-        "node (Ed25519)  {node}\n\
-         BLS key         0x{bls}  (a stand-in until issue 21)\n\
-         signature       {signature}\n\
-         register it with:\n  stake register --contract 0x… --node-pubkey {node} \\\n    \
-         --bls-key 0x{bls} \\\n    --signature {signature}\n",
-    );
+    let text = [
+        format!("node (Ed25519)       {node}"),
+        format!("BLS key              0x{bls}"),
+        format!("proof of possession  0x{pop}"),
+        format!(
+            "                     (for operator {} on contract {} of chain {chain_id})",
+            r.operator, r.contract
+        ),
+        format!("signature            {signature}"),
+        "register it with:".to_owned(),
+        format!("  stake register --contract {} --node-pubkey {node} \\", r.contract),
+        format!("    --bls-key 0x{bls} \\"),
+        format!("    --pop 0x{pop} \\"),
+        format!("    --signature {signature}\n"),
+    ]
+    .join("\n");
     let json = json!({
         "pubkey_ed25519": node.to_string(),
         "bls_key": format!("0x{bls}"),
+        "pop": format!("0x{pop}"),
+        "pop_words": words.iter().map(|w| format!("0x{w}")).collect::<Vec<_>>(),
+        "operator": r.operator.to_string(),
+        "contract": r.contract.to_string(),
+        "chain_id": chain_id,
         "signature": signature,
     });
     Ok(Output { text, json })
@@ -667,7 +723,13 @@ async fn register(chain: &Chain, r: &RegisterArgs) -> Result<Output, String> {
         .trim()
         .parse()
         .map_err(|_| format!("--node-pubkey {:?}: not 32 bytes of hex", r.node_pubkey))?;
-    let bls = BlsKey::from_bytes(hex_bytes::<64>(&r.bls_key, "--bls-key")?);
+    let bls_bytes = hex_bytes::<64>(&r.bls_key, "--bls-key")?;
+    let bls = BlsKey::from_bytes(bls_bytes);
+    let bls_point = sesh_bls::PublicKey::from_bytes(&bls_bytes)
+        .map_err(|e| format!("--bls-key: not a BLS key ({e})"))?;
+    let pop = hex_bytes::<128>(&r.pop, "--pop")?;
+    let pop = sesh_bls::Signature::from_bytes(&pop)
+        .map_err(|e| format!("--pop: not a BLS signature ({e})"))?;
     let signature = hex_bytes::<64>(&r.signature, "--signature")?;
     chain.has_code(r.contract, "--contract").await?;
     let rewards = chain.rewards(r.contract);
@@ -695,18 +757,32 @@ async fn register(chain: &Chain, r: &RegisterArgs) -> Result<Output, String> {
         serviceNodeSignature2: U256::from_be_slice(signature.get(32..).unwrap_or_default()),
         fee: r.fee,
     };
-    let no_bls_signature = Rewards::BLSSignatureParams {
-        sigs0: U256::ZERO,
-        sigs1: U256::ZERO,
-        sigs2: U256::ZERO,
-        sigs3: U256::ZERO,
+    // The proof of possession, checked as the contract checks it (the operator is the first
+    // contributor, or the sender of a solo registration), so that the reason for a refusal is
+    // said here rather than as the contract's bare revert.
+    let operator = stakes.first().map_or(sender, |s| s.address);
+    let domain = sesh_bls::Domain { chain_id: chain.chain_id().await?, contract: r.contract.0.0 };
+    let message = sesh_bls::Message::ProofOfPossession {
+        key: bls_point,
+        caller: operator.0.0,
+        ed25519: *node.as_bytes(),
     };
+    bls_point.verify(&domain, &message, &pop).map_err(|e| {
+        format!(
+            "the proof of possession does not verify for operator {operator} on contract {} of \
+             chain {} ({e}): the contract would refuse it; make it with `stake registration \
+             --operator {operator} --contract {}`; nothing was sent",
+            r.contract, domain.chain_id, r.contract
+        )
+    })?;
+    let [sigs0, sigs1, sigs2, sigs3] = pop.to_words().map(|w| U256::from_be_bytes(w));
+    let bls_signature = Rewards::BLSSignatureParams { sigs0, sigs1, sigs2, sigs3 };
     let contributors: Vec<Rewards::Contributor> = if r.contributors.is_empty() {
         Vec::new()
     } else {
         stakes.iter().map(|s| contracts::contributor(s.address, s.beneficiary, s.amount)).collect()
     };
-    let add = rewards.addBLSPublicKey(g1, no_bls_signature, params, contributors);
+    let add = rewards.addBLSPublicKey(g1, bls_signature, params, contributors);
 
     // A dry run before the approval, so that a registration the contract refuses changes
     // nothing: without the allowance it can only fail at the final transfer.
@@ -814,12 +890,18 @@ async fn register(chain: &Chain, r: &RegisterArgs) -> Result<Output, String> {
 async fn claim(chain: &Chain, c: &ClaimArgs) -> Result<Output, String> {
     let sender = chain.sender()?;
     chain.has_code(c.contract, "--contract").await?;
+    if !c.nodes.is_empty() || c.nodes_from.is_some() {
+        return claim_through_network(chain, c, sender).await;
+    }
     let rewards = chain.rewards(c.contract);
     let before = rewards.recipients(sender).call().await.map_err(|e| format!("recipients: {e}"))?;
     let claimable = before.rewards.saturating_sub(before.claimed);
     let amount = c.amount.unwrap_or(claimable);
     if amount.is_zero() {
-        return Err(format!("{sender} has nothing to claim"));
+        return Err(format!(
+            "{sender} has nothing to claim (the contract credits what the network has signed: \
+             --node <url> or --nodes-from <seed> has it sign the balance first)"
+        ));
     }
     let receipt = match c.amount {
         Some(a) => chain.send("claimRewards(amount)", &rewards.claimRewards_1(a)).await?,
@@ -830,6 +912,90 @@ async fn claim(chain: &Chain, c: &ClaimArgs) -> Result<Output, String> {
         format!("claimed {} to {sender}", sesh_text(amount)),
         json!({"claimed": amount.to_string(), "address": sender.to_string()}),
     ))
+}
+
+/// `claim --node …`/`--nodes-from …`: the network's signature of the sender's balance, sent
+/// to the contract, then the claim.
+async fn claim_through_network(
+    chain: &Chain,
+    c: &ClaimArgs,
+    sender: Address,
+) -> Result<Output, String> {
+    use sesh_examples::claims;
+    let http = claims::node_client()?;
+    let nodes = match &c.nodes_from {
+        Some(seed) => {
+            claims::nodes_from_seed(&http, seed, !c.plain_http).await.map_err(|e| e.to_string())?
+        }
+        None => c.nodes.iter().map(|n| n.trim_end_matches('/').to_owned()).collect(),
+    };
+    let set =
+        claims::registered_set(&chain.provider, c.contract).await.map_err(|e| e.to_string())?;
+    let height = match c.height {
+        Some(h) => h,
+        None => claims::common_height(&http, &nodes).await.map_err(|e| e.to_string())?,
+    };
+    let collected =
+        claims::collect_reward(&http, &nodes, &set, sender, height, Duration::from_secs(5))
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut text = format!(
+        "the network signed {} for {sender} at height {height}: {} of {} nodes (the contract \
+         takes up to {} non-signers){}\n",
+        sesh_text(U256::from(collected.amount)),
+        collected.signers.len(),
+        set.keys.len(),
+        set.allowed_non_signers(),
+        if collected.non_signers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; non-signers: {}",
+                collected.non_signers.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            )
+        },
+    );
+    for why in &collected.skipped {
+        text.push_str(&format!("  skipped {why}\n"));
+    }
+    for (amount, ids) in &collected.dissent {
+        text.push_str(&format!("  nodes {ids:?} signed another amount: {amount}\n"));
+    }
+    let update = match claims::update_balance(&chain.provider, c.contract, &collected).await {
+        Ok(receipt) => {
+            let (hash, block) =
+                (receipt.transaction_hash, receipt.block_number.unwrap_or_default());
+            text.push_str(&format!(
+                "balance updated (updateRewardsBalance): tx {hash} (block {block})\n"
+            ));
+            json!({"tx": hash.to_string(), "block": block})
+        }
+        Err(claims::ClaimError::NotAbove { on_chain, .. })
+            if on_chain == U256::from(collected.amount) =>
+        {
+            text.push_str("the contract already credits that balance\n");
+            Value::Null
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let (paid, receipt) = claims::claim(&chain.provider, c.contract, sender, c.amount)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = sent(
+        &receipt,
+        format!("{text}claimed {} to {sender}", sesh_text(paid)),
+        json!({
+            "address": sender.to_string(),
+            "height": height,
+            "signed": collected.amount.to_string(),
+            "signers": collected.signers,
+            "non_signers": collected.non_signers,
+            "skipped": collected.skipped,
+            "update": update,
+            "claimed": paid.to_string(),
+        }),
+    );
+    Ok(out)
 }
 
 async fn balance(chain: &Chain, b: &BalanceArgs) -> Result<Output, String> {

@@ -10,8 +10,16 @@
 //! pay nothing), and the last `n` are the nodes' own accounts, which post their quorums'
 //! decisions (`submitNetworkTransaction`).
 //!
-//! Each node's BLS key is a stand-in until issue 21 brings real ones: unique (a hash of the
-//! node's Ed25519 key), with a zero proof of possession, which the contract does not check yet.
+//! Each node registers its own BLS key (the one it signs the network's messages with, derived
+//! from its Ed25519 key by the node: [`bls_secret`]) with a proof of possession over the
+//! contract's domain (the chain id and the contract), its operator's address (the registration's
+//! first contributor, whom the contract checks the proof against) and its Ed25519 key.
+//!
+//! The deployer also sends the staking contract the reward pool's balance
+//! ([`sesh_node::keeper::POOL_BALANCE`]) at setup: the nodes model the live `RewardRatePool`'s
+//! releases, which on the live network the pool pays into the staking contract, and the
+//! contract pays claims from what it holds. There is no pool contract here, so the contract holds
+//! the whole pool from the start.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -42,9 +50,30 @@ pub fn blocks_per_height(height_ms: u64) -> u64 {
     (height_ms + BLOCK_MS / 2).checked_div(BLOCK_MS).unwrap_or(1).max(1)
 }
 
-/// A node's stand-in BLS key (until issue 21): unique, as the ledger and the contract require.
-pub fn bls_key(node: &NodeId) -> BlsKey {
-    BlsKey::from_bytes(sesh_identity::hash::blake2b::<64>(b"sesh-testnet-bls", &[node.as_bytes()]))
+/// Node `identity`'s BLS secret key: the node's own derivation, the key it signs with.
+pub fn bls_secret(identity: &Identity) -> sesh_bls::SecretKey {
+    sesh_node::signing::bls_secret_key(identity)
+}
+
+/// Node `identity`'s BLS public key, as the ledger and the contract record it (G1, `X‖Y`).
+pub fn bls_key(identity: &Identity) -> BlsKey {
+    BlsKey::from_bytes(bls_secret(identity).public_key().to_bytes())
+}
+
+/// Node `identity`'s proof of possession of its BLS key, for registering it on the contract of
+/// `domain` with `operator` as its operator (the registration's first contributor).
+pub fn proof_of_possession(
+    identity: &Identity,
+    domain: &sesh_bls::Domain,
+    operator: EvmAddress,
+) -> sesh_bls::Signature {
+    let id = NodeId::from_identity(identity);
+    bls_secret(identity).proof_of_possession(domain, operator.0.0, id.as_bytes())
+}
+
+/// The signatures' domain of the staking contract at `contract` on this chain.
+pub fn domain(contract: EvmAddress) -> sesh_bls::Domain {
+    sesh_bls::Domain { chain_id: CHAIN_ID, contract: contract.0.0 }
 }
 
 /// The testnet's chain, its contracts and the staked genesis; anvil stops when it is dropped.
@@ -136,6 +165,10 @@ impl Chain {
             let sent = token.transfer(o.address(), U256::from(requirement)).send().await;
             pending.push(sent.map_err(|e| format!("sending tokens to an operator: {e}"))?);
         }
+        // The reward pool's tokens, which the contract pays claims from (see the module's doc).
+        let pool = U256::from(sesh_node::keeper::POOL_BALANCE);
+        let sent = token.transfer(deployment.rewards, pool).send().await;
+        pending.push(sent.map_err(|e| format!("sending the pool to the contract: {e}"))?);
         for p in pending {
             let receipt = p.get_receipt().await.map_err(|e| format!("token transfer: {e}"))?;
             if !receipt.status() {
@@ -152,6 +185,8 @@ impl Chain {
             let stakes = [(op, half), (first, quarter), (second, requirement - half - quarter)];
             let registration = registration(
                 node,
+                &domain(deployment.rewards),
+                op,
                 fees.get(i).copied().unwrap_or(0),
                 stakes
                     .iter()
@@ -207,6 +242,37 @@ impl Chain {
         Ok(nodes)
     }
 
+    /// The signing key of a staking account of the genesis (an operator or a contributor), by
+    /// its address: the wallet its rewards are claimed to.
+    ///
+    /// # Errors
+    /// When `address` is not one of them.
+    pub fn staker(&self, address: EvmAddress) -> Result<PrivateKeySigner, String> {
+        let stakers = 1..=self.nodes.len() + CONTRIBUTORS;
+        for i in stakers {
+            let signer = self.anvil.dev_signer(i).map_err(|e| e.to_string())?;
+            if signer.address() == address {
+                return Ok(signer);
+            }
+        }
+        Err(format!("{address} is not a staking account of this chain's genesis"))
+    }
+
+    /// A provider that sends from `signer`, polling for receipts every 20 ms.
+    ///
+    /// # Errors
+    /// As [`Anvil::provider`].
+    pub fn provider(&self, signer: PrivateKeySigner) -> Result<DynProvider, String> {
+        let p = self.anvil.provider(signer).map_err(|e| e.to_string())?;
+        p.client().set_poll_interval(POLL);
+        Ok(p)
+    }
+
+    /// The signatures' domain of this chain's staking contract.
+    pub fn domain(&self) -> sesh_bls::Domain {
+        domain(self.deployment.rewards)
+    }
+
     /// The sesh height's length.
     pub fn height_ms(&self) -> u64 {
         self.blocks_per_height * BLOCK_MS
@@ -247,31 +313,35 @@ impl Chain {
     }
 }
 
-/// The registration of `node` with `fee` (basis points) and `stakes`, the operator first.
-fn registration(
+/// The registration of `node` on the contract of `domain` with `fee` (basis points) and `stakes`,
+/// the operator first (who must be the sender when `stakes` is empty): its BLS key, the proof of
+/// possession of it (for the operator: `stakes[0]`'s staker, or `sender`), and its Ed25519
+/// signature over its Ed25519 and BLS keys.
+pub fn registration(
     node: &Identity,
+    domain: &sesh_bls::Domain,
+    sender: EvmAddress,
     fee: u16,
-    stakes: impl Iterator<Item = Rewards::Contributor>,
+    stakes: impl IntoIterator<Item = Rewards::Contributor>,
 ) -> NodeRegistration {
     let id = NodeId::from_identity(node);
-    let bls = bls_key(&id);
+    let bls = bls_key(node);
+    let contributors: Vec<Rewards::Contributor> = stakes.into_iter().collect();
+    let operator = contributors.first().map_or(sender, |c| c.staker.addr);
+    let pop = proof_of_possession(node, domain, operator);
     let signature = node.sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
     let (x, y) = bls.as_bytes().split_at(32);
     let (r, s) = signature.split_at(32);
+    let [sigs0, sigs1, sigs2, sigs3] = pop.to_words().map(|w| U256::from_be_bytes(w));
     NodeRegistration {
         bls_pubkey: Rewards::G1Point { X: U256::from_be_slice(x), Y: U256::from_be_slice(y) },
-        bls_signature: Rewards::BLSSignatureParams {
-            sigs0: U256::ZERO,
-            sigs1: U256::ZERO,
-            sigs2: U256::ZERO,
-            sigs3: U256::ZERO,
-        },
+        bls_signature: Rewards::BLSSignatureParams { sigs0, sigs1, sigs2, sigs3 },
         params: Rewards::ServiceNodeParams {
             serviceNodePubkey: U256::from_be_slice(id.as_bytes()),
             serviceNodeSignature1: U256::from_be_slice(r),
             serviceNodeSignature2: U256::from_be_slice(s),
             fee,
         },
-        contributors: stakes.collect(),
+        contributors,
     }
 }

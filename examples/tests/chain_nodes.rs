@@ -60,9 +60,13 @@ async fn chain(keys: &[Identity]) -> (Anvil, DynProvider, Deployment) {
     };
     let deployment = contracts::deploy(&owner, &settings).await.unwrap();
     for key in keys {
-        contracts::register(&owner, &deployment, &common::registration(key, owner_address))
-            .await
-            .unwrap();
+        contracts::register(
+            &owner,
+            &deployment,
+            &common::registration(key, deployment.rewards, owner_address),
+        )
+        .await
+        .unwrap();
     }
     (anvil, owner, deployment)
 }

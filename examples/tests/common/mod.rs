@@ -19,10 +19,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::U256;
 use serde_json::{Map, Value, json};
-use sesh_examples::contracts::{self, NodeRegistration, ServiceNodeRewards as Rewards};
+use sesh_examples::contracts::{self, NodeRegistration};
 use sesh_examples::local::chain::Chain;
 use sesh_examples::local::{LocalNetwork, NodeProcess};
-use sesh_identity::{Identity, NodeId};
+use sesh_identity::Identity;
 
 /// The node binary.
 fn node_binary() -> PathBuf {
@@ -118,31 +118,22 @@ impl NodeExt for NodeProcess {
 /// The sesh height time of the tests' networks (three 100 ms chain blocks).
 pub const HEIGHT_MS: u64 = 300;
 
-/// `node`'s registration with the contract, its whole stake from `operator`; its stand-in BLS key
-/// is `sesh_examples::local::chain::bls_key`'s.
-pub fn registration(node: &Identity, operator: alloy::primitives::Address) -> NodeRegistration {
-    let id = NodeId::from_identity(node);
-    let bls = sesh_examples::local::chain::bls_key(&id);
-    let signature = node.sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
-    let (x, y) = bls.as_bytes().split_at(32);
-    let (r, s) = signature.split_at(32);
+/// `node`'s registration with the staking contract at `contract`, its whole stake from
+/// `operator`: its own BLS key with the proof of possession for `operator`
+/// (`sesh_examples::local::chain::registration`).
+pub fn registration(
+    node: &Identity,
+    contract: alloy::primitives::Address,
+    operator: alloy::primitives::Address,
+) -> NodeRegistration {
     let requirement = U256::from(sesh_node::keeper::REQUIREMENT);
-    NodeRegistration {
-        bls_pubkey: Rewards::G1Point { X: U256::from_be_slice(x), Y: U256::from_be_slice(y) },
-        bls_signature: Rewards::BLSSignatureParams {
-            sigs0: U256::ZERO,
-            sigs1: U256::ZERO,
-            sigs2: U256::ZERO,
-            sigs3: U256::ZERO,
-        },
-        params: Rewards::ServiceNodeParams {
-            serviceNodePubkey: U256::from_be_slice(id.as_bytes()),
-            serviceNodeSignature1: U256::from_be_slice(r),
-            serviceNodeSignature2: U256::from_be_slice(s),
-            fee: 0,
-        },
-        contributors: vec![contracts::contributor(operator, operator, requirement)],
-    }
+    sesh_examples::local::chain::registration(
+        node,
+        &sesh_examples::local::chain::domain(contract),
+        operator,
+        0,
+        [contracts::contributor(operator, operator, requirement)],
+    )
 }
 
 /// A local network of `node` processes, plain HTTP on loopback, every one a follower of the
@@ -204,9 +195,13 @@ impl Testnet {
         let owner_key = anvil.dev_signer(0).unwrap();
         let owner_address = owner_key.address();
         let owner = anvil.provider(owner_key).unwrap();
-        contracts::register(&owner, &self.chain.deployment, &registration(&key, owner_address))
-            .await
-            .unwrap();
+        contracts::register(
+            &owner,
+            &self.chain.deployment,
+            &registration(&key, self.chain.deployment.rewards, owner_address),
+        )
+        .await
+        .unwrap();
         let i = self.net.nodes.len();
         let node_dir = self.dir.join(format!("node{i}"));
         std::fs::create_dir_all(&node_dir).unwrap();

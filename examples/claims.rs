@@ -1,0 +1,694 @@
+//! Claiming rewards through the network's signature, as a claimant's own client does it: the
+//! nodes each sign a contributor's cumulative balance at a height (`POST
+//! /network/v1/bls/reward`, each only what its own ledger credits), this module checks every
+//! answer against the key the **contract** registered for that node and aggregates them
+//! (`sesh_bls::Collector`), and the aggregate goes to the contract (`updateRewardsBalance`),
+//! after which the contributor claims (`claimRewards`).
+//!
+//! - [`registered_set`]: the set the contract checks signatures against, read from the chain
+//!   (`allServiceNodeIDs()`: the ids and G1 keys whose sum is the contract's aggregate key), not
+//!   from any node's word, with the chain id and the contract (the signatures' domain) and the
+//!   contract's most non-signers.
+//! - [`common_height`]: a height every answering node has applied (the least of their heights).
+//! - [`collect_reward`]: asks every node for its signature on `(address, height)`, concurrently,
+//!   and makes the aggregate of the amount the most nodes signed. An answer that does not parse,
+//!   comes from a key the contract does not list, is for another address or height, or whose
+//!   signature does not verify is skipped (the node counts as a non-signer), with the reason in
+//!   [`Collected::skipped`]. Fails with [`ClaimError::TooFewSigners`] when more nodes than the
+//!   contract allows did not sign, and with [`ClaimError::NodesDisagree`] when valid signatures
+//!   name different amounts and none of them has enough signers.
+//! - [`update_balance`] and [`claim`]: the two transactions, each first dry-run so that a revert
+//!   is named and nothing is sent; [`claim_through_network`] runs the whole path.
+//!
+//! The nodes' certificates are self-signed (as the live network's are) and not checked: what a
+//! node answers is authenticated by its BLS signature against the contract's key for it, and a
+//! forged answer is skipped like any bad signature.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider as _};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolEvent as _, SolInterface as _};
+use serde_json::{Value, json};
+use sesh_bls::{Collector, Domain, Message, PublicKey, Signature};
+
+use crate::contracts::ServiceNodeRewards as Rewards;
+
+/// The node endpoint that signs a balance.
+pub const REWARD_PATH: &str = "/network/v1/bls/reward";
+
+/// What went wrong with a claim.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimError {
+    /// A call to the chain failed (the transport, or an answer that does not decode).
+    #[error("{what}: {why}")]
+    Chain {
+        /// The call.
+        what: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// The contract lists a key that is not a G1 point (a contract that does not check keys).
+    #[error("the contract's node {id} has a key that is not a valid G1 point: {why}")]
+    BadRegisteredKey {
+        /// The contract's id of the node.
+        id: u64,
+        /// Why the key was refused.
+        why: sesh_bls::Error,
+    },
+    /// The contract lists no node: nothing can be signed.
+    #[error("the contract lists no nodes")]
+    NoRegisteredNodes,
+    /// No node URLs were given.
+    #[error("no node URLs given")]
+    NoNodes,
+    /// A seed gave no list of nodes.
+    #[error("the seed {seed}: {why}")]
+    Seed {
+        /// The seed's URL.
+        seed: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// No node said what height it has applied.
+    #[error("no node said its height: {0}")]
+    NoHeight(String),
+    /// Valid signatures name different amounts and none has enough signers.
+    #[error(
+        "the nodes disagree on {address}'s balance at height {height}: {}; none has enough \
+         signers (at most {allowed} of {total} may not sign)",
+        amounts.iter().map(|(a, n)| format!("{a} signed by {n}")).collect::<Vec<_>>().join(", ")
+    )]
+    NodesDisagree {
+        /// The recipient.
+        address: Address,
+        /// The height asked about.
+        height: u64,
+        /// Each amount signed and how many valid signatures it has.
+        amounts: Vec<(u128, usize)>,
+        /// The contract's registered nodes.
+        total: usize,
+        /// The most non-signers the contract takes.
+        allowed: usize,
+    },
+    /// Too few nodes signed: more non-signers than the contract takes.
+    #[error(
+        "too few signers for {address} at height {height}: {signed} of {total} nodes signed \
+         {amount}, the contract takes at most {allowed} non-signers{}",
+        if skipped.is_empty() { String::new() } else { format!(" (skipped: {})", skipped.join("; ")) }
+    )]
+    TooFewSigners {
+        /// The recipient.
+        address: Address,
+        /// The height asked about.
+        height: u64,
+        /// The amount the most nodes signed (0 if none did).
+        amount: u128,
+        /// Valid signatures of it.
+        signed: usize,
+        /// The contract's registered nodes.
+        total: usize,
+        /// The most non-signers the contract takes.
+        allowed: usize,
+        /// The nodes that gave no valid signature, and why.
+        skipped: Vec<String>,
+    },
+    /// The contract already credits as much as the network signed.
+    #[error(
+        "the network signed {signed} for {address}, and the contract already credits {on_chain}: \
+         nothing to update"
+    )]
+    NotAbove {
+        /// The recipient.
+        address: Address,
+        /// The amount signed.
+        signed: u128,
+        /// `recipients(address).rewards`.
+        on_chain: U256,
+    },
+    /// Nothing is claimable.
+    #[error("{0} has nothing to claim")]
+    NothingToClaim(Address),
+    /// The contract would revert (a dry run): nothing was sent.
+    #[error("{what} would revert: {reason}; nothing was sent")]
+    WouldRevert {
+        /// The call.
+        what: String,
+        /// The revert, by name.
+        reason: String,
+    },
+    /// The transaction was sent and reverted, or has no receipt.
+    #[error("{what}: {why}")]
+    Sent {
+        /// The call.
+        what: String,
+        /// What happened.
+        why: String,
+    },
+}
+
+fn chain_error(what: &str) -> impl FnOnce(alloy::contract::Error) -> ClaimError + '_ {
+    move |e| ClaimError::Chain { what: what.to_owned(), why: e.to_string() }
+}
+
+/// The set the contract checks the network's signatures against.
+#[derive(Debug, Clone)]
+pub struct RegisteredSet {
+    /// The signatures' domain: the chain id and the contract.
+    pub domain: Domain,
+    /// The staking contract.
+    pub contract: Address,
+    /// Each registered node's contract id and BLS key, as the contract lists them.
+    pub keys: Vec<(u64, PublicKey)>,
+    /// The contract's cap on non-signers (`blsNonSignerThresholdMax()`): the most non-signers
+    /// are `min(nodes / 3, this)`.
+    pub threshold_max: usize,
+}
+
+impl RegisteredSet {
+    /// The most non-signers the contract takes.
+    #[must_use]
+    pub fn allowed_non_signers(&self) -> usize {
+        sesh_bls::non_signer_threshold(self.keys.len(), self.threshold_max)
+    }
+}
+
+/// A contract's G1 point as a key (`(0, 0)` is refused: no registered node has it).
+fn key_of(p: &Rewards::G1Point) -> Result<PublicKey, sesh_bls::Error> {
+    let mut bytes = [0u8; 64];
+    let (x, y) = bytes.split_at_mut(32);
+    x.copy_from_slice(&p.X.to_be_bytes::<32>());
+    y.copy_from_slice(&p.Y.to_be_bytes::<32>());
+    PublicKey::from_bytes(&bytes)
+}
+
+/// The set the contract at `contract` checks signatures against, read from the chain at its tip.
+///
+/// # Errors
+/// [`ClaimError::Chain`], [`ClaimError::BadRegisteredKey`], [`ClaimError::NoRegisteredNodes`].
+pub async fn registered_set(
+    provider: &DynProvider,
+    contract: Address,
+) -> Result<RegisteredSet, ClaimError> {
+    let rewards = Rewards::new(contract, provider.clone());
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| ClaimError::Chain { what: "eth_chainId".to_owned(), why: e.to_string() })?;
+    let all = rewards.allServiceNodeIDs().call().await.map_err(chain_error("allServiceNodeIDs"))?;
+    let threshold_max = rewards
+        .blsNonSignerThresholdMax()
+        .call()
+        .await
+        .map_err(chain_error("blsNonSignerThresholdMax"))?;
+    let keys = all
+        .ids
+        .iter()
+        .zip(&all.pubkeys)
+        .map(|(id, p)| {
+            Ok((*id, key_of(p).map_err(|why| ClaimError::BadRegisteredKey { id: *id, why })?))
+        })
+        .collect::<Result<Vec<_>, ClaimError>>()?;
+    if keys.is_empty() {
+        return Err(ClaimError::NoRegisteredNodes);
+    }
+    Ok(RegisteredSet {
+        domain: Domain { chain_id, contract: contract.0.0 },
+        contract,
+        keys,
+        threshold_max: usize::try_from(threshold_max).unwrap_or(usize::MAX),
+    })
+}
+
+/// The least of the heights the nodes at `nodes` say they have applied (`GET
+/// /network/v1/chain`), among those that answer: a height every answering node can sign.
+///
+/// # Errors
+/// [`ClaimError::NoHeight`] when none answers.
+pub async fn common_height(http: &reqwest::Client, nodes: &[String]) -> Result<u64, ClaimError> {
+    let mut asks = tokio::task::JoinSet::new();
+    for url in nodes {
+        let (http, url) = (http.clone(), url.clone());
+        asks.spawn(async move {
+            let got = http.get(format!("{url}/network/v1/chain")).send().await;
+            let body = match got {
+                Ok(r) if r.status() == 200 => crate::http::read_capped(r).await.ok(),
+                _ => None,
+            };
+            let v: Option<Value> = body.and_then(|b| serde_json::from_slice(&b).ok());
+            v.and_then(|v| v.get("height")?.as_u64()).ok_or(url)
+        });
+    }
+    let (mut least, mut silent) = (None::<u64>, Vec::new());
+    while let Some(done) = asks.join_next().await {
+        match done {
+            Ok(Ok(h)) => least = Some(least.map_or(h, |l| l.min(h))),
+            Ok(Err(url)) => silent.push(url),
+            Err(e) => silent.push(e.to_string()),
+        }
+    }
+    least.filter(|h| *h > 0).ok_or_else(|| {
+        ClaimError::NoHeight(if silent.is_empty() {
+            "every node is at height 0".to_owned()
+        } else {
+            format!("no answer from {}", silent.join(", "))
+        })
+    })
+}
+
+/// One node's answer: its signature of an amount, with the key it signed with.
+#[derive(Debug, Clone, Copy)]
+struct Signed {
+    amount: u128,
+    key: PublicKey,
+    contract_id: Option<u64>,
+    signature: Signature,
+}
+
+/// A node's answer to a reward request, parsed (untrusted JSON: never panics).
+fn parse_answer(body: &[u8], address: Address, height: u64) -> Result<Signed, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let field = |k: &str| v.get(k).ok_or_else(|| format!("no {k:?}"));
+    let answered: Address = field("address")?
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or("\"address\" is not an EVM address")?;
+    if answered != address {
+        return Err(format!("it signed for {answered}, not {address}"));
+    }
+    let at = field("height")?.as_u64().ok_or("\"height\" is not a number")?;
+    if at != height {
+        return Err(format!("it signed at height {at}, not {height}"));
+    }
+    let amount: u128 = field("amount")?
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or("\"amount\" is not a decimal string")?;
+    let words = field("signature")?.as_array().ok_or("\"signature\" is not a list")?;
+    let words: Vec<[u8; 32]> = words
+        .iter()
+        .map(|w| hex_array::<32>(w.as_str().unwrap_or_default()))
+        .collect::<Result<_, _>>()?;
+    let words: [[u8; 32]; 4] =
+        words.try_into().map_err(|w: Vec<_>| format!("{} signature words, not 4", w.len()))?;
+    let signature = Signature::from_words(&words).map_err(|e| format!("the signature: {e}"))?;
+    let key = hex_array::<64>(field("bls_pubkey")?.as_str().unwrap_or_default())?;
+    let key = PublicKey::from_bytes(&key).map_err(|e| format!("\"bls_pubkey\": {e}"))?;
+    let contract_id = v.get("contract_id").and_then(Value::as_u64);
+    Ok(Signed { amount, key, contract_id, signature })
+}
+
+fn hex_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = hex::decode(digits).map_err(|_| format!("{text:?} is not hex"))?;
+    bytes.try_into().map_err(|b: Vec<u8>| format!("{} bytes where {N} were expected", b.len()))
+}
+
+/// Asks `url` for its signature on `address`'s balance at `height`; a refusal (HTTP 409 or 503,
+/// e.g. a height the node has not applied yet) or no answer is asked again every 100 ms until
+/// `until`.
+async fn ask(
+    http: &reqwest::Client,
+    url: &str,
+    address: Address,
+    height: u64,
+    until: Instant,
+) -> Result<Signed, String> {
+    let body = json!({"address": address.to_string(), "height": height}).to_string();
+    loop {
+        let sent = http
+            .post(format!("{url}{REWARD_PATH}"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        let why = match sent {
+            Ok(r) => {
+                let status = r.status();
+                let bytes = crate::http::read_capped(r).await.map_err(|e| {
+                    e.map_or_else(|| "an answer over the cap".to_owned(), |e| e.to_string())
+                });
+                match (status.as_u16(), bytes) {
+                    (200, Ok(b)) => return parse_answer(&b, address, height),
+                    (code @ (409 | 503), Ok(b)) => {
+                        let text =
+                            String::from_utf8_lossy(&b).chars().take(300).collect::<String>();
+                        format!("refused ({code}): {}", text.trim())
+                    }
+                    (code, Ok(b)) => {
+                        let text =
+                            String::from_utf8_lossy(&b).chars().take(300).collect::<String>();
+                        return Err(format!("answered {code}: {}", text.trim()));
+                    }
+                    (_, Err(e)) => e,
+                }
+            }
+            Err(e) => crate::http::chain(&e),
+        };
+        if Instant::now() >= until {
+            return Err(why);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The network's signature of a balance, ready for `updateRewardsBalance`.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// The recipient.
+    pub address: Address,
+    /// The height it was signed at.
+    pub height: u64,
+    /// The cumulative balance signed (atomic units).
+    pub amount: u128,
+    /// The aggregate of the valid signatures of `amount`.
+    pub signature: Signature,
+    /// The contract ids that signed it.
+    pub signers: Vec<u64>,
+    /// The contract ids that did not (ascending): the contract subtracts their keys.
+    pub non_signers: Vec<u64>,
+    /// The nodes asked whose answers were not used, and why (`<url>: <why>`).
+    pub skipped: Vec<String>,
+    /// Valid signatures of other amounts (their nodes count as non-signers): amount, ids.
+    pub dissent: Vec<(u128, Vec<u64>)>,
+}
+
+/// Asks every node of `nodes` (base URLs) for its signature of `address`'s cumulative balance at
+/// `height`, checks each against `set`, and aggregates the amount the most nodes signed. Nodes
+/// that refuse or do not answer are asked again until `wait` has passed (a node a height
+/// behind catches up); then they count as non-signers.
+///
+/// # Errors
+/// [`ClaimError::NoNodes`], [`ClaimError::TooFewSigners`], [`ClaimError::NodesDisagree`].
+pub async fn collect_reward(
+    http: &reqwest::Client,
+    nodes: &[String],
+    set: &RegisteredSet,
+    address: Address,
+    height: u64,
+    wait: Duration,
+) -> Result<Collected, ClaimError> {
+    if nodes.is_empty() {
+        return Err(ClaimError::NoNodes);
+    }
+    let until = Instant::now() + wait;
+    let mut asks = tokio::task::JoinSet::new();
+    for url in nodes {
+        let (http, url) = (http.clone(), url.trim_end_matches('/').to_owned());
+        asks.spawn(async move {
+            let got = ask(&http, &url, address, height, until).await;
+            (url, got)
+        });
+    }
+    let ids: BTreeMap<PublicKey, u64> = set.keys.iter().map(|(id, k)| (*k, *id)).collect();
+    let dst = set.domain.hash_to_g2_tag();
+    let mut collectors: BTreeMap<u128, Collector> = BTreeMap::new();
+    let mut signed_by: BTreeMap<u128, Vec<u64>> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    while let Some(done) = asks.join_next().await {
+        let Ok((url, got)) = done else { continue };
+        let signed = match got {
+            Ok(s) => s,
+            Err(why) => {
+                skipped.push(format!("{url}: {why}"));
+                continue;
+            }
+        };
+        let Some(&id) = ids.get(&signed.key) else {
+            skipped.push(format!("{url}: its key is not one the contract lists"));
+            continue;
+        };
+        if signed.contract_id.is_some_and(|c| c != id) {
+            skipped.push(format!(
+                "{url}: it says it is node {}, the contract lists its key as node {id}",
+                signed.contract_id.unwrap_or_default()
+            ));
+            continue;
+        }
+        let collector = collectors.entry(signed.amount).or_insert_with(|| {
+            let message = Message::Reward { recipient: address.0.0, amount: signed.amount };
+            Collector::new(set.keys.iter().copied(), dst, message.to_bytes(&set.domain))
+        });
+        match collector.add(id, signed.signature) {
+            Ok(()) => signed_by.entry(signed.amount).or_default().push(id),
+            Err(e) => skipped.push(format!("{url} (node {id}): {e}")),
+        }
+    }
+    let allowed = set.allowed_non_signers();
+    let Some((&amount, best)) = collectors.iter().max_by_key(|(_, c)| c.signed()) else {
+        return Err(ClaimError::TooFewSigners {
+            address,
+            height,
+            amount: 0,
+            signed: 0,
+            total: set.keys.len(),
+            allowed,
+            skipped,
+        });
+    };
+    let aggregate = match best.finish(set.threshold_max) {
+        Ok(a) => a,
+        Err(_) if collectors.len() > 1 => {
+            return Err(ClaimError::NodesDisagree {
+                address,
+                height,
+                amounts: collectors.iter().map(|(a, c)| (*a, c.signed())).collect(),
+                total: set.keys.len(),
+                allowed,
+            });
+        }
+        Err(_) => {
+            return Err(ClaimError::TooFewSigners {
+                address,
+                height,
+                amount,
+                signed: best.signed(),
+                total: set.keys.len(),
+                allowed,
+                skipped,
+            });
+        }
+    };
+    let mut signers = signed_by.remove(&amount).unwrap_or_default();
+    signers.sort_unstable();
+    let dissent = signed_by.into_iter().collect();
+    Ok(Collected {
+        address,
+        height,
+        amount,
+        signature: aggregate.signature,
+        signers,
+        non_signers: aggregate.non_signers,
+        skipped,
+        dissent,
+    })
+}
+
+/// The contract's revert, by name, from the bindings' errors (hex if unknown).
+fn revert_reason(e: &alloy::contract::Error) -> Option<String> {
+    let data = e.as_revert_data()?;
+    Some(match Rewards::ServiceNodeRewardsErrors::abi_decode(&data) {
+        Ok(error) => format!("{error:?}"),
+        Err(_) => format!("0x{}", hex::encode(&data)),
+    })
+}
+
+/// Dry-runs `call`, sends it and waits for its receipt (a revert named; nothing sent if the dry
+/// run reverts).
+async fn send<D: alloy::contract::CallDecoder>(
+    what: &str,
+    call: alloy::contract::CallBuilder<&DynProvider, D>,
+) -> Result<TransactionReceipt, ClaimError> {
+    if let Err(e) = call.call_raw().await {
+        return Err(match revert_reason(&e) {
+            Some(reason) => ClaimError::WouldRevert { what: what.to_owned(), reason },
+            None => ClaimError::Chain { what: format!("{what} (dry run)"), why: e.to_string() },
+        });
+    }
+    let pending = call.send().await.map_err(chain_error(what))?;
+    let receipt = pending
+        .get_receipt()
+        .await
+        .map_err(|e| ClaimError::Sent { what: what.to_owned(), why: format!("no receipt: {e}") })?;
+    if receipt.status() {
+        Ok(receipt)
+    } else {
+        Err(ClaimError::Sent {
+            what: what.to_owned(),
+            why: format!("{} reverted", receipt.transaction_hash),
+        })
+    }
+}
+
+/// Sends `collected` to the contract (`updateRewardsBalance`) from `provider`'s signer (anyone
+/// may send it); refused before sending when the contract already credits as much.
+///
+/// # Errors
+/// [`ClaimError::NotAbove`], [`ClaimError::WouldRevert`], [`ClaimError::Sent`],
+/// [`ClaimError::Chain`].
+pub async fn update_balance(
+    provider: &DynProvider,
+    contract: Address,
+    collected: &Collected,
+) -> Result<TransactionReceipt, ClaimError> {
+    let rewards = Rewards::new(contract, provider.clone());
+    let on_chain =
+        rewards.recipients(collected.address).call().await.map_err(chain_error("recipients"))?;
+    if on_chain.rewards >= U256::from(collected.amount) {
+        return Err(ClaimError::NotAbove {
+            address: collected.address,
+            signed: collected.amount,
+            on_chain: on_chain.rewards,
+        });
+    }
+    let [sigs0, sigs1, sigs2, sigs3] =
+        collected.signature.to_words().map(|w| U256::from_be_bytes(w));
+    let call = rewards.updateRewardsBalance(
+        collected.address,
+        U256::from(collected.amount),
+        Rewards::BLSSignatureParams { sigs0, sigs1, sigs2, sigs3 },
+        collected.non_signers.clone(),
+    );
+    send("updateRewardsBalance", call).await
+}
+
+/// Claims all that the contract credits `provider`'s signer (`claimRewards()`); returns the
+/// amount the contract paid (its `RewardsClaimed`) and the receipt.
+///
+/// # Errors
+/// [`ClaimError::NothingToClaim`], [`ClaimError::WouldRevert`], [`ClaimError::Sent`],
+/// [`ClaimError::Chain`].
+pub async fn claim(
+    provider: &DynProvider,
+    contract: Address,
+    who: Address,
+    amount: Option<U256>,
+) -> Result<(U256, TransactionReceipt), ClaimError> {
+    let rewards = Rewards::new(contract, provider.clone());
+    let credited = rewards.recipients(who).call().await.map_err(chain_error("recipients"))?;
+    let claimable = credited.rewards.saturating_sub(credited.claimed);
+    if amount.unwrap_or(claimable).is_zero() {
+        return Err(ClaimError::NothingToClaim(who));
+    }
+    let receipt = match amount {
+        Some(a) => send("claimRewards(amount)", rewards.claimRewards_1(a)).await?,
+        None => send("claimRewards", rewards.claimRewards_0()).await?,
+    };
+    let paid = (receipt.inner.logs().iter())
+        .filter_map(|log| Rewards::RewardsClaimed::decode_log(&log.inner).ok())
+        .filter(|e| e.recipientAddress == who)
+        .map(|e| e.amount)
+        .fold(U256::ZERO, |a, b| a.saturating_add(b));
+    Ok((paid, receipt))
+}
+
+/// What [`claim_through_network`] did.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The network's signature (its amount, signers and non-signers).
+    pub collected: Collected,
+    /// `updateRewardsBalance`'s receipt (`None` when the contract already credited as much).
+    pub update: Option<TransactionReceipt>,
+    /// What the contract paid, and the claim's receipt.
+    pub claim: (U256, TransactionReceipt),
+}
+
+/// The whole path for `provider`'s signer (`who`): the network's signature of its balance at
+/// `height` (default: [`common_height`]) from `nodes`, `updateRewardsBalance` (skipped when the
+/// contract already credits that much), then `claimRewards` (all, or `amount`).
+///
+/// # Errors
+/// Any [`ClaimError`].
+pub async fn claim_through_network(
+    provider: &DynProvider,
+    http: &reqwest::Client,
+    contract: Address,
+    nodes: &[String],
+    who: Address,
+    height: Option<u64>,
+    amount: Option<U256>,
+) -> Result<Claimed, ClaimError> {
+    let set = registered_set(provider, contract).await?;
+    let height = match height {
+        Some(h) => h,
+        None => common_height(http, nodes).await?,
+    };
+    claim_with(provider, http, &set, nodes, who, height, amount, Duration::from_secs(5)).await
+}
+
+/// [`claim_through_network`] with the set read and the height chosen: nodes that refuse are
+/// asked again until `wait` has passed.
+///
+/// # Errors
+/// Any [`ClaimError`].
+#[allow(clippy::too_many_arguments)]
+pub async fn claim_with(
+    provider: &DynProvider,
+    http: &reqwest::Client,
+    set: &RegisteredSet,
+    nodes: &[String],
+    who: Address,
+    height: u64,
+    amount: Option<U256>,
+    wait: Duration,
+) -> Result<Claimed, ClaimError> {
+    let contract = set.contract;
+    let collected = collect_reward(http, nodes, set, who, height, wait).await?;
+    let update = match update_balance(provider, contract, &collected).await {
+        Ok(r) => Some(r),
+        Err(ClaimError::NotAbove { on_chain, .. }) if on_chain == U256::from(collected.amount) => {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let claim = claim(provider, contract, who, amount).await?;
+    Ok(Claimed { collected, update, claim })
+}
+
+/// An HTTP client for asking nodes: their self-signed certificates accepted (the answers are
+/// checked by their BLS signatures), 10 s a request, no redirects.
+///
+/// # Errors
+/// When the TLS backend cannot start.
+pub fn node_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The base URLs of the nodes a seed lists (oxend's `get_n_service_nodes` at `seed`, e.g. a
+/// node's `http://…/json_rpc`), each over HTTPS if `tls`. The list is the seed's word: it can
+/// leave nodes out (then the claim may have too few signers), but every signature is still
+/// checked against the contract's keys.
+///
+/// # Errors
+/// [`ClaimError::Seed`].
+pub async fn nodes_from_seed(
+    http: &reqwest::Client,
+    seed: &str,
+    tls: bool,
+) -> Result<Vec<String>, ClaimError> {
+    let failed = |why: String| ClaimError::Seed { seed: seed.to_owned(), why };
+    let got = http
+        .post(seed)
+        .body(sesh_client::bootstrap::seed_request())
+        .send()
+        .await
+        .map_err(|e| failed(crate::http::chain(&e)))?;
+    let body = crate::http::read_capped(got).await.map_err(|e| {
+        failed(e.map_or_else(|| "an answer over the cap".to_owned(), |e| e.to_string()))
+    })?;
+    let state =
+        sesh_client::bootstrap::read_seed_answer(&body, tls).map_err(|e| failed(e.to_string()))?;
+    let urls: Vec<String> = state.nodes().map(|n| n.url("")).collect();
+    if urls.is_empty() {
+        return Err(failed("an empty list".to_owned()));
+    }
+    Ok(urls)
+}
