@@ -227,3 +227,51 @@ pub fn hash_to_g2(message_bytes: &[u8], dst: &Tag) -> Result<HashPoint, Error> {
 pub(crate) fn g2_mul(point: G2Affine, k: Fr) -> G2Affine {
     g2::Config::glv_mul_affine(point, k)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use ark_ec::PrimeGroup as _;
+
+    use super::*;
+
+    /// On G2's order-r subgroup ψ acts as multiplication by p mod r = 6z²: checks both ψ
+    /// constants (a wrong cube or square root of unity factor breaks it).
+    #[test]
+    fn psi_is_multiplication_by_6_z_squared() {
+        let g = G2Projective::generator();
+        let six_z_squared = Fr::from(6u8) * Fr::from(Z) * Fr::from(Z);
+        assert_eq!(psi(&g).into_affine(), (g * six_z_squared).into_affine());
+        let p = (g * Fr::from(123_456_789u64)).into_affine();
+        assert_eq!(psi(&p.into_group()).into_affine(), (p * six_z_squared).into_affine());
+    }
+
+    /// herumi's root squares back, and the contract's zero-component cases give none.
+    #[test]
+    fn fp2_sqrt_follows_the_contract() {
+        let mut found = 0;
+        for n in 1u64..50 {
+            let a = Fq2::new(Fq::from(n), Fq::from(n * 7 + 3));
+            assert_eq!(fp2_sqrt(a).is_some(), a.legendre().is_qr());
+            if let Some(root) = fp2_sqrt(a) {
+                found += 1;
+                assert_eq!(root.square(), a);
+                assert!(!root.c0.is_zero() && !root.c1.is_zero());
+            }
+            // A real square (d = 0) has a root with a zero component: refused.
+            assert_eq!(fp2_sqrt(Fq2::new(Fq::from(n).square(), Fq::ZERO)), None);
+        }
+        assert!(found > 10, "only {found} of 49 had roots");
+    }
+
+    /// The cleared point is in the subgroup.
+    #[test]
+    fn hash_points_are_in_the_subgroup() {
+        for n in 0u8..8 {
+            let hash = hash_to_g2(&[n; 5], &Tag([n; 32])).unwrap();
+            let point = hash.point.point();
+            assert!(point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve());
+        }
+    }
+}
