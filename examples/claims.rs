@@ -381,6 +381,11 @@ pub struct Collected {
 /// that refuse or do not answer are asked again until `wait` has passed (a node a height
 /// behind catches up); then they count as non-signers.
 ///
+/// The answers are gathered first, then checked off the async runtime (pairings are CPU work):
+/// the sum of the answers for the amount is checked once as the contract checks it
+/// (`sesh_bls::verify_aggregate`); only if that fails is each checked alone
+/// (`sesh_bls::Collector`), and those that do not verify are skipped.
+///
 /// # Errors
 /// [`ClaimError::NoNodes`], [`ClaimError::TooFewSigners`], [`ClaimError::NodesDisagree`].
 pub async fn collect_reward(
@@ -403,13 +408,36 @@ pub async fn collect_reward(
             (url, got)
         });
     }
-    let ids: BTreeMap<PublicKey, u64> = set.keys.iter().map(|(id, k)| (*k, *id)).collect();
-    let dst = set.domain.hash_to_g2_tag();
-    let mut collectors: BTreeMap<u128, Collector> = BTreeMap::new();
-    let mut signed_by: BTreeMap<u128, Vec<u64>> = BTreeMap::new();
-    let mut skipped = Vec::new();
+    let mut answers = Vec::with_capacity(nodes.len());
     while let Some(done) = asks.join_next().await {
-        let Ok((url, got)) = done else { continue };
+        if let Ok(answer) = done {
+            answers.push(answer);
+        }
+    }
+    let set = set.clone();
+    tokio::task::spawn_blocking(move || aggregate_answers(&set, address, height, answers))
+        .await
+        .map_err(|e| ClaimError::Chain {
+            what: "checking the signatures".to_owned(),
+            why: e.to_string(),
+        })?
+}
+
+/// The CPU half of [`collect_reward`]: the answers checked and aggregated.
+fn aggregate_answers(
+    set: &RegisteredSet,
+    address: Address,
+    height: u64,
+    answers: Vec<(String, Result<Signed, String>)>,
+) -> Result<Collected, ClaimError> {
+    let ids: BTreeMap<PublicKey, u64> = set.keys.iter().map(|(id, k)| (*k, *id)).collect();
+    let keys: BTreeMap<u64, PublicKey> = set.keys.iter().copied().collect();
+    let dst = set.domain.hash_to_g2_tag();
+    // The answers by amount: (url, id, signature), one per registered key.
+    let mut by_amount: BTreeMap<u128, Vec<(String, u64, Signature)>> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut skipped = Vec::new();
+    for (url, got) in answers {
         let signed = match got {
             Ok(s) => s,
             Err(why) => {
@@ -421,67 +449,99 @@ pub async fn collect_reward(
             skipped.push(format!("{url}: its key is not one the contract lists"));
             continue;
         };
-        if signed.contract_id.is_some_and(|c| c != id) {
+        if let Some(claimed) = signed.contract_id.filter(|c| *c != id) {
             skipped.push(format!(
-                "{url}: it says it is node {}, the contract lists its key as node {id}",
-                signed.contract_id.unwrap_or_default()
+                "{url}: it says it is node {claimed}, the contract lists its key as node {id}"
             ));
             continue;
         }
-        let collector = collectors.entry(signed.amount).or_insert_with(|| {
-            let message = Message::Reward { recipient: address.0.0, amount: signed.amount };
-            Collector::new(set.keys.iter().copied(), dst, message.to_bytes(&set.domain))
-        });
-        match collector.add(id, signed.signature) {
-            Ok(()) => signed_by.entry(signed.amount).or_default().push(id),
-            Err(e) => skipped.push(format!("{url} (node {id}): {e}")),
+        if !seen.insert(id) {
+            skipped.push(format!("{url}: node {id} answered already"));
+            continue;
         }
+        by_amount.entry(signed.amount).or_default().push((url, id, signed.signature));
     }
+    let message =
+        |amount: u128| Message::Reward { recipient: address.0.0, amount }.to_bytes(&set.domain);
+    // Each amount's valid signers: the sum checked once, each alone only if the sum fails.
+    let mut valid: BTreeMap<u128, (Vec<u64>, Signature)> = BTreeMap::new();
+    for (amount, signed) in &by_amount {
+        let bytes = message(*amount);
+        let sum: Signature = signed.iter().map(|(_, _, s)| *s).sum();
+        let mut signers: Vec<u64> = signed.iter().map(|(_, id, _)| *id).collect();
+        signers.sort_unstable();
+        let whole = sesh_bls::Aggregate {
+            signature: sum,
+            non_signers: keys
+                .keys()
+                .filter(|id| signers.binary_search(id).is_err())
+                .copied()
+                .collect(),
+        };
+        if sesh_bls::verify_aggregate(&keys, &dst, &bytes, &whole, usize::MAX).is_ok() {
+            valid.insert(*amount, (signers, sum));
+            continue;
+        }
+        let mut collector = Collector::new(set.keys.iter().copied(), dst, bytes);
+        let (mut good, mut sum) = (Vec::new(), Signature::identity());
+        for (url, id, signature) in signed {
+            match collector.add(*id, *signature) {
+                Ok(()) => {
+                    good.push(*id);
+                    sum = sum + *signature;
+                }
+                Err(e) => skipped.push(format!("{url} (node {id}): {e}")),
+            }
+        }
+        good.sort_unstable();
+        valid.insert(*amount, (good, sum));
+    }
+    valid.retain(|_, (signers, _)| !signers.is_empty());
     let allowed = set.allowed_non_signers();
-    let Some((&amount, best)) = collectors.iter().max_by_key(|(_, c)| c.signed()) else {
+    let total = set.keys.len();
+    let Some((&amount, (signers, signature))) = valid.iter().max_by_key(|(_, (s, _))| s.len())
+    else {
         return Err(ClaimError::TooFewSigners {
             address,
             height,
             amount: 0,
             signed: 0,
-            total: set.keys.len(),
+            total,
             allowed,
             skipped,
         });
     };
-    let aggregate = match best.finish(set.threshold_max) {
-        Ok(a) => a,
-        Err(_) if collectors.len() > 1 => {
+    let non_signers: Vec<u64> =
+        keys.keys().filter(|id| signers.binary_search(id).is_err()).copied().collect();
+    if non_signers.len() > allowed {
+        if valid.len() > 1 {
             return Err(ClaimError::NodesDisagree {
                 address,
                 height,
-                amounts: collectors.iter().map(|(a, c)| (*a, c.signed())).collect(),
-                total: set.keys.len(),
+                amounts: valid.iter().map(|(a, (s, _))| (*a, s.len())).collect(),
+                total,
                 allowed,
             });
         }
-        Err(_) => {
-            return Err(ClaimError::TooFewSigners {
-                address,
-                height,
-                amount,
-                signed: best.signed(),
-                total: set.keys.len(),
-                allowed,
-                skipped,
-            });
-        }
-    };
-    let mut signers = signed_by.remove(&amount).unwrap_or_default();
-    signers.sort_unstable();
-    let dissent = signed_by.into_iter().collect();
+        return Err(ClaimError::TooFewSigners {
+            address,
+            height,
+            amount,
+            signed: signers.len(),
+            total,
+            allowed,
+            skipped,
+        });
+    }
+    let dissent =
+        valid.iter().filter(|(a, _)| **a != amount).map(|(a, (s, _))| (*a, s.clone())).collect();
     Ok(Collected {
         address,
         height,
         amount,
-        signature: aggregate.signature,
-        signers,
-        non_signers: aggregate.non_signers,
+        signature: *signature,
+        signers: signers.clone(),
+        non_signers,
         skipped,
         dissent,
     })

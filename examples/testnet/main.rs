@@ -16,7 +16,13 @@
 //! sends messages between client accounts (bootstrapped from a random node's seed port) through
 //! 3-hop onion paths, receives and checks them, lets heights pass so that rewards accrue, and
 //! prints a report, with the chain: a height every live node has applied and how many report
-//! the same state hash there. `--kill-one` (a node of the first recipient's swarm) or `--kill
+//! the same state hash there. Then every operator and contributor claims what it earned through
+//! the network's signature ([`sesh_examples::claims`]): at the height the rewards were read,
+//! every running node signs the account's balance, the aggregate goes to the contract
+//! (`updateRewardsBalance`) and the account claims (`claimRewards`); the report sets the tokens
+//! that arrived in each wallet beside what `sesh-rewards` credited (equal to the atomic unit, or
+//! the run fails). The contract pays claims from the reward pool's tokens, sent to it by the
+//! deployer at setup ([`sesh_examples::local::chain`]). `--kill-one` (a node of the first recipient's swarm) or `--kill
 //! <N>` (any node, node 0 included) also kills a node with SIGKILL halfway, keeps sending,
 //! restarts it and checks what it kept. `--fault <node>:<kind>` makes a node `offline` (killed
 //! halfway, not restarted), `amnesia` (it acknowledges stores and keeps nothing) or
@@ -404,6 +410,14 @@ async fn run(args: &Args) -> Result<bool, String> {
     let height_ms = (height_now > height_at_up)
         .then(|| (ms(up_at.elapsed()) / (height_now - height_at_up) as f64 * 10.0).round() / 10.0);
     let chain_report = chain_report(&http, &nodes, &chain).await;
+    // Every staking account claims what it earned, through the network's signature.
+    let claims_started = Instant::now();
+    let claims = claims_report(&http, &nodes, &chain, &rewards).await;
+    let claims_ms = ms(claims_started.elapsed());
+    let claims_ok = claims.as_ref().is_ok_and(|c| {
+        c.iter().any(|e| e.get("ok") == Some(&Value::Bool(true)))
+            && c.iter().all(|e| e.get("ok") == Some(&Value::Bool(true)))
+    });
     let faults = fault_report(&args.fault, &fault_from, &nodes, &changes, &rewards);
     let mut wronged: Vec<usize> =
         changes.iter().filter_map(|c| name_of.get(&c.1).copied()).filter(|i| !faulty(*i)).collect();
@@ -425,7 +439,8 @@ async fn run(args: &Args) -> Result<bool, String> {
         && kill_report.as_ref().is_none_or(|k| k.get("ok") == Some(&Value::Bool(true)))
         && faults.iter().all(|f| f.get("caught") == Some(&Value::Bool(true)))
         && wronged.is_empty()
-        && chain_report.get("ok") == Some(&Value::Bool(true));
+        && chain_report.get("ok") == Some(&Value::Bool(true))
+        && claims_ok;
     let member = |m: &NodeId| json!({"node": name_of.get(m), "pubkey_ed25519": m.to_string()});
     let swarms: Vec<Value> = (state.map().iter())
         .map(|(id, m)| json!({"swarm": format!("{:x}", id.get()), "nodes": m.iter().map(member).collect::<Vec<_>>()}))
@@ -458,6 +473,10 @@ async fn run(args: &Args) -> Result<bool, String> {
         "testing": {"tests_per_block": args.tests_per_block, "nodes_cpu_ms_per_block": cpu_ms / height, "anvil_cpu_ms_per_block": anvil_cpu_ms.map(|c| c / height)},
         "height_ms": {"configured": ms(every), "measured": height_ms},
         "rewards": {"height": rewards.get("height"), "balances": local::reward_lines_named(&rewards, &chain.names, &chain.fees)},
+        "claims": claims.as_ref().map_or(Value::Null, |c| json!(c)),
+        "claims_ok": claims_ok,
+        "claims_ms": claims_ms,
+        "claims_error": claims.as_ref().err(),
         "elapsed_ms": ms(started.elapsed()),
     });
     if args.json {
@@ -597,6 +616,95 @@ async fn chain_report(http: &reqwest::Client, nodes: &LocalNetwork, chain: &chai
         "nodes_agreeing": agreeing,
         "ok": agreeing == running.len() && height > 0,
     })
+}
+
+/// Each staking account of the genesis (operators and contributors) with a balance at the
+/// rewards' height claims it: the running nodes each sign the account's balance there, the
+/// aggregate goes to the contract (`updateRewardsBalance`) from the account's wallet, which then
+/// claims (`claimRewards`). Each entry sets what arrived in the wallet (its token balance's
+/// increase) beside what `sesh-rewards` credited (the node's balance there, milli-atomic,
+/// ⌊/1000⌋) and what the network signed; `ok` when the three are equal.
+async fn claims_report(
+    http: &reqwest::Client,
+    nodes: &LocalNetwork,
+    chain: &chain::Chain,
+    rewards: &Value,
+) -> Result<Vec<Value>, String> {
+    use alloy::primitives::{Address as EvmAddress, U256};
+    use sesh_examples::claims;
+    let height = rewards.get("height").and_then(Value::as_u64).ok_or("no rewards read")?;
+    let balances = rewards.get("balances").and_then(Value::as_object).ok_or("no balances")?;
+    let urls: Vec<String> =
+        nodes.nodes.iter().filter(|p| p.is_running()).map(|p| p.url.clone()).collect();
+    let owner = chain.provider(chain.anvil.dev_signer(0).map_err(|e| e.to_string())?)?;
+    let set = claims::registered_set(&owner, chain.deployment.rewards)
+        .await
+        .map_err(|e| e.to_string())?;
+    let set = Arc::new(set);
+    let wait = Duration::from_millis(chain.height_ms() * 4).max(Duration::from_secs(2));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (ledger_address, name) in &chain.names {
+        let milli: u128 = (balances.get(ledger_address).and_then(Value::as_str))
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        let computed = milli / 1000;
+        if computed == 0 {
+            continue;
+        }
+        // The ledger's address: 32 bytes, an EVM address in the last 20.
+        let evm = hex::decode(ledger_address).ok().and_then(|b| {
+            let (pad, evm) = b.split_first_chunk::<12>()?;
+            pad.iter().all(|z| *z == 0).then(|| <[u8; 20]>::try_from(evm).ok()).flatten()
+        });
+        let address =
+            EvmAddress::from(evm.ok_or_else(|| format!("{ledger_address}: not an EVM address"))?);
+        let provider = chain.provider(chain.staker(address)?)?;
+        let token = chain.deployment.token(&provider);
+        let (http, set, urls, name) = (http.clone(), set.clone(), urls.clone(), name.clone());
+        tasks.spawn(async move {
+            let before = token.balanceOf(address).call().await;
+            let got =
+                claims::claim_with(&provider, &http, &set, &urls, address, height, None, wait)
+                    .await;
+            let after = token.balanceOf(address).call().await;
+            let claimed = match (before, after) {
+                (Ok(b), Ok(a)) => a.saturating_sub(b),
+                _ => U256::ZERO,
+            };
+            let (signed, signers, non_signers, error) = match &got {
+                Ok(c) => (
+                    Some(c.collected.amount),
+                    c.collected.signers.len(),
+                    c.collected.non_signers.clone(),
+                    None,
+                ),
+                Err(e) => (None, 0, Vec::new(), Some(e.to_string())),
+            };
+            let ok = signed == Some(computed) && claimed == U256::from(computed);
+            json!({
+                "name": name,
+                "address": address.to_checksum(None),
+                "height": height,
+                "computed": computed.to_string(),
+                "signed": signed.map(|s| s.to_string()),
+                "claimed": claimed.to_string(),
+                "signers": signers,
+                "non_signers": non_signers,
+                "error": error,
+                "ok": ok,
+            })
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        out.push(done.map_err(|e| e.to_string())?);
+    }
+    out.sort_by_key(|e| {
+        let name = e.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let (kind, number) = name.rsplit_once(' ').unwrap_or((&name, ""));
+        (kind.to_owned(), number.parse::<usize>().unwrap_or(0))
+    });
+    Ok(out)
 }
 
 /// Receivers: each account polls its swarm through onion paths and records when each expected
@@ -825,6 +933,45 @@ fn print_report(r: &Value) {
             "  {:<16}{:>18} SESH{fee}",
             b["name"].as_str().unwrap_or("?"),
             b["sesh"].as_str().unwrap_or("?")
+        );
+    }
+    if let Some(e) = r["claims_error"].as_str() {
+        println!("claims: none ({e})");
+    }
+    let claims = r["claims"].as_array().into_iter().flatten();
+    for (i, c) in claims.enumerate() {
+        if i == 0 {
+            println!(
+                "claims through the network's signature at height {} (updateRewardsBalance, then claimRewards; {} ms):",
+                c["height"], r["claims_ms"]
+            );
+        }
+        // Atomic units as SESH, all 9 decimals: the comparison is to the atomic unit.
+        let atomic = |v: &Value| {
+            let n: u128 = v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+            format!("{}.{:09}", n / 1_000_000_000, n % 1_000_000_000)
+        };
+        let tail = match c["error"].as_str() {
+            Some(e) => format!(" FAILED: {e}"),
+            None if c["ok"] == json!(true) => {
+                let non: Vec<String> = (c["non_signers"].as_array().into_iter().flatten())
+                    .map(ToString::to_string)
+                    .collect();
+                if non.is_empty() {
+                    format!(" (signed by {} nodes)", c["signers"])
+                } else {
+                    let non = non.join(", ");
+                    format!(" (signed by {} nodes; contract ids {non} did not sign)", c["signers"])
+                }
+            }
+            None => format!(" DIFFERS (signed {})", c["signed"].as_str().unwrap_or("?")),
+        };
+        println!(
+            "  {:<16}{} claimed {:>18} SESH, computed {:>18} SESH{tail}",
+            c["name"].as_str().unwrap_or("?"),
+            c["address"].as_str().unwrap_or("?"),
+            atomic(&c["claimed"]),
+            atomic(&c["computed"]),
         );
     }
     println!("{} in {} ms", if r["ok"] == json!(true) { "ok" } else { "FAILED" }, r["elapsed_ms"]);

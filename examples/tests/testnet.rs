@@ -22,6 +22,29 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// The report's claims: each of the `accounts` staking accounts (operators and contributors)
+/// claimed through the network's aggregate signature and the contract, and the tokens that
+/// arrived in its wallet are what sesh-rewards credited it at the signed height, to the atomic
+/// unit, and more than nothing; `signed_by_at_least` nodes signed each.
+fn assert_claims(report: &Value, accounts: usize, signed_by_at_least: u64) {
+    let claims = report["claims"].as_array().unwrap_or_else(|| panic!("no claims: {report}"));
+    assert_eq!(claims.len(), accounts, "{report}");
+    let mut addresses = BTreeSet::new();
+    for c in claims {
+        let address = c["address"].as_str().unwrap();
+        assert!(address.starts_with("0x") && address.len() == 42, "{c}");
+        assert!(addresses.insert(address.to_owned()), "claimed twice: {c}");
+        let claimed: u128 = c["claimed"].as_str().unwrap().parse().unwrap();
+        let computed: u128 = c["computed"].as_str().unwrap().parse().unwrap();
+        assert!(claimed > 0, "{c}");
+        assert_eq!(claimed, computed, "{c}");
+        assert_eq!(c["signed"], c["computed"], "{c}");
+        assert!(c["signers"].as_u64().unwrap() >= signed_by_at_least, "{c}");
+        assert_eq!(c["ok"], json!(true), "{c}");
+    }
+    assert_eq!(report["claims_ok"], json!(true), "{report}");
+}
+
 /// The report's chain: anvil's chain id, the contract, and every live node (`live`) reporting
 /// the same state hash at one height.
 fn assert_chain(report: &Value, live: u64) {
@@ -71,6 +94,9 @@ fn a_small_testnet_delivers_every_message_through_a_killed_node() {
     assert!(balances.iter().all(|b| b["sesh"].as_str().unwrap() != "0.000000"), "{report}");
     assert_eq!(report["ok"], json!(true));
     assert_chain(&report, 6);
+    // Every operator and contributor claimed what it earned, signed by at least 4 of the 6
+    // nodes (the contract takes up to 6 / 3 = 2 non-signers).
+    assert_claims(&report, 6 + 4, 4);
 
     // Nothing is left running, anvil included.
     if let Ok(ps) = Command::new("ps").args(["-eo", "args"]).output() {
@@ -241,6 +267,9 @@ fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_
     assert_eq!(report["ok"], json!(true), "{report}");
     // The offline node is gone; the 13 others, the faulty ones among them, agree on the chain.
     assert_chain(&report, 13);
+    // Every account claimed what it earned; the offline node did not sign (the contract still
+    // lists it: nothing liquidated it), the others may have.
+    assert_claims(&report, 14 + 4, 10);
 }
 
 #[test]
