@@ -31,8 +31,11 @@ library BN254 {
     uint256 private constant PSI_X_IM = 0x16c9e55061ebae204ba4cc8bd75a079432ae2a1d0b7c9dce1665d51c640fcba2;
     uint256 private constant PSI_Y_RE = 0x063cf305489af5dcdc5ec698b6e2f9b9dbaae0eda9c95998dc54014671a0135a;
     uint256 private constant PSI_Y_IM = 0x07c03cbcac41049a0704b5a7ec796f2b21807dc98fa25bd282d37f632623b0e3;
-    /// The BN parameter z (63 bits).
-    uint256 private constant Z = 4965661367192848881;
+    /// The BN parameter z = 4965661367192848881 (63 bits) in non-adjacent form: z = Z_PLUS −
+    /// Z_MINUS, digits +1 at Z_PLUS's bits and −1 at Z_MINUS's (24 non-zero digits where z has
+    /// 28 ones; the top one, bit 62, is +1).
+    uint256 private constant Z_PLUS = 0x450a14044a890a01;
+    uint256 private constant Z_MINUS = 0x20815000200010;
 
     // ---- G1 ----
 
@@ -169,8 +172,9 @@ library BN254 {
             b4 := keccak256(e, 66)
         }
         // u0 = int(b1 ‖ b2[0..16]) mod P, u1 = int(b2[16..32] ‖ b3) mod P
-        u0 = addmod(mulmod(b1, 1 << 128, P), b2 >> 128, P);
-        u1 = addmod(mulmod(b2 & type(uint128).max, TWO_256, P), b3, P);
+        uint256 p = P;
+        u0 = addmod(mulmod(b1, 1 << 128, p), b2 >> 128, p);
+        u1 = addmod(mulmod(b2 & type(uint128).max, TWO_256, p), b3, p);
         negate = b4 & 1 == 1;
     }
 
@@ -178,22 +182,24 @@ library BN254 {
     /// non-zero (the live contract's acceptance rule).
     function _sqrt2(uint256 c, uint256 d) private view returns (bool found, uint256 yr, uint256 yi) {
         if (d == 0) return (false, 0, 0);
-        (uint256 s, bool ok) = _sqrt(addmod(mulmod(c, c, P), mulmod(d, d, P), P));
+        uint256 p = P;
+        (uint256 s, bool ok) = _sqrt(addmod(mulmod(c, c, p), mulmod(d, d, p), p));
         if (!ok) return (false, 0, 0);
-        (yr, ok) = _sqrt(mulmod(addmod(c, s, P), HALF, P));
+        (yr, ok) = _sqrt(mulmod(addmod(c, s, p), HALF, p));
         if (!ok) {
-            (yr, ok) = _sqrt(mulmod(addmod(c, P - s, P), HALF, P));
+            (yr, ok) = _sqrt(mulmod(addmod(c, p - s, p), HALF, p));
             if (!ok) return (false, 0, 0);
         }
         if (yr == 0) return (false, 0, 0);
-        yi = mulmod(d, _expMod(addmod(yr, yr, P), INV_EXP), P);
+        yi = mulmod(d, _expMod(addmod(yr, yr, p), INV_EXP), p);
         found = true;
     }
 
     /// `a^((P+1)/4)` and whether it squares back to `a`.
     function _sqrt(uint256 a) private view returns (uint256 r, bool ok) {
         r = _expMod(a, SQRT_EXP);
-        ok = mulmod(r, r, P) == a;
+        uint256 p = P;
+        ok = mulmod(r, r, p) == a;
     }
 
     /// `base^e mod P` (precompile 0x05).
@@ -216,19 +222,22 @@ library BN254 {
     // ---- Fp2 ----
 
     function _mul(uint256 a0, uint256 a1, uint256 b0, uint256 b1) private pure returns (uint256, uint256) {
+        uint256 p = P;
         return (
-            addmod(mulmod(a0, b0, P), P - mulmod(a1, b1, P), P),
-            addmod(mulmod(a0, b1, P), mulmod(a1, b0, P), P)
+            addmod(mulmod(a0, b0, p), p - mulmod(a1, b1, p), p),
+            addmod(mulmod(a0, b1, p), mulmod(a1, b0, p), p)
         );
     }
 
     function _sqr(uint256 a0, uint256 a1) private pure returns (uint256, uint256) {
-        return (mulmod(addmod(a0, a1, P), addmod(a0, P - a1, P), P), mulmod(addmod(a0, a0, P), a1, P));
+        uint256 p = P;
+        return (mulmod(addmod(a0, a1, p), addmod(a0, p - a1, p), p), mulmod(addmod(a0, a0, p), a1, p));
     }
 
     function _inv(uint256 a0, uint256 a1) private view returns (uint256, uint256) {
-        uint256 t = _expMod(addmod(mulmod(a0, a0, P), mulmod(a1, a1, P), P), INV_EXP);
-        return (mulmod(a0, t, P), mulmod(P - a1, t, P));
+        uint256 p = P;
+        uint256 t = _expMod(addmod(mulmod(a0, a0, p), mulmod(a1, a1, p), p), INV_EXP);
+        return (mulmod(a0, t, p), mulmod(p - a1, t, p));
     }
 
     // ---- the twist, Jacobian coordinates [X_re, X_im, Y_re, Y_im, Z_re, Z_im] ----
@@ -289,100 +298,142 @@ library BN254 {
     function _twist(uint256[6] memory q, uint256[4] memory a, uint256 mode) private pure {
         bool identity;
         assembly ("memory-safe") {
-            function mul2(a0, a1, b0, b1) -> c0, c1 {
-                c0 := addmod(mulmod(a0, b0, P), sub(P, mulmod(a1, b1, P)), P)
-                c1 := addmod(mulmod(a0, b1, P), mulmod(a1, b0, P), P)
-            }
-            function sqr2(a0, a1) -> c0, c1 {
-                c0 := mulmod(addmod(a0, a1, P), addmod(a0, sub(P, a1), P), P)
-                c1 := mulmod(addmod(a0, a0, P), a1, P)
-            }
+            // (P is read once into `p`: the optimizer's settings (1 run) would otherwise copy
+            // the constant from the code at every use.) Values are kept reduced (< P) in memory; inside a formula a sum of two reduced
+            // values (< 2P) may go unreduced into mulmod/addmod, which take any 256-bit operand,
+            // and a subtraction x − y is x + (kP − y) for a y known to be below kP.
             function dbl(pt) {
-                // Z3 = 2·Y·Z
+                let p := P
+                let x0 := mload(pt)
+                let x1 := mload(add(pt, 0x20))
+                let c0
+                let c1
+                let d0
+                let d1
                 {
-                    let t0, t1 := mul2(mload(add(pt, 0x40)), mload(add(pt, 0x60)), mload(add(pt, 0x80)), mload(add(pt, 0xa0)))
-                    mstore(add(pt, 0x80), addmod(t0, t0, P))
-                    mstore(add(pt, 0xa0), addmod(t1, t1, P))
+                    let y0 := mload(add(pt, 0x40))
+                    let y1 := mload(add(pt, 0x60))
+                    {
+                        // Z3 = 2·Y·Z
+                        let z0 := mload(add(pt, 0x80))
+                        let z1 := mload(add(pt, 0xa0))
+                        mstore(add(pt, 0x80), mulmod(add(mulmod(y0, z0, p), sub(p, mulmod(y1, z1, p))), 2, p))
+                        mstore(add(pt, 0xa0), mulmod(add(mulmod(y0, z1, p), mulmod(y1, z0, p)), 2, p))
+                    }
+                    // B = Y²
+                    let b0 := mulmod(add(y0, y1), add(y0, sub(p, y1)), p)
+                    let b1 := mulmod(add(y0, y0), y1, p)
+                    // C = B²
+                    c0 := mulmod(add(b0, b1), add(b0, sub(p, b1)), p)
+                    c1 := mulmod(add(b0, b0), b1, p)
+                    // (X + B)²
+                    y0 := addmod(x0, b0, p)
+                    y1 := addmod(x1, b1, p)
+                    d0 := mulmod(add(y0, y1), add(y0, sub(p, y1)), p)
+                    d1 := mulmod(add(y0, y0), y1, p)
                 }
-                let c0, c1, d0, d1
                 {
-                    let b0, b1 := sqr2(mload(add(pt, 0x40)), mload(add(pt, 0x60))) // B = Y²
-                    c0, c1 := sqr2(b0, b1) // C = B²
-                    d0, d1 := sqr2(addmod(mload(pt), b0, P), addmod(mload(add(pt, 0x20)), b1, P)) // (X + B)²
+                    // A = X²
+                    let a0 := mulmod(add(x0, x1), add(x0, sub(p, x1)), p)
+                    x1 := mulmod(add(x0, x0), x1, p)
+                    x0 := a0
                 }
-                let a0, a1 := sqr2(mload(pt), mload(add(pt, 0x20))) // A = X²
                 // D = 2·((X + B)² − A − C)
-                d0 := addmod(d0, sub(P, addmod(a0, c0, P)), P)
-                d1 := addmod(d1, sub(P, addmod(a1, c1, P)), P)
-                d0 := addmod(d0, d0, P)
-                d1 := addmod(d1, d1, P)
+                d0 := mulmod(add(d0, sub(shl(1, p), add(x0, c0))), 2, p)
+                d1 := mulmod(add(d1, sub(shl(1, p), add(x1, c1))), 2, p)
                 // E = 3·A
-                a0 := mulmod(a0, 3, P)
-                a1 := mulmod(a1, 3, P)
-                // X3 = E² − 2·D
+                x0 := mulmod(x0, 3, p)
+                x1 := mulmod(x1, 3, p)
                 {
-                    let f0, f1 := sqr2(a0, a1)
-                    mstore(pt, addmod(f0, sub(P, addmod(d0, d0, P)), P))
-                    mstore(add(pt, 0x20), addmod(f1, sub(P, addmod(d1, d1, P)), P))
-                }
-                // Y3 = E·(D − X3) − 8·C
-                {
-                    let f0, f1 := mul2(a0, a1, addmod(d0, sub(P, mload(pt)), P), addmod(d1, sub(P, mload(add(pt, 0x20))), P))
-                    mstore(add(pt, 0x40), addmod(f0, sub(P, mulmod(c0, 8, P)), P))
-                    mstore(add(pt, 0x60), addmod(f1, sub(P, mulmod(c1, 8, P)), P))
+                    // X3 = E² − 2·D
+                    let f0 := addmod(mulmod(add(x0, x1), add(x0, sub(p, x1)), p), sub(shl(1, p), add(d0, d0)), p)
+                    let f1 := addmod(mulmod(add(x0, x0), x1, p), sub(shl(1, p), add(d1, d1)), p)
+                    mstore(pt, f0)
+                    mstore(add(pt, 0x20), f1)
+                    // Y3 = E·(D − X3) − 8·C
+                    f0 := add(d0, sub(p, f0))
+                    f1 := add(d1, sub(p, f1))
+                    mstore(add(pt, 0x40), addmod(add(mulmod(x0, f0, p), sub(p, mulmod(x1, f1, p))), sub(p, mulmod(c0, 8, p)), p))
+                    mstore(add(pt, 0x60), addmod(add(mulmod(x0, f1, p), mulmod(x1, f0, p)), sub(p, mulmod(c1, 8, p)), p))
                 }
             }
-            // pt = pt + ap; false if the sum is the identity.
-            function addAffine(pt, ap) -> ok {
+            // q = q + a; false if the sum is the identity. `s` is 8 words of scratch memory.
+            function addAffine(pt, ap, s) -> ok {
                 ok := 1
-                let zz0, zz1 := sqr2(mload(add(pt, 0x80)), mload(add(pt, 0xa0))) // Z1Z1
-                // H = X2·Z1Z1 − X1
-                let h0, h1 := mul2(mload(ap), mload(add(ap, 0x20)), zz0, zz1)
-                h0 := addmod(h0, sub(P, mload(pt)), P)
-                h1 := addmod(h1, sub(P, mload(add(pt, 0x20))), P)
-                // S2 − Y1 = Y2·Z1·Z1Z1 − Y1
-                let r0, r1 := mul2(mload(add(ap, 0x40)), mload(add(ap, 0x60)), mload(add(pt, 0x80)), mload(add(pt, 0xa0)))
-                r0, r1 := mul2(r0, r1, zz0, zz1)
-                r0 := addmod(r0, sub(P, mload(add(pt, 0x40))), P)
-                r1 := addmod(r1, sub(P, mload(add(pt, 0x60))), P)
+                let p := P
+                {
+                    // Z1Z1 -> s[0..2]
+                    let z0 := mload(add(pt, 0x80))
+                    let z1 := mload(add(pt, 0xa0))
+                    let zz0 := mulmod(add(z0, z1), add(z0, sub(p, z1)), p)
+                    let zz1 := mulmod(add(z0, z0), z1, p)
+                    mstore(s, zz0)
+                    mstore(add(s, 0x20), zz1)
+                    // H = X2·Z1Z1 − X1 -> s[2..4]
+                    let a0 := mload(ap)
+                    let a1 := mload(add(ap, 0x20))
+                    mstore(add(s, 0x40), addmod(add(mulmod(a0, zz0, p), sub(p, mulmod(a1, zz1, p))), sub(p, mload(pt)), p))
+                    mstore(add(s, 0x60), addmod(add(mulmod(a0, zz1, p), mulmod(a1, zz0, p)), sub(p, mload(add(pt, 0x20))), p))
+                    // S2 − Y1 = Y2·Z1·Z1Z1 − Y1 -> s[4..6]
+                    a0 := mload(add(ap, 0x40))
+                    a1 := mload(add(ap, 0x60))
+                    let t0 := addmod(mulmod(a0, z0, p), sub(p, mulmod(a1, z1, p)), p)
+                    let t1 := addmod(mulmod(a0, z1, p), mulmod(a1, z0, p), p)
+                    mstore(add(s, 0x80), addmod(add(mulmod(t0, zz0, p), sub(p, mulmod(t1, zz1, p))), sub(p, mload(add(pt, 0x40))), p))
+                    mstore(add(s, 0xa0), addmod(add(mulmod(t0, zz1, p), mulmod(t1, zz0, p)), sub(p, mload(add(pt, 0x60))), p))
+                }
+                let h0 := mload(add(s, 0x40))
+                let h1 := mload(add(s, 0x60))
                 if iszero(or(h0, h1)) {
-                    switch or(r0, r1)
+                    switch or(mload(add(s, 0x80)), mload(add(s, 0xa0)))
                     case 0 { dbl(pt) }
                     default { ok := 0 }
                     leave
                 }
-                r0 := addmod(r0, r0, P)
-                r1 := addmod(r1, r1, P)
                 {
-                    let hh0, hh1 := sqr2(h0, h1) // HH
-                    // Z3 = (Z1 + H)² − Z1Z1 − HH
-                    {
-                        let t0, t1 := sqr2(addmod(mload(add(pt, 0x80)), h0, P), addmod(mload(add(pt, 0xa0)), h1, P))
-                        mstore(add(pt, 0x80), addmod(t0, sub(P, addmod(zz0, hh0, P)), P))
-                        mstore(add(pt, 0xa0), addmod(t1, sub(P, addmod(zz1, hh1, P)), P))
-                    }
-                    hh0 := mulmod(hh0, 4, P) // I = 4·HH
-                    hh1 := mulmod(hh1, 4, P)
-                    h0, h1 := mul2(h0, h1, hh0, hh1) // J = H·I
-                    zz0, zz1 := mul2(mload(pt), mload(add(pt, 0x20)), hh0, hh1) // V = X1·I
+                    // HH; Z3 = (Z1 + H)² − Z1Z1 − HH
+                    let hh0 := mulmod(add(h0, h1), add(h0, sub(p, h1)), p)
+                    let hh1 := mulmod(add(h0, h0), h1, p)
+                    let s0 := add(mload(add(pt, 0x80)), h0)
+                    let s1 := add(mload(add(pt, 0xa0)), h1)
+                    mstore(add(pt, 0x80), addmod(mulmod(add(s0, s1), add(s0, sub(shl(1, p), s1)), p), sub(shl(1, p), add(mload(s), hh0)), p))
+                    mstore(add(pt, 0xa0), addmod(mulmod(add(s0, s0), s1, p), sub(shl(1, p), add(mload(add(s, 0x20)), hh1)), p))
+                    // I = 4·HH; J = H·I -> (h0, h1); V = X1·I -> s[0..2]
+                    hh0 := mulmod(hh0, 4, p)
+                    hh1 := mulmod(hh1, 4, p)
+                    s0 := addmod(mulmod(h0, hh0, p), sub(p, mulmod(h1, hh1, p)), p)
+                    h1 := addmod(mulmod(h0, hh1, p), mulmod(h1, hh0, p), p)
+                    h0 := s0
+                    s0 := mload(pt)
+                    s1 := mload(add(pt, 0x20))
+                    mstore(s, addmod(mulmod(s0, hh0, p), sub(p, mulmod(s1, hh1, p)), p))
+                    mstore(add(s, 0x20), addmod(mulmod(s0, hh1, p), mulmod(s1, hh0, p), p))
                 }
-                // X3 = r² − J − 2·V
                 {
-                    let t0, t1 := sqr2(r0, r1)
-                    mstore(pt, addmod(t0, sub(P, addmod(h0, addmod(zz0, zz0, P), P)), P))
-                    mstore(add(pt, 0x20), addmod(t1, sub(P, addmod(h1, addmod(zz1, zz1, P), P)), P))
-                }
-                // Y3 = r·(V − X3) − 2·Y1·J
-                {
-                    let t0, t1 := mul2(r0, r1, addmod(zz0, sub(P, mload(pt)), P), addmod(zz1, sub(P, mload(add(pt, 0x20))), P))
-                    let s0, s1 := mul2(mload(add(pt, 0x40)), mload(add(pt, 0x60)), h0, h1)
-                    mstore(add(pt, 0x40), addmod(t0, sub(P, addmod(s0, s0, P)), P))
-                    mstore(add(pt, 0x60), addmod(t1, sub(P, addmod(s1, s1, P)), P))
+                    // r = 2·(S2 − Y1); X3 = r² − J − 2·V
+                    let r0 := mulmod(mload(add(s, 0x80)), 2, p)
+                    let r1 := mulmod(mload(add(s, 0xa0)), 2, p)
+                    let v0 := mload(s)
+                    let v1 := mload(add(s, 0x20))
+                    let x0 := addmod(mulmod(add(r0, r1), add(r0, sub(p, r1)), p), sub(mul(p, 3), add(h0, add(v0, v0))), p)
+                    let x1 := addmod(mulmod(add(r0, r0), r1, p), sub(mul(p, 3), add(h1, add(v1, v1))), p)
+                    mstore(pt, x0)
+                    mstore(add(pt, 0x20), x1)
+                    // Y3 = r·(V − X3) − 2·Y1·J
+                    v0 := add(v0, sub(p, x0))
+                    v1 := add(v1, sub(p, x1))
+                    x0 := mload(add(pt, 0x40))
+                    x1 := mload(add(pt, 0x60))
+                    let j0 := add(mulmod(x0, h0, p), sub(p, mulmod(x1, h1, p)))
+                    let j1 := add(mulmod(x0, h1, p), mulmod(x1, h0, p))
+                    mstore(add(pt, 0x40), addmod(add(mulmod(r0, v0, p), sub(p, mulmod(r1, v1, p))), sub(shl(2, p), add(j0, j0)), p))
+                    mstore(add(pt, 0x60), addmod(add(mulmod(r0, v1, p), mulmod(r1, v0, p)), sub(shl(2, p), add(j1, j1)), p))
                 }
             }
+            let scratch := mload(0x40)
             let ok := 1
             switch mode
-            case 2 { ok := addAffine(q, a) }
+            case 2 { ok := addAffine(q, a, scratch) }
             default {
                 // q = a
                 mstore(q, mload(a))
@@ -394,14 +445,23 @@ library BN254 {
                 switch mode
                 case 1 {
                     dbl(q)
-                    ok := addAffine(q, a)
+                    ok := addAffine(q, a, scratch)
                 }
                 default {
-                    // double-and-add over z's bits below its top one (bit 62)
+                    // double-and-add over z's NAF digits below its top one (bit 62), adding
+                    // −a (at scratch + 0x100) for the −1 digits
+                    let minus := add(scratch, 0x100)
+                    mstore(minus, mload(a))
+                    mstore(add(minus, 0x20), mload(add(a, 0x20)))
+                    mstore(add(minus, 0x40), sub(P, mload(add(a, 0x40))))
+                    mstore(add(minus, 0x60), sub(P, mload(add(a, 0x60))))
+                    let plus := Z_PLUS
+                    let negative := Z_MINUS
                     for { let i := 62 } i { } {
                         i := sub(i, 1)
                         dbl(q)
-                        if and(shr(i, Z), 1) { ok := and(ok, addAffine(q, a)) }
+                        if and(shr(i, plus), 1) { ok := and(ok, addAffine(q, a, scratch)) }
+                        if and(shr(i, negative), 1) { ok := and(ok, addAffine(q, minus, scratch)) }
                     }
                 }
             }
