@@ -5,7 +5,8 @@
 //! signatures aggregate into one the contract accepts (`updateRewardsBalance`) with no
 //! non-signer. A node refuses more than its ledger says (409, saying the ledger's amount), a
 //! height it has not applied (409, saying which it can sign), an exit or liquidation of a node in
-//! service (409), and malformed requests (400).
+//! service (409), and malformed requests (400). A node the contract holds and the ledger refused
+//! gets the nodes' exit signatures (an aggregate the contract's key set takes), not a liquidation.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,6 +25,7 @@ use alloy::primitives::U256;
 use serde_json::{Value, json};
 use sesh_bls::{Collector, Message, PublicKey, Signature};
 use sesh_examples::contracts::{self, ServiceNodeRewards as Rewards};
+use sesh_identity::Identity;
 
 use common::Testnet;
 
@@ -218,4 +220,71 @@ async fn nodes_sign_the_reward_balance_their_ledgers_agree_on_and_refuse_the_res
     }
     let (status, _) = post(http, &urls[3], "/network/v1/bls/reward", request.as_bytes()).await;
     assert_eq!(status, 200);
+
+    // A node the contract takes and the ledger refuses (its Ed25519 signature is wrong: the
+    // contract does not check it, every follower does): the nodes sign its exit (oxend's
+    // "removable": in the contract, not in the node list), not its liquidation.
+    let stranger = Identity::generate(&mut rand_core::OsRng);
+    let owner = net.chain.anvil.dev_signer(0).unwrap().address();
+    let mut registration = common::registration(&stranger, net.chain.deployment.rewards, owner);
+    registration.params.serviceNodeSignature1 ^= U256::from(1);
+    contracts::register(&provider, &net.chain.deployment, &registration).await.unwrap();
+    let stranger_key = sesh_node::signing::bls_public_key(&stranger);
+    let now = u64::try_from(common::now_ms() / 1000).unwrap();
+    let exit = json!({"bls_pubkey": format!("0x{}", hex::encode(stranger_key.to_bytes())), "timestamp": now})
+        .to_string();
+    let all = rewards.allServiceNodeIDs().call().await.unwrap();
+    let set: BTreeMap<u64, PublicKey> = all
+        .ids
+        .iter()
+        .zip(&all.pubkeys)
+        .map(|(id, p)| {
+            let mut bytes = [0u8; 64];
+            bytes[..32].copy_from_slice(&p.X.to_be_bytes::<32>());
+            bytes[32..].copy_from_slice(&p.Y.to_be_bytes::<32>());
+            (*id, PublicKey::from_bytes(&bytes).unwrap())
+        })
+        .collect();
+    assert_eq!(set.len(), NODES + 1);
+    let message = Message::Exit { key: stranger_key, timestamp: now };
+    let mut collector = Collector::new(
+        set.iter().map(|(id, k)| (*id, *k)),
+        domain.hash_to_g2_tag(),
+        message.to_bytes(&domain),
+    );
+    for url in &urls {
+        // Until the node has followed the registration, the key is not in the contract for it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let v = loop {
+            let (status, v) = post(http, url, "/network/v1/bls/exit", exit.as_bytes()).await;
+            if status == 200 {
+                break v;
+            }
+            assert_eq!((status, v["refused"].as_str()), (409, Some("not_in_contract")), "{v}");
+            assert!(Instant::now() < deadline, "{url} never signs the exit: {v}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let id = v["contract_id"].as_u64().unwrap();
+        let signature = words(&v["signature"]);
+        set[&id].verify(&domain, &message, &signature).unwrap();
+        collector.add(id, signature).unwrap();
+        let (status, v) = post(http, url, "/network/v1/bls/liquidate", exit.as_bytes()).await;
+        assert_eq!((status, v["refused"].as_str()), (409, Some("not_liquidatable")), "{v}");
+    }
+    // The stranger does not sign: one non-signer of five, which the contract allows.
+    let aggregate = collector.finish(sesh_bls::NON_SIGNER_THRESHOLD_MAX).unwrap();
+    assert_eq!(aggregate.non_signers.len(), 1);
+    sesh_bls::verify_aggregate(
+        &set,
+        &domain.hash_to_g2_tag(),
+        &message.to_bytes(&domain),
+        &aggregate,
+        sesh_bls::NON_SIGNER_THRESHOLD_MAX,
+    )
+    .unwrap();
+    // A timestamp four minutes off the nodes' clocks: refused.
+    let stale = json!({"bls_pubkey": format!("0x{}", hex::encode(stranger_key.to_bytes())), "timestamp": now - 240})
+        .to_string();
+    let (status, v) = post(http, &urls[0], "/network/v1/bls/exit", stale.as_bytes()).await;
+    assert_eq!((status, v["refused"].as_str()), (409, Some("timestamp_out_of_window")), "{v}");
 }
