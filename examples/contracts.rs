@@ -585,13 +585,18 @@ pub async fn register(
         .await
         .map_err(failed("approve"))?;
     mined("approve", approve).await?;
-    let add = rewards
-        .addBLSPublicKey(
-            node.bls_pubkey.clone(),
-            node.bls_signature.clone(),
-            node.params.clone(),
-            node.contributors.clone(),
-        )
+    let call = rewards.addBLSPublicKey(
+        node.bls_pubkey.clone(),
+        node.bls_signature.clone(),
+        node.params.clone(),
+        node.contributors.clone(),
+    );
+    // With a margin over the estimate: a registration mined after another one may pay more
+    // (the non-signer threshold's slot changing), and the token transfer at its end must not
+    // run out of gas.
+    let estimate = call.estimate_gas().await.map_err(failed("addBLSPublicKey"))?;
+    let add = call
+        .gas(estimate.saturating_add(estimate / 4))
         .send()
         .await
         .map_err(failed("addBLSPublicKey"))?;
@@ -688,9 +693,11 @@ pub async fn update_rewards_balance(
     signature: ServiceNodeRewards::BLSSignatureParams,
     non_signers: Vec<u64>,
 ) -> Result<TransactionReceipt, ChainToolsError> {
-    let pending = deployment
-        .rewards(provider)
-        .updateRewardsBalance(recipient, amount, signature, non_signers)
+    let rewards = deployment.rewards(provider);
+    let call = rewards.updateRewardsBalance(recipient, amount, signature, non_signers);
+    let estimate = call.estimate_gas().await.map_err(failed("updateRewardsBalance"))?;
+    let pending = call
+        .gas(estimate.saturating_add(estimate / 4))
         .send()
         .await
         .map_err(failed("updateRewardsBalance"))?;
