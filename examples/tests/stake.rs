@@ -166,11 +166,43 @@ async fn an_operator_() {
     let key_file = dir.join("key_ed25519");
     let identity = sesh_examples::files::node_key(&key_file).unwrap();
     let node = NodeId::from_identity(&identity);
-    let reg = op.run(None, &["registration", "--node-key", key_file.to_str().unwrap(), "--json"]);
-    let reg = reg.json();
+    let c = contract.to_string();
+    let registration = |operator: Address| {
+        let (key_file, operator) = (key_file.to_str().unwrap(), operator.to_string());
+        let args = ["registration", "--node-key", key_file, "--contract", &c, "--json"];
+        op.run(None, &[&args[..], &["--operator", &operator, "--chain-id", "31337"]].concat())
+    };
+    let reg = registration(operator_addr).json();
     assert_eq!(reg["pubkey_ed25519"], node.to_string());
     let bls_hex = reg["bls_key"].as_str().unwrap().to_owned();
     let signature_hex = reg["signature"].as_str().unwrap().to_owned();
+    // The BLS key is the node's own (the one it signs with), and the proof of possession is
+    // the node key's for this operator, contract and chain, as the contract checks it.
+    let bls_key = sesh_node::signing::bls_public_key(&identity);
+    assert_eq!(bls_hex, format!("0x{}", hex::encode(bls_key.to_bytes())));
+    let pop_hex = reg["pop"].as_str().unwrap().to_owned();
+    let pop: [u8; 128] = hex::decode(pop_hex.trim_start_matches("0x")).unwrap().try_into().unwrap();
+    let words = reg["pop_words"].as_array().unwrap();
+    assert_eq!(words.len(), 4);
+    assert_eq!(
+        words.iter().map(|w| w.as_str().unwrap().trim_start_matches("0x")).collect::<String>(),
+        pop_hex.trim_start_matches("0x")
+    );
+    let domain = sesh_bls::Domain { chain_id: CHAIN_ID, contract: contract.0.0 };
+    let possession = sesh_bls::Message::ProofOfPossession {
+        key: bls_key,
+        caller: operator_addr.0.0,
+        ed25519: *node.as_bytes(),
+    };
+    bls_key.verify(&domain, &possession, &sesh_bls::Signature::from_bytes(&pop).unwrap()).unwrap();
+    // The node's secrets are not printed.
+    let secret =
+        hex::encode(sesh_node::signing::bls_secret_key(&identity).to_be_bytes().as_slice());
+    let seed = hex::encode(identity.seed().as_bytes());
+    let printed = format!("{reg}{}", registration(operator_addr).stdout);
+    assert!(!printed.contains(&secret) && !printed.contains(&seed), "{printed}");
+    // A proof made for another operator: `register` checks it as the contract would.
+    let wrong_pop = registration(first).json()["pop"].as_str().unwrap().to_owned();
     let bls: sesh_staking::BlsKey = bls_hex.trim_start_matches("0x").parse().unwrap();
     let signature: [u8; 64] = hex::decode(&signature_hex).unwrap().try_into().unwrap();
     node.verify(
@@ -180,7 +212,14 @@ async fn an_operator_() {
     .unwrap();
     // A missing key file is not made without --create.
     let missing = dir.join("no_such_key");
-    let r = op.run(None, &["registration", "--node-key", missing.to_str().unwrap()]);
+    let operator_text = operator_addr.to_string();
+    let r = op.run(
+        None,
+        &["registration", "--node-key", missing.to_str().unwrap(), "--contract", &c]
+            .into_iter()
+            .chain(["--operator", &operator_text, "--chain-id", "1"])
+            .collect::<Vec<_>>(),
+    );
     assert!(!r.ok && r.stderr.contains("no such node key"), "{}", r.stderr);
     assert!(!missing.exists());
 
@@ -194,7 +233,7 @@ async fn an_operator_() {
             format!("{second}:25SESH"),
         ]
     };
-    let register = |signature: &str, op_amount: &str| {
+    let register_with = |pop: &str, signature: &str, op_amount: &str| {
         let mut args: Vec<String> = [
             "register",
             "--contract",
@@ -203,6 +242,8 @@ async fn an_operator_() {
             &node.to_string(),
             "--bls-key",
             &bls_hex,
+            "--pop",
+            pop,
             "--signature",
             signature,
             "--fee",
@@ -214,7 +255,17 @@ async fn an_operator_() {
         args.extend(stakes(op_amount));
         args
     };
+    let register = |signature: &str, op_amount: &str| register_with(&pop_hex, signature, op_amount);
     let before = snapshot(&provider, token, contract, operator_addr).await;
+
+    // A proof of possession for another operator: the contract would refuse it, so nothing is
+    // sent.
+    let args = register_with(&wrong_pop, &signature_hex, "50SESH");
+    let r = op.run(Some(&operator), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("proof of possession does not verify"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+    assert_eq!(snapshot(&provider, token, contract, operator_addr).await, before);
 
     // A bad signature: every follower would refuse it, so nothing is sent.
     let mut bad = signature;
@@ -315,8 +366,7 @@ async fn an_operator_() {
         ]
     );
 
-    // Exit: not before it was asked for; then asked, exited, claimed.
-    let c = contract.to_string();
+    // Exit: not before it was asked for; then asked and exited.
     let r = op.run(Some(&operator), &["exit-after-wait", "--contract", &c, "--id", "1"]);
     assert!(
         !r.ok && r.stderr.contains("LeaveRequestNotInitiatedYet(serviceNodeID: 1)"),
@@ -333,23 +383,20 @@ async fn an_operator_() {
     );
     op.run(Some(&operator), &["exit", "--contract", &c, "--id", "1", "--json"]).json();
     op.run(Some(&operator), &["exit-after-wait", "--contract", &c, "--id", "1", "--json"]).json();
+    // As on the live contract, an exit credits nothing: the returned stake reaches the
+    // contributors' ledger balances, claimed with the network's signature (`claim --node`).
     let balance = op.run(Some(&operator), &["balance", "--contract", &c, "--json"]).json();
-    assert_eq!(balance["claimable"], (50 * SESH).to_string());
+    assert_eq!(balance["claimable"], "0");
     assert_eq!(balance["tokens"], "0");
     let r = op.run(Some(&operator), &["claim", "--contract", &c, "--amount", "51SESH"]);
     assert!(!r.ok && r.stderr.contains("MaxClaimExceeded()"), "{}", r.stderr);
-    let claimed = op.run(Some(&operator), &["claim", "--contract", &c, "--json"]).json();
-    assert_eq!(claimed["claimed"], (50 * SESH).to_string());
+    let r = op.run(Some(&operator), &["claim", "--contract", &c]);
+    assert!(!r.ok && r.stderr.contains("nothing to claim"), "{}", r.stderr);
     // Anyone's balance, without a key.
     let first_balance = op
         .run(None, &["balance", "--contract", &c, "--address", &first.to_string(), "--json"])
         .json();
-    assert_eq!(first_balance["claimable"], (25 * SESH).to_string());
-    let balance = op.run(Some(&operator), &["balance", "--contract", &c, "--json"]).json();
-    assert_eq!(
-        (balance["tokens"].clone(), balance["claimable"].clone()),
-        (Value::from((50 * SESH).to_string()), Value::from("0"))
-    );
+    assert_eq!(first_balance["claimable"], "0");
 
     // Ether to fund an operator's gas.
     let fresh = Address::repeat_byte(0x42);
@@ -472,8 +519,16 @@ async fn a_node_staked_() {
     let node = sesh_examples::local::NodeProcess::start(&command, &data, "127.0.0.1:0", &args)
         .unwrap_or_else(|e| panic!("{e}"));
     let key_file = data.join("key_ed25519");
-    let reg = op.run(None, &["registration", "--node-key", key_file.to_str().unwrap(), "--json"]);
+    let operator_text = operator_addr.to_string();
+    let reg = op.run(
+        None,
+        &["registration", "--node-key", key_file.to_str().unwrap(), "--contract", &contract]
+            .into_iter()
+            .chain(["--operator", &operator_text, "--rpc", &anvil.url(), "--json"])
+            .collect::<Vec<_>>(),
+    );
     let reg = reg.json();
+    assert_eq!(reg["chain_id"], CHAIN_ID);
     assert_eq!(reg["pubkey_ed25519"], node.key.to_string());
     let registered = op
         .run(
@@ -486,6 +541,8 @@ async fn a_node_staked_() {
                 reg["pubkey_ed25519"].as_str().unwrap(),
                 "--bls-key",
                 reg["bls_key"].as_str().unwrap(),
+                "--pop",
+                reg["pop"].as_str().unwrap(),
                 "--signature",
                 reg["signature"].as_str().unwrap(),
                 "--json",
@@ -539,6 +596,54 @@ async fn a_node_staked_() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(same, Some(ledger["state_hash"].clone()), "height {height}");
+
+    // The node earns; the operator claims through the network's signature: the node (the whole
+    // network here) signs the operator's balance, `claim` sends it to the contract
+    // (`updateRewardsBalance`) and claims it. The contract pays from tokens the deployer sends
+    // it, as the reward pool would.
+    let funded =
+        ["transfer", "--token", &token, "--to", &contract, "--amount", "1000SESH", "--json"];
+    op.run(Some(&deployer), &funded).json();
+    let ledger_address = format!("{:0>64}", hex::encode(operator_addr.0));
+    let mut earned = 0u128;
+    for _ in 0..300 {
+        let rewards = get("/network/v1/rewards").await.unwrap_or_default();
+        earned = rewards["balances"][&ledger_address].as_str().map_or(0, |m| m.parse().unwrap());
+        if earned >= 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(earned >= 1000, "the operator earned nothing");
+    let tokens = SeshToken::new(
+        token.parse().unwrap(),
+        anvil.provider(anvil.dev_signer(0).unwrap()).unwrap(),
+    );
+    let before = tokens.balanceOf(operator_addr).call().await.unwrap();
+    let claim = ["claim", "--contract", &contract, "--node", &node.url, "--json"];
+    let claimed = op.run(Some(&operator), &claim).json();
+    let paid: u128 = claimed["claimed"].as_str().unwrap().parse().unwrap();
+    assert!(paid > 0, "{claimed}");
+    assert_eq!(claimed["signed"], claimed["claimed"], "{claimed}");
+    assert_eq!(claimed["signers"], serde_json::json!([1]), "{claimed}");
+    assert_eq!(claimed["non_signers"], serde_json::json!([]), "{claimed}");
+    assert!(claimed["update"]["tx"].as_str().unwrap().starts_with("0x"), "{claimed}");
+    let after = tokens.balanceOf(operator_addr).call().await.unwrap();
+    assert_eq!(after - before, U256::from(paid));
+    // What the node signed is what its ledger credited at that height (⌊milli / 1000⌋): no
+    // more than it credits now.
+    let rewards = get("/network/v1/rewards").await.unwrap();
+    let now: u128 = rewards["balances"][&ledger_address].as_str().unwrap().parse().unwrap();
+    assert!(paid <= now / 1000, "{claimed} {rewards}");
+    // The same height again: the contract already credits it, and nothing is left to claim.
+    let height = claimed["height"].as_u64().unwrap().to_string();
+    let again = [&claim[..3], &["--node", &node.url, "--height", &height]].concat();
+    let again = op.run(Some(&operator), &again);
+    assert!(!again.ok && again.stderr.contains("nothing to claim"), "{}", again.stderr);
+    // No node answering: nothing is sent.
+    let nobody = [&claim[..3], &["--node", "http://127.0.0.1:9"]].concat();
+    let nobody = op.run(Some(&operator), &nobody);
+    assert!(!nobody.ok && nobody.stderr.contains("no node said its height"), "{}", nobody.stderr);
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
