@@ -30,7 +30,7 @@
 //!
 //! Each decision returns the [`Message`] to sign; [`Signer`] signs it with the node's key under
 //! the chain's [`Domain`] (chain id and contract address). A refusal is a typed
-//! [`Error`](crate::Error) saying what the ledger says instead.
+//! [`Error`] saying what the ledger says instead.
 //!
 //! ```
 //! use sesh_bls::Domain;
