@@ -749,6 +749,55 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any sequence of credits and clearings: every kept height answers as a snapshot of it
+        /// would, and the heights outside the kept ones are refused.
+        #[test]
+        fn history_matches_snapshots(
+            keep in 1u64..12,
+            start in 0u64..5,
+            steps in proptest::collection::vec(
+                proptest::collection::vec((0u8..6, proptest::option::of(1u128..5_000)), 0..4),
+                1..40,
+            ),
+        ) {
+            let mut history = BalanceHistory::new(keep);
+            let mut balances: BTreeMap<Address, u128> = BTreeMap::new();
+            let mut snapshots = Vec::new();
+            for (i, changes) in steps.iter().enumerate() {
+                for (who, credit) in changes {
+                    let a = Address::from_evm(evm(*who));
+                    match credit {
+                        Some(c) => *balances.entry(a).or_default() += c,
+                        None => {
+                            balances.remove(&a);
+                        }
+                    }
+                }
+                let h = start + i as u64;
+                history.record(h, &balances).unwrap();
+                snapshots.push((h, balances.clone()));
+                let (from, to) = history.heights().unwrap();
+                proptest::prop_assert_eq!(to, h);
+                for (sh, snap) in &snapshots {
+                    for who in 0u8..6 {
+                        let a = Address::from_evm(evm(who));
+                        let got = history.balance_at(&a, *sh);
+                        if *sh >= from {
+                            proptest::prop_assert_eq!(got, Ok(snap.get(&a).copied().unwrap_or(0)));
+                        } else {
+                            proptest::prop_assert_eq!(
+                                got,
+                                Err(Error::HeightForgotten { height: *sh, from, to })
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_node_signs_the_ledgers_balance_and_refuses_more() {
         let mut net = Net::new();
