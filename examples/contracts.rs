@@ -288,7 +288,10 @@ sol! {
         event UpdateFee(uint16 newFee);
         event UpdateReservedContributors(ServiceNodeRewards.ReservedContributor[] newReservedContributors);
         event Reset();
+        event UpdatePubkeys(ServiceNodeRewards.G1Point newBLSPubkey, uint256 newEd25519Pubkey);
 
+        /// The staking contract's, from `validateProofOfPossession`.
+        error InvalidBLSProofOfPossession();
         error CalcMinContributionGivenBadContribArgs(uint256 numContributors, uint256 maxNumContributors);
         error ContributeFundsNotPossible(Status status);
         error ContributionBelowMinAmount(uint256 contributed, uint256 min);
@@ -313,6 +316,16 @@ sol! {
         error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
 
         function updateFee(uint16 fee) external;
+        function updatePubkeys(
+            ServiceNodeRewards.G1Point newBLSPubkey,
+            ServiceNodeRewards.BLSSignatureParams newBLSSig,
+            uint256 ed25519Pubkey,
+            uint256 ed25519Sig0,
+            uint256 ed25519Sig1
+        ) external;
+        function blsPubkey() external view returns (uint256 X, uint256 Y);
+        function serviceNodeParams() external view returns (ServiceNodeRewards.ServiceNodeParams memory);
+        function blsSignature() external view returns (ServiceNodeRewards.BLSSignatureParams memory);
         function updateManualFinalize(bool value) external;
         function updateReservedContributors(ServiceNodeRewards.ReservedContributor[] reserved) external;
         function contributeFunds(uint256 amount, address beneficiary) external;

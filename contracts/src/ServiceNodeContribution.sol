@@ -13,9 +13,12 @@ import {ServiceNodeRewards} from "./ServiceNodeRewards.sol";
 ///
 /// sesh's own code with the live `ServiceNodeContribution`'s function, event and error names and
 /// signatures for what it has: reservations (`updateReservedContributors`), `contributeFunds`,
-/// `withdrawContribution`, `finalize`, `reset`, `updateFee`, `updateManualFinalize` and the
-/// minimum-contribution views. Not here: key updates (they need the BLS proof of possession,
-/// issue 21), beneficiary updates and token rescue. A staking requirement changed on the staking
+/// `withdrawContribution`, `finalize`, `reset`, `updateFee`, `updateManualFinalize`,
+/// `updatePubkeys` and the minimum-contribution views. As on the live contract, the BLS key's
+/// proof of possession is checked for the operator (the staking contract's
+/// `validateProofOfPossession`) when the staging is made and at every key update, so that
+/// `finalize` cannot fail on it after the stake is in. Not here: beneficiary updates and token
+/// rescue. A staking requirement changed on the staking
 /// contract reverts with `RewardsContractStakingRequirementChanged` (the live contract reports
 /// it as `RewardsContractMaxContributorsChanged`).
 ///
@@ -46,6 +49,7 @@ contract ServiceNodeContribution {
     event UpdateFee(uint16 newFee);
     event UpdateReservedContributors(ServiceNodeRewards.ReservedContributor[] newReservedContributors);
     event Reset();
+    event UpdatePubkeys(ServiceNodeRewards.G1Point newBLSPubkey, uint256 newEd25519Pubkey);
 
     error CalcMinContributionGivenBadContribArgs(uint256 numContributors, uint256 maxNumContributors);
     error ContributeFundsNotPossible(Status status);
@@ -106,7 +110,8 @@ contract ServiceNodeContribution {
     /// @param rewards The staking contract (its token and staking requirement are taken now).
     /// @param maxContributors_ The most contributors, the operator included.
     /// @param key The node's BLS key.
-    /// @param sig Its proof of possession (checked from issue 21).
+    /// @param sig Its proof of possession for `operator_` and the Ed25519 key of `params` (checked
+    /// with the staking contract's `validateProofOfPossession`: `InvalidBLSProofOfPossession`).
     /// @param params The node's Ed25519 key, signature and fee.
     /// @param reserved Reserved spots, the operator's first (may be empty).
     /// @param operator_ The operator.
@@ -126,9 +131,8 @@ contract ServiceNodeContribution {
         SESH = stakingRewardsContract.designatedToken();
         maxContributors = maxContributors_;
         operator = operator_;
-        blsPubkey = key;
-        _signature = sig;
         _params = params;
+        _setPubkeys(key, sig, params.serviceNodePubkey, params.serviceNodeSignature1, params.serviceNodeSignature2);
         _setFee(params.fee);
         _setReserved(reserved);
         _setManualFinalize(manualFinalize_);
@@ -150,6 +154,35 @@ contract ServiceNodeContribution {
         beforeOperatorContribution
     {
         _setReserved(reserved);
+    }
+
+    /// @notice Replaces the node's keys (before the operator's contribution): the BLS key with its
+    /// proof of possession for the operator and the new Ed25519 key, and the Ed25519 key with its
+    /// signature's two halves.
+    function updatePubkeys(
+        ServiceNodeRewards.G1Point memory newBLSPubkey,
+        ServiceNodeRewards.BLSSignatureParams memory newBLSSig,
+        uint256 ed25519Pubkey,
+        uint256 ed25519Sig0,
+        uint256 ed25519Sig1
+    ) external onlyOperator beforeOperatorContribution {
+        _setPubkeys(newBLSPubkey, newBLSSig, ed25519Pubkey, ed25519Sig0, ed25519Sig1);
+    }
+
+    function _setPubkeys(
+        ServiceNodeRewards.G1Point memory key,
+        ServiceNodeRewards.BLSSignatureParams memory sig,
+        uint256 ed25519Pubkey,
+        uint256 ed25519Sig0,
+        uint256 ed25519Sig1
+    ) private {
+        stakingRewardsContract.validateProofOfPossession(key, sig, operator, ed25519Pubkey);
+        blsPubkey = key;
+        _signature = sig;
+        _params.serviceNodePubkey = ed25519Pubkey;
+        _params.serviceNodeSignature1 = ed25519Sig0;
+        _params.serviceNodeSignature2 = ed25519Sig1;
+        emit UpdatePubkeys(key, ed25519Pubkey);
     }
 
     function _setFee(uint16 fee) private {

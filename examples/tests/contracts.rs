@@ -1454,7 +1454,7 @@ async fn reservation_lists_get_the_verdict_of_sesh_stakings_check() {
         .factory(&chain.accounts[1].1)
         .deploy_call(
             g1(9),
-            node(9, vec![]).bls_signature,
+            signed(&chain, 1, &node(9, vec![])).bls_signature,
             node(9, vec![]).params,
             vec![reserve(op, quarter)],
             false,
@@ -1463,6 +1463,21 @@ async fn reservation_lists_get_the_verdict_of_sesh_stakings_check() {
         .await
         .unwrap_err();
     assert!(matches!(c_revert(&e), CE::FirstReservedContributorMustBeOperator(_)), "{e}");
+    // The proof of possession is the operator's (the factory's caller), checked at once.
+    let e = chain
+        .deployment
+        .factory(&chain.accounts[1].1)
+        .deploy_call(
+            g1(9),
+            signed(&chain, 0, &node(9, vec![])).bls_signature,
+            node(9, vec![]).params,
+            vec![],
+            false,
+        )
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(c_revert(&e), CE::InvalidBLSProofOfPossession(C::InvalidBLSProofOfPossession {}));
 }
 
 /// A node staged by its operator, a reserved contributor and the public: every contribution
@@ -1483,6 +1498,46 @@ async fn a_staged_node_fills_and_registers_itself() {
         send_ok(chain.token(i).approve(*staging.address(), amount)).await;
     }
     assert_eq!(staging.status().call().await.unwrap(), C::Status::WaitForOperatorContrib);
+
+    // Key updates before the operator's contribution, with the key's proof of possession for
+    // the operator: node 2's keys, then node 1's again.
+    let two = signed(&chain, 0, &node(2, vec![]));
+    let ed = two.params.serviceNodePubkey;
+    let parties: Vec<_> = (0..3).map(at).collect();
+    let update = |i: usize, n: &NodeRegistration| {
+        parties[i].updatePubkeys(
+            n.bls_pubkey.clone(),
+            n.bls_signature.clone(),
+            n.params.serviceNodePubkey,
+            U256::from(7u8),
+            U256::from(8u8),
+        )
+    };
+    let e = update(1, &two).send().await.unwrap_err();
+    assert!(matches!(c_revert(&e), CE::OnlyOperatorIsAuthorised(_)), "{e}");
+    let for_other = signed(&chain, 1, &node(2, vec![]));
+    let e = update(0, &for_other).send().await.unwrap_err();
+    assert_eq!(c_revert(&e), CE::InvalidBLSProofOfPossession(C::InvalidBLSProofOfPossession {}));
+    let receipt = send_ok(update(0, &two)).await;
+    let ev = &logs_of::<C::UpdatePubkeys>(&receipt)[0];
+    assert_eq!((ev.newBLSPubkey.clone(), ev.newEd25519Pubkey), (g1(2), ed));
+    let key = staging.blsPubkey().call().await.unwrap();
+    assert_eq!(R::G1Point { X: key.X, Y: key.Y }, g1(2));
+    assert_eq!(
+        staging.serviceNodeParams().call().await.unwrap().serviceNodeSignature1,
+        U256::from(7u8)
+    );
+    assert_eq!(staging.blsSignature().call().await.unwrap(), two.bls_signature);
+    let one = signed(&chain, 0, &node(1, vec![]));
+    let receipt = send_ok(at(0).updatePubkeys(
+        one.bls_pubkey.clone(),
+        one.bls_signature.clone(),
+        one.params.serviceNodePubkey,
+        one.params.serviceNodeSignature1,
+        one.params.serviceNodeSignature2,
+    ))
+    .await;
+    assert_eq!(logs_of::<C::UpdatePubkeys>(&receipt)[0].newBLSPubkey, g1(1));
 
     // The operator first, and at least its reservation.
     let e = at(2).contributeFunds(sesh(7_000), Address::ZERO).send().await.unwrap_err();
@@ -1508,6 +1563,8 @@ async fn a_staged_node_fills_and_registers_itself() {
     assert_eq!(staging.status().call().await.unwrap(), C::Status::OpenForPublicContrib);
 
     // The operator's settings are fixed now, and only the operator's.
+    let e = update(0, &two).send().await.unwrap_err();
+    assert!(matches!(c_revert(&e), CE::RequireWaitForOperatorContribStatus(_)), "{e}");
     let e = at(0).updateFee(5).send().await.unwrap_err();
     assert_eq!(
         c_revert(&e),
@@ -1666,6 +1723,8 @@ fn the_staging_abi_keeps_the_live_signatures() {
         "event UpdateFee(uint16)".to_owned(),
         "event UpdateReservedContributors((address,uint256)[])".to_owned(),
         "event Reset()".to_owned(),
+        format!("event UpdatePubkeys({G1},uint256)"),
+        format!("function updatePubkeys({G1},{SIG},uint256,uint256,uint256)"),
         "function contributeFunds(uint256,address)".to_owned(),
         "function updateReservedContributors((address,uint256)[])".to_owned(),
         "function updateFee(uint16)".to_owned(),
