@@ -105,7 +105,8 @@ impl Chain {
                 contributor(self.addr(who), self.addr(to), U256::from(sesh * SESH))
             })
             .collect();
-        let (id, _) = contracts::register(&self.sender(), &self.deployment, &registration(n, list))
+        let node = registration(n, list, self.deployment.rewards);
+        let (id, _) = contracts::register(&self.sender(), &self.deployment, &node)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         id
@@ -135,30 +136,31 @@ fn node_id(n: u8) -> NodeId {
     NodeId::from_identity(&identity(n))
 }
 
+/// Node `n`'s BLS secret key.
+fn bls_secret(n: u8) -> sesh_bls::SecretKey {
+    sesh_bls::SecretKey::from_seed(&[n; 32])
+}
+
 fn g1(n: u8) -> R::G1Point {
-    R::G1Point { X: U256::from(n), Y: U256::from(n) + U256::from(1_000_000u64) }
+    contracts::g1_point(&bls_secret(n).public_key().to_bytes())
 }
 
 fn bls_key(n: u8) -> BlsKey {
-    let point = g1(n);
-    let mut bytes = [0u8; 64];
-    bytes[..32].copy_from_slice(&point.X.to_be_bytes::<32>());
-    bytes[32..].copy_from_slice(&point.Y.to_be_bytes::<32>());
-    BlsKey::from_bytes(bytes)
+    BlsKey::from_bytes(bls_secret(n).public_key().to_bytes())
 }
 
-/// Node `n`'s registration, signed by its Ed25519 key as oxend expects.
-fn registration(n: u8, contributors: Vec<R::Contributor>) -> NodeRegistration {
+/// Node `n`'s registration on the staking contract `rewards`, signed by its Ed25519 key as
+/// oxend expects, with its BLS key's proof of possession for the operator (the first
+/// contributor).
+fn registration(n: u8, contributors: Vec<R::Contributor>, rewards: Address) -> NodeRegistration {
     let node = node_id(n);
     let signature = identity(n).sign(&abi::node_signature_message(&node, &bls_key(n))).to_bytes();
+    let operator = contributors.first().expect("the operator's stake").staker.addr;
+    let domain = sesh_bls::Domain { chain_id: CHAIN_ID, contract: rewards.into_array() };
+    let pop = bls_secret(n).proof_of_possession(&domain, operator.into_array(), &node.to_bytes());
     NodeRegistration {
         bls_pubkey: g1(n),
-        bls_signature: R::BLSSignatureParams {
-            sigs0: U256::from(1u8),
-            sigs1: U256::from(2u8),
-            sigs2: U256::from(3u8),
-            sigs3: U256::from(4u8),
-        },
+        bls_signature: contracts::signature_params(&pop.to_words()),
         params: R::ServiceNodeParams {
             serviceNodePubkey: U256::from_be_bytes(node.to_bytes()),
             serviceNodeSignature1: U256::from_be_slice(&signature[..32]),

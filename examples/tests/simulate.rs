@@ -640,12 +640,14 @@ mod chain {
         Identity::from_seed(&Seed::from_bytes([n; 32]))
     }
 
+    /// Node `n`'s BLS secret key.
+    fn bls_secret(n: u8) -> sesh_bls::SecretKey {
+        sesh_bls::SecretKey::from_seed(&[n, 7])
+    }
+
     fn bls_key(n: u8) -> (BlsKey, R::G1Point) {
-        let point = R::G1Point { X: U256::from(n), Y: U256::from(n) + U256::from(7_000_000u64) };
-        let mut bytes = [0u8; 64];
-        bytes[..32].copy_from_slice(&point.X.to_be_bytes::<32>());
-        bytes[32..].copy_from_slice(&point.Y.to_be_bytes::<32>());
-        (BlsKey::from_bytes(bytes), point)
+        let bytes = bls_secret(n).public_key().to_bytes();
+        (BlsKey::from_bytes(bytes), contracts::g1_point(&bytes))
     }
 
     impl Chain {
@@ -673,14 +675,17 @@ mod chain {
             let (bls, point) = bls_key(n);
             let signature =
                 identity(n).sign(&sesh_chain::abi::node_signature_message(&id, &bls)).to_bytes();
+            // The BLS key's proof of possession for the operator (the first stake's account).
+            let domain = sesh_bls::Domain {
+                chain_id: CHAIN_ID,
+                contract: self.deployment.rewards.into_array(),
+            };
+            let operator = self.accounts[stakes.first().expect("the operator's stake").0].0;
+            let pop =
+                bls_secret(n).proof_of_possession(&domain, operator.into_array(), &id.to_bytes());
             let registration = NodeRegistration {
                 bls_pubkey: point,
-                bls_signature: R::BLSSignatureParams {
-                    sigs0: U256::from(1u8),
-                    sigs1: U256::from(2u8),
-                    sigs2: U256::from(3u8),
-                    sigs3: U256::from(4u8),
-                },
+                bls_signature: contracts::signature_params(&pop.to_words()),
                 params: R::ServiceNodeParams {
                     serviceNodePubkey: U256::from_be_bytes(id.to_bytes()),
                     serviceNodeSignature1: U256::from_be_slice(&signature[..32]),
