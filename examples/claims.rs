@@ -753,3 +753,172 @@ pub async fn nodes_from_seed(
     }
     Ok(urls)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use sesh_bls::SecretKey;
+
+    const AMOUNT: u128 = 4_924_983_691;
+
+    fn who() -> Address {
+        Address::repeat_byte(0x11)
+    }
+
+    /// Six registered nodes (ids 1..=6) on a contract.
+    fn set() -> (RegisteredSet, Vec<SecretKey>) {
+        let secrets: Vec<SecretKey> = (1..=6u8).map(|i| SecretKey::from_seed(&[i; 8])).collect();
+        let contract = Address::repeat_byte(0x22);
+        let set = RegisteredSet {
+            domain: Domain { chain_id: 31337, contract: contract.0.0 },
+            contract,
+            keys: (1..).zip(secrets.iter().map(SecretKey::public_key)).collect(),
+            threshold_max: sesh_bls::NON_SIGNER_THRESHOLD_MAX,
+        };
+        (set, secrets)
+    }
+
+    /// Node `i`'s (0-based) answer for `amount`.
+    fn answer(set: &RegisteredSet, secrets: &[SecretKey], i: usize, amount: u128) -> Signed {
+        let message = Message::Reward { recipient: who().0.0, amount };
+        Signed {
+            amount,
+            key: secrets[i].public_key(),
+            contract_id: Some(i as u64 + 1),
+            signature: secrets[i].sign(&set.domain, &message),
+        }
+    }
+
+    fn url(i: usize) -> String {
+        format!("https://node{i}")
+    }
+
+    #[test]
+    fn the_aggregate_of_the_agreed_amount_verifies_as_the_contract_checks_it() {
+        let (set, secrets) = set();
+        // Four sign the amount; node 4 signs garbage (another message); node 5 does not answer.
+        let mut answers: Vec<(String, Result<Signed, String>)> =
+            (0..4).map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT)))).collect();
+        let mut forged = answer(&set, &secrets, 4, AMOUNT + 1);
+        forged.amount = AMOUNT;
+        answers.push((url(4), Ok(forged)));
+        answers.push((url(5), Err("refused (409): not yet".to_owned())));
+        let got = aggregate_answers(&set, who(), 7, answers).unwrap();
+        assert_eq!((got.amount, got.height), (AMOUNT, 7));
+        assert_eq!(got.signers, vec![1, 2, 3, 4]);
+        assert_eq!(got.non_signers, vec![5, 6]);
+        assert_eq!(got.skipped.len(), 2, "{:?}", got.skipped);
+        assert!(
+            got.skipped.iter().any(|s| s.starts_with("https://node4 (node 5)")),
+            "{:?}",
+            got.skipped
+        );
+        let keys: BTreeMap<u64, PublicKey> = set.keys.iter().copied().collect();
+        let message = Message::Reward { recipient: who().0.0, amount: AMOUNT };
+        let aggregate =
+            sesh_bls::Aggregate { signature: got.signature, non_signers: got.non_signers.clone() };
+        let dst = set.domain.hash_to_g2_tag();
+        sesh_bls::verify_aggregate(&keys, &dst, &message.to_bytes(&set.domain), &aggregate, 4000)
+            .unwrap();
+    }
+
+    #[test]
+    fn too_few_signers_and_disagreement_are_refused_with_what_happened() {
+        let (set, secrets) = set();
+        // 6 nodes: at most 2 may not sign. Three sign: too few.
+        let three: Vec<(String, Result<Signed, String>)> =
+            (0..3).map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT)))).collect();
+        match aggregate_answers(&set, who(), 7, three) {
+            Err(ClaimError::TooFewSigners { signed: 3, total: 6, allowed: 2, amount, .. }) => {
+                assert_eq!(amount, AMOUNT);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Three and three on two amounts: the nodes disagree.
+        let split: Vec<(String, Result<Signed, String>)> = (0..6)
+            .map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT + (i as u128 % 2)))))
+            .collect();
+        let e = aggregate_answers(&set, who(), 7, split).unwrap_err();
+        assert!(matches!(e, ClaimError::NodesDisagree { .. }), "{e:?}");
+        assert!(e.to_string().contains(&format!("{AMOUNT} signed by 3")), "{e}");
+        // Five on one amount and one on another: the five carry it, the one is dissent.
+        let mostly: Vec<(String, Result<Signed, String>)> = (0..6)
+            .map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT + u128::from(i == 2)))))
+            .collect();
+        let got = aggregate_answers(&set, who(), 7, mostly).unwrap();
+        assert_eq!((got.amount, got.non_signers.clone()), (AMOUNT, vec![3]));
+        assert_eq!(got.dissent, vec![(AMOUNT + 1, vec![3])]);
+    }
+
+    #[test]
+    fn a_key_the_contract_does_not_list_or_a_repeated_one_counts_for_nothing() {
+        let (set, secrets) = set();
+        let stranger = SecretKey::from_seed(b"not registered");
+        let message = Message::Reward { recipient: who().0.0, amount: AMOUNT };
+        let mut answers: Vec<(String, Result<Signed, String>)> =
+            (0..4).map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT)))).collect();
+        answers.push((
+            "https://stranger".to_owned(),
+            Ok(Signed {
+                amount: AMOUNT,
+                key: stranger.public_key(),
+                contract_id: Some(5),
+                signature: stranger.sign(&set.domain, &message),
+            }),
+        ));
+        answers.push(("https://again".to_owned(), Ok(answer(&set, &secrets, 0, AMOUNT))));
+        let mut liar = answer(&set, &secrets, 5, AMOUNT);
+        liar.contract_id = Some(2);
+        answers.push(("https://liar".to_owned(), Ok(liar)));
+        let got = aggregate_answers(&set, who(), 7, answers).unwrap();
+        assert_eq!(got.signers, vec![1, 2, 3, 4]);
+        let skipped = got.skipped.join("\n");
+        assert!(
+            skipped.contains("https://stranger: its key is not one the contract lists"),
+            "{skipped}"
+        );
+        assert!(skipped.contains("https://again: node 1 answered already"), "{skipped}");
+        assert!(skipped.contains("https://liar: it says it is node 2"), "{skipped}");
+    }
+
+    #[test]
+    fn answers_that_do_not_parse_or_name_another_request_are_refused_without_panicking() {
+        let (set, secrets) = set();
+        let a = answer(&set, &secrets, 0, AMOUNT);
+        let good = json!({
+            "address": who().to_string(),
+            "height": 7,
+            "amount": AMOUNT.to_string(),
+            "signature": a.signature.to_words().map(|w| format!("0x{}", hex::encode(w))),
+            "bls_pubkey": format!("0x{}", hex::encode(a.key.to_bytes())),
+            "contract_id": 1,
+        });
+        let parsed = parse_answer(good.to_string().as_bytes(), who(), 7).unwrap();
+        assert_eq!((parsed.amount, parsed.key, parsed.contract_id), (AMOUNT, a.key, Some(1)));
+        assert!(
+            parse_answer(good.to_string().as_bytes(), who(), 8).unwrap_err().contains("height 7")
+        );
+        let other = Address::repeat_byte(0x33);
+        assert!(
+            parse_answer(good.to_string().as_bytes(), other, 7).unwrap_err().contains("signed for")
+        );
+        let mut cases = vec![b"".to_vec(), b"[]".to_vec(), b"{\"address\": 5}".to_vec()];
+        for (field, bad) in [
+            ("amount", json!(-1)),
+            ("amount", json!("1e9")),
+            ("signature", json!(["0x00"])),
+            ("signature", json!(["0xzz", "", "", ""])),
+            ("signature", json!([format!("0x{}", "ff".repeat(32)), "0x00", "0x00", "0x00"])),
+            ("bls_pubkey", json!(format!("0x{}", "ff".repeat(64)))),
+            ("bls_pubkey", json!(7)),
+        ] {
+            let mut v = good.clone();
+            v[field] = bad;
+            cases.push(v.to_string().into_bytes());
+        }
+        for case in cases {
+            assert!(parse_answer(&case, who(), 7).is_err(), "{}", String::from_utf8_lossy(&case));
+        }
+    }
+}

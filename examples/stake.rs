@@ -93,8 +93,9 @@ enum Command {
     Register(RegisterArgs),
     /// Asks for a node to leave (`initiateExitBLSPublicKey`; the sender must be a contributor).
     Exit(NodeArgs),
-    /// Removes a node whose exit wait has passed (`exitBLSPublicKeyAfterWaitTime`); its stakes
-    /// become claimable.
+    /// Removes a node whose exit wait has passed (`exitBLSPublicKeyAfterWaitTime`). As on the
+    /// live contract this credits nothing: the ledger returns the stakes to the contributors'
+    /// balances, claimed through the network's signature (`claim --node`).
     ExitAfterWait(NodeArgs),
     /// Claims what the contract credits the sender (`claimRewards`); with `--node` or
     /// `--nodes-from`, first has the network sign the sender's balance and sends it to the
@@ -427,17 +428,21 @@ impl Chain {
         Ok(())
     }
 
-    /// Sends `call` (estimated first: a revert is named and nothing is sent) and waits for its
-    /// receipt.
-    async fn send<D: CallDecoder>(
+    /// Sends `call` (estimated first: a revert is named and nothing is sent) with a quarter
+    /// more gas than estimated (a transaction landing after another may cost more than its
+    /// estimate: registrations change the contract's non-signer threshold, claims its claim
+    /// cycle's counter) and waits for its receipt.
+    async fn send<D: CallDecoder + Clone>(
         &self,
         what: &str,
         call: &CallBuilder<&DynProvider, D>,
     ) -> Result<TransactionReceipt, String> {
-        let pending = call.send().await.map_err(|e| match revert_of(&e) {
+        let named = |e: alloy::contract::Error| match revert_of(&e) {
             Some(reason) => format!("{what} would revert: {reason}; nothing was sent"),
             None => format!("{what}: {e}"),
-        })?;
+        };
+        let gas = call.estimate_gas().await.map_err(named)?;
+        let pending = call.clone().gas(gas.saturating_add(gas / 4)).send().await.map_err(named)?;
         let hash = *pending.tx_hash();
         let receipt =
             pending.with_timeout(Some(self.timeout)).get_receipt().await.map_err(|e| {
@@ -569,7 +574,11 @@ async fn run(args: &Args) -> Result<(), String> {
                 .await?;
             sent(
                 &receipt,
-                format!("node {} exited; its stakes are claimable", n.id),
+                format!(
+                    "node {} exited; its stakes return to the contributors' ledger balances \
+                     after the unlock, claimed with `claim --node`",
+                    n.id
+                ),
                 json!({"id": n.id}),
             )
         }

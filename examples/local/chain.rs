@@ -31,7 +31,6 @@ use crate::contracts::{
 use alloy::primitives::{Address as EvmAddress, U256};
 use alloy::providers::{DynProvider, Provider as _};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent as _;
 use sesh_identity::{Identity, NodeId};
 use sesh_staking::{Address, BlsKey};
 
@@ -49,57 +48,6 @@ const POLL: Duration = Duration::from_millis(20);
 /// Chain blocks per sesh height for heights of about `height_ms`.
 pub fn blocks_per_height(height_ms: u64) -> u64 {
     (height_ms + BLOCK_MS / 2).checked_div(BLOCK_MS).unwrap_or(1).max(1)
-}
-
-/// Approves the staking requirement and registers `node` from `provider`'s signer, which pays
-/// the stake; returns the node's id. The registration is sent with a quarter more gas than
-/// estimated: the genesis registers every node at once, and a registration estimated before
-/// another one lands may need more once it has (the contract's non-signer threshold, `nodes /
-/// 3`, changes with some registrations and not others), which an exact estimate would run out of.
-async fn register(
-    provider: &DynProvider,
-    deployment: &Deployment,
-    node: &NodeRegistration,
-) -> Result<u64, String> {
-    let rewards = deployment.rewards(provider);
-    let requirement = rewards
-        .stakingRequirement()
-        .call()
-        .await
-        .map_err(|e| format!("stakingRequirement: {e}"))?;
-    let token = deployment.token(provider);
-    let approve = token.approve(deployment.rewards, requirement);
-    let receipt = (approve.send().await.map_err(|e| format!("approve: {e}"))?)
-        .get_receipt()
-        .await
-        .map_err(|e| format!("approve: {e}"))?;
-    if !receipt.status() {
-        return Err(format!("approve {} reverted", receipt.transaction_hash));
-    }
-    let add = rewards.addBLSPublicKey(
-        node.bls_pubkey.clone(),
-        node.bls_signature.clone(),
-        node.params.clone(),
-        node.contributors.clone(),
-    );
-    let gas = add.estimate_gas().await.map_err(|e| format!("addBLSPublicKey: {e}"))?;
-    let receipt = (add.gas(gas + gas / 4).send().await)
-        .map_err(|e| format!("addBLSPublicKey: {e}"))?
-        .get_receipt()
-        .await
-        .map_err(|e| format!("addBLSPublicKey: {e}"))?;
-    if !receipt.status() {
-        return Err(format!("addBLSPublicKey {} reverted", receipt.transaction_hash));
-    }
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|log| Rewards::NewServiceNodeV2::decode_log(&log.inner).ok())
-        .map(|event| event.serviceNodeID)
-        .ok_or_else(|| {
-            format!("addBLSPublicKey {}: no NewServiceNodeV2 log", receipt.transaction_hash)
-        })
 }
 
 /// Node `identity`'s BLS secret key: the node's own derivation, the key it signs with.
@@ -246,8 +194,8 @@ impl Chain {
             );
             let provider = provider(operator.clone())?;
             registering.spawn(async move {
-                let got = register(&provider, &deployment, &registration).await;
-                (i, got.map_err(|e| format!("registering node {i}: {e}")))
+                let got = contracts::register(&provider, &deployment, &registration).await;
+                (i, got.map(|(id, _)| id).map_err(|e| format!("registering node {i}: {e}")))
             });
         }
         while let Some(done) = registering.join_next().await {
