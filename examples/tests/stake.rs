@@ -644,6 +644,29 @@ async fn a_node_staked_() {
     let nobody = [&claim[..3], &["--node", "http://127.0.0.1:9"]].concat();
     let nobody = op.run(Some(&operator), &nobody);
     assert!(!nobody.ok && nobody.stderr.contains("no node said its height"), "{}", nobody.stderr);
+    // Later, with the nodes from a seed (the node's own json_rpc): the balance signed is
+    // cumulative, and the claim pays what was credited since.
+    let signed: u128 = claimed["signed"].as_str().unwrap().parse().unwrap();
+    let seed = format!("{}/json_rpc", node.url);
+    let later = [&claim[..3], &["--nodes-from", &seed, "--plain-http", "--json"]].concat();
+    let mut second = None;
+    for _ in 0..50 {
+        let r = op.run(Some(&operator), &later);
+        if r.ok {
+            second = Some(r.json());
+            break;
+        }
+        // The same height as before (no new one applied yet) leaves nothing to claim.
+        assert!(r.stderr.contains("nothing to claim"), "{}", r.stderr);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let second = second.expect("no later claim went through");
+    let signed_later: u128 = second["signed"].as_str().unwrap().parse().unwrap();
+    let paid_later: u128 = second["claimed"].as_str().unwrap().parse().unwrap();
+    assert!(signed_later > signed, "{second}");
+    assert_eq!(paid_later, signed_later - signed, "{second}");
+    let total = tokens.balanceOf(operator_addr).call().await.unwrap();
+    assert_eq!(total - before, U256::from(signed_later));
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
