@@ -1,15 +1,16 @@
 //! Claiming rewards through the network's signature, as a claimant's own client does it: the
 //! nodes each sign a contributor's cumulative balance at a height (`POST
 //! /network/v1/bls/reward`, each only what its own ledger credits), this module checks every
-//! answer against the key the **contract** registered for that node and aggregates them
-//! (`sesh_bls::Collector`), and the aggregate goes to the contract (`updateRewardsBalance`),
-//! after which the contributor claims (`claimRewards`).
+//! answer against the key the **contract** registered for that node and aggregates them (the
+//! sum checked once as the contract checks it, `sesh_bls::verify_aggregate`; each signature
+//! alone, `sesh_bls::Collector`, only if that fails), and the aggregate goes to the contract
+//! (`updateRewardsBalance`), after which the contributor claims (`claimRewards`).
 //!
 //! - [`registered_set`]: the set the contract checks signatures against, read from the chain
 //!   (`allServiceNodeIDs()`: the ids and G1 keys whose sum is the contract's aggregate key), not
 //!   from any node's word, with the chain id and the contract (the signatures' domain) and the
 //!   contract's most non-signers.
-//! - [`common_height`]: a height every answering node has applied (the least of their heights).
+//! - [`common_height`]: a height the answering nodes have applied and still keep.
 //! - [`collect_reward`]: asks every node for its signature on `(address, height)`, concurrently,
 //!   and makes the aggregate of the amount the most nodes signed. An answer that does not parse,
 //!   comes from a key the contract does not list, is for another address or height, or whose
@@ -38,6 +39,10 @@ use crate::contracts::ServiceNodeRewards as Rewards;
 
 /// The node endpoint that signs a balance.
 pub const REWARD_PATH: &str = "/network/v1/bls/reward";
+
+/// How far below the highest node's height [`common_height`] goes: half the heights a node
+/// keeps for signing.
+pub const HEIGHT_SPREAD: u64 = sesh_node::signing::HISTORY_HEIGHTS / 2;
 
 /// What went wrong with a claim.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +181,8 @@ impl RegisteredSet {
     }
 }
 
-/// A contract's G1 point as a key (`(0, 0)` is refused: no registered node has it).
+/// A contract's G1 point as a key (`(0, 0)`, which the contract never registers, reads as the
+/// identity).
 fn key_of(p: &Rewards::G1Point) -> Result<PublicKey, sesh_bls::Error> {
     let mut bytes = [0u8; 64];
     let (x, y) = bytes.split_at_mut(32);
@@ -223,8 +229,11 @@ pub async fn registered_set(
     })
 }
 
-/// The least of the heights the nodes at `nodes` say they have applied (`GET
-/// /network/v1/chain`), among those that answer: a height every answering node can sign.
+/// A height to have a balance signed at: the least of the heights the nodes at `nodes` say they
+/// have applied (`GET /network/v1/chain`), among those that answer and are within
+/// [`HEIGHT_SPREAD`] of the highest (a node far behind, e.g. one replaying the chain after a
+/// restart, would otherwise pull the height below what the others still keep; it counts as a
+/// non-signer instead).
 ///
 /// # Errors
 /// [`ClaimError::NoHeight`] when none answers.
@@ -242,14 +251,16 @@ pub async fn common_height(http: &reqwest::Client, nodes: &[String]) -> Result<u
             v.and_then(|v| v.get("height")?.as_u64()).ok_or(url)
         });
     }
-    let (mut least, mut silent) = (None::<u64>, Vec::new());
+    let (mut heights, mut silent) = (Vec::new(), Vec::new());
     while let Some(done) = asks.join_next().await {
         match done {
-            Ok(Ok(h)) => least = Some(least.map_or(h, |l| l.min(h))),
+            Ok(Ok(h)) => heights.push(h),
             Ok(Err(url)) => silent.push(url),
             Err(e) => silent.push(e.to_string()),
         }
     }
+    let highest = heights.iter().copied().max().unwrap_or(0);
+    let least = heights.into_iter().filter(|h| *h + HEIGHT_SPREAD >= highest).min();
     least.filter(|h| *h > 0).ok_or_else(|| {
         ClaimError::NoHeight(if silent.is_empty() {
             "every node is at height 0".to_owned()
