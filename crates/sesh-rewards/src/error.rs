@@ -23,7 +23,27 @@ pub enum Error {
         /// The most allowed.
         max: u64,
     },
-    /// A balance update that does not raise the recorded balance.
+    /// A balance update sent to a contract that has not started (`ContractNotStarted`).
+    #[error("the rewards contract has not started: no balance update is accepted yet")]
+    NotStarted,
+    /// A balance update listing more non-signers than the contract allows
+    /// (`InsufficientBLSSignatures`).
+    #[error(
+        "{non_signers} non-signers listed, at most {allowed} allowed (min({registered} registered / 3, the cap))"
+    )]
+    TooManyNonSigners {
+        /// The ids listed as not signing.
+        non_signers: usize,
+        /// The contract's `blsNonSignerThreshold`.
+        allowed: usize,
+        /// Registered nodes.
+        registered: usize,
+    },
+    /// A balance update for the zero address (`NullAddress`).
+    #[error("balance update for the zero address")]
+    NullRecipient,
+    /// A balance update that does not raise the recorded balance (`RecipientRewardsTooLow`;
+    /// a replay fails here).
     #[error("balance update to {proposed} does not exceed the recorded {current}")]
     BalanceNotIncreasing {
         /// Recorded balance.
@@ -31,15 +51,20 @@ pub enum Error {
         /// Proposed balance.
         proposed: u128,
     },
-    /// Too few valid committee signatures on a balance update.
-    #[error("{got} valid signatures from the committee, {needed} needed")]
-    NotEnoughSignatures {
-        /// Valid signatures.
-        got: usize,
-        /// Needed.
-        needed: usize,
+    /// An aggregate signature that is not of this recipient, amount and contract under the
+    /// registered keys minus the listed non-signers' (`InvalidBLSSignature(apk)`).
+    #[error(
+        "the aggregate signature does not verify for this recipient, amount and contract under the key 0x{} (the registered keys minus the listed non-signers')",
+        hex::encode(.aggregate_key)
+    )]
+    InvalidSignature {
+        /// The key it was checked against, `X ‖ Y` (the contract's revert argument).
+        aggregate_key: [u8; 64],
     },
-    /// A claim of more than the unclaimed balance.
+    /// The BLS check could not be made.
+    #[error("the balance update's signature could not be checked: {0}")]
+    Bls(sesh_bls::Error),
+    /// A claim of more than the unclaimed balance (`MaxClaimExceeded`).
     #[error("claim of {requested} exceeds the unclaimed {available}")]
     ClaimExceedsBalance {
         /// Requested.
@@ -47,21 +72,19 @@ pub enum Error {
         /// Available.
         available: u128,
     },
-    /// A claim that would exceed the network-wide cap of this cycle.
+    /// A claim that would take this cycle's total of all claims above the threshold
+    /// (`ClaimThresholdExceeded`).
     #[error(
-        "claim of {requested} would exceed the cycle's cap {cap} ({claimed} already claimed); retry next cycle"
+        "claim of {requested} would take this cycle's claims above the threshold {cap} ({claimed} already claimed); retry next cycle"
     )]
     ClaimCapExceeded {
         /// Requested.
         requested: u128,
-        /// Claimed this cycle.
+        /// Claimed this cycle before it.
         claimed: u128,
-        /// The cap.
+        /// `claimThreshold`.
         cap: u128,
     },
-    /// A claim of nothing.
-    #[error("nothing to claim")]
-    NothingToClaim,
     /// Service weights that do not fit the arithmetic.
     #[error("service weights overflow: {what}")]
     WeightOverflow {

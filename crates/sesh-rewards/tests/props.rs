@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use sesh_bls::{Aggregate, Domain, Message, SecretKey, Signature};
 use sesh_identity::{Identity, Seed};
-use sesh_rewards::claims::{BalanceUpdate, Claims, Committee};
+use sesh_rewards::Error;
+use sesh_rewards::claims::{BalanceUpdate, Claims, RegisteredSet};
 use sesh_rewards::engine::{Accumulator, Exact, RewardEngine};
 use sesh_rewards::pool::BlockRewards;
 use sesh_rewards::split::{block_share, portions_for_operator, split_node};
@@ -24,6 +26,28 @@ fn identity(n: u32) -> Identity {
     seed[..4].copy_from_slice(&n.to_be_bytes());
     seed[31] = 0xee;
     Identity::from_seed(&Seed::from_bytes(seed))
+}
+
+const DOMAIN: Domain = Domain { chain_id: 421_614, contract: [0xc2; 20] };
+
+/// A ledger beneficiary's stand-in EVM address (its last 20 bytes).
+fn evm(address: &Address) -> [u8; 20] {
+    address.as_bytes()[12..].try_into().unwrap()
+}
+
+/// `keys[id − 1]` for each id of `signers` signs `recipient`'s balance; the other ids are listed
+/// as non-signers.
+fn reward_update(
+    keys: &[SecretKey],
+    signers: &[u64],
+    recipient: [u8; 20],
+    amount: u128,
+) -> BalanceUpdate {
+    let message = Message::Reward { recipient, amount };
+    let signature: Signature =
+        signers.iter().map(|id| keys[*id as usize - 1].sign(&DOMAIN, &message)).sum();
+    let non_signers = (1..=keys.len() as u64).filter(|id| !signers.contains(id)).collect();
+    BalanceUpdate { recipient, amount, aggregate: Aggregate { signature, non_signers } }
 }
 
 fn node_key(n: u32) -> Identity {
@@ -280,8 +304,8 @@ proptest! {
                 pays.entry(c.beneficiary).or_default().insert(node.id());
             }
         }
-        let signers: Vec<Identity> = (0..3).map(|i| identity(900_000 + i)).collect();
-        let committee = Committee::new(signers.iter().map(|s| *s.ed25519_public_key()), 2);
+        let bls: Vec<SecretKey> = (0..3u8).map(|i| SecretKey::from_seed(&[0xbb, i])).collect();
+        let set = RegisteredSet::new(DOMAIN, (1..).zip(bls.iter().map(SecretKey::public_key)));
         let mut claims = Claims::new(43_200, 20_000_000_000);
         let mut claim_rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut per_cycle: BTreeMap<u64, u128> = BTreeMap::new();
@@ -321,14 +345,19 @@ proptest! {
                 claim_rng ^= claim_rng >> 7;
                 claim_rng ^= claim_rng << 17;
                 let addresses: Vec<Address> = pays.keys().copied().collect();
-                let who = addresses[(claim_rng % addresses.len() as u64) as usize];
-                fast.settle(&who);
-                let balance = fast.credited(&who) / 1_000;
-                let update = BalanceUpdate::signed(who, balance, &signers[..2]);
+                let beneficiary = addresses[(claim_rng % addresses.len() as u64) as usize];
+                let who = evm(&beneficiary);
+                fast.settle(&beneficiary);
+                let balance = fast.credited(&beneficiary) / 1_000;
+                // Two of the three nodes sign (one non-signer is allowed).
+                let update = reward_update(&bls, &[1, 2], who, balance);
                 let before = claims.recipient(&who);
-                match claims.update_balance(&update, &committee) {
+                match claims.update_balance(&set, &update) {
                     Ok(()) => prop_assert!(balance > before.rewards),
-                    Err(_) => prop_assert!(balance <= before.rewards),
+                    Err(e) => {
+                        prop_assert!(balance <= before.rewards);
+                        prop_assert_eq!(e, Error::BalanceNotIncreasing { current: before.rewards, proposed: balance });
+                    }
                 }
                 let now = b * 120;
                 let recipient = claims.recipient(&who);
@@ -343,7 +372,7 @@ proptest! {
                 }
                 let recipient = claims.recipient(&who);
                 prop_assert!(recipient.claimed <= recipient.rewards);
-                prop_assert!(recipient.rewards * 1_000 <= fast.credited(&who));
+                prop_assert!(recipient.rewards * 1_000 <= fast.credited(&beneficiary));
             }
         }
 
@@ -404,5 +433,124 @@ proptest! {
         prop_assert_eq!(&exact.balances(), &reference.balances);
         prop_assert_eq!(exact.totals().dust, reference.dust);
         prop_assert!(exact.totals().conserved());
+    }
+}
+
+/// One step of a claim sequence.
+#[derive(Clone, Debug)]
+enum ClaimOp {
+    /// The nodes of `signers` (bit i: id i + 1) sign `who`'s recorded balance raised (or
+    /// lowered) by `by`; `tamper` 1–4 spoils the update (another amount, recipient, domain, or
+    /// non-signer list), 0 and 5 leave it honest.
+    Sign { who: usize, by: u128, lower: bool, signers: u8, tamper: u8 },
+    /// `who` claims `amount` (all for `None`) `wait` seconds after the previous step.
+    Claim { who: usize, amount: Option<u128>, wait: u64 },
+}
+
+fn claim_op() -> impl Strategy<Value = ClaimOp> {
+    prop_oneof![
+        (0..3usize, 0..700u128, prop::bool::weighted(0.2), 0..16u8, 0..6u8).prop_map(
+            |(who, by, lower, signers, tamper)| ClaimOp::Sign { who, by, lower, signers, tamper }
+        ),
+        (0..3usize, prop::option::of(0..500u128), 0..120u64)
+            .prop_map(|(who, amount, wait)| ClaimOp::Claim { who, amount, wait }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random sequences of signed balances and claims against four registered nodes (one may
+    /// abstain), a cap of 1,000 per 100-second cycle: each update is accepted exactly when the
+    /// contract would accept it, each claim paid exactly when it is within the balance and the
+    /// cycle's cap, and nothing is claimed that was not signed.
+    #[test]
+    fn claim_sequences_conserve(ops in prop::collection::vec(claim_op(), 1..40)) {
+        const CYCLE: u64 = 100;
+        const CAP: u128 = 1_000;
+        let keys: Vec<SecretKey> = (0..4u8).map(|i| SecretKey::from_seed(&[0xcc, i])).collect();
+        let set = RegisteredSet::new(DOMAIN, (1..).zip(keys.iter().map(SecretKey::public_key)));
+        prop_assert_eq!(set.non_signer_threshold(), 1);
+        let who_of = |i: usize| [0x10 + i as u8; 20];
+        let mut claims = Claims::new(CYCLE, CAP);
+        // What the test knows independently: the balances the network signed honestly and the
+        // contract took, what was paid, per cycle.
+        let mut recorded = [0u128; 3];
+        let mut paid = [0u128; 3];
+        let mut per_cycle: BTreeMap<u64, u128> = BTreeMap::new();
+        let mut now = 1_000_000u64;
+
+        for op in ops {
+            match op {
+                ClaimOp::Sign { who, by, lower, signers, tamper } => {
+                    let recipient = who_of(who);
+                    let amount = if lower { recorded[who].saturating_sub(by) } else { recorded[who] + by };
+                    let ids: Vec<u64> = (1..=4u64).filter(|id| signers & (1 << (id - 1)) != 0).collect();
+                    let mut update = reward_update(&keys, &ids, recipient, amount);
+                    let message = match tamper {
+                        1 => Some((DOMAIN, Message::Reward { recipient, amount: amount + 1 })),
+                        2 => Some((DOMAIN, Message::Reward { recipient: who_of(who + 1), amount })),
+                        3 => Some((Domain { chain_id: 1, ..DOMAIN }, Message::Reward { recipient, amount })),
+                        _ => None,
+                    };
+                    if let Some((domain, message)) = message {
+                        update.aggregate.signature =
+                            ids.iter().map(|id| keys[*id as usize - 1].sign(&domain, &message)).sum();
+                    }
+                    if tamper == 4 {
+                        update.aggregate.non_signers = match update.aggregate.non_signers.first() {
+                            None => vec![1],
+                            Some(id) => vec![id % 4 + 1],
+                        };
+                    }
+                    let listed = update.aggregate.non_signers.len();
+                    let expected = if listed > 1 {
+                        Err(Error::TooManyNonSigners { non_signers: listed, allowed: 1, registered: 4 })
+                    } else if amount <= recorded[who] {
+                        Err(Error::BalanceNotIncreasing { current: recorded[who], proposed: amount })
+                    } else if (1..=4).contains(&tamper) {
+                        Err(Error::InvalidSignature {
+                            aggregate_key: sesh_bls::aggregate_key(set.keys(), &update.aggregate.non_signers).to_bytes(),
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    prop_assert_eq!(claims.update_balance(&set, &update), expected.clone(), "{:?}", update);
+                    if expected.is_ok() {
+                        recorded[who] = amount;
+                    }
+                }
+                ClaimOp::Claim { who, amount, wait } => {
+                    now += wait;
+                    let recipient = who_of(who);
+                    let available = recorded[who] - paid[who];
+                    let asked = amount.unwrap_or(available);
+                    let so_far = per_cycle.get(&(now / CYCLE)).copied().unwrap_or(0);
+                    let expected = if asked > available {
+                        Err(Error::ClaimExceedsBalance { requested: asked, available })
+                    } else if so_far + asked > CAP {
+                        Err(Error::ClaimCapExceeded { requested: asked, claimed: so_far, cap: CAP })
+                    } else {
+                        Ok(asked)
+                    };
+                    let got = claims.claim(&recipient, amount, now);
+                    prop_assert_eq!(&got, &expected);
+                    if let Ok(p) = got {
+                        paid[who] += p;
+                        *per_cycle.entry(now / CYCLE).or_default() += p;
+                    }
+                }
+            }
+            let mut sum_claimed = 0;
+            for (i, (r, p)) in recorded.iter().zip(&paid).enumerate() {
+                let on_chain = claims.recipient(&who_of(i));
+                prop_assert_eq!(on_chain, sesh_rewards::claims::Recipient { rewards: *r, claimed: *p });
+                prop_assert!(on_chain.claimed <= on_chain.rewards);
+                sum_claimed += on_chain.claimed;
+            }
+            prop_assert_eq!(claims.total_claimed(), sum_claimed);
+            prop_assert!(sum_claimed <= recorded.iter().sum::<u128>());
+            prop_assert!(per_cycle.values().all(|c| *c <= CAP));
+        }
     }
 }
