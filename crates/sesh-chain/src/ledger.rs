@@ -36,7 +36,9 @@
 //!   the request). Otherwise `requested_unlock_height = height + UNLOCK_DURATION` (15 days on
 //!   mainnet); the node serves until then and is removed by the block after it (`get_expired_nodes`),
 //!   going to `recently_removed_nodes` with `liquidation_height = height + ETH_EXIT_BUFFER`
-//!   (7 days of blocks; `erase_info`). Deregistered nodes go there too, liquidable at once.
+//!   (7 days of blocks; `erase_info`). Deregistered nodes go there too, with the same
+//!   `liquidation_height` (`erase_info` sets it for every removal but a purge); the ledger
+//!   instead makes a deregistered node liquidable at once (the spec's open question Q1).
 //! - **ServiceNodeExit** (`process_confirmed_event`): only for a node in
 //!   `recently_removed_nodes` (otherwise skipped). `returned_amount` above the stake is clamped
 //!   to it; the difference is the slash. A slash before `liquidation_height`, or above the

@@ -115,6 +115,12 @@ pub enum Error {
         /// Its status.
         status: sesh_staking::NodeStatus,
     },
+    /// An exit of a node the ledger deregistered: it is liquidated, not exited.
+    #[error("the node of BLS key {key} was deregistered: it is liquidated, not exited")]
+    MustBeLiquidated {
+        /// The key (hex).
+        key: String,
+    },
     /// A liquidation before the removed node's liquidation height.
     #[error(
         "the node of BLS key {key} is liquidated from height {liquidation_height}; this node's \
@@ -168,6 +174,7 @@ impl Error {
             Self::AmountAboveLedger { .. } => "amount_above_ledger",
             Self::NotInContract { .. } => "not_in_contract",
             Self::NodeInService { .. } => "node_in_service",
+            Self::MustBeLiquidated { .. } => "must_be_liquidated",
             Self::LiquidationTooEarly { .. } => "liquidation_too_early",
             Self::NotLiquidatable { .. } => "not_liquidatable",
             Self::TimestampOutOfWindow { .. } => "timestamp_out_of_window",

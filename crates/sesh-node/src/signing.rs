@@ -15,8 +15,13 @@
 //! - **An exit** ([`Signable::exit`]): oxend's `core::is_node_removable`
 //!   (`src/cryptonote_core/cryptonote_core.cpp`, `Blockchain::get_removable_nodes` in
 //!   `blockchain.cpp`): the key is a node of the contract (as this node followed it) that the
-//!   ledger does not hold in service: removed (its exit's unlock height passed, or deregistered),
-//!   or unknown to the ledger (a registration it refused).
+//!   ledger does not hold in service: removed when its exit's unlock height passed, or unknown
+//!   to the ledger (a registration it refused). One difference: oxend also signs a plain exit
+//!   (no penalty) of a deregistered node (`is_node_removable` holds for every recently removed
+//!   node; the spec's open question Q1); the ledger requires a deregistered node to be
+//!   liquidated (its own exits are refused `MustBeLiquidated`, and a contract exit without
+//!   penalty would return its whole stake), so the node refuses that exit
+//!   ([`Error::MustBeLiquidated`]) and signs its liquidation.
 //! - **A liquidation** ([`Signable::liquidation`]): oxend's `core::is_node_liquidatable`:
 //!   removable, and the ledger removed the node (oxend's `recently_removed_nodes`) and its
 //!   liquidation height is reached. oxend compares `get_current_blockchain_height()` (its top
@@ -48,7 +53,7 @@ use serde_json::{Value, json};
 use sesh_bls::{Domain, Message, PublicKey, SecretKey, Signature};
 use sesh_identity::Identity;
 use sesh_rewards::engine::RewardEngine;
-use sesh_staking::{Address, BlsKey, Ledger, NodeStatus};
+use sesh_staking::{Address, BlsKey, Ledger, NodeStatus, RemovalReason};
 
 use crate::chain::Chain;
 use crate::error::{Error, Result};
@@ -252,6 +257,8 @@ impl BalanceHistory {
 struct KeyState {
     status: NodeStatus,
     liquidation_height: Option<u64>,
+    /// Removed by a deregistration (not an exit).
+    deregistered: bool,
 }
 
 /// A reward balance a node agrees to sign.
@@ -442,8 +449,11 @@ impl Signable {
         self.ledger = ledger
             .nodes()
             .map(|n| {
-                let liquidation_height = n.removal().map(|(_, _, at)| at);
-                (n.bls_key(), KeyState { status: n.status(), liquidation_height })
+                let removal = n.removal();
+                let liquidation_height = removal.map(|(_, _, at)| at);
+                let deregistered =
+                    removal.is_some_and(|(reason, _, _)| reason == RemovalReason::Deregistered);
+                (n.bls_key(), KeyState { status: n.status(), liquidation_height, deregistered })
             })
             .collect();
     }
@@ -519,14 +529,16 @@ impl Signable {
     ///
     /// # Errors
     /// [`Error::TimestampOutOfWindow`], [`Error::NoHeightApplied`], [`Error::NotInContract`],
-    /// [`Error::NodeInService`].
+    /// [`Error::NodeInService`], [`Error::MustBeLiquidated`] for a deregistered node.
     pub fn exit(&self, request: &RemovalRequest, now: u64) -> Result<Message> {
         Self::in_window(request.timestamp, now)?;
         if self.height.is_none() {
             return Err(Error::NoHeightApplied);
         }
         let key = BlsKey::from_bytes(request.key.to_bytes());
-        self.removable(&key)?;
+        if self.removable(&key)?.is_some_and(|state| state.deregistered) {
+            return Err(Error::MustBeLiquidated { key: key.to_string() });
+        }
         Ok(Message::Exit { key: request.key, timestamp: request.timestamp })
     }
 
@@ -551,7 +563,7 @@ impl Signable {
                     });
                 }
             }
-            Some(KeyState { status, liquidation_height: None }) => {
+            Some(KeyState { status, liquidation_height: None, .. }) => {
                 return Err(Error::NotLiquidatable { key: hex, status: Some(status) });
             }
             None => return Err(Error::NotLiquidatable { key: hex, status: None }),
@@ -968,6 +980,33 @@ mod tests {
         net.height(&[]);
         let e = net.signable.liquidation(&removal(8, NOW), NOW).unwrap_err();
         assert_eq!(e, Error::NotLiquidatable { key: bls_key(&key(8)).to_string(), status: None });
+    }
+
+    #[test]
+    fn a_deregistered_node_is_liquidated_not_exited() {
+        let mut net = Net::new();
+        net.heights(2);
+        let p = params();
+        let voters: Vec<Identity> = (1..=3).map(key).collect();
+        let voters: Vec<&Identity> = voters.iter().collect();
+        let vote_height = net.chain.ledger().height();
+        let node = NodeId::from_identity(&key(4));
+        let decision = sesh_staking::tx::QuorumDecision::signed(
+            sesh_staking::tx::DecisionKind::Deregister,
+            node,
+            vote_height,
+            &voters,
+            &p,
+        );
+        net.height(&[Tx::Deregister(decision).unsigned().verify(&p).unwrap()]);
+        let (reason, _, _) = net.chain.ledger().node(&node).unwrap().removal().unwrap();
+        assert_eq!(reason, RemovalReason::Deregistered);
+        let e = net.signable.exit(&removal(4, NOW), NOW).unwrap_err();
+        assert_eq!(e, Error::MustBeLiquidated { key: bls_key(&key(4)).to_string() });
+        assert_eq!(e.refusal(), "must_be_liquidated");
+        // The ledger makes a deregistered node liquidatable at once.
+        let message = net.signable.liquidation(&removal(4, NOW), NOW).unwrap();
+        assert_eq!(message, Message::Liquidate { key: bls_public_key(&key(4)), timestamp: NOW });
     }
 
     #[test]
