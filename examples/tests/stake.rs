@@ -199,7 +199,19 @@ async fn an_operator_() {
     let secret =
         hex::encode(sesh_node::signing::bls_secret_key(&identity).to_be_bytes().as_slice());
     let seed = hex::encode(identity.seed().as_bytes());
-    let printed = format!("{reg}{}", registration(operator_addr).stdout);
+    let (key_path, operator_text) = (key_file.to_str().unwrap(), operator_addr.to_string());
+    let text = op.run(
+        None,
+        &["registration", "--node-key", key_path, "--contract", &c, "--operator", &operator_text]
+            .into_iter()
+            .chain(["--chain-id", "31337"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(text.ok, "{}", text.stderr);
+    for shown in [&bls_hex, &pop_hex, &signature_hex] {
+        assert!(text.stdout.contains(shown.as_str()), "{}", text.stdout);
+    }
+    let printed = format!("{reg}{}{}", text.stdout, text.stderr);
     assert!(!printed.contains(&secret) && !printed.contains(&seed), "{printed}");
     // A proof made for another operator: `register` checks it as the contract would.
     let wrong_pop = registration(first).json()["pop"].as_str().unwrap().to_owned();
