@@ -22,6 +22,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// The testnets of this file run one at a time: each starts anvil and up to 14 node processes,
+/// and on 2 cores four at once slow each other's heights enough to move the fault test's
+/// decommission heights (which are counted in chain heights, while the chain's blocks keep
+/// wall-clock time).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The report's claims: each of the `accounts` staking accounts (operators and contributors)
 /// claimed through the network's aggregate signature and the contract, and the tokens that
 /// arrived in its wallet are what sesh-rewards credited it at the signed height, to the atomic
@@ -61,6 +70,7 @@ fn assert_chain(report: &Value, live: u64) {
 
 #[test]
 fn a_small_testnet_delivers_every_message_through_a_killed_node() {
+    let _one = one_at_a_time();
     let out = Command::new(common::example_binary("testnet"))
         .args(["--nodes", "6", "--clients", "3", "--messages", "18", "--kill", "0"])
         .args(["--json", "--block-ms", "300"])
@@ -133,6 +143,7 @@ fn alive(pid: u64) -> bool {
 
 #[test]
 fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on_sigterm() {
+    let _one = one_at_a_time();
     let dir = std::env::temp_dir().join(format!("sesh-testnet-test-{}", std::process::id()));
     let mut testnet = Running(
         Command::new(common::example_binary("testnet"))
@@ -216,6 +227,7 @@ fn a_kept_testnet_serves_https_answers_a_desktop_client_at_its_seed_and_stops_on
 
 #[test]
 fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_less() {
+    let _one = one_at_a_time();
     let out = Command::new(common::example_binary("testnet"))
         .args(["--clients", "3", "--messages", "12", "--block-ms", "300", "--plain-http"])
         .args(["--fault", "2:offline", "--fault", "5:amnesia", "--fault", "9:unreachable"])
@@ -274,6 +286,7 @@ fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_
 
 #[test]
 fn the_chain_report_counts_the_nodes_that_report_one_state_hash_at_a_height_all_have_applied() {
+    let _one = one_at_a_time();
     use sesh_examples::local::chain_agreement;
     let status = |height: u64, hash: &str, recent: &[(u64, &str)]| {
         let recent: Vec<Value> =
