@@ -1,25 +1,38 @@
-//! Claiming rewards through the network's signature, as a claimant's own client does it: the
-//! nodes each sign a contributor's cumulative balance at a height (`POST
-//! /network/v1/bls/reward`, each only what its own ledger credits), this module checks every
-//! answer against the key the **contract** registered for that node and aggregates them (the
-//! sum checked once as the contract checks it, `sesh_bls::verify_aggregate`; each signature
-//! alone, `sesh_bls::Collector`, only if that fails), and the aggregate goes to the contract
-//! (`updateRewardsBalance`), after which the contributor claims (`claimRewards`).
+//! Having the network sign, as a claimant's (or any caller's) own client does it: the nodes
+//! each sign what their own ledger agrees with, this module checks every answer against the key
+//! the **contract** registered for that node and aggregates them (the sum checked once as the
+//! contract checks it, `sesh_bls::verify_aggregate`; each signature alone,
+//! `sesh_bls::Collector`, only if that fails), and the aggregate goes to the contract. Three
+//! things are signed ([`Subject`]), by one shared path (the set, concurrent requests, the check,
+//! the aggregate, the dry-run-then-send):
+//!
+//! - **A reward balance**: a contributor's cumulative balance at a height (`POST
+//!   /network/v1/bls/reward`), sent with `updateRewardsBalance`, after which the contributor
+//!   claims (`claimRewards`): [`collect_reward`], [`update_balance`], [`claim`],
+//!   [`claim_through_network`].
+//! - **An exit** or **a liquidation** of a node, by its BLS key and a timestamp (`POST
+//!   /network/v1/bls/exit`, `/liquidate`), sent with `exitBLSPublicKeyWithSignature` or
+//!   `liquidateBLSPublicKeyWithSignature`: [`collect_removal`], [`send_removal`],
+//!   [`remove_through_network`]. The nodes sign only a timestamp within 3 minutes of their
+//!   clocks and the contract takes the signature for 10 minutes after it, and only for a node
+//!   registered at least 2 hours (by the chain's clock) before.
+//!
+//! The parts:
 //!
 //! - [`registered_set`]: the set the contract checks signatures against, read from the chain
 //!   (`allServiceNodeIDs()`: the ids and G1 keys whose sum is the contract's aggregate key), not
 //!   from any node's word, with the chain id and the contract (the signatures' domain) and the
 //!   contract's most non-signers.
 //! - [`common_height`]: a height the answering nodes have applied and still keep.
-//! - [`collect_reward`]: asks every node for its signature on `(address, height)`, concurrently,
-//!   and makes the aggregate of the amount the most nodes signed. An answer that does not parse,
-//!   comes from a key the contract does not list, is for another address or height, or whose
-//!   signature does not verify is skipped (the node counts as a non-signer), with the reason in
-//!   [`Collected::skipped`]. Fails with [`ClaimError::TooFewSigners`] when more nodes than the
-//!   contract allows did not sign, and with [`ClaimError::NodesDisagree`] when valid signatures
-//!   name different amounts and none of them has enough signers.
-//! - [`update_balance`] and [`claim`]: the two transactions, each first dry-run so that a revert
-//!   is named and nothing is sent; [`claim_through_network`] runs the whole path.
+//! - The collection: every node asked concurrently; an answer that does not parse, comes from a
+//!   key the contract does not list, is for another address or height, or whose signature does
+//!   not verify is skipped (the node counts as a non-signer), with the reason in
+//!   [`Collected::skipped`] / [`CollectedRemoval::skipped`]. Fails with
+//!   [`ClaimError::TooFewSigners`] when more nodes than the contract allows did not sign, and
+//!   (balances) with [`ClaimError::NodesDisagree`] when valid signatures name different amounts
+//!   and none of them has enough signers.
+//! - The transactions: each first dry-run so that a revert is named and nothing is sent, then
+//!   sent with a quarter more gas than estimated.
 //!
 //! The nodes' certificates are self-signed (as the live network's are) and not checked: what a
 //! node answers is authenticated by its BLS signature against the contract's key for it, and a
@@ -39,6 +52,10 @@ use crate::contracts::ServiceNodeRewards as Rewards;
 
 /// The node endpoint that signs a balance.
 pub const REWARD_PATH: &str = "/network/v1/bls/reward";
+/// The node endpoint that signs an exit.
+pub const EXIT_PATH: &str = "/network/v1/bls/exit";
+/// The node endpoint that signs a liquidation.
+pub const LIQUIDATE_PATH: &str = "/network/v1/bls/liquidate";
 
 /// How far below the highest node's height [`common_height`] goes: half the heights a node
 /// keeps for signing.
@@ -83,15 +100,13 @@ pub enum ClaimError {
     NoHeight(String),
     /// Valid signatures name different amounts and none has enough signers.
     #[error(
-        "the nodes disagree on {address}'s balance at height {height}: {}; none has enough \
-         signers (at most {allowed} of {total} may not sign)",
+        "the nodes disagree on {subject}: {}; none has enough signers (at most {allowed} of \
+         {total} may not sign)",
         amounts.iter().map(|(a, n)| format!("{a} signed by {n}")).collect::<Vec<_>>().join(", ")
     )]
     NodesDisagree {
-        /// The recipient.
-        address: Address,
-        /// The height asked about.
-        height: u64,
+        /// What was asked.
+        subject: Box<Subject>,
         /// Each amount signed and how many valid signatures it has.
         amounts: Vec<(u128, usize)>,
         /// The contract's registered nodes.
@@ -101,16 +116,15 @@ pub enum ClaimError {
     },
     /// Too few nodes signed: more non-signers than the contract takes.
     #[error(
-        "too few signers for {address} at height {height}: {signed} of {total} nodes signed \
-         {amount}, the contract takes at most {allowed} non-signers{}",
+        "too few signers for {subject}: {signed} of {total} nodes signed{}, the contract takes \
+         at most {allowed} non-signers{}",
+        if subject.is_reward() { format!(" {amount}") } else { String::new() },
         if skipped.is_empty() { String::new() } else { format!(" (skipped: {})", skipped.join("; ")) }
     )]
     TooFewSigners {
-        /// The recipient.
-        address: Address,
-        /// The height asked about.
-        height: u64,
-        /// The amount the most nodes signed (0 if none did).
+        /// What was asked.
+        subject: Box<Subject>,
+        /// The amount the most nodes signed (0 if none did; 0 for an exit or a liquidation).
         amount: u128,
         /// Valid signatures of it.
         signed: usize,
@@ -121,6 +135,16 @@ pub enum ClaimError {
         /// The nodes that gave no valid signature, and why.
         skipped: Vec<String>,
     },
+    /// The contract does not hold the node to remove (it exited, was liquidated, or was never
+    /// registered): nothing to sign or send.
+    #[error("the contract holds no node with the BLS key 0x{}", hex::encode(.0))]
+    NotRegistered(
+        /// The key (`X ‖ Y`).
+        [u8; 64],
+    ),
+    /// The contract holds no node of this id.
+    #[error("the contract holds no node {0} (it exited, was liquidated, or never was)")]
+    NoSuchNode(u64),
     /// The contract already credits as much as the network signed.
     #[error(
         "the network signed {signed} for {address}, and the contract already credits {on_chain}: \
@@ -270,7 +294,92 @@ pub async fn common_height(http: &reqwest::Client, nodes: &[String]) -> Result<u
     })
 }
 
-/// One node's answer: its signature of an amount, with the key it signed with.
+/// What the nodes are asked to sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A recipient's cumulative reward balance at a sesh height (`POST /network/v1/bls/reward`;
+    /// each node names the amount).
+    Reward {
+        /// The recipient.
+        address: Address,
+        /// The height.
+        height: u64,
+    },
+    /// A node's exit (`POST /network/v1/bls/exit`).
+    Exit {
+        /// The node's BLS key, as the contract holds it.
+        key: PublicKey,
+        /// The message's timestamp, unix seconds.
+        timestamp: u64,
+    },
+    /// A node's liquidation (`POST /network/v1/bls/liquidate`).
+    Liquidation {
+        /// The node's BLS key, as the contract holds it.
+        key: PublicKey,
+        /// The message's timestamp, unix seconds.
+        timestamp: u64,
+    },
+}
+
+impl core::fmt::Display for Subject {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let short = |k: &PublicKey| hex::encode(k.to_bytes().get(..8).unwrap_or_default());
+        match self {
+            Self::Reward { address, height } => write!(f, "{address}'s balance at height {height}"),
+            Self::Exit { key, timestamp } => {
+                write!(f, "the exit of BLS key 0x{}… at timestamp {timestamp}", short(key))
+            }
+            Self::Liquidation { key, timestamp } => {
+                write!(f, "the liquidation of BLS key 0x{}… at timestamp {timestamp}", short(key))
+            }
+        }
+    }
+}
+
+impl Subject {
+    /// Whether the nodes name an amount (a reward balance).
+    #[must_use]
+    pub fn is_reward(&self) -> bool {
+        matches!(self, Self::Reward { .. })
+    }
+
+    /// The node endpoint that signs it.
+    #[must_use]
+    pub fn path(&self) -> &'static str {
+        match self {
+            Self::Reward { .. } => REWARD_PATH,
+            Self::Exit { .. } => EXIT_PATH,
+            Self::Liquidation { .. } => LIQUIDATE_PATH,
+        }
+    }
+
+    /// The request's body.
+    fn body(&self) -> String {
+        match self {
+            Self::Reward { address, height } => {
+                json!({"address": address.to_string(), "height": height}).to_string()
+            }
+            Self::Exit { key, timestamp } | Self::Liquidation { key, timestamp } => json!({
+                "bls_pubkey": format!("0x{}", hex::encode(key.to_bytes())),
+                "timestamp": timestamp,
+            })
+            .to_string(),
+        }
+    }
+
+    /// The message signed, with `amount` for a reward balance (ignored otherwise).
+    #[must_use]
+    pub fn message(&self, amount: u128) -> Message {
+        match *self {
+            Self::Reward { address, .. } => Message::Reward { recipient: address.0.0, amount },
+            Self::Exit { key, timestamp } => Message::Exit { key, timestamp },
+            Self::Liquidation { key, timestamp } => Message::Liquidate { key, timestamp },
+        }
+    }
+}
+
+/// One node's answer: its signature (of an amount, for a reward balance), with the key it
+/// signed with.
 #[derive(Debug, Clone, Copy)]
 struct Signed {
     amount: u128,
@@ -279,25 +388,30 @@ struct Signed {
     signature: Signature,
 }
 
-/// A node's answer to a reward request, parsed (untrusted JSON: never panics).
-fn parse_answer(body: &[u8], address: Address, height: u64) -> Result<Signed, String> {
+/// A node's answer to a request for `subject`, parsed (untrusted JSON: never panics).
+fn parse_answer(body: &[u8], subject: &Subject) -> Result<Signed, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let field = |k: &str| v.get(k).ok_or_else(|| format!("no {k:?}"));
-    let answered: Address = field("address")?
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .ok_or("\"address\" is not an EVM address")?;
-    if answered != address {
-        return Err(format!("it signed for {answered}, not {address}"));
-    }
-    let at = field("height")?.as_u64().ok_or("\"height\" is not a number")?;
-    if at != height {
-        return Err(format!("it signed at height {at}, not {height}"));
-    }
-    let amount: u128 = field("amount")?
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .ok_or("\"amount\" is not a decimal string")?;
+    let amount = match *subject {
+        Subject::Reward { address, height } => {
+            let answered: Address = field("address")?
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .ok_or("\"address\" is not an EVM address")?;
+            if answered != address {
+                return Err(format!("it signed for {answered}, not {address}"));
+            }
+            let at = field("height")?.as_u64().ok_or("\"height\" is not a number")?;
+            if at != height {
+                return Err(format!("it signed at height {at}, not {height}"));
+            }
+            field("amount")?
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .ok_or("\"amount\" is not a decimal string")?
+        }
+        Subject::Exit { .. } | Subject::Liquidation { .. } => 0,
+    };
     let words = field("signature")?.as_array().ok_or("\"signature\" is not a list")?;
     let words: Vec<[u8; 32]> = words
         .iter()
@@ -318,20 +432,19 @@ fn hex_array<const N: usize>(text: &str) -> Result<[u8; N], String> {
     bytes.try_into().map_err(|b: Vec<u8>| format!("{} bytes where {N} were expected", b.len()))
 }
 
-/// Asks `url` for its signature on `address`'s balance at `height`; a refusal (HTTP 409 or 503,
-/// e.g. a height the node has not applied yet) or no answer is asked again every 100 ms until
-/// `until`.
+/// Asks `url` for its signature of `subject`; a refusal (HTTP 409 or 503, e.g. a height the
+/// node has not applied yet, or a removal its ledger has not seen yet) or no answer is asked
+/// again every 100 ms until `until`.
 async fn ask(
     http: &reqwest::Client,
     url: &str,
-    address: Address,
-    height: u64,
+    subject: &Subject,
     until: Instant,
 ) -> Result<Signed, String> {
-    let body = json!({"address": address.to_string(), "height": height}).to_string();
+    let body = subject.body();
     loop {
         let sent = http
-            .post(format!("{url}{REWARD_PATH}"))
+            .post(format!("{url}{}", subject.path()))
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -343,7 +456,7 @@ async fn ask(
                     e.map_or_else(|| "an answer over the cap".to_owned(), |e| e.to_string())
                 });
                 match (status.as_u16(), bytes) {
-                    (200, Ok(b)) => return parse_answer(&b, address, height),
+                    (200, Ok(b)) => return parse_answer(&b, subject),
                     (code @ (409 | 503), Ok(b)) => {
                         let text =
                             String::from_utf8_lossy(&b).chars().take(300).collect::<String>();
@@ -387,6 +500,52 @@ pub struct Collected {
     pub dissent: Vec<(u128, Vec<u64>)>,
 }
 
+/// What [`aggregate_answers`] makes of the answers for one subject.
+#[derive(Debug, Clone)]
+struct Aggregated {
+    amount: u128,
+    signature: Signature,
+    signers: Vec<u64>,
+    non_signers: Vec<u64>,
+    skipped: Vec<String>,
+    dissent: Vec<(u128, Vec<u64>)>,
+}
+
+/// Asks every node of `nodes` (base URLs) for its signature of `subject`, concurrently, checks
+/// each answer against `set` off the async runtime, and aggregates (see
+/// [`aggregate_answers`]). Nodes that refuse or do not answer are asked again until `wait` has
+/// passed; then they count as non-signers.
+async fn collect(
+    http: &reqwest::Client,
+    nodes: &[String],
+    set: &RegisteredSet,
+    subject: Subject,
+    wait: Duration,
+) -> Result<Aggregated, ClaimError> {
+    if nodes.is_empty() {
+        return Err(ClaimError::NoNodes);
+    }
+    let until = Instant::now() + wait;
+    let mut asks = tokio::task::JoinSet::new();
+    for url in nodes {
+        let (http, url) = (http.clone(), url.trim_end_matches('/').to_owned());
+        asks.spawn(async move {
+            let got = ask(&http, &url, &subject, until).await;
+            (url, got)
+        });
+    }
+    let mut answers = Vec::with_capacity(nodes.len());
+    while let Some(done) = asks.join_next().await {
+        if let Ok(answer) = done {
+            answers.push(answer);
+        }
+    }
+    let set = set.clone();
+    tokio::task::spawn_blocking(move || aggregate_answers(&set, &subject, answers)).await.map_err(
+        |e| ClaimError::Chain { what: "checking the signatures".to_owned(), why: e.to_string() },
+    )?
+}
+
 /// Asks every node of `nodes` (base URLs) for its signature of `address`'s cumulative balance at
 /// `height`, checks each against `set`, and aggregates the amount the most nodes signed. Nodes
 /// that refuse or do not answer are asked again until `wait` has passed (a node a height
@@ -407,40 +566,26 @@ pub async fn collect_reward(
     height: u64,
     wait: Duration,
 ) -> Result<Collected, ClaimError> {
-    if nodes.is_empty() {
-        return Err(ClaimError::NoNodes);
-    }
-    let until = Instant::now() + wait;
-    let mut asks = tokio::task::JoinSet::new();
-    for url in nodes {
-        let (http, url) = (http.clone(), url.trim_end_matches('/').to_owned());
-        asks.spawn(async move {
-            let got = ask(&http, &url, address, height, until).await;
-            (url, got)
-        });
-    }
-    let mut answers = Vec::with_capacity(nodes.len());
-    while let Some(done) = asks.join_next().await {
-        if let Ok(answer) = done {
-            answers.push(answer);
-        }
-    }
-    let set = set.clone();
-    tokio::task::spawn_blocking(move || aggregate_answers(&set, address, height, answers))
-        .await
-        .map_err(|e| ClaimError::Chain {
-            what: "checking the signatures".to_owned(),
-            why: e.to_string(),
-        })?
+    let got = collect(http, nodes, set, Subject::Reward { address, height }, wait).await?;
+    Ok(Collected {
+        address,
+        height,
+        amount: got.amount,
+        signature: got.signature,
+        signers: got.signers,
+        non_signers: got.non_signers,
+        skipped: got.skipped,
+        dissent: got.dissent,
+    })
 }
 
-/// The CPU half of [`collect_reward`]: the answers checked and aggregated.
+/// The CPU half of [`collect`]: the answers checked against the contract's keys and
+/// aggregated, by the amount they name (one message for an exit or a liquidation).
 fn aggregate_answers(
     set: &RegisteredSet,
-    address: Address,
-    height: u64,
+    subject: &Subject,
     answers: Vec<(String, Result<Signed, String>)>,
-) -> Result<Collected, ClaimError> {
+) -> Result<Aggregated, ClaimError> {
     let ids: BTreeMap<PublicKey, u64> = set.keys.iter().map(|(id, k)| (*k, *id)).collect();
     let keys: BTreeMap<u64, PublicKey> = set.keys.iter().copied().collect();
     let dst = set.domain.hash_to_g2_tag();
@@ -472,8 +617,7 @@ fn aggregate_answers(
         }
         by_amount.entry(signed.amount).or_default().push((url, id, signed.signature));
     }
-    let message =
-        |amount: u128| Message::Reward { recipient: address.0.0, amount }.to_bytes(&set.domain);
+    let message = |amount: u128| subject.message(amount).to_bytes(&set.domain);
     // Each amount's valid signers: the sum checked once, each alone only if the sum fails.
     let mut valid: BTreeMap<u128, (Vec<u64>, Signature)> = BTreeMap::new();
     for (amount, signed) in &by_amount {
@@ -513,8 +657,7 @@ fn aggregate_answers(
     let Some((&amount, (signers, signature))) = valid.iter().max_by_key(|(_, (s, _))| s.len())
     else {
         return Err(ClaimError::TooFewSigners {
-            address,
-            height,
+            subject: Box::new(*subject),
             amount: 0,
             signed: 0,
             total,
@@ -527,16 +670,14 @@ fn aggregate_answers(
     if non_signers.len() > allowed {
         if valid.len() > 1 {
             return Err(ClaimError::NodesDisagree {
-                address,
-                height,
+                subject: Box::new(*subject),
                 amounts: valid.iter().map(|(a, (s, _))| (*a, s.len())).collect(),
                 total,
                 allowed,
             });
         }
         return Err(ClaimError::TooFewSigners {
-            address,
-            height,
+            subject: Box::new(*subject),
             amount,
             signed: signers.len(),
             total,
@@ -546,9 +687,7 @@ fn aggregate_answers(
     }
     let dissent =
         valid.iter().filter(|(a, _)| **a != amount).map(|(a, (s, _))| (*a, s.clone())).collect();
-    Ok(Collected {
-        address,
-        height,
+    Ok(Aggregated {
         amount,
         signature: *signature,
         signers: signers.clone(),
@@ -720,6 +859,198 @@ pub async fn claim_with(
     Ok(Claimed { collected, update, claim })
 }
 
+/// An exit or a liquidation with the network's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// `exitBLSPublicKeyWithSignature`: the node leaves, nothing is taken from its stake.
+    Exit,
+    /// `liquidateBLSPublicKeyWithSignature`: the node is removed with a penalty (the caller's
+    /// and the pool's shares of its deposit).
+    Liquidation,
+}
+
+impl Removal {
+    /// What the nodes are asked to sign for the node of `key` at `timestamp`.
+    #[must_use]
+    pub fn subject(self, key: PublicKey, timestamp: u64) -> Subject {
+        match self {
+            Self::Exit => Subject::Exit { key, timestamp },
+            Self::Liquidation => Subject::Liquidation { key, timestamp },
+        }
+    }
+
+    /// The contract function.
+    #[must_use]
+    pub fn function(self) -> &'static str {
+        match self {
+            Self::Exit => "exitBLSPublicKeyWithSignature",
+            Self::Liquidation => "liquidateBLSPublicKeyWithSignature",
+        }
+    }
+}
+
+/// The network's signature of an exit or a liquidation, ready for the contract.
+#[derive(Debug, Clone)]
+pub struct CollectedRemoval {
+    /// Which removal.
+    pub removal: Removal,
+    /// The contract's id of the node removed.
+    pub id: u64,
+    /// Its BLS key.
+    pub key: PublicKey,
+    /// The signed timestamp, unix seconds (the contract takes it for `signatureExpiry`, 10
+    /// minutes, after it; the nodes sign only one within 3 minutes of their clocks).
+    pub timestamp: u64,
+    /// The aggregate of the valid signatures.
+    pub signature: Signature,
+    /// The contract ids that signed it.
+    pub signers: Vec<u64>,
+    /// The contract ids that did not (ascending).
+    pub non_signers: Vec<u64>,
+    /// The nodes asked whose answers were not used, and why (`<url>: <why>`; a node's refusal
+    /// says which rule of its ledger refused).
+    pub skipped: Vec<String>,
+}
+
+/// The contract's id of the node whose key is `key` in `set`.
+///
+/// # Errors
+/// [`ClaimError::NotRegistered`].
+pub fn id_of(set: &RegisteredSet, key: &PublicKey) -> Result<u64, ClaimError> {
+    set.keys
+        .iter()
+        .find(|(_, k)| k == key)
+        .map(|(id, _)| *id)
+        .ok_or_else(|| ClaimError::NotRegistered(key.to_bytes()))
+}
+
+/// Asks every node of `nodes` for its signature of the `removal` of the node of `key` at
+/// `timestamp`, concurrently, checks each against the contract's keys (`set`) and aggregates
+/// them as [`collect_reward`] does (the sum checked once as the contract checks it; bad
+/// answers skipped with the reason, their nodes non-signers). A node that refuses (409: e.g.
+/// its ledger has not removed the node yet) is asked again until `wait` has passed.
+///
+/// # Errors
+/// [`ClaimError::NotRegistered`] when the contract does not hold `key`, [`ClaimError::NoNodes`],
+/// [`ClaimError::TooFewSigners`].
+pub async fn collect_removal(
+    http: &reqwest::Client,
+    nodes: &[String],
+    set: &RegisteredSet,
+    removal: Removal,
+    key: PublicKey,
+    timestamp: u64,
+    wait: Duration,
+) -> Result<CollectedRemoval, ClaimError> {
+    let id = id_of(set, &key)?;
+    let got = collect(http, nodes, set, removal.subject(key, timestamp), wait).await?;
+    Ok(CollectedRemoval {
+        removal,
+        id,
+        key,
+        timestamp,
+        signature: got.signature,
+        signers: got.signers,
+        non_signers: got.non_signers,
+        skipped: got.skipped,
+    })
+}
+
+/// What the contract did with a removal.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    /// The network's signature sent.
+    pub collected: CollectedRemoval,
+    /// The transaction's receipt.
+    pub receipt: TransactionReceipt,
+    /// `ServiceNodeExit`'s `returnedAmount`: the deposit less a liquidation's penalty (the ledger
+    /// returns it to the contributors' balances).
+    pub returned: U256,
+    /// `ServiceNodeLiquidated`'s initiator, for a liquidation: who took the liquidator's share.
+    pub liquidator: Option<Address>,
+}
+
+/// Sends `collected` to the contract (`exitBLSPublicKeyWithSignature` or
+/// `liquidateBLSPublicKeyWithSignature`) from `provider`'s signer (anyone may), first as a dry
+/// run (a revert is named, e.g. `ExitTooEarly` or `SignatureExpired`, and nothing is sent), with
+/// a quarter more gas than estimated; reads what the contract emitted.
+///
+/// # Errors
+/// [`ClaimError::WouldRevert`], [`ClaimError::Sent`] (also when the receipt has no
+/// `ServiceNodeExit` for the node), [`ClaimError::Chain`].
+pub async fn send_removal(
+    provider: &DynProvider,
+    contract: Address,
+    collected: &CollectedRemoval,
+) -> Result<Removed, ClaimError> {
+    let rewards = Rewards::new(contract, provider.clone());
+    let point = crate::contracts::g1_point(&collected.key.to_bytes());
+    let params = crate::contracts::signature_params(&collected.signature.to_words());
+    let timestamp = U256::from(collected.timestamp);
+    let ids = collected.non_signers.clone();
+    let what = collected.removal.function();
+    let receipt = match collected.removal {
+        Removal::Exit => {
+            send(what, rewards.exitBLSPublicKeyWithSignature(point, timestamp, params, ids)).await?
+        }
+        Removal::Liquidation => {
+            let call = rewards.liquidateBLSPublicKeyWithSignature(point, timestamp, params, ids);
+            send(what, call).await?
+        }
+    };
+    let logs = receipt.inner.logs();
+    let returned = logs
+        .iter()
+        .filter_map(|log| Rewards::ServiceNodeExit::decode_log(&log.inner).ok())
+        .find(|e| e.serviceNodeID == collected.id)
+        .map(|e| e.returnedAmount)
+        .ok_or_else(|| ClaimError::Sent {
+            what: what.to_owned(),
+            why: format!(
+                "{} emitted no ServiceNodeExit for node {}",
+                receipt.transaction_hash, collected.id
+            ),
+        })?;
+    let liquidator = logs
+        .iter()
+        .filter_map(|log| Rewards::ServiceNodeLiquidated::decode_log(&log.inner).ok())
+        .find(|e| e.serviceNodeID == collected.id)
+        .map(|e| e.initiator);
+    Ok(Removed { collected: collected.clone(), receipt, returned, liquidator })
+}
+
+/// The whole removal path: the contract's set, the nodes' signatures of the `removal` of the
+/// node with contract id `id` at `timestamp` (default: this machine's clock now), and the
+/// transaction.
+///
+/// # Errors
+/// Any [`ClaimError`]; [`ClaimError::NotRegistered`] when the contract holds no node `id`.
+#[allow(clippy::too_many_arguments)]
+pub async fn remove_through_network(
+    provider: &DynProvider,
+    http: &reqwest::Client,
+    contract: Address,
+    nodes: &[String],
+    removal: Removal,
+    id: u64,
+    timestamp: Option<u64>,
+    wait: Duration,
+) -> Result<Removed, ClaimError> {
+    let set = registered_set(provider, contract).await?;
+    let Some(&(_, key)) = set.keys.iter().find(|(i, _)| *i == id) else {
+        return Err(ClaimError::NoSuchNode(id));
+    };
+    let timestamp = timestamp.unwrap_or_else(unix_now);
+    let collected = collect_removal(http, nodes, &set, removal, key, timestamp, wait).await?;
+    send_removal(provider, contract, &collected).await
+}
+
+/// This machine's clock, unix seconds.
+#[must_use]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// An HTTP client for asking nodes: their self-signed certificates accepted (the answers are
 /// checked by their BLS signatures), 10 s a request, no redirects.
 ///
@@ -777,6 +1108,10 @@ mod tests {
         Address::repeat_byte(0x11)
     }
 
+    fn reward(height: u64) -> Subject {
+        Subject::Reward { address: who(), height }
+    }
+
     /// Six registered nodes (ids 1..=6) on a contract.
     fn set() -> (RegisteredSet, Vec<SecretKey>) {
         let secrets: Vec<SecretKey> = (1..=6u8).map(|i| SecretKey::from_seed(&[i; 8])).collect();
@@ -815,8 +1150,8 @@ mod tests {
         forged.amount = AMOUNT;
         answers.push((url(4), Ok(forged)));
         answers.push((url(5), Err("refused (409): not yet".to_owned())));
-        let got = aggregate_answers(&set, who(), 7, answers).unwrap();
-        assert_eq!((got.amount, got.height), (AMOUNT, 7));
+        let got = aggregate_answers(&set, &reward(7), answers).unwrap();
+        assert_eq!(got.amount, AMOUNT);
         assert_eq!(got.signers, vec![1, 2, 3, 4]);
         assert_eq!(got.non_signers, vec![5, 6]);
         assert_eq!(got.skipped.len(), 2, "{:?}", got.skipped);
@@ -840,7 +1175,7 @@ mod tests {
         // 6 nodes: at most 2 may not sign. Three sign: too few.
         let three: Vec<(String, Result<Signed, String>)> =
             (0..3).map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT)))).collect();
-        match aggregate_answers(&set, who(), 7, three) {
+        match aggregate_answers(&set, &reward(7), three) {
             Err(ClaimError::TooFewSigners { signed: 3, total: 6, allowed: 2, amount, .. }) => {
                 assert_eq!(amount, AMOUNT);
             }
@@ -850,14 +1185,14 @@ mod tests {
         let split: Vec<(String, Result<Signed, String>)> = (0..6)
             .map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT + (i as u128 % 2)))))
             .collect();
-        let e = aggregate_answers(&set, who(), 7, split).unwrap_err();
+        let e = aggregate_answers(&set, &reward(7), split).unwrap_err();
         assert!(matches!(e, ClaimError::NodesDisagree { .. }), "{e:?}");
         assert!(e.to_string().contains(&format!("{AMOUNT} signed by 3")), "{e}");
         // Five on one amount and one on another: the five carry it, the one is dissent.
         let mostly: Vec<(String, Result<Signed, String>)> = (0..6)
             .map(|i| (url(i), Ok(answer(&set, &secrets, i, AMOUNT + u128::from(i == 2)))))
             .collect();
-        let got = aggregate_answers(&set, who(), 7, mostly).unwrap();
+        let got = aggregate_answers(&set, &reward(7), mostly).unwrap();
         assert_eq!((got.amount, got.non_signers.clone()), (AMOUNT, vec![3]));
         assert_eq!(got.dissent, vec![(AMOUNT + 1, vec![3])]);
     }
@@ -882,7 +1217,7 @@ mod tests {
         let mut liar = answer(&set, &secrets, 5, AMOUNT);
         liar.contract_id = Some(2);
         answers.push(("https://liar".to_owned(), Ok(liar)));
-        let got = aggregate_answers(&set, who(), 7, answers).unwrap();
+        let got = aggregate_answers(&set, &reward(7), answers).unwrap();
         assert_eq!(got.signers, vec![1, 2, 3, 4]);
         let skipped = got.skipped.join("\n");
         assert!(
@@ -905,14 +1240,19 @@ mod tests {
             "bls_pubkey": format!("0x{}", hex::encode(a.key.to_bytes())),
             "contract_id": 1,
         });
-        let parsed = parse_answer(good.to_string().as_bytes(), who(), 7).unwrap();
+        let parsed = parse_answer(good.to_string().as_bytes(), &reward(7)).unwrap();
         assert_eq!((parsed.amount, parsed.key, parsed.contract_id), (AMOUNT, a.key, Some(1)));
         assert!(
-            parse_answer(good.to_string().as_bytes(), who(), 8).unwrap_err().contains("height 7")
+            parse_answer(good.to_string().as_bytes(), &reward(8)).unwrap_err().contains("height 7")
         );
         let other = Address::repeat_byte(0x33);
         assert!(
-            parse_answer(good.to_string().as_bytes(), other, 7).unwrap_err().contains("signed for")
+            parse_answer(
+                good.to_string().as_bytes(),
+                &Subject::Reward { address: other, height: 7 }
+            )
+            .unwrap_err()
+            .contains("signed for")
         );
         let mut cases = vec![b"".to_vec(), b"[]".to_vec(), b"{\"address\": 5}".to_vec()];
         for (field, bad) in [
@@ -929,7 +1269,52 @@ mod tests {
             cases.push(v.to_string().into_bytes());
         }
         for case in cases {
-            assert!(parse_answer(&case, who(), 7).is_err(), "{}", String::from_utf8_lossy(&case));
+            assert!(parse_answer(&case, &reward(7)).is_err(), "{}", String::from_utf8_lossy(&case));
         }
+    }
+
+    #[test]
+    fn an_exit_aggregates_one_message_and_a_liquidation_signature_does_not_count_for_it() {
+        let (set, secrets) = set();
+        let leaving = secrets[5].public_key();
+        let exit = Subject::Exit { key: leaving, timestamp: 1_700_000_000 };
+        let liquidation = Subject::Liquidation { key: leaving, timestamp: 1_700_000_000 };
+        let signed = |i: usize, subject: &Subject| Signed {
+            amount: 0,
+            key: secrets[i].public_key(),
+            contract_id: Some(i as u64 + 1),
+            signature: secrets[i].sign(&set.domain, &subject.message(0)),
+        };
+        // Four sign the exit, node 5 signs the liquidation instead (same key, other tag), node
+        // 6 refuses.
+        let mut answers: Vec<(String, Result<Signed, String>)> =
+            (0..4).map(|i| (url(i), Ok(signed(i, &exit)))).collect();
+        answers.push((url(4), Ok(signed(4, &liquidation))));
+        answers.push((url(5), Err("refused (409): node_in_service".to_owned())));
+        let got = aggregate_answers(&set, &exit, answers).unwrap();
+        assert_eq!((got.signers.clone(), got.non_signers.clone()), (vec![1, 2, 3, 4], vec![5, 6]));
+        assert!(
+            got.skipped.iter().any(|s| s.starts_with("https://node4 (node 5)")),
+            "{:?}",
+            got.skipped
+        );
+        let keys: BTreeMap<u64, PublicKey> = set.keys.iter().copied().collect();
+        let aggregate =
+            sesh_bls::Aggregate { signature: got.signature, non_signers: got.non_signers };
+        let dst = set.domain.hash_to_g2_tag();
+        let bytes = exit.message(0).to_bytes(&set.domain);
+        sesh_bls::verify_aggregate(&keys, &dst, &bytes, &aggregate, 4000).unwrap();
+        let other = liquidation.message(0).to_bytes(&set.domain);
+        assert!(sesh_bls::verify_aggregate(&keys, &dst, &other, &aggregate, 4000).is_err());
+        // Three exit signatures of six: too few, said for the exit.
+        let three: Vec<(String, Result<Signed, String>)> =
+            (0..3).map(|i| (url(i), Ok(signed(i, &exit)))).collect();
+        let e = aggregate_answers(&set, &exit, three).unwrap_err();
+        assert!(matches!(e, ClaimError::TooFewSigners { signed: 3, .. }), "{e:?}");
+        assert!(e.to_string().starts_with("too few signers for the exit of BLS key 0x"), "{e}");
+        // The id of a key, and a key the contract does not hold.
+        assert_eq!(id_of(&set, &leaving).unwrap(), 6);
+        let stranger = SecretKey::from_seed(b"not registered").public_key();
+        assert!(matches!(id_of(&set, &stranger), Err(ClaimError::NotRegistered(_))));
     }
 }

@@ -12,6 +12,10 @@
 //!            [--fee BP] [--contributor 0xADDR:AMOUNT[:0xBENEFICIARY] …]
 //!   exit --contract 0x… --id N
 //!   exit-after-wait --contract 0x… --id N
+//!   exit-signed --contract 0x… --id N (--node <url> … | --nodes-from <seed url> [--plain-http])
+//!               [--timestamp UNIX]
+//!   liquidate   --contract 0x… --id N (--node <url> … | --nodes-from <seed url> [--plain-http])
+//!               [--timestamp UNIX]
 //!   claim --contract 0x… [--amount A]
 //!         [--node <url> … | --nodes-from <seed url> [--plain-http]] [--height N]
 //!   balance --contract 0x… [--address 0x…]                    (no --key with --address)
@@ -97,6 +101,15 @@ enum Command {
     /// live contract this credits nothing: the ledger returns the stakes to the contributors'
     /// balances, claimed through the network's signature (`claim --node`).
     ExitAfterWait(NodeArgs),
+    /// Removes a node with the network's signature (`exitBLSPublicKeyWithSignature`): the nodes
+    /// sign its exit once their ledgers have removed it (its exit request's unlock has passed,
+    /// or no node's ledger took its registration). Anyone may send it; like any exit it credits
+    /// nothing on the contract (the ledger returns the stakes, claimed with `claim --node`).
+    ExitSigned(RemovalArgs),
+    /// Liquidates a node with the network's signature (`liquidateBLSPublicKeyWithSignature`):
+    /// the nodes sign it for a node their ledgers deregistered, or removed and not exited within
+    /// the exit buffer. The sender receives the liquidator's share of the deposit.
+    Liquidate(RemovalArgs),
     /// Claims what the contract credits the sender (`claimRewards`); with `--node` or
     /// `--nodes-from`, first has the network sign the sender's balance and sends it to the
     /// contract (`updateRewardsBalance`).
@@ -190,6 +203,32 @@ struct NodeArgs {
     /// The contract's id of the node (what `register` printed).
     #[arg(long)]
     id: u64,
+}
+
+#[derive(Debug, ClapArgs)]
+struct RemovalArgs {
+    /// The staking contract.
+    #[arg(long, value_parser = evm_address)]
+    contract: Address,
+    /// The contract's id of the node to remove.
+    #[arg(long)]
+    id: u64,
+    /// A node to ask for its signature (its base URL, `https://host:port`), repeatable.
+    #[arg(long = "node", conflicts_with = "nodes_from", required_unless_present = "nodes_from")]
+    nodes: Vec<String>,
+    /// A seed (a node's `…/json_rpc`) whose list of nodes to ask, as `--node`.
+    #[arg(long)]
+    nodes_from: Option<String>,
+    /// The nodes of `--nodes-from` serve plain HTTP (a `--plain-http` testnet).
+    #[arg(long, requires = "nodes_from")]
+    plain_http: bool,
+    /// The signed timestamp, unix seconds (default: now; the nodes sign only one within 3
+    /// minutes of their clocks, the contract takes it for 10 minutes).
+    #[arg(long)]
+    timestamp: Option<u64>,
+    /// Seconds to keep asking nodes that refuse (e.g. one a height behind).
+    #[arg(long, default_value_t = 5)]
+    wait: u64,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -581,6 +620,13 @@ async fn run(args: &Args) -> Result<(), String> {
                 ),
                 json!({"id": n.id}),
             )
+        }
+        Command::ExitSigned(r) => {
+            remove(&Chain::connect(args, true)?, r, sesh_examples::claims::Removal::Exit).await?
+        }
+        Command::Liquidate(r) => {
+            let chain = Chain::connect(args, true)?;
+            remove(&chain, r, sesh_examples::claims::Removal::Liquidation).await?
         }
         Command::Claim(c) => claim(&Chain::connect(args, true)?, c).await?,
         Command::Balance(b) => balance(&Chain::connect(args, b.address.is_none())?, b).await?,
@@ -1005,6 +1051,87 @@ async fn claim_through_network(
         }),
     );
     Ok(out)
+}
+
+/// `exit-signed` / `liquidate`: the network's signature of the node's removal, sent to the
+/// contract; prints the node, the signers and non-signers (and why each was skipped), the
+/// transaction and what the contract emitted.
+async fn remove(
+    chain: &Chain,
+    r: &RemovalArgs,
+    removal: sesh_examples::claims::Removal,
+) -> Result<Output, String> {
+    use sesh_examples::claims::{self, Removal};
+    chain.sender()?;
+    chain.has_code(r.contract, "--contract").await?;
+    let http = claims::node_client()?;
+    let nodes = match &r.nodes_from {
+        Some(seed) => {
+            claims::nodes_from_seed(&http, seed, !r.plain_http).await.map_err(|e| e.to_string())?
+        }
+        None => r.nodes.iter().map(|n| n.trim_end_matches('/').to_owned()).collect(),
+    };
+    let set =
+        claims::registered_set(&chain.provider, r.contract).await.map_err(|e| e.to_string())?;
+    let key = set
+        .keys
+        .iter()
+        .find(|(id, _)| *id == r.id)
+        .map(|(_, k)| *k)
+        .ok_or_else(|| claims::ClaimError::NoSuchNode(r.id).to_string())?;
+    let timestamp = r.timestamp.unwrap_or_else(claims::unix_now);
+    let wait = Duration::from_secs(r.wait);
+    let collected = claims::collect_removal(&http, &nodes, &set, removal, key, timestamp, wait)
+        .await
+        .map_err(|e| e.to_string())?;
+    let what = match removal {
+        Removal::Exit => "exit",
+        Removal::Liquidation => "liquidation",
+    };
+    let ids = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = format!(
+        "the network signed the {what} of node {} (BLS key 0x{}) at timestamp {timestamp}: {} \
+         of {} nodes (the contract takes up to {} non-signers)\n  signers: {}\n",
+        r.id,
+        hex::encode(key.to_bytes()),
+        collected.signers.len(),
+        set.keys.len(),
+        set.allowed_non_signers(),
+        ids(&collected.signers),
+    );
+    if !collected.non_signers.is_empty() {
+        text.push_str(&format!("  non-signers: {}\n", ids(&collected.non_signers)));
+    }
+    for why in &collected.skipped {
+        text.push_str(&format!("  skipped {why}\n"));
+    }
+    let removed = claims::send_removal(&chain.provider, r.contract, &collected)
+        .await
+        .map_err(|e| e.to_string())?;
+    text.push_str(&format!(
+        "{}: ServiceNodeExit(node {}, returned {})",
+        removal.function(),
+        r.id,
+        sesh_text(removed.returned)
+    ));
+    if let Some(liquidator) = removed.liquidator {
+        text.push_str(&format!(", ServiceNodeLiquidated(node {}, by {liquidator})", r.id));
+    }
+    Ok(sent(
+        &removed.receipt,
+        text,
+        json!({
+            "removal": what,
+            "id": r.id,
+            "bls_key": format!("0x{}", hex::encode(key.to_bytes())),
+            "timestamp": timestamp,
+            "signers": collected.signers,
+            "non_signers": collected.non_signers,
+            "skipped": collected.skipped,
+            "returned": removed.returned.to_string(),
+            "liquidator": removed.liquidator.map(|a| a.to_string()),
+        }),
+    ))
 }
 
 async fn balance(chain: &Chain, b: &BalanceArgs) -> Result<Output, String> {
