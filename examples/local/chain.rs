@@ -105,13 +105,29 @@ impl Chain {
     /// # Errors
     /// What failed: the tools, anvil, a deployment or a registration.
     pub async fn start(n: usize, height_ms: u64) -> Result<Self, String> {
+        Self::start_at(n, height_ms, None).await
+    }
+
+    /// [`Chain::start`] with anvil's genesis block at `genesis` (unix seconds; anvil's later
+    /// blocks keep that offset from the wall clock until `evm_increaseTime`), e.g. hours in the
+    /// past, so that the registrations are as old by the chain's clock as the contract's
+    /// minimum exit age asks while the nodes' clocks are the wall clock.
+    ///
+    /// # Errors
+    /// As [`Chain::start`].
+    pub async fn start_at(n: usize, height_ms: u64, genesis: Option<u64>) -> Result<Self, String> {
         let started = Instant::now();
         let accounts = 1 + n + CONTRIBUTORS + n;
         let anvil = tokio::task::spawn_blocking(move || {
             let tools = ChainTools::install(&chain_tools::target_dir()?)?;
             let block_time = format!("{}", Duration::from_millis(BLOCK_MS).as_secs_f64());
             let accounts = accounts.to_string();
-            Anvil::spawn(&tools, CHAIN_ID, &["--block-time", &block_time, "--accounts", &accounts])
+            let genesis = genesis.map(|t| t.to_string());
+            let mut args = vec!["--block-time", &block_time, "--accounts", &accounts];
+            if let Some(t) = &genesis {
+                args.extend(["--timestamp", t]);
+            }
+            Anvil::spawn(&tools, CHAIN_ID, &args)
         })
         .await
         .map_err(|e| e.to_string())?

@@ -25,7 +25,7 @@ use sesh_examples::local::{LocalNetwork, NodeProcess};
 use sesh_identity::Identity;
 
 /// The node binary.
-fn node_binary() -> PathBuf {
+pub fn node_binary() -> PathBuf {
     example_binary("node")
 }
 
@@ -178,6 +178,17 @@ impl Testnet {
         command: &[std::ffi::OsString],
     ) -> Self {
         let chain = Chain::start(n, HEIGHT_MS).await.unwrap();
+        Self::start_on(name, chain, extra, command).await
+    }
+
+    /// [`Testnet::start`] on `chain` (e.g. one of [`Chain::start_at`]), one node per registered
+    /// node of its genesis.
+    pub async fn start_on(
+        name: &str,
+        chain: Chain,
+        extra: &[String],
+        command: &[std::ffi::OsString],
+    ) -> Self {
         let dir = scratch_dir(name);
         let net = chain.start_nodes(command, &dir, extra, |_| Vec::new()).unwrap();
         let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
