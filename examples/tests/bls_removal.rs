@@ -15,9 +15,10 @@
 //! (`ExitTooEarly`, nothing sent); after, `exitBLSPublicKeyWithSignature` emits `ServiceNodeExit`
 //! with the whole deposit, every node's ledger applies it and credits the operator's stake to its
 //! balance at the next height, and the operator claims it through the network's signature. The
-//! other node, not exited within the ledger's exit buffer (30 heights), is liquidated:
-//! refused before the buffer ends, signed after it, `ServiceNodeLiquidated` with the sender as
-//! liquidator and the deposit less the live 0.2 % penalty returned.
+//! other node, not exited within the ledger's exit buffer (30 heights), is liquidated with the
+//! `stake liquidate` command: refused before the buffer ends, signed after it,
+//! `ServiceNodeLiquidated` with the sender as liquidator and the deposit less the live 0.2 %
+//! penalty returned; `stake exit-signed` of the node that left is refused with nothing sent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -297,32 +298,73 @@ async fn a_node_exits_and_another_is_liquidated_through_the_networks_signature()
         Duration::from_secs(120),
     )
     .await;
-    let liquidated = claims::remove_through_network(
-        &sender,
-        http,
-        contract,
-        &urls,
-        Removal::Liquidation,
-        id(LIQUIDATED),
-        None,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    // Through the `stake` command (the sender is dev account 0): first a refused exit of the
+    // node that left (nothing sent), then the liquidation, its JSON read back.
+    let key_file = net.dir.join("evm_key0");
+    std::fs::write(&key_file, format!("{}\n", anvil.dev_keys()[0])).unwrap();
+    let stake = |args: &[String]| {
+        let mut cmd = std::process::Command::new(common::example_binary("stake"));
+        cmd.args(["--rpc", &anvil.url(), "--key"]).arg(&key_file).arg("--json").args(args);
+        let out = cmd.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        let secret = anvil.dev_keys()[0].trim_start_matches("0x").to_lowercase();
+        assert!(!format!("{stdout}{stderr}").to_lowercase().contains(&secret), "a key was printed");
+        (out.status.success(), stdout, stderr)
+    };
+    let nodes: Vec<String> = urls.iter().flat_map(|u| ["--node".to_owned(), u.clone()]).collect();
+    let command = |what: &str, i: usize| {
+        let mut args = vec![what.to_owned(), "--contract".to_owned(), contract.to_string()];
+        args.extend(["--id".to_owned(), id(i).to_string()]);
+        args.extend(nodes.iter().cloned());
+        args
+    };
+    let block = sender.get_block_number().await.unwrap();
+    let (ok, _, stderr) = stake(&command("exit-signed", EXITING));
+    assert!(
+        !ok && stderr.contains(&format!("the contract holds no node {}", id(EXITING))),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = stake(&command("liquidate", LIQUIDATED));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(sender.get_block_number().await.unwrap() > block);
+    let out: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (out["removal"].as_str(), out["id"].as_u64()),
+        (Some("liquidation"), Some(id(LIQUIDATED)))
+    );
     // Three of the contract's three sign; the exited node's process answers with a key the
     // contract no longer lists.
-    let c = &liquidated.collected;
-    assert_eq!((c.signers.len(), c.non_signers.len()), (NODES - 1, 0), "{:?}", c.skipped);
-    assert!(
-        c.skipped.iter().any(|s| s.contains("its key is not one the contract lists")),
-        "{:?}",
-        c.skipped
+    let signers = out["signers"].as_array().unwrap();
+    assert_eq!(
+        (signers.len(), out["non_signers"].as_array().unwrap().len()),
+        (NODES - 1, 0),
+        "{out}"
     );
-    assert_eq!(liquidated.liquidator, Some(anvil.dev_signer(0).unwrap().address()));
+    let skipped = out["skipped"].to_string();
+    assert!(skipped.contains("its key is not one the contract lists"), "{skipped}");
+    assert_eq!(
+        out["liquidator"].as_str().map(|a| a.parse::<Address>().unwrap()),
+        Some(anvil.dev_signer(0).unwrap().address())
+    );
     let deposit = U256::from(sesh_node::keeper::REQUIREMENT);
     let penalty = deposit * U256::from(3) / U256::from(10_000)
         + (deposit * U256::from(17)).div_ceil(U256::from(10_000));
-    assert_eq!(liquidated.returned, deposit - penalty);
+    assert_eq!(out["returned"].as_str().unwrap().parse::<U256>().unwrap(), deposit - penalty);
+    let hash: alloy::primitives::B256 = out["tx"].as_str().unwrap().parse().unwrap();
+    let receipt = sender.get_transaction_receipt(hash).await.unwrap().unwrap();
+    let liquidated_event = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| {
+            use alloy::sol_types::SolEvent as _;
+            Rewards::ServiceNodeLiquidated::decode_log(&log.inner).ok()
+        })
+        .unwrap();
+    assert_eq!(liquidated_event.serviceNodeID, id(LIQUIDATED));
     let ids = rewards.allServiceNodeIDs().call().await.unwrap().ids;
     assert_eq!(ids.len(), NODES - 2, "{ids:?}");
     // Every node's ledger applies the liquidation: it signs it no more.
