@@ -100,6 +100,11 @@ pub struct Args {
     /// `StakingRequirementUpdated`.
     #[arg(long)]
     pub staking_requirement: Option<u64>,
+    /// Overrides the rules' unlock delay: the heights from a confirmed exit request to the
+    /// node's removal (local networks and tests; every node of a network must be given the
+    /// same, or their ledgers part).
+    #[arg(long)]
+    pub unlock_heights: Option<u64>,
     /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
     pub plain_http: bool,
@@ -171,6 +176,9 @@ impl Args {
         };
         if let Some(requirement) = self.staking_requirement {
             params.staking_requirement = requirement;
+        }
+        if let Some(heights) = self.unlock_heights {
+            params.unlock_blocks = heights;
         }
         params
     }

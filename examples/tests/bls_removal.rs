@@ -8,15 +8,15 @@
 //! past (its blocks keep that offset), the nodes register then, and `evm_increaseTime` brings
 //! the chain's clock to the wall clock before the signed transactions.
 //!
-//! The honest path: two operators ask to leave (`initiateExitBLSPublicKey`); the nodes keep both
-//! in service until the ledger's unlock (`Params::testnet`: 720 heights, about 3.6 minutes of
-//! 300 ms heights) and refuse to sign either removal until then; then every node's ledger holds
-//! both as removed and signs the exit; before the clock catches up the contract would refuse it
-//! (`ExitTooEarly`, nothing sent); after, `exitBLSPublicKeyWithSignature` emits `ServiceNodeExit`
-//! with the whole deposit, every node's ledger applies it and credits the operator's stake to its
-//! balance at the next height, and the operator claims it through the network's signature. The
-//! other node, not exited within the ledger's exit buffer (30 heights), is liquidated with the
-//! `stake liquidate` command: refused before the buffer ends, signed after it,
+//! The honest path: two operators ask to leave (`initiateExitBLSPublicKey`); the nodes keep both in
+//! service until the ledger's unlock (60 heights here, `--unlock-heights`; `Params::testnet` has
+//! 720, 3.6 minutes of 300 ms heights) and refuse to sign either removal until then; then every
+//! node's ledger holds both as removed and signs the exit; before the clock catches up the contract
+//! would refuse it (`ExitTooEarly`, nothing sent); after, `exitBLSPublicKeyWithSignature` emits
+//! `ServiceNodeExit` with the whole deposit, every node's ledger applies it and credits the
+//! operator's stake to its balance at the next height, and the operator claims it through the
+//! network's signature. The other node, not exited within the ledger's exit buffer (30 heights), is
+//! liquidated with the `stake liquidate` command: refused before the buffer ends, signed after it,
 //! `ServiceNodeLiquidated` with the sender as liquidator and the deposit less the live 0.2 %
 //! penalty returned; `stake exit-signed` of the node that left is refused with nothing sent.
 #![allow(
@@ -29,6 +29,9 @@
 )]
 
 mod common;
+
+/// The ledger's unlock delay the nodes are given (`--unlock-heights`).
+const UNLOCK_HEIGHTS: u64 = 60;
 
 use std::time::{Duration, Instant};
 
@@ -111,7 +114,10 @@ async fn a_node_exits_and_another_is_liquidated_through_the_networks_signature()
     let genesis = now() - 3 * 3600;
     let chain = Chain::start_at(NODES, common::HEIGHT_MS, Some(genesis)).await.unwrap();
     let command = [common::node_binary().into_os_string()];
-    let net = Testnet::start_on("bls-removal", chain, &["--plain-http".to_owned()], &command).await;
+    // The ledger's unlock shortened from `Params::testnet`'s 720 heights (3.6 minutes) to 60.
+    let extra =
+        ["--plain-http", "--unlock-heights", &UNLOCK_HEIGHTS.to_string()].map(str::to_owned);
+    let net = Testnet::start_on("bls-removal", chain, &extra, &command).await;
     let http = &net.http;
     let urls: Vec<String> = net.nodes.iter().map(|n| n.url.clone()).collect();
     let anvil = &net.chain.anvil;
@@ -164,7 +170,7 @@ async fn a_node_exits_and_another_is_liquidated_through_the_networks_signature()
         let receipt = call.gas(gas + gas / 4).send().await.unwrap().get_receipt().await.unwrap();
         assert!(receipt.status());
     }
-    // Every node's ledger keeps them in service until the unlock (720 heights), then removes
+    // Every node's ledger keeps them in service until the unlock (60 heights), then removes
     // them: from then on every node signs the exit.
     let asked = Instant::now();
     until_all_sign(
