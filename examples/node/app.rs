@@ -20,6 +20,9 @@ use crate::node::db::Db;
 use crate::node::metrics::Metrics;
 use crate::node::peer;
 
+/// How many `05` key conversions a node remembers (64 bytes of keys each).
+const CONVERSIONS_HELD: usize = 1 << 16;
+
 /// How long a swarm peer has to answer a forwarded request.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -55,6 +58,8 @@ pub struct App {
     pub handover: tokio::sync::Mutex<()>,
     /// Its quorum cop and tests.
     pub obligations: crate::node::obligations::Obligations,
+    /// The `05` accounts' key conversions checked so far (each about a signature check's work).
+    pub conversions: handler::Conversions,
 }
 
 impl core::fmt::Debug for App {
@@ -112,6 +117,7 @@ impl App {
             settings,
             handover: tokio::sync::Mutex::new(()),
             identity,
+            conversions: handler::Conversions::new(CONVERSIONS_HELD),
         })
     }
 
@@ -326,14 +332,20 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
     let ctx = Context { now_ms: crate::now_ms(), forwarded };
     let handled = if is_read_only_method(&label) {
         let (app2, state) = (app.clone(), state.clone());
-        let run = move |db: &mut Db| with_node(&app2, &state, |n| handler::handle(n, db, ctx, req));
+        let run = move |db: &mut Db| {
+            with_node(&app2, &state, |n| handler::handle_with(n, db, ctx, req, &app2.conversions))
+        };
         app.with_reader(run).await
     } else {
         // Signatures are checked here, on the blocking pool: the writer only writes.
         let mut verified = handler::Verified::default();
         if params.contains_key("signature") || params.contains_key("requests") {
             let (app2, state2, req2) = (app.clone(), state.clone(), req.clone());
-            let ahead = move || with_node(&app2, &state2, |n| handler::verify_ahead(n, ctx, req2));
+            let ahead = move || {
+                with_node(&app2, &state2, |n| {
+                    handler::verify_ahead_with(n, ctx, req2, &app2.conversions)
+                })
+            };
             verified = tokio::task::spawn_blocking(ahead).await.unwrap_or_default();
         }
         let (app2, state) = (app.clone(), state.clone());

@@ -12,7 +12,8 @@
 //! and reads come before writes, so a failure changes nothing that request would have changed
 //! (the sub-requests of a batch before the failing one stand, as on the live server).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Value, json};
 use sesh_identity::Identity;
@@ -274,7 +275,7 @@ pub fn handle_verified(
     req: Request,
     verified: &Verified,
 ) -> Response {
-    try_handle(node, store, ctx, req, verified, None)
+    try_handle(node, store, ctx, req, verified, None, None)
         .unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
 }
 
@@ -323,8 +324,81 @@ impl Verified {
 /// [`handle_verified`].
 pub fn verify_ahead(node: &Node<'_>, ctx: Context, req: Request) -> Verified {
     let mut made = Verified::default();
-    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut made));
+    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut made), None);
     made
+}
+
+/// [`verify_ahead`], with the `05` key conversions taken from `known` when it holds them, and
+/// those it did not hold left there.
+pub fn verify_ahead_with(
+    node: &Node<'_>,
+    ctx: Context,
+    req: Request,
+    known: &Conversions,
+) -> Verified {
+    let mut made = Verified::default();
+    let _ = try_handle(node, &mut DryRun, ctx, req, &Verified::NONE, Some(&mut made), Some(known));
+    made
+}
+
+/// [`handle`], with the `05` key conversions taken from `known` when it holds them, and those it
+/// did not hold left there.
+pub fn handle_with(
+    node: &Node<'_>,
+    store: &mut dyn Store,
+    ctx: Context,
+    req: Request,
+    known: &Conversions,
+) -> Response {
+    try_handle(node, store, ctx, req, &Verified::NONE, None, Some(known))
+        .unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
+}
+
+/// An account's `pubkey_ed25519` and its X25519 key.
+type KeyPair = ([u8; 32], [u8; 32]);
+
+/// The `05` key conversions a node has made: whether an account's `pubkey_ed25519` converts to
+/// the account's X25519 key (a point decompression and a prime-order check: about as much work
+/// as the signature check that follows). The answer depends on the two keys alone, so a node
+/// keeps it for the account's next request (clients poll their accounts every few seconds).
+/// It holds at most `capacity` pairs, and forgets them all when it is full.
+#[derive(Debug)]
+pub struct Conversions {
+    known: Mutex<HashMap<KeyPair, bool>>,
+    capacity: usize,
+}
+
+impl Conversions {
+    /// An empty memory of at most `capacity` pairs.
+    pub fn new(capacity: usize) -> Self {
+        Self { known: Mutex::new(HashMap::new()), capacity }
+    }
+
+    /// Pairs held.
+    pub fn len(&self) -> usize {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `ed` converts to `x`: remembered, or worked out and remembered.
+    fn converts(&self, ed: &[u8; 32], x: &[u8; 32]) -> bool {
+        let known =
+            self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&(*ed, *x)).copied();
+        if let Some(converts) = known {
+            return converts;
+        }
+        let converts = crate::proof::converts(ed, x);
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.len() >= self.capacity {
+            known.clear();
+        }
+        known.insert((*ed, *x), converts);
+        converts
+    }
 }
 
 /// A store for [`verify_ahead`]: nothing is revoked, and every read or write fails (stopping
@@ -413,6 +487,7 @@ fn try_handle(
     req: Request,
     ahead: &Verified,
     record: Option<&mut Verified>,
+    known: Option<&Conversions>,
 ) -> Result<Response, StoreFailure> {
     if let Some(account) = req.account()
         && !matches!(req, Request::GetSwarm(_))
@@ -422,7 +497,8 @@ fn try_handle(
         misc(&mut body, node, ctx.now_ms);
         return Ok(Response::json(421, body));
     }
-    let mut h = Handler { node, store, ctx, verification: None, token_check: None, ahead, record };
+    let mut h =
+        Handler { node, store, ctx, verification: None, token_check: None, ahead, record, known };
     let recursive = req.is_recursive();
     let mut response = match req {
         Request::Store(r) => h.store(r)?,
@@ -484,6 +560,8 @@ struct Handler<'n, 's> {
     ahead: &'n Verified,
     /// Where checks are recorded, when verifying ahead.
     record: Option<&'s mut Verified>,
+    /// Key conversions made before.
+    known: Option<&'n Conversions>,
 }
 
 impl Handler<'_, '_> {
@@ -523,8 +601,10 @@ impl Handler<'_, '_> {
         if pubkey.prefix() == 5
             && let Some(ed) = auth.pubkey_ed25519
         {
-            let converts = self.ahead.conversion(&ed, &key);
-            let converts = converts.unwrap_or_else(|| crate::proof::converts(&ed, &key));
+            let converts = self.ahead.conversion(&ed, &key).unwrap_or_else(|| match self.known {
+                Some(known) => known.converts(&ed, &key),
+                None => crate::proof::converts(&ed, &key),
+            });
             if let Some(record) = &mut self.record {
                 record.conversions.push((ed, key, converts));
             }
@@ -932,7 +1012,7 @@ impl Handler<'_, '_> {
         for sub in subs {
             let ctx = Context { forwarded: false, ..self.ctx };
             let record = self.record.as_deref_mut();
-            let r = try_handle(self.node, self.store, ctx, sub, self.ahead, record)?;
+            let r = try_handle(self.node, self.store, ctx, sub, self.ahead, record, self.known)?;
             let ok = (200..300).contains(&r.status);
             results.push(json!({"code": r.status, "body": r.body.to_json()}));
             if sequence && !ok {
