@@ -35,10 +35,9 @@ pub struct App {
     /// Where this node is reached (what it tells the network).
     pub info: NodeRecord,
     db: DbThread,
-    /// Read-only connections for requests that only read, so that they run in parallel beside
-    /// the writer.
-    readers: Mutex<Vec<Db>>,
-    db_path: std::path::PathBuf,
+    /// Threads with read-only connections for requests that only read, so that they run in
+    /// parallel beside the writer.
+    readers: ReadThreads,
     state: RwLock<Arc<NetworkState>>,
     /// Counters.
     pub metrics: Metrics,
@@ -96,8 +95,7 @@ impl App {
             me: info.id,
             info,
             db: DbThread::spawn(db),
-            readers: Mutex::new(Vec::new()),
-            db_path,
+            readers: ReadThreads::spawn(&db_path),
             state: RwLock::new(Arc::new(NetworkState::empty(hf))),
             metrics: Metrics::new(),
             limiter: (!settings.no_rate_limit).then(|| Mutex::new(RateLimiter::default())),
@@ -165,19 +163,12 @@ impl App {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Db) -> T + Send + 'static,
     ) -> Result<T, Internal> {
-        let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = lock(&app.readers).pop();
-            let mut db = match pooled {
-                Some(db) => db,
-                None => Db::open_reader(&app.db_path).map_err(internal)?,
-            };
-            let out = f(&mut db);
-            lock(&app.readers).push(db);
-            Ok(out)
-        })
-        .await
-        .map_err(internal)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: ReadJob = Box::new(move |db: &mut Db| {
+            let _ = tx.send(f(db));
+        });
+        lock(&self.readers.jobs).send(job).map_err(|_| internal("the read threads stopped"))?;
+        rx.await.map_err(|_| internal("the read failed (no read-only connection, or a bug)"))
     }
 
     /// Expiry, statistics and rate limiter housekeeping.
@@ -208,6 +199,52 @@ impl App {
         if let Some(limiter) = &self.limiter {
             lock(limiter).clean(std::time::Instant::now());
         }
+    }
+}
+
+/// A read, run on one of the read threads.
+type ReadJob = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// The threads that run reads, each on its own read-only connection (opened at its first
+/// read). A fixed set fed through one queue: under load a thread takes the next read without
+/// sleeping in between, where a task on the blocking pool woke a thread for each read (that
+/// hand-off, and 32 threads contending for SQLite's shared page cache, cost more than the
+/// read itself).
+struct ReadThreads {
+    jobs: Mutex<mpsc::Sender<ReadJob>>,
+}
+
+impl ReadThreads {
+    fn spawn(path: &std::path::Path) -> Self {
+        let (tx, rx) = mpsc::channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+        for i in 0..threads {
+            let (rx, path) = (rx.clone(), path.to_owned());
+            let spawned = std::thread::Builder::new().name(format!("db-read-{i}")).spawn(move || {
+                use std::panic::{AssertUnwindSafe, catch_unwind};
+                let mut db: Option<Db> = None;
+                loop {
+                    let Ok(job) = lock(&rx).recv() else { return };
+                    if db.is_none() {
+                        match Db::open_reader(&path) {
+                            Ok(opened) => db = Some(opened),
+                            // The job is dropped unrun: its caller is answered 500.
+                            Err(e) => tracing::error!(error = %e, "opening a read-only connection failed"),
+                        }
+                    }
+                    if let Some(db) = &mut db
+                        && catch_unwind(AssertUnwindSafe(|| job(db))).is_err()
+                    {
+                        tracing::error!("a read panicked (a bug)");
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a read thread failed");
+            }
+        }
+        Self { jobs: Mutex::new(tx) }
     }
 }
 
