@@ -14,7 +14,7 @@
 //! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
 //! | `GET /network/v1/chain` | anyone | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
 //! | `GET /network/v1/state`, `GET /network/v1/ledger`, `GET /network/v1/rewards` | anyone | this node's network state; its ledger view (no proofs); its reward balances: each node's own, unsigned |
-//! | `POST /network/v1/bls/reward`, `/network/v1/bls/exit`, `/network/v1/bls/liquidate` | anyone | this node's BLS signature of a reward balance, an exit, a liquidation, when its ledger agrees ([`bls`](crate::node::bls)) |
+//! | `POST /network/v1/bls/reward`, `/network/v1/bls/exit`, `/network/v1/bls/liquidate` | anyone | this node's BLS signature of a reward balance, an exit, a liquidation, when its ledger agrees ([`bls`]) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
