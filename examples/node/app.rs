@@ -23,6 +23,9 @@ use crate::node::peer;
 /// How many `05` key conversions a node remembers (64 bytes of keys each).
 const CONVERSIONS_HELD: usize = 1 << 16;
 
+/// How many peers' link keys a node keeps (`sesh_network::link`; 32 bytes each).
+const LINKS_HELD: usize = 1 << 14;
+
 /// How long a swarm peer has to answer a forwarded request.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -59,6 +62,9 @@ pub struct App {
     pub obligations: crate::node::obligations::Obligations,
     /// The `05` accounts' key conversions checked so far (each about a signature check's work).
     pub conversions: handler::Conversions,
+    /// The keys it shares with the nodes it talks to: requests between nodes carry a MAC
+    /// under them instead of a signature (`sesh_network::link`).
+    pub links: Mutex<sesh_network::link::Links>,
 }
 
 impl core::fmt::Debug for App {
@@ -114,6 +120,7 @@ impl App {
             chain,
             settings,
             handover: tokio::sync::Mutex::new(()),
+            links: Mutex::new(sesh_network::link::Links::new(&identity, LINKS_HELD)),
             identity,
             conversions: handler::Conversions::new(CONVERSIONS_HELD),
         })
@@ -367,6 +374,11 @@ pub async fn process(app: &Arc<App>, body: &[u8], forwarded: bool) -> RpcAnswer 
     };
     let state = app.state();
     let ctx = Context { now_ms: crate::now_ms(), forwarded };
+    // What needs no database (info, get_swarm, oxend) is answered here, without a hand-off.
+    if let Some(response) = with_node(app, &state, |n| handler::handle_without_store(n, ctx, &req))
+    {
+        return RpcAnswer { status: response.status, body: response.body, method: label };
+    }
     let handled = if is_read_only_method(&label) {
         let (app2, state) = (app.clone(), state.clone());
         let run = move |db: &mut Db| {
@@ -420,7 +432,9 @@ async fn forward(
         let (app, body, node) = (app.clone(), body.clone(), *node);
         tasks.spawn(async move {
             let url = node.url("/swarm/v1/forward");
-            let reply = peer::post(&app, &url, "/swarm/v1/forward", body, FORWARD_TIMEOUT).await;
+            let reply =
+                peer::post_to(&app, &node.id, &url, "/swarm/v1/forward", body, FORWARD_TIMEOUT)
+                    .await;
             (node.id, reply)
         });
     }

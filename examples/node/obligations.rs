@@ -286,7 +286,8 @@ fn relay(app: &Arc<App>, targets: Vec<NodeRecord>, body: Vec<u8>) {
         tokio::spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else { return };
             let url = node.url(ob::UPTIME_PATH);
-            let reply = peer::post(&app, &url, ob::UPTIME_PATH, body, Duration::from_secs(5)).await;
+            let timeout = Duration::from_secs(5);
+            let reply = peer::post_to(&app, &node.id, &url, ob::UPTIME_PATH, body, timeout).await;
             tracing::trace!(to = %node.id, reply = ?reply, "uptime proof relayed");
         });
     }
@@ -381,7 +382,8 @@ async fn send_votes(app: &Arc<App>, state: &NetworkState, votes: &[sesh_quorum::
         let (app, body) = (app.clone(), body.clone());
         tasks.spawn(async move {
             let url = node.url(ob::VOTES_PATH);
-            (node.id, peer::post(&app, &url, ob::VOTES_PATH, body, Duration::from_secs(10)).await)
+            let timeout = Duration::from_secs(10);
+            (node.id, peer::post_to(&app, &node.id, &url, ob::VOTES_PATH, body, timeout).await)
         });
     }
     while let Some(done) = tasks.join_next().await {
@@ -439,7 +441,9 @@ async fn run(app: &Arc<App>, test: &Test, state: &NetworkState) -> Outcome {
             let timeout = Duration::from_millis(ob::STORAGE_TEST_TIMEOUT_MS);
             let body = ob::storage_test_body(&m.hash);
             let url = test.node.url(ob::STORAGE_TEST_PATH);
-            match peer::post(app, &url, ob::STORAGE_TEST_PATH, body, timeout).await {
+            match peer::post_to(app, &test.node.id, &url, ob::STORAGE_TEST_PATH, body, timeout)
+                .await
+            {
                 PeerReply::Answered { status: 200, body } => {
                     Outcome::Storage(ob::storage_test_passed(&body, &m.data))
                 }
@@ -452,7 +456,9 @@ async fn run(app: &Arc<App>, test: &Test, state: &NetworkState) -> Outcome {
 
 async fn ping(app: &App, node: &NodeRecord) -> Outcome {
     let timeout = Duration::from_millis(ob::PING_TIMEOUT_MS);
-    match peer::post(app, &node.url(ob::PING_PATH), ob::PING_PATH, Vec::new(), timeout).await {
+    match peer::post_to(app, &node.id, &node.url(ob::PING_PATH), ob::PING_PATH, Vec::new(), timeout)
+        .await
+    {
         PeerReply::Answered { status: 200, body } if ob::ping_passed(&body, &node.id) => {
             Outcome::Reachable
         }
@@ -464,7 +470,7 @@ async fn ask_sample(app: &App, member: &NodeRecord) -> Option<Message> {
     let timeout = Duration::from_millis(ob::PING_TIMEOUT_MS);
     let url = member.url(ob::SAMPLE_PATH);
     let PeerReply::Answered { status: 200, body } =
-        peer::post(app, &url, ob::SAMPLE_PATH, Vec::new(), timeout).await
+        peer::post_to(app, &member.id, &url, ob::SAMPLE_PATH, Vec::new(), timeout).await
     else {
         return None;
     };

@@ -48,7 +48,8 @@ pub async fn process_layer(app: &Arc<App>, layer: Layer) -> Answer {
                 return rejected(app, Rejection::next_node_not_found(&next), "next_not_found");
             };
             let url = info.url("/onion/v1/relay");
-            match peer::post(app, &url, "/onion/v1/relay", message, NODE_TIMEOUT).await {
+            match peer::post_to(app, &info.id, &url, "/onion/v1/relay", message, NODE_TIMEOUT).await
+            {
                 PeerReply::Answered { status, body } => {
                     Metrics::outcome(&app.metrics.onion, "forwarded", 1);
                     (node::relay_status(status), body)

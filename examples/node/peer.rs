@@ -1,8 +1,10 @@
-//! Requests to other nodes, signed by this node's key (`sesh_network::auth`; see
-//! `docs/node.md`).
+//! Requests to other nodes: to a node whose id it knows, with a MAC under the key the two share
+//! (`sesh_network::link`); to an address alone, signed by this node's key (`sesh_network::auth`;
+//! see `docs/node.md`).
 
 use std::time::Duration;
 
+use sesh_network::NodeId;
 use sesh_node::egress::MAX_ANSWER;
 use sesh_node::replication::PeerReply;
 
@@ -11,8 +13,41 @@ use crate::node::app::App;
 /// POSTs a request for `path` at `url`, signed by this node (why a peer could not be reached is
 /// logged at debug level).
 pub async fn post(app: &App, url: &str, path: &str, body: Vec<u8>, timeout: Duration) -> PeerReply {
+    let headers = sesh_network::auth::sign(&app.identity, path, crate::now_ms(), &body);
+    send(app, url, headers, body, timeout).await
+}
+
+/// POSTs a request for `path` to the node `to` at `url`, with a MAC under the key the two
+/// nodes share (signed instead if `to` is not a node key).
+pub async fn post_to(
+    app: &App,
+    to: &NodeId,
+    url: &str,
+    path: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> PeerReply {
+    let now = crate::now_ms();
+    let mac = {
+        let mut links = app.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        links.authenticate(to, path, now, &body)
+    };
+    let headers = match mac {
+        Ok(headers) => headers,
+        Err(_) => sesh_network::auth::sign(&app.identity, path, now, &body),
+    };
+    send(app, url, headers, body, timeout).await
+}
+
+async fn send(
+    app: &App,
+    url: &str,
+    headers: [(&'static str, String); 3],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> PeerReply {
     let mut req = app.peers.post(url).timeout(timeout);
-    for (name, value) in sesh_network::auth::sign(&app.identity, path, crate::now_ms(), &body) {
+    for (name, value) in headers {
         req = req.header(name, value);
     }
     let failed = |e: Option<reqwest::Error>| {

@@ -1,6 +1,9 @@
 -- The message database: the live storage server's schema (owners, messages by owner,
--- namespace, hash and expiry, revoked subaccounts), with two changes on purpose: an owner row
--- stays while it has revocations (see db.rs), and a message keeps its store's signature.
+-- namespace, hash and expiry, revoked subaccounts), with three changes on purpose: an owner row
+-- stays while it has revocations (see db.rs), a message keeps its store's signature, and the
+-- messages are indexed by (owner, namespace) rather than (owner, namespace, timestamp): that
+-- index's entries are in id order, so a retrieve reads an account's messages in the order it
+-- answers them instead of sorting them first (a database made before drops the old index).
 CREATE TABLE IF NOT EXISTS owners (
     id INTEGER PRIMARY KEY,
     type INTEGER NOT NULL,
@@ -41,4 +44,5 @@ CREATE TRIGGER IF NOT EXISTS owner_autoclean_keeping_revocations
         DELETE FROM owners WHERE id = old.owner;
     END;
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expiry);
-CREATE INDEX IF NOT EXISTS messages_owner ON messages(owner, namespace, timestamp);
+DROP INDEX IF EXISTS messages_owner;
+CREATE INDEX IF NOT EXISTS messages_owner_id ON messages(owner, namespace);

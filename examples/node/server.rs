@@ -214,8 +214,8 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     r
 }
 
-/// A request from another node: authenticated (signed by a node this one knows, or by any
-/// node for a join), then run.
+/// A request from another node: authenticated (signed, or with a MAC under the link key, by a
+/// node this one knows, or by any node for a join), then run.
 async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     if app.settings.fault_unreachable {
         return text(503, "unreachable (a testnet fault)");
@@ -228,7 +228,13 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignatureHeaders::from_lookup(lookup);
-    let from = match auth::verify(&signed, path, crate::now_ms(), &body) {
+    let checked = if signed.mac.is_some() {
+        let mut links = app.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        links.verify(&signed, path, crate::now_ms(), &body)
+    } else {
+        auth::verify(&signed, path, crate::now_ms(), &body)
+    };
+    let from = match checked {
         Ok(key) => key,
         Err(e) => return text(401, e.to_string()),
     };

@@ -39,7 +39,8 @@ pub async fn handover(app: &Arc<App>) -> bool {
                 for node in to {
                     let url = node.url("/swarm/v1/push");
                     answers.push(ok_body(
-                        peer::post(app, &url, "/swarm/v1/push", body.clone(), TIMEOUT).await,
+                        peer::post_to(app, &node.id, &url, "/swarm/v1/push", body.clone(), TIMEOUT)
+                            .await,
                     ));
                 }
                 tracing::info!(messages = count, members = answers.len(), "handover to new owners");
@@ -58,7 +59,7 @@ pub async fn handover(app: &Arc<App>) -> bool {
             Step::Fetch { from, body } => {
                 let url = from.url("/swarm/v1/fetch");
                 Outcome::Fetched(ok_body(
-                    peer::post(app, &url, "/swarm/v1/fetch", body, TIMEOUT).await,
+                    peer::post_to(app, &from.id, &url, "/swarm/v1/fetch", body, TIMEOUT).await,
                 ))
             }
             Step::Import { accepted } => match keep(app, accepted).await {

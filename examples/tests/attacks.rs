@@ -324,6 +324,54 @@ async fn a_store_one_member_kept_to_itself_reaches_every_member() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
+    let net = Testnet::start("link-mac", 3, &[]).await;
+    let ids: Vec<Identity> = net.nodes.iter().map(|n| node_identity(&n.dir)).collect();
+    let node_id = |i: usize| sesh_identity::NodeId::from_identity(&ids[i]);
+    let account = Identity::generate(&mut OsRng);
+    let body = |text: &str| {
+        let params = serde_json::json!({
+            "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
+            "namespace": 0,
+            "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text),
+            "timestamp": common::now_ms(),
+            "ttl": 3_600_000,
+        });
+        serde_json::json!({"method": "store", "params": params}).to_string().into_bytes()
+    };
+    let path = "/swarm/v1/forward";
+    let send = async |to: usize, headers: &[(&'static str, String)], body: Vec<u8>| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, answer) = net.post_with(to, path, body, &headers).await;
+        (status, String::from_utf8_lossy(&answer).into_owned())
+    };
+    // Node 1's MAC under its link key with node 2: node 2 takes the forward.
+    let mut at_1 = sesh_network::link::Links::new(&ids[1], 16);
+    let good = body("by mac");
+    let headers = at_1.authenticate(&node_id(2), path, common::now_ms(), &good).unwrap();
+    let (status, answer) = send(2, &headers, good.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    // The same request at node 0 (whose link key with node 1 is another): refused.
+    let (status, answer) = send(0, &headers, good.clone()).await;
+    assert_eq!((status, answer.as_str()), (401, "node link MAC verification failed"));
+    // Node 0's MAC for node 2, naming node 1 as its sender: refused.
+    let mut at_0 = sesh_network::link::Links::new(&ids[0], 16);
+    let forged = body("forged");
+    let mut headers = at_0.authenticate(&node_id(2), path, common::now_ms(), &forged).unwrap();
+    headers[0].1 = node_id(1).to_string();
+    let (status, answer) = send(2, &headers, forged).await;
+    assert_eq!((status, answer.as_str()), (401, "node link MAC verification failed"));
+    // A changed body under a good MAC, and a MAC that is not base64: refused.
+    let headers = at_1.authenticate(&node_id(2), path, common::now_ms(), &good).unwrap();
+    let (status, _) = send(2, &headers, body("changed")).await;
+    assert_eq!(status, 401);
+    let mut garbage = headers.clone();
+    garbage[2].1 = "not base64 at all!".into();
+    let (status, answer) = send(2, &garbage, good).await;
+    assert_eq!((status, answer.as_str()), (401, "x-sesh-mac is not a base64 32-byte MAC"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_succeeds_with_a_swarm_member_down() {
     let mut net = Testnet::start("member-down", 6, &[]).await;
     net.nodes[3].kill9();

@@ -338,29 +338,42 @@ async fn chain_followers_agree_survive_rpc_trouble_and_restarts_and_apply_a_post
 
     // Seven validators' votes on a worker, sent to node 0: it tallies the decision, posts it to
     // the contract, and every follower applies it at the same height.
-    let view = LedgerView::from_json(
-        &serde_json::to_vec(&get_json(&http, &n0.url, LEDGER_PATH).await.unwrap()).unwrap(),
-    )
-    .unwrap();
-    let quorum = view.obligations_quorum();
-    assert_eq!(quorum.validators.len(), 10, "{quorum:?}");
+    // (Again at the next height if the node moved on before the votes reached it.)
     let by_id: BTreeMap<NodeId, &Identity> =
         keys.iter().map(|k| (NodeId::from_identity(k), k)).collect();
-    let worker = quorum.workers[0];
-    let subject =
-        Subject { height: view.height, worker_index: 0, worker, state: StateChange::Decommission };
     let params = sesh_node::keeper::params();
-    let votes: Vec<Vote> = (quorum.validators.iter().enumerate().take(7))
-        .map(|(i, v)| Vote::sign(by_id[v], i as u16, &subject, Reasons::UPTIME, &params))
-        .collect();
-    let body = votes_body(&votes);
-    let mut req = http.post(format!("{}{VOTES_PATH}", n0.url));
-    for (name, value) in sesh_network::auth::sign(&keys[0], VOTES_PATH, common::now_ms(), &body) {
-        req = req.header(name, value);
-    }
-    let answer: Value = req.body(body).send().await.unwrap().json().await.unwrap();
-    let results = answer["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["ok"] == true), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let worker = loop {
+        let view = LedgerView::from_json(
+            &serde_json::to_vec(&get_json(&http, &n0.url, LEDGER_PATH).await.unwrap()).unwrap(),
+        )
+        .unwrap();
+        let quorum = view.obligations_quorum();
+        assert_eq!(quorum.validators.len(), 10, "{quorum:?}");
+        let worker = quorum.workers[0];
+        let subject = Subject {
+            height: view.height,
+            worker_index: 0,
+            worker,
+            state: StateChange::Decommission,
+        };
+        let votes: Vec<Vote> = (quorum.validators.iter().enumerate().take(7))
+            .map(|(i, v)| Vote::sign(by_id[v], i as u16, &subject, Reasons::UPTIME, &params))
+            .collect();
+        let body = votes_body(&votes);
+        let mut req = http.post(format!("{}{VOTES_PATH}", n0.url));
+        for (name, value) in sesh_network::auth::sign(&keys[0], VOTES_PATH, common::now_ms(), &body)
+        {
+            req = req.header(name, value);
+        }
+        let answer: Value = req.body(body).send().await.unwrap().json().await.unwrap();
+        let results = answer["results"].as_array().unwrap();
+        if results.iter().all(|r| r["ok"] == true) {
+            break worker;
+        }
+        let late = results.iter().any(|r| r["refused"] == "wrong_height");
+        assert!(late && Instant::now() < deadline, "{answer}");
+    };
     for node in [&n0, &n1, &n2] {
         let url = node.url.clone();
         wait_for("the decision is not applied", Duration::from_secs(30), async || {

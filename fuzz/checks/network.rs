@@ -63,7 +63,7 @@ pub fn network_auth(data: &[u8]) {
     let mut header = || parts.next().and_then(|p| std::str::from_utf8(p).ok());
     let (node, timestamp, signature) = (header(), header(), header());
     let body = parts.next().unwrap_or_default();
-    let headers = SignatureHeaders { node, timestamp, signature };
+    let headers = SignatureHeaders { node, timestamp, signature, mac: None };
     let authority = NodeId::from_identity(&AUTHORITY);
 
     let verified = auth::verify(&headers, STATE_PATH, NOW_MS, body);

@@ -7,6 +7,10 @@
 //! [`TOLERANCE_MS`] of its own clock; binding the path stops a signature for one endpoint being
 //! replayed to another.
 //!
+//! Between two nodes that know each other's ids, a MAC under their shared link key
+//! ([`link`](crate::link)) can stand in for the signature; a published network state is always
+//! signed.
+//!
 //! ```
 //! use sesh_identity::{Identity, NodeId};
 //! use sesh_network::auth::{self, SignatureHeaders};
@@ -37,6 +41,9 @@ pub const NODE_HEADER: &str = "x-sesh-node";
 pub const TIMESTAMP_HEADER: &str = "x-sesh-timestamp";
 /// The signature, base64.
 pub const SIGNATURE_HEADER: &str = "x-sesh-signature";
+/// In place of a signature, the MAC under the two nodes' link key, base64
+/// ([`link`](crate::link)).
+pub const MAC_HEADER: &str = "x-sesh-mac";
 
 fn signing_bytes(path: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
     let ts = timestamp.to_string();
@@ -73,15 +80,18 @@ pub struct SignatureHeaders<'a> {
     pub timestamp: Option<&'a str>,
     /// `X-Sesh-Signature`.
     pub signature: Option<&'a str>,
+    /// `X-Sesh-Mac` (checked by [`Links::verify`](crate::link::Links::verify), not here).
+    pub mac: Option<&'a str>,
 }
 
 impl<'a> SignatureHeaders<'a> {
-    /// Reads the three headers with `lookup` (by their lower-case names).
+    /// Reads the headers with `lookup` (by their lower-case names).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<&'a str>) -> Self {
         Self {
             node: lookup(NODE_HEADER),
             timestamp: lookup(TIMESTAMP_HEADER),
             signature: lookup(SIGNATURE_HEADER),
+            mac: lookup(MAC_HEADER),
         }
     }
 }
@@ -97,9 +107,23 @@ pub fn verify(
     now_ms: i64,
     body: &[u8],
 ) -> Result<NodeId> {
+    let (node, ts) = sender_and_time(headers, now_ms)?;
+    let signature = headers.signature.ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
+    let sig: [u8; 64] = STANDARD.decode(signature).ok().and_then(|s| s.try_into().ok()).ok_or(
+        Error::BadHeader { header: SIGNATURE_HEADER, expected: "a base64 64-byte signature" },
+    )?;
+    node.verify(&signing_bytes(path, ts, body), &Signature::from_bytes(&sig))
+        .map_err(|_| Error::BadSignature)?;
+    Ok(node)
+}
+
+/// The sender and the timestamp of a request, the timestamp within [`TOLERANCE_MS`] of `now_ms`.
+pub(crate) fn sender_and_time(
+    headers: &SignatureHeaders<'_>,
+    now_ms: i64,
+) -> Result<(NodeId, i64)> {
     let node = headers.node.ok_or(Error::MissingHeader(NODE_HEADER))?;
     let timestamp = headers.timestamp.ok_or(Error::MissingHeader(TIMESTAMP_HEADER))?;
-    let signature = headers.signature.ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
     let node: NodeId = node
         .parse()
         .map_err(|_| Error::BadHeader { header: NODE_HEADER, expected: "64 hex digits" })?;
@@ -110,12 +134,7 @@ pub fn verify(
     if skew_ms.unsigned_abs() > TOLERANCE_MS.unsigned_abs() {
         return Err(Error::Stale { skew_ms });
     }
-    let sig: [u8; 64] = STANDARD.decode(signature).ok().and_then(|s| s.try_into().ok()).ok_or(
-        Error::BadHeader { header: SIGNATURE_HEADER, expected: "a base64 64-byte signature" },
-    )?;
-    node.verify(&signing_bytes(path, ts, body), &Signature::from_bytes(&sig))
-        .map_err(|_| Error::BadSignature)?;
-    Ok(node)
+    Ok((node, ts))
 }
 
 #[cfg(test)]

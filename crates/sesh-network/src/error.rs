@@ -64,6 +64,14 @@ pub enum Error {
     #[error("node signature verification failed")]
     BadSignature,
 
+    /// A request's MAC does not verify under the link key of its sender and this node.
+    #[error("node link MAC verification failed")]
+    BadMac,
+
+    /// No link key with this node: its id is not a key with an X25519 twin (sign instead).
+    #[error("no link key with this node id: it is not a valid node key")]
+    BadLinkKey,
+
     /// A correctly signed network state, but not by the key the caller trusts.
     #[error("the network state is signed by {signer}, not by the pinned authority {expected}")]
     WrongSigner {

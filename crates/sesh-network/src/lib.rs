@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod error;
+pub mod link;
 pub mod oxend;
 mod record;
 mod state;

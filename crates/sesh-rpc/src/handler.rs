@@ -354,6 +354,17 @@ pub fn handle_with(
         .unwrap_or_else(|_| Response::text(500, REQUEST_FAILED))
 }
 
+/// Answers a request that reads and writes nothing stored (`info`, `get_swarm`, the oxend
+/// endpoints) without a store, so that a node answers it where it is, with no hand-off to its
+/// database; `None` for any other request, which needs [`handle`] and a store.
+pub fn handle_without_store(node: &Node<'_>, ctx: Context, req: &Request) -> Option<Response> {
+    if !matches!(req, Request::Info | Request::GetSwarm(_) | Request::Oxend(_)) {
+        return None;
+    }
+    let answer = try_handle(node, &mut DryRun, ctx, req.clone(), &Verified::NONE, None, None);
+    Some(answer.unwrap_or_else(|_| Response::text(500, REQUEST_FAILED)))
+}
+
 /// An account's `pubkey_ed25519` and its X25519 key.
 type KeyPair = ([u8; 32], [u8; 32]);
 

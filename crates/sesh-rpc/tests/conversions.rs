@@ -108,3 +108,31 @@ fn the_memory_stays_within_its_capacity() {
         assert!(known.len() <= 3 && !known.is_empty());
     }
 }
+
+#[test]
+fn requests_without_the_store_answer_as_with_it_and_the_others_come_back() {
+    let node_key = identity(9);
+    let node = Node { identity: &node_key, hf: [21, 0], swarm: &Solo };
+    let ctx = Context { now_ms: NOW, forwarded: false };
+    let me = identity(1);
+    let account = Account::session(&me);
+    let pubkey = account.retrieve(Namespace(2), NOW, None)["pubkey"].clone();
+    let mut swarm = Map::new();
+    swarm.insert("pubkey".into(), pubkey);
+    let mut store = MemoryStore::new();
+    for (method, params) in [("info", Map::new()), ("get_swarm", swarm)] {
+        let without = sesh_rpc::handler::handle_without_store(&node, ctx, &parse(method, &params));
+        let with = handle(&node, &mut store, ctx, parse(method, &params));
+        same(&without.unwrap_or_else(|| panic!("{method} needs no store")), &with);
+    }
+    let retrieve = account.retrieve(Namespace(2), NOW, None);
+    assert!(
+        sesh_rpc::handler::handle_without_store(&node, ctx, &parse("retrieve", &retrieve))
+            .is_none()
+    );
+    let store_params = account.store(Namespace(2), b"hello", NOW, 86_400_000);
+    assert!(
+        sesh_rpc::handler::handle_without_store(&node, ctx, &parse("store", &store_params))
+            .is_none()
+    );
+}
