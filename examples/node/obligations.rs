@@ -285,9 +285,9 @@ fn relay(app: &Arc<App>, targets: Vec<NodeRecord>, body: Vec<u8>) {
         let (app, body, permits) = (app.clone(), body.clone(), app.obligations.relays.clone());
         tokio::spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else { return };
+            // Signed: a proof is relayed also between nodes that may not know each other yet.
             let url = node.url(ob::UPTIME_PATH);
-            let timeout = Duration::from_secs(5);
-            let reply = peer::post_to(&app, &node.id, &url, ob::UPTIME_PATH, body, timeout).await;
+            let reply = peer::post(&app, &url, ob::UPTIME_PATH, body, Duration::from_secs(5)).await;
             tracing::trace!(to = %node.id, reply = ?reply, "uptime proof relayed");
         });
     }

@@ -228,7 +228,19 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignatureHeaders::from_lookup(lookup);
+    let known = |id: &sesh_identity::NodeId| {
+        *id == app.me || app.state().node(id).is_some() || registered(&app, id)
+    };
+    let unknown = || text(403, "unknown node: not in this node's view of the network");
     let checked = if signed.mac.is_some() {
+        // A link key is derived only with a node this one knows (a MAC from anyone else is
+        // refused before any work: deriving a key costs a Diffie-Hellman, and the keys kept
+        // are for the network's nodes). Nodes send uptime proofs signed.
+        if let Some(claimed) = signed.node.and_then(|n| n.parse().ok())
+            && !known(&claimed)
+        {
+            return unknown();
+        }
         let mut links = app.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         links.verify(&signed, path, crate::now_ms(), &body)
     } else {
@@ -242,8 +254,8 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     // decommissioned or not yet known here, still sends proofs, and relays them); other
     // requests come from a node of this node's ledger (with a known address or not yet).
     let open = path == ob::UPTIME_PATH;
-    if !open && from != app.me && app.state().node(&from).is_none() && !registered(&app, &from) {
-        return text(403, "unknown node: not in this node's view of the network");
+    if !open && !known(&from) {
+        return unknown();
     }
     match path {
         "/onion/v1/relay" => {

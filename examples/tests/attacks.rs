@@ -361,6 +361,14 @@ async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
     headers[0].1 = node_id(1).to_string();
     let (status, answer) = send(2, &headers, forged).await;
     assert_eq!((status, answer.as_str()), (401, "node link MAC verification failed"));
+    // A MAC from a node no one knows: refused before any key is derived for it.
+    let stranger = Identity::generate(&mut OsRng);
+    let mut at_stranger = sesh_network::link::Links::new(&stranger, 16);
+    let from_stranger = body("stranger");
+    let headers =
+        at_stranger.authenticate(&node_id(2), path, common::now_ms(), &from_stranger).unwrap();
+    let (status, answer) = send(2, &headers, from_stranger).await;
+    assert_eq!(status, 403, "{answer}");
     // A changed body under a good MAC, and a MAC that is not base64: refused.
     let headers = at_1.authenticate(&node_id(2), path, common::now_ms(), &good).unwrap();
     let (status, _) = send(2, &headers, body("changed")).await;

@@ -371,7 +371,10 @@ async fn chain_followers_agree_survive_rpc_trouble_and_restarts_and_apply_a_post
         if results.iter().all(|r| r["ok"] == true) {
             break worker;
         }
-        let late = results.iter().any(|r| r["refused"] == "wrong_height");
+        // `non_member`: the view read was of a height the node had not closed the same way yet
+        // (seen about once in ten runs on a loaded machine); the next height's view agrees.
+        let late =
+            results.iter().any(|r| r["refused"] == "wrong_height" || r["refused"] == "non_member");
         assert!(late && Instant::now() < deadline, "{answer}");
     };
     for node in [&n0, &n1, &n2] {
