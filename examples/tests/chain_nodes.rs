@@ -361,9 +361,11 @@ async fn chain_followers_agree_survive_rpc_trouble_and_restarts_and_apply_a_post
             .map(|(i, v)| Vote::sign(by_id[v], i as u16, &subject, Reasons::UPTIME, &params))
             .collect();
         let body = votes_body(&votes);
+        // Sent by one of the quorum's validators (a node takes votes from them alone; node 0
+        // itself is one in only 10 of 12 quorums).
+        let sender = by_id[&quorum.validators[0]];
         let mut req = http.post(format!("{}{VOTES_PATH}", n0.url));
-        for (name, value) in sesh_network::auth::sign(&keys[0], VOTES_PATH, common::now_ms(), &body)
-        {
+        for (name, value) in sesh_network::auth::sign(sender, VOTES_PATH, common::now_ms(), &body) {
             req = req.header(name, value);
         }
         let answer: Value = req.body(body).send().await.unwrap().json().await.unwrap();
@@ -371,10 +373,7 @@ async fn chain_followers_agree_survive_rpc_trouble_and_restarts_and_apply_a_post
         if results.iter().all(|r| r["ok"] == true) {
             break worker;
         }
-        // `non_member`: the view read was of a height the node had not closed the same way yet
-        // (seen about once in ten runs on a loaded machine); the next height's view agrees.
-        let late =
-            results.iter().any(|r| r["refused"] == "wrong_height" || r["refused"] == "non_member");
+        let late = results.iter().any(|r| r["refused"] == "wrong_height");
         assert!(late && Instant::now() < deadline, "{answer}");
     };
     for node in [&n0, &n1, &n2] {
