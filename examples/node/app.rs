@@ -64,7 +64,7 @@ pub struct App {
     pub conversions: handler::Conversions,
     /// The keys it shares with the nodes it talks to: requests between nodes carry a MAC
     /// under them instead of a signature (`sesh_network::link`).
-    pub links: Mutex<sesh_network::link::Links>,
+    pub links: sesh_network::link::Links,
 }
 
 impl core::fmt::Debug for App {
@@ -120,7 +120,7 @@ impl App {
             chain,
             settings,
             handover: tokio::sync::Mutex::new(()),
-            links: Mutex::new(sesh_network::link::Links::new(&identity, LINKS_HELD)),
+            links: sesh_network::link::Links::new(&identity, LINKS_HELD),
             identity,
             conversions: handler::Conversions::new(CONVERSIONS_HELD),
         })

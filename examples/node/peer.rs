@@ -28,11 +28,7 @@ pub async fn post_to(
     timeout: Duration,
 ) -> PeerReply {
     let now = crate::now_ms();
-    let mac = {
-        let mut links = app.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        links.authenticate(to, path, now, &body)
-    };
-    let headers = match mac {
+    let headers = match app.links.authenticate(to, path, now, &body) {
         Ok(headers) => headers,
         Err(_) => sesh_network::auth::sign(&app.identity, path, now, &body),
     };

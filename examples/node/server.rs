@@ -241,8 +241,7 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
         {
             return unknown();
         }
-        let mut links = app.links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        links.verify(&signed, path, crate::now_ms(), &body)
+        app.links.verify(&signed, path, crate::now_ms(), &body)
     } else {
         auth::verify(&signed, path, crate::now_ms(), &body)
     };
@@ -254,7 +253,8 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     // decommissioned or not yet known here, still sends proofs, and relays them); other
     // requests come from a node of this node's ledger (with a known address or not yet).
     let open = path == ob::UPTIME_PATH;
-    if !open && !known(&from) {
+    // (A MAC's sender was found known above, before its key was derived.)
+    if !open && signed.mac.is_none() && !known(&from) {
         return unknown();
     }
     match path {

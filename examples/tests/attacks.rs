@@ -346,7 +346,7 @@ async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
         (status, String::from_utf8_lossy(&answer).into_owned())
     };
     // Node 1's MAC under its link key with node 2: node 2 takes the forward.
-    let mut at_1 = sesh_network::link::Links::new(&ids[1], 16);
+    let at_1 = sesh_network::link::Links::new(&ids[1], 16);
     let good = body("by mac");
     let headers = at_1.authenticate(&node_id(2), path, common::now_ms(), &good).unwrap();
     let (status, answer) = send(2, &headers, good.clone()).await;
@@ -355,7 +355,7 @@ async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
     let (status, answer) = send(0, &headers, good.clone()).await;
     assert_eq!((status, answer.as_str()), (401, "node link MAC verification failed"));
     // Node 0's MAC for node 2, naming node 1 as its sender: refused.
-    let mut at_0 = sesh_network::link::Links::new(&ids[0], 16);
+    let at_0 = sesh_network::link::Links::new(&ids[0], 16);
     let forged = body("forged");
     let mut headers = at_0.authenticate(&node_id(2), path, common::now_ms(), &forged).unwrap();
     headers[0].1 = node_id(1).to_string();
@@ -363,7 +363,7 @@ async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
     assert_eq!((status, answer.as_str()), (401, "node link MAC verification failed"));
     // A MAC from a node no one knows: refused before any key is derived for it.
     let stranger = Identity::generate(&mut OsRng);
-    let mut at_stranger = sesh_network::link::Links::new(&stranger, 16);
+    let at_stranger = sesh_network::link::Links::new(&stranger, 16);
     let from_stranger = body("stranger");
     let headers =
         at_stranger.authenticate(&node_id(2), path, common::now_ms(), &from_stranger).unwrap();

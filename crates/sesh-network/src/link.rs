@@ -20,7 +20,7 @@
 //! use sesh_network::link::Links;
 //!
 //! let (a, b) = (Identity::generate(&mut rand_core::OsRng), Identity::generate(&mut rand_core::OsRng));
-//! let (mut at_a, mut at_b) = (Links::new(&a, 1024), Links::new(&b, 1024));
+//! let (at_a, at_b) = (Links::new(&a, 1024), Links::new(&b, 1024));
 //! let now_ms = 1_700_000_000_000;
 //! let headers = at_a.authenticate(&NodeId::from_identity(&b), "/onion/v1/relay", now_ms, b"layer")?;
 //! let lookup = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
@@ -31,6 +31,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -80,17 +81,19 @@ impl LinkKey {
 }
 
 /// One node's link keys: its own key, and the keys it shares with the peers it has talked to
-/// (at most `capacity`; when full, it forgets them all and derives again as they come).
+/// (at most `capacity`; when full, it forgets them all and derives again as they come). Shared
+/// by every task of a node: the map is locked only to look a key up or to keep a new one; MACs
+/// and Diffie-Hellmans are computed outside the lock.
 pub struct Links {
     me: NodeId,
     secret: X25519SecretKey,
-    keys: HashMap<NodeId, LinkKey>,
+    keys: Mutex<HashMap<NodeId, LinkKey>>,
     capacity: usize,
 }
 
 impl fmt::Debug for Links {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Links").field("me", &self.me).field("peers", &self.keys.len()).finish()
+        f.debug_struct("Links").field("me", &self.me).field("peers", &self.len()).finish()
     }
 }
 
@@ -100,24 +103,37 @@ impl Links {
         Self {
             me: NodeId::from_identity(identity),
             secret: identity.x25519_secret_key().clone(),
-            keys: HashMap::new(),
+            keys: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
         }
+    }
+
+    /// Peers whose keys are kept.
+    pub fn len(&self) -> usize {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether it keeps none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The key shared with `peer`, derived the first time and then remembered.
     ///
     /// # Errors
     /// [`Error::BadLinkKey`], as [`LinkKey::derive`].
-    pub fn key(&mut self, peer: &NodeId) -> Result<&LinkKey> {
-        if !self.keys.contains_key(peer) {
-            let key = LinkKey::derive(&self.me, &self.secret, peer)?;
-            if self.keys.len() >= self.capacity {
-                self.keys.clear();
-            }
-            self.keys.insert(*peer, key);
+    pub fn key(&self, peer: &NodeId) -> Result<LinkKey> {
+        let kept = self.keys.lock().unwrap_or_else(PoisonError::into_inner).get(peer).cloned();
+        if let Some(key) = kept {
+            return Ok(key);
         }
-        self.keys.get(peer).ok_or(Error::BadLinkKey)
+        let key = LinkKey::derive(&self.me, &self.secret, peer)?;
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(*peer, key.clone());
+        Ok(key)
     }
 
     /// The three headers that authenticate `body` for `path` at `now_ms` to `peer`:
@@ -126,7 +142,7 @@ impl Links {
     /// # Errors
     /// [`Error::BadLinkKey`] if `peer` is not a node's key (sign the request instead).
     pub fn authenticate(
-        &mut self,
+        &self,
         peer: &NodeId,
         path: &str,
         now_ms: i64,
@@ -147,7 +163,7 @@ impl Links {
     /// [`Error::MissingHeader`], [`Error::BadHeader`], [`Error::Stale`], [`Error::BadMac`] or
     /// [`Error::BadSignature`]: what a `401` answer says.
     pub fn verify(
-        &mut self,
+        &self,
         headers: &SignatureHeaders<'_>,
         path: &str,
         now_ms: i64,
@@ -175,8 +191,16 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000_000;
 
+    fn three() -> (Identity, Identity, Identity) {
+        (
+            Identity::generate(&mut OsRng),
+            Identity::generate(&mut OsRng),
+            Identity::generate(&mut OsRng),
+        )
+    }
+
     fn check(
-        links: &mut Links,
+        links: &Links,
         headers: &[(&'static str, String)],
         path: &str,
         now: i64,
@@ -188,11 +212,7 @@ mod tests {
 
     #[test]
     fn both_ends_derive_the_same_key_and_a_third_node_another() {
-        let (a, b, c) = (
-            Identity::generate(&mut OsRng),
-            Identity::generate(&mut OsRng),
-            Identity::generate(&mut OsRng),
-        );
+        let (a, b, c) = three();
         let id = |i: &Identity| NodeId::from_identity(i);
         let ab = LinkKey::derive(&id(&a), a.x25519_secret_key(), &id(&b)).unwrap();
         let ba = LinkKey::derive(&id(&b), b.x25519_secret_key(), &id(&a)).unwrap();
@@ -204,31 +224,26 @@ mod tests {
 
     #[test]
     fn macs_verify_at_their_receiver_only_and_tampering_fails() {
-        let (a, b, c) = (
-            Identity::generate(&mut OsRng),
-            Identity::generate(&mut OsRng),
-            Identity::generate(&mut OsRng),
-        );
-        let (mut at_a, mut at_b, mut at_c) =
-            (Links::new(&a, 8), Links::new(&b, 8), Links::new(&c, 8));
+        let (a, b, c) = three();
+        let (at_a, at_b, at_c) = (Links::new(&a, 8), Links::new(&b, 8), Links::new(&c, 8));
         let (id_a, id_b) = (NodeId::from_identity(&a), NodeId::from_identity(&b));
         let h = at_a.authenticate(&id_b, "/onion/v1/relay", NOW, b"body").unwrap();
-        assert_eq!(check(&mut at_b, &h, "/onion/v1/relay", NOW + 1000, b"body"), Ok(id_a));
+        assert_eq!(check(&at_b, &h, "/onion/v1/relay", NOW + 1000, b"body"), Ok(id_a));
         // Another receiver, another body, another path, the sender's own node: refused.
-        assert_eq!(check(&mut at_c, &h, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
-        assert_eq!(check(&mut at_b, &h, "/onion/v1/relay", NOW, b"bodx"), Err(Error::BadMac));
-        assert_eq!(check(&mut at_b, &h, "/swarm/v1/push", NOW, b"body"), Err(Error::BadMac));
-        assert_eq!(check(&mut at_a, &h, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
+        assert_eq!(check(&at_c, &h, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
+        assert_eq!(check(&at_b, &h, "/onion/v1/relay", NOW, b"bodx"), Err(Error::BadMac));
+        assert_eq!(check(&at_b, &h, "/swarm/v1/push", NOW, b"body"), Err(Error::BadMac));
+        assert_eq!(check(&at_a, &h, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
         // Another node's id in the node header.
         let mut forged = h.clone();
         forged[0].1 = NodeId::from_identity(&c).to_string();
-        assert_eq!(check(&mut at_b, &forged, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
+        assert_eq!(check(&at_b, &forged, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
         // A different timestamp: the MAC covers it; an old one is stale before it is checked.
         let mut moved = h.clone();
         moved[1].1 = (NOW + 1).to_string();
-        assert_eq!(check(&mut at_b, &moved, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
+        assert_eq!(check(&at_b, &moved, "/onion/v1/relay", NOW, b"body"), Err(Error::BadMac));
         assert!(matches!(
-            check(&mut at_b, &h, "/onion/v1/relay", NOW + 61_000, b"body"),
+            check(&at_b, &h, "/onion/v1/relay", NOW + 61_000, b"body"),
             Err(Error::Stale { skew_ms: -61_000 })
         ));
         // Garbage in each header is a typed refusal, never a panic.
@@ -236,30 +251,30 @@ mod tests {
             let mut bad = h.clone();
             bad[i].1 = "é\u{0}x".into();
             assert!(matches!(
-                check(&mut at_b, &bad, "/onion/v1/relay", NOW, b"body"),
+                check(&at_b, &bad, "/onion/v1/relay", NOW, b"body"),
                 Err(Error::BadHeader { .. })
             ));
         }
         // A node id that is no point: no key, refused.
         let mut nokey = h.clone();
         nokey[0].1 = "ff".repeat(32);
-        assert!(check(&mut at_b, &nokey, "/onion/v1/relay", NOW, b"body").is_err());
+        assert!(check(&at_b, &nokey, "/onion/v1/relay", NOW, b"body").is_err());
         // Signed requests are still taken.
         let signed = auth::sign(&a, "/onion/v1/relay", NOW, b"body");
-        assert_eq!(check(&mut at_b, &signed, "/onion/v1/relay", NOW, b"body"), Ok(id_a));
+        assert_eq!(check(&at_b, &signed, "/onion/v1/relay", NOW, b"body"), Ok(id_a));
     }
 
     #[test]
     fn a_full_map_forgets_and_derives_again() {
         let me = Identity::generate(&mut OsRng);
-        let mut links = Links::new(&me, 2);
+        let links = Links::new(&me, 2);
         let peers: Vec<Identity> = (0..5).map(|_| Identity::generate(&mut OsRng)).collect();
         for p in &peers {
             let id = NodeId::from_identity(p);
             let first = links.key(&id).unwrap().0;
             let fresh = LinkKey::derive(&NodeId::from_identity(&me), me.x25519_secret_key(), &id);
             assert_eq!(first, fresh.unwrap().0);
-            assert!(links.keys.len() <= 2);
+            assert!(links.len() <= 2);
         }
     }
 }
