@@ -65,6 +65,8 @@ pub struct App {
     /// The keys it shares with the nodes it talks to: requests between nodes carry a MAC
     /// under them instead of a signature (`sesh_network::link`).
     pub links: sesh_network::link::Links,
+    /// Its streams to the peers it sends requests to.
+    pub streams: crate::node::stream::Streams,
 }
 
 impl core::fmt::Debug for App {
@@ -121,6 +123,7 @@ impl App {
             settings,
             handover: tokio::sync::Mutex::new(()),
             links: sesh_network::link::Links::new(&identity, LINKS_HELD),
+            streams: crate::node::stream::Streams::default(),
             identity,
             conversions: handler::Conversions::new(CONVERSIONS_HELD),
         })

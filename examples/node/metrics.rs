@@ -83,4 +83,5 @@ metrics! {
     height: Gauge = "network_height", "The network height last seen";
     tests: Outcomes = "obligation_tests", "Tests of other nodes, by outcome";
     votes: Outcomes = "state_change_votes", "State-change votes sent, by state";
+    streams: Outcomes = "node_streams", "Node-to-node streams: opened, accepted, refused by a peer, ended by a bad frame";
 }

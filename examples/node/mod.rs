@@ -24,6 +24,7 @@ pub mod obligations;
 pub mod onion;
 pub mod peer;
 pub mod server;
+pub mod stream;
 pub mod swarm;
 pub mod tls;
 

@@ -9,6 +9,7 @@ use sesh_node::egress::MAX_ANSWER;
 use sesh_node::replication::PeerReply;
 
 use crate::node::app::App;
+use crate::node::stream::{Sent, Streams};
 
 /// POSTs a request for `path` at `url`, signed by this node (why a peer could not be reached is
 /// logged at debug level).
@@ -17,8 +18,9 @@ pub async fn post(app: &App, url: &str, path: &str, body: Vec<u8>, timeout: Dura
     send(app, url, headers, body, timeout).await
 }
 
-/// POSTs a request for `path` to the node `to` at `url`, with a MAC under the key the two
-/// nodes share (signed instead if `to` is not a node key).
+/// Sends a request for `path` to the node `to` (whose endpoint for it is `url`) on the stream to
+/// it ([`crate::node::stream`]); to a node that takes no stream, POSTs it with a MAC under the
+/// key the two nodes share (signed instead if `to` is not a node key).
 pub async fn post_to(
     app: &App,
     to: &NodeId,
@@ -27,6 +29,10 @@ pub async fn post_to(
     body: Vec<u8>,
     timeout: Duration,
 ) -> PeerReply {
+    let body = match Streams::send(app, to, url, path, body, timeout).await {
+        Sent::Reply(reply) => return reply,
+        Sent::NoStream(body) => body,
+    };
     let now = crate::now_ms();
     let headers = match app.links.authenticate(to, path, now, &body) {
         Ok(headers) => headers,

@@ -10,6 +10,7 @@
 //! | `POST /swarm/v1/forward` | nodes (signed) | a recursive request, run as forwarded |
 //! | `POST /swarm/v1/push`, `/swarm/v1/fetch` | nodes (signed) | handing messages over |
 //! | `POST /ping_test/v1`, `/swarm/v1/storage_test`, `/swarm/v1/sample` | nodes (signed) | tests |
+//! | `GET /network/v1/stream` | nodes (authenticated as their requests) | upgrades to a stream carrying the node-to-node requests above as frames (`sesh_network::stream`) |
 //! | `POST /network/v1/uptime` | nodes (signed) | an uptime proof (a new one is relayed on); `GET`: the proofs held |
 //! | `POST /network/v1/votes` | nodes (signed) | votes, tallied by this node; `GET`: its tallies |
 //! | `GET /network/v1/chain` | anyone | the chain followed: chain id, contract, last block, height, state hash, the last 256 heights' state hashes |
@@ -32,8 +33,9 @@ use sesh_onion::node::Layer;
 use crate::node::app::{App, process};
 use crate::node::bls;
 use crate::node::onion::process_layer;
-use sesh_network::STATE_PATH;
 use sesh_network::auth::{self, SignatureHeaders};
+use sesh_network::stream;
+use sesh_network::{NodeId, STATE_PATH};
 use sesh_node::obligations as ob;
 
 /// `GET`: the chain the node follows.
@@ -65,7 +67,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/network/v1/rewards", get(own_rewards))
         .route(bls::REWARD_PATH, post(bls_reward))
         .route(bls::EXIT_PATH, post(bls_exit))
-        .route(bls::LIQUIDATE_PATH, post(bls_liquidate));
+        .route(bls::LIQUIDATE_PATH, post(bls_liquidate))
+        .route(stream::STREAM_PATH, get(open_stream));
     r.fallback(not_found).with_state(app)
 }
 
@@ -228,9 +231,8 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignatureHeaders::from_lookup(lookup);
-    let known = |id: &sesh_identity::NodeId| {
-        *id == app.me || app.state().node(id).is_some() || registered(&app, id)
-    };
+    let known =
+        |id: &NodeId| *id == app.me || app.state().node(id).is_some() || registered(&app, id);
     let unknown = || text(403, "unknown node: not in this node's view of the network");
     let checked = if signed.mac.is_some() {
         // A link key is derived only with a node this one knows (a MAC from anyone else is
@@ -257,58 +259,130 @@ async fn from_node(State(app): State<Arc<App>>, req: Request) -> Response {
     if !open && signed.mac.is_none() && !known(&from) {
         return unknown();
     }
+    let (status, content_type, body) = dispatch(&app, from, path, &body).await;
+    bytes(status, body, content_type)
+}
+
+/// A request from another node on a stream (`crate::node::stream`), its sender authenticated
+/// when the stream was opened: its status and body.
+pub async fn run_from_node(
+    app: &Arc<App>,
+    from: NodeId,
+    path: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    if app.settings.fault_unreachable {
+        return (503, b"unreachable (a testnet fault)".to_vec());
+    }
+    if path == ob::UPTIME_PATH {
+        // Proofs are relayed signed, with the HTTP request's headers: never on a stream.
+        return (400, b"uptime proofs are sent signed, not on a stream".to_vec());
+    }
+    let (status, _, body) = dispatch(app, from, path, body).await;
+    (status, body)
+}
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain";
+
+fn json_answer((status, v): (u16, Value)) -> (u16, &'static str, Vec<u8>) {
+    (status, JSON, v.to_string().into_bytes())
+}
+
+/// Runs an authenticated node-to-node request: status, content type, body.
+async fn dispatch(
+    app: &Arc<App>,
+    from: NodeId,
+    path: &str,
+    body: &[u8],
+) -> (u16, &'static str, Vec<u8>) {
     match path {
         "/onion/v1/relay" => {
-            let (status, body) = match Layer::from_node(&body) {
-                Ok(layer) => process_layer(&app, layer).await,
+            let (status, body) = match Layer::from_node(body) {
+                Ok(layer) => process_layer(app, layer).await,
                 Err(r) => (r.status, r.body),
             };
             app.metrics.request("onion_relay", "-", status);
-            bytes(status, body, "text/plain")
+            (status, TEXT, body)
         }
         "/swarm/v1/forward" => {
-            if let Some(r) = not_ready(&app) {
-                return r;
+            if let Some(why) = app.not_ready() {
+                return (503, TEXT, format!("Service node is not ready: {why}\n").into_bytes());
             }
-            let answer = process(&app, &body, true).await;
+            let answer = process(app, body, true).await;
             app.metrics.request("forwarded", &answer.method, answer.status);
-            rpc_response(answer.status, answer.body)
+            match answer.body {
+                sesh_rpc::handler::Body::Json(v) => json_answer((answer.status, v)),
+                sesh_rpc::handler::Body::Text(t) => (answer.status, TEXT, t.into_bytes()),
+            }
         }
-        "/swarm/v1/push" => {
-            let (status, v) = crate::node::swarm::on_push(&app, &body).await;
-            json(status, &v)
-        }
-        "/swarm/v1/fetch" => {
-            let (status, v) = crate::node::swarm::on_fetch(&app, from, &body).await;
-            json(status, &v)
-        }
-        ob::PING_PATH => {
-            let (status, v) = crate::node::obligations::on_ping(&app);
-            json(status, &v)
-        }
+        "/swarm/v1/push" => json_answer(crate::node::swarm::on_push(app, body).await),
+        "/swarm/v1/fetch" => json_answer(crate::node::swarm::on_fetch(app, from, body).await),
+        ob::PING_PATH => json_answer(crate::node::obligations::on_ping(app)),
         ob::STORAGE_TEST_PATH => {
-            let (status, v) = crate::node::obligations::on_storage_test(&app, &body).await;
-            json(status, &v)
+            json_answer(crate::node::obligations::on_storage_test(app, body).await)
         }
-        ob::SAMPLE_PATH => {
-            let (status, v) = crate::node::obligations::on_sample(&app).await;
-            json(status, &v)
-        }
-        ob::UPTIME_PATH => {
-            let (status, v) = crate::node::obligations::on_uptime(&app, from, &body);
-            json(status, &v)
-        }
-        ob::VOTES_PATH => match ob::read_votes(&body) {
-            Ok(votes) => json(200, &crate::node::obligations::on_votes(&app, from, &votes)),
-            Err(e) => text(400, e.to_string()),
+        ob::SAMPLE_PATH => json_answer(crate::node::obligations::on_sample(app).await),
+        ob::UPTIME_PATH => json_answer(crate::node::obligations::on_uptime(app, from, body)),
+        ob::VOTES_PATH => match ob::read_votes(body) {
+            Ok(votes) => json_answer((200, crate::node::obligations::on_votes(app, from, &votes))),
+            Err(e) => (400, TEXT, e.to_string().into_bytes()),
         },
-        _ => text(404, "no such node-to-node endpoint"),
+        _ => (404, TEXT, b"no such node-to-node endpoint".to_vec()),
     }
+}
+
+/// `GET /network/v1/stream` with `Upgrade: sesh-stream/1`: another node opens a stream
+/// (`sesh_network::stream`), authenticated as its requests are; `101`, then its requests are
+/// run as they come ([`run_from_node`]).
+async fn open_stream(State(app): State<Arc<App>>, mut req: Request) -> Response {
+    if app.settings.fault_unreachable {
+        return text(503, "unreachable (a testnet fault)");
+    }
+    let headers = req.headers();
+    let upgrade = headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    if upgrade != Some(stream::PROTOCOL) {
+        return text(400, format!("expected Upgrade: {}", stream::PROTOCOL));
+    }
+    let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = SignatureHeaders::from_lookup(lookup);
+    let known =
+        |id: &NodeId| *id == app.me || app.state().node(id).is_some() || registered(&app, id);
+    // As for a MAC'd request: no key is derived for a node this one does not know.
+    if !signed.node.and_then(|n| n.parse().ok()).is_some_and(|n| known(&n)) {
+        return text(403, "unknown node: not in this node's view of the network");
+    }
+    let nonce = lookup(stream::NONCE_HEADER);
+    let (from, session, ours) =
+        match stream::accept(&app.links, &signed, nonce, crate::now_ms(), &mut rand_core::OsRng) {
+            Ok(accepted) => accepted,
+            Err(e) => return text(401, e.to_string()),
+        };
+    let upgrading = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match upgrading.await {
+            Ok(upgraded) => crate::node::stream::serve(
+                app,
+                from,
+                hyper_util::rt::TokioIo::new(upgraded),
+                session,
+            ),
+            Err(e) => tracing::debug!(peer = %from, error = %e, "stream upgrade failed"),
+        }
+    });
+    let mut r = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static(stream::PROTOCOL));
+    if let Ok(v) = HeaderValue::from_str(&ours) {
+        h.insert(stream::NONCE_HEADER, v);
+    }
+    r
 }
 
 /// Whether `node` is a node of this node's ledger (registered and funded), whether or not this
 /// node holds its proof yet (a node that knows this one before this one knows it).
-fn registered(app: &App, node: &sesh_identity::NodeId) -> bool {
+fn registered(app: &App, node: &NodeId) -> bool {
     app.obligations.in_view(node)
 }
 

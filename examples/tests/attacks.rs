@@ -655,3 +655,136 @@ async fn connections_from_many_addresses_past_the_total_cap_are_refused() {
     assert_eq!(info_over(&mut after).await, "HTTP/1.1 200 OK");
     drop(net);
 }
+
+/// Opens a stream by hand at `url` with the upgrade request's `headers`: the answer's head,
+/// and the connection.
+async fn open_stream(
+    url: &str,
+    headers: &[(&'static str, String)],
+) -> (String, tokio::net::TcpStream) {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!(
+        "GET {} HTTP/1.1\r\nhost: {addr}\r\nconnection: upgrade\r\nupgrade: {}\r\n",
+        sesh_network::stream::STREAM_PATH,
+        sesh_network::stream::PROTOCOL
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && tcp.read(&mut byte).await.unwrap() == 1 {
+        head.push(byte[0]);
+    }
+    (String::from_utf8_lossy(&head).into_owned(), tcp)
+}
+
+/// Reads frames off `tcp` until a whole one is read (`None`: the stream was closed first).
+async fn read_frame(
+    tcp: &mut tokio::net::TcpStream,
+    receiving: &mut sesh_network::stream::Receiving,
+) -> Option<sesh_network::stream::Frame> {
+    let mut buf = Vec::new();
+    loop {
+        if let Some((frame, _)) = receiving.read(&buf).unwrap() {
+            return Some(frame);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tcp.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_opened_by_known_nodes_only_and_carries_only_frames_under_its_key() {
+    use sesh_network::link::Links;
+    use sesh_network::stream::{self, Frame, NONCE_HEADER};
+    let net = Testnet::start("stream", 3, &[]).await;
+    let ids: Vec<Identity> = net.nodes.iter().map(|n| node_identity(&n.dir)).collect();
+    let node_id = |i: usize| sesh_identity::NodeId::from_identity(&ids[i]);
+    let account = Identity::generate(&mut OsRng);
+    let store = |text: &str| {
+        let params = serde_json::json!({
+            "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
+            "namespace": 0,
+            "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text),
+            "timestamp": common::now_ms(),
+            "ttl": 3_600_000,
+        });
+        serde_json::json!({"method": "store", "params": params}).to_string().into_bytes()
+    };
+    // The nodes' own requests to each other go on streams: a client's store at node 2 is
+    // forwarded to its swarm peers on the streams node 2 opens to them.
+    let (status, answer) = net.post_with(2, "/storage_rpc/v1", store("to the swarm"), &[]).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let opened = "sesh_node_node_streams_total{outcome=\"opened\"}";
+    assert!(net.metrics(2).await.contains(opened), "{}", net.metrics(2).await);
+
+    // Node 1's stream to node 2, opened by hand: 101 with node 2's nonce, and a forwarded
+    // store on it is run and answered on it.
+    let at_1 = Links::new(&ids[1], 16);
+    let (opening, headers) =
+        stream::open(&at_1, &node_id(2), common::now_ms(), &mut OsRng).unwrap();
+    let (head, mut tcp) = open_stream(&net.nodes[2].url, &headers).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let nonce = head
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{NONCE_HEADER}: ")))
+        .unwrap_or_else(|| panic!("no nonce in {head}"));
+    let mut session = opening.accepted(Some(nonce)).unwrap();
+    let mut wire = Vec::new();
+    session.sending.request(1, "/swarm/v1/forward", &store("on a stream"), &mut wire).unwrap();
+    // An uptime proof is refused on a stream (proofs travel signed), the stream kept.
+    session.sending.request(2, "/network/v1/uptime", b"{}", &mut wire).unwrap();
+    tcp.write_all(&wire).await.unwrap();
+    let mut answers = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        while let Some((frame, used)) = session.receiving.read(&buf).unwrap() {
+            buf.drain(..used);
+            answers.push(frame);
+        }
+        if answers.len() == 2 {
+            break;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tcp.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the stream closed after {answers:?}");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    answers.sort_by_key(|f| match f {
+        Frame::Answer { id, .. } | Frame::Request { id, .. } => *id,
+    });
+    assert!(matches!(&answers[0], Frame::Answer { id: 1, status: 200, .. }), "{answers:?}");
+    assert!(matches!(&answers[1], Frame::Answer { id: 2, status: 400, .. }), "{answers:?}");
+
+    // A frame changed on the way (one bit of its body): the stream is closed, nothing answered.
+    let mut wire = Vec::new();
+    session.sending.request(3, "/swarm/v1/forward", &store("tampered"), &mut wire).unwrap();
+    let at = wire.len() - 40;
+    wire[at] ^= 1;
+    tcp.write_all(&wire).await.unwrap();
+    assert!(read_frame(&mut tcp, &mut session.receiving).await.is_none());
+    let bad = "sesh_node_node_streams_total{outcome=\"bad_frame\"} 1";
+    assert!(net.metrics(2).await.contains(bad), "{}", net.metrics(2).await);
+
+    // A node no one knows: 403 before any key is derived. Node 1's headers with another
+    // nonce, or sent to node 0: 401.
+    let stranger = Identity::generate(&mut OsRng);
+    let (_, headers) =
+        stream::open(&Links::new(&stranger, 4), &node_id(2), common::now_ms(), &mut OsRng).unwrap();
+    let (head, _) = open_stream(&net.nodes[2].url, &headers).await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    let (_, mut headers) = stream::open(&at_1, &node_id(2), common::now_ms(), &mut OsRng).unwrap();
+    let (head, _) = open_stream(&net.nodes[0].url, &headers).await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    headers.last_mut().unwrap().1 = hex::encode([7u8; 32]);
+    let (head, _) = open_stream(&net.nodes[2].url, &headers).await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+}

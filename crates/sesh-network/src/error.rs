@@ -72,6 +72,13 @@ pub enum Error {
     #[error("no link key with this node id: it is not a valid node key")]
     BadLinkKey,
 
+    /// A node-to-node stream's frame is malformed or does not verify: the stream is broken.
+    #[error("node stream: {why}")]
+    BadFrame {
+        /// What was wrong.
+        why: &'static str,
+    },
+
     /// A correctly signed network state, but not by the key the caller trusts.
     #[error("the network state is signed by {signer}, not by the pinned authority {expected}")]
     WrongSigner {

@@ -7,6 +7,7 @@ pub mod link;
 pub mod oxend;
 mod record;
 mod state;
+pub mod stream;
 
 pub use error::{Error, Result};
 pub use record::{NodeRecord, base32z};

@@ -73,6 +73,11 @@ impl LinkKey {
         Ok(Self(blake2b(shared.as_bytes(), &[KEY_DOMAIN, lo.as_bytes(), hi.as_bytes()])))
     }
 
+    /// The keyed BLAKE2b-256 of `parts` under this key (for keys derived from it).
+    pub(crate) fn keyed(&self, parts: &[&[u8]]) -> [u8; 32] {
+        blake2b(&self.0, parts)
+    }
+
     /// The MAC of a request for `path` with `body` at `timestamp` (ms).
     pub fn mac(&self, path: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
         let ts = timestamp.to_string();
@@ -106,6 +111,11 @@ impl Links {
             keys: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
         }
+    }
+
+    /// This node's id.
+    pub fn me(&self) -> &NodeId {
+        &self.me
     }
 
     /// Peers whose keys are kept.
