@@ -6,6 +6,11 @@
 //! cargo run --release --example node -- --data /tmp/n0 --listen 127.0.0.1:22100 --authority --plain-http
 //! ```
 
+/// mimalloc: a loaded node allocates and frees per request, and glibc's allocator took a tenth
+/// of its time (see `docs/node.md`, Load).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     sesh_examples::node::main_with(std::env::args_os())
 }
