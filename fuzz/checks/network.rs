@@ -101,3 +101,59 @@ pub fn network_auth(data: &[u8]) {
     changed.push(b' ');
     assert_eq!(auth::verify(&own, STATE_PATH, NOW_MS, &changed), Err(Error::BadSignature));
 }
+
+/// Both ends of one stream between two fixed nodes, with fixed nonces.
+fn stream_pair() -> (sesh_network::stream::Session, sesh_network::stream::Session) {
+    use rand_core::SeedableRng as _;
+    use sesh_network::link::Links;
+    use sesh_network::stream::{self, NONCE_HEADER};
+    let (a, b) = (
+        Identity::from_seed(&Seed::from_bytes([1; 32])),
+        Identity::from_seed(&Seed::from_bytes([2; 32])),
+    );
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let (at_a, at_b) = (Links::new(&a, 2), Links::new(&b, 2));
+    let (opening, headers) =
+        stream::open(&at_a, &NodeId::from_identity(&b), NOW_MS, &mut rng).expect("a node key");
+    let lookup = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+    let (_, acceptor, nonce) = stream::accept(
+        &at_b,
+        &SignatureHeaders::from_lookup(lookup),
+        lookup(NONCE_HEADER),
+        NOW_MS,
+        &mut rng,
+    )
+    .expect("its own opening");
+    (opening.accepted(Some(&nonce)).expect("a nonce"), acceptor)
+}
+
+/// A node-to-node stream's frames (`sesh_network::stream`): the input read as received bytes
+/// is never a panic and never a frame (no MAC under the stream's key); and a request and an
+/// answer made of it (the first byte the path's length and the answer's id, the path as lossy
+/// UTF-8 cut to 255 bytes, the rest the body) are read back whole and equal, at once or after
+/// every shorter prefix was found incomplete.
+pub fn network_stream(data: &[u8]) {
+    use sesh_network::stream::Frame;
+    let (mut opener, mut acceptor) = stream_pair();
+    assert!(!matches!(acceptor.receiving.read(data), Ok(Some(_))), "an unkeyed frame was read");
+
+    let (&n, rest) = data.split_first().unwrap_or((&0, &[]));
+    let (path, body) = rest.split_at(usize::from(n).min(rest.len()));
+    let mut path = String::from_utf8_lossy(path).into_owned();
+    while path.len() > 255 {
+        path.pop();
+    }
+    let mut wire = Vec::new();
+    opener.sending.request(9, &path, body, &mut wire).expect("a frame under the limit");
+    let (frame, used) = acceptor.receiving.read(&wire).expect("its own frame").expect("whole");
+    assert_eq!(used, wire.len());
+    assert_eq!(frame, Frame::Request { id: 9, path, body: body.to_vec() });
+
+    let mut wire = Vec::new();
+    acceptor.sending.answer(u64::from(n), 503, body, &mut wire).expect("under the limit");
+    for end in 0..wire.len() {
+        assert_eq!(opener.receiving.read(&wire[..end]), Ok(None));
+    }
+    let answer = Frame::Answer { id: u64::from(n), status: 503, body: body.to_vec() };
+    assert_eq!(opener.receiving.read(&wire), Ok(Some((answer, wire.len()))));
+}

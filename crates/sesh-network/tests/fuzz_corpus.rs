@@ -1,4 +1,4 @@
-//! Replays the committed fuzz corpus (`fuzz/corpus/network_{state,auth}`) through the fuzz
+//! Replays the committed fuzz corpus (`fuzz/corpus/network_{state,auth,stream}`) through the fuzz
 //! targets' checks, so that every input the fuzzer kept is tested on stable Rust.
 
 // Test code: a panic is a failed test.
@@ -19,4 +19,9 @@ fn network_state_corpus() {
 #[test]
 fn network_auth_corpus() {
     replay("network_auth", checks::network_auth);
+}
+
+#[test]
+fn network_stream_corpus() {
+    replay("network_stream", checks::network_stream);
 }
