@@ -27,8 +27,10 @@ use crate::node::metrics::{Metrics, Outcomes};
 pub const REFUSED_FOR: Duration = Duration::from_secs(60);
 /// How long an opener keeps a stream it sends nothing on (under the acceptor's 60 s idle cut).
 pub const IDLE: Duration = Duration::from_secs(40);
-/// How long opening a stream may take.
+/// How long opening a stream may take (or less: the request's own timeout).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Peers whose opening locks are kept before the idle ones are dropped.
+const PEERS_HELD: usize = 1 << 14;
 /// Requests an acceptor runs at once for one stream; past it, `503` at once.
 const IN_FLIGHT: usize = 4096;
 /// The most bytes one write gathers.
@@ -90,7 +92,8 @@ impl Conn {
 pub struct Streams {
     open: Mutex<HashMap<NodeId, Arc<Conn>>>,
     refused: Mutex<HashMap<NodeId, Instant>>,
-    opening: tokio::sync::Mutex<()>,
+    /// One opening at a time per peer (a peer that does not answer holds up no other).
+    opening: Mutex<HashMap<NodeId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for Streams {
@@ -147,10 +150,17 @@ impl Streams {
         for _ in 0..2 {
             let conn = match streams.live(to) {
                 Some(conn) => conn,
-                None => match streams.connect(app, to, base).await {
-                    Ok(conn) => conn,
-                    Err(Some(reply)) => return Sent::Reply(reply),
-                    Err(None) => return Sent::NoStream(body),
+                // The wait for another task's opening counts against this request's time too.
+                None => match tokio::time::timeout(
+                    timeout.min(OPEN_TIMEOUT),
+                    streams.connect(app, to, base),
+                )
+                .await
+                {
+                    Err(_) => return Sent::Reply(PeerReply::TimedOut),
+                    Ok(Ok(conn)) => conn,
+                    Ok(Err(Some(reply))) => return Sent::Reply(reply),
+                    Ok(Err(None)) => return Sent::NoStream(body),
                 },
             };
             match request(&conn, path, body, timeout).await {
@@ -164,15 +174,23 @@ impl Streams {
         Sent::Reply(PeerReply::Unreachable)
     }
 
-    /// Opens a stream to `to` (one opening at a time; a stream another task opened meanwhile
-    /// is taken). `Err(None)`: the peer answered the upgrade with something else.
+    /// Opens a stream to `to` (one opening at a time per peer, and a stream another task
+    /// opened meanwhile is taken). `Err(None)`: the peer answered the upgrade with something
+    /// else.
     async fn connect(
         &self,
         app: &App,
         to: &NodeId,
         base: &str,
     ) -> Result<Arc<Conn>, Option<PeerReply>> {
-        let _one = self.opening.lock().await;
+        let lock = {
+            let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+            if opening.len() >= PEERS_HELD {
+                opening.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            opening.entry(*to).or_default().clone()
+        };
+        let _one = lock.lock().await;
         if let Some(conn) = self.live(to) {
             return Ok(conn);
         }
@@ -186,13 +204,12 @@ impl Streams {
         for (name, value) in headers {
             req = req.header(name, value);
         }
-        let resp = match tokio::time::timeout(OPEN_TIMEOUT, req.send()).await {
-            Err(_) => return Err(Some(PeerReply::TimedOut)),
-            Ok(Err(e)) => {
+        let resp = match req.send().await {
+            Err(e) => {
                 tracing::debug!(peer = %to, error = %e, "stream not opened");
                 return Err(Some(PeerReply::Unreachable));
             }
-            Ok(Ok(resp)) => resp,
+            Ok(resp) => resp,
         };
         if resp.status() != reqwest::StatusCode::SWITCHING_PROTOCOLS {
             tracing::debug!(peer = %to, status = %resp.status(), "stream refused: HTTP for now");
