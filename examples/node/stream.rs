@@ -31,6 +31,8 @@ pub const IDLE: Duration = Duration::from_secs(40);
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Peers whose opening locks are kept before the idle ones are dropped.
 const PEERS_HELD: usize = 1 << 14;
+/// How long one write may wait for the peer to take it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests an acceptor runs at once for one stream; past it, `503` at once.
 const IN_FLIGHT: usize = 4096;
 /// The most bytes one write gathers.
@@ -343,7 +345,7 @@ async fn write<W: AsyncWrite>(
         while buf.len() < BATCH {
             match rx.try_recv() {
                 Ok(Out::Close) => {
-                    let _ = wr.write_all(&buf).await;
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&buf)).await;
                     conn.close();
                     return;
                 }
@@ -351,9 +353,17 @@ async fn write<W: AsyncWrite>(
                 Err(_) => break,
             }
         }
-        if let Err(e) = wr.write_all(&buf).await {
-            tracing::debug!(error = %e, "stream write failed");
-            break;
+        match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&buf)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "stream write failed");
+                break;
+            }
+            // A peer that stops reading: the stream ends, and what was queued for it is freed.
+            Err(_) => {
+                tracing::info!("stream closed: the peer took nothing for 30 s");
+                break;
+            }
         }
     }
     conn.close();

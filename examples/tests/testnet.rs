@@ -267,7 +267,13 @@ fn a_testnet_decommissions_offline_amnesiac_and_unreachable_nodes_and_pays_them_
         // its proof included, so validators may first hold its address with its next proof,
         // one proof period (30 heights) later, and only then start its reachability clock.
         let proof_period = if kind == "unreachable" { 30 } else { 0 };
-        assert!(at <= (start + 63).max(63) + 20 + proof_period, "decommissioned at {at}: {f}");
+        // An amnesiac node is caught only by a storage test, with a message at least 15 s old
+        // (50 heights here) sampled from a swarm peer while it is a worker: on a loaded machine
+        // that has taken until heights 88-99 (before and after node-to-node streams; 68-73 on
+        // a quiet one).
+        let sample_luck = if kind == "amnesia" { 20 } else { 0 };
+        let bound = (start + 63).max(63) + 20 + proof_period + sample_luck;
+        assert!(at <= bound, "decommissioned at {at}: {f}");
         assert_eq!(f["blocks_to_decommission"], json!(at - start), "{f}");
         // Paid less than every honest node.
         assert!(sesh(&f["rewards"]) < sesh(&f["honest_least_rewards"]), "{f}");
