@@ -48,7 +48,8 @@
 //! have not started, so it knows no swarm peer and forwards nothing, and it is stopped before
 //! they start, so its messages are not handed over to them); the other two make the relay. The
 //! no-op node follows the same chain, unregistered. All run with `--no-rate-limit` (one client
-//! address would otherwise be held to the live limit of 300 requests a second) and
+//! address would otherwise be held to the live limit of 300 requests a second), a per-address
+//! connection cap of at least `--connections` + 16, and
 //! `--tests-per-block 0`; their logs are `node.log` in their data directories, removed at the
 //! end.
 //!
@@ -459,6 +460,10 @@ fn start_node(
     if !args.tls {
         all.push("--plain-http".into());
     }
+    // One client address opens all the connections (and a few more: the seeding client's, and
+    // reqwest's while one closes): past the node's per-address cap (64) they would be refused.
+    let cap = (args.connections + 16).max(sesh_node::ratelimit::MAX_CONNECTIONS_PER_ADDRESS);
+    all.extend(["--max-connections-per-address".to_owned(), cap.to_string()]);
     all.extend(own.iter().map(|s| (*s).to_owned()));
     NodeProcess::start(command, dir, "127.0.0.1:0", &all)
 }
