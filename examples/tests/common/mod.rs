@@ -242,6 +242,32 @@ impl Testnet {
         self.net.add_peer(&args).unwrap()
     }
 
+    /// Waits until every running node has followed `n` more heights than the furthest of them
+    /// had when called (what a node starts at a height, such as its first handover, has had
+    /// that long to finish).
+    pub async fn wait_heights(&self, n: u64) {
+        let running: Vec<&NodeProcess> = self.nodes.iter().filter(|n| n.is_running()).collect();
+        let height = async |node: &NodeProcess| -> u64 {
+            let url = format!("{}/network/v1/chain", node.url);
+            match self.http.get(&url).send().await {
+                Ok(r) => r.json::<Value>().await.ok().and_then(|v| v["height"].as_u64()),
+                Err(_) => None,
+            }
+            .unwrap_or(0)
+        };
+        let mut start = 0;
+        for node in &running {
+            start = start.max(height(node).await);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        for node in &running {
+            while height(node).await < start + n {
+                assert!(std::time::Instant::now() < deadline, "{} stopped following", node.url);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
     /// Waits until every node answers `info` (it is in a swarm).
     pub async fn wait_ready(&self, within: Duration) {
         let ready = self.net.wait_ready(&self.http, within, |_| {}).await;
