@@ -38,20 +38,12 @@ const IN_FLIGHT: usize = 4096;
 /// The most bytes one write gathers.
 const BATCH: usize = 256 * 1024;
 
-/// A frame to send.
+/// What a stream's writer is given.
 enum Out {
+    /// A frame to send.
+    Frame(Frame),
     /// The reader has stopped: the writer stops too.
     Close,
-    Request {
-        id: u64,
-        path: String,
-        body: Vec<u8>,
-    },
-    Answer {
-        id: u64,
-        status: u16,
-        body: Vec<u8>,
-    },
 }
 
 type Waiting = HashMap<u64, oneshot::Sender<(u16, Vec<u8>)>>;
@@ -259,12 +251,12 @@ async fn request(
         waiting.insert(id, tx);
     }
     if let Err(mpsc::error::SendError(out)) =
-        conn.out.send(Out::Request { id, path: path.to_owned(), body })
+        conn.out.send(Out::Frame(Frame::Request { id, path: path.to_owned(), body }))
     {
         conn.close();
         return match out {
-            Out::Request { body, .. } => Err(body),
-            Out::Answer { .. } | Out::Close => Ok(PeerReply::Unreachable),
+            Out::Frame(Frame::Request { body, .. }) => Err(body),
+            Out::Frame(Frame::Answer { .. }) | Out::Close => Ok(PeerReply::Unreachable),
         };
     }
     match tokio::time::timeout(timeout, rx).await {
@@ -372,8 +364,8 @@ async fn write<W: AsyncWrite>(
 
 fn put(sending: &mut Sending, out: Out, buf: &mut Vec<u8>) {
     let sealed = match &out {
-        Out::Request { id, path, body } => sending.request(*id, path, body, buf),
-        Out::Answer { id, status, body } => sending.answer(*id, *status, body, buf),
+        Out::Frame(Frame::Request { id, path, body }) => sending.request(*id, path, body, buf),
+        Out::Frame(Frame::Answer { id, status, body }) => sending.answer(*id, *status, body, buf),
         Out::Close => Ok(()),
     };
     if let Err(e) = sealed {
@@ -437,7 +429,7 @@ fn take(frame: Frame, conn: &Arc<Conn>, serving: Option<&(Arc<App>, NodeId)>) ->
             if conn.running.fetch_add(1, Ordering::Relaxed) >= IN_FLIGHT {
                 conn.running.fetch_sub(1, Ordering::Relaxed);
                 let body = b"too many requests in flight on this stream".to_vec();
-                let _ = conn.out.send(Out::Answer { id, status: 503, body });
+                let _ = conn.out.send(Out::Frame(Frame::Answer { id, status: 503, body }));
                 return true;
             }
             let (app, from, conn) = (app.clone(), *from, conn.clone());
@@ -445,7 +437,7 @@ fn take(frame: Frame, conn: &Arc<Conn>, serving: Option<&(Arc<App>, NodeId)>) ->
                 let (status, body) =
                     crate::node::server::run_from_node(&app, from, &path, &body).await;
                 conn.running.fetch_sub(1, Ordering::Relaxed);
-                let _ = conn.out.send(Out::Answer { id, status, body });
+                let _ = conn.out.send(Out::Frame(Frame::Answer { id, status, body }));
             });
             true
         }

@@ -323,22 +323,25 @@ async fn a_store_one_member_kept_to_itself_reaches_every_member() {
     }
 }
 
+/// A storage RPC body storing `text` in `account`'s public inbox for an hour.
+fn store_body(account: &Identity, text: &str) -> Vec<u8> {
+    let params = serde_json::json!({
+        "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
+        "namespace": 0,
+        "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text),
+        "timestamp": common::now_ms(),
+        "ttl": 3_600_000,
+    });
+    serde_json::json!({"method": "store", "params": params}).to_string().into_bytes()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_to_node_mac_convinces_its_receiver_and_no_one_else() {
     let net = Testnet::start("link-mac", 3, &[]).await;
     let ids: Vec<Identity> = net.nodes.iter().map(|n| node_identity(&n.dir)).collect();
     let node_id = |i: usize| sesh_identity::NodeId::from_identity(&ids[i]);
     let account = Identity::generate(&mut OsRng);
-    let body = |text: &str| {
-        let params = serde_json::json!({
-            "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
-            "namespace": 0,
-            "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text),
-            "timestamp": common::now_ms(),
-            "ttl": 3_600_000,
-        });
-        serde_json::json!({"method": "store", "params": params}).to_string().into_bytes()
-    };
+    let body = |text: &str| store_body(&account, text);
     let path = "/swarm/v1/forward";
     let send = async |to: usize, headers: &[(&'static str, String)], body: Vec<u8>| {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -709,16 +712,7 @@ async fn a_stream_is_opened_by_known_nodes_only_and_carries_only_frames_under_it
     let ids: Vec<Identity> = net.nodes.iter().map(|n| node_identity(&n.dir)).collect();
     let node_id = |i: usize| sesh_identity::NodeId::from_identity(&ids[i]);
     let account = Identity::generate(&mut OsRng);
-    let store = |text: &str| {
-        let params = serde_json::json!({
-            "pubkey": format!("05{}", hex::encode(&account.session_id().to_bytes()[1..])),
-            "namespace": 0,
-            "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text),
-            "timestamp": common::now_ms(),
-            "ttl": 3_600_000,
-        });
-        serde_json::json!({"method": "store", "params": params}).to_string().into_bytes()
-    };
+    let store = |text: &str| store_body(&account, text);
     // The nodes' own requests to each other go on streams: a client's store at node 2 is
     // forwarded to its swarm peers on the streams node 2 opens to them.
     let (status, answer) = net.post_with(2, "/storage_rpc/v1", store("to the swarm"), &[]).await;
